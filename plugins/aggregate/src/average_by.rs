@@ -1,0 +1,148 @@
+use buzz_sdk::{JsonSchema, Output, Record, StageError, Transform};
+use serde::{Deserialize, Serialize};
+
+use crate::groups::{Accumulator, Aggregator, group_key};
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AverageBySettings {
+    /// The field that names the group (e.g. "category").
+    #[serde(default = "default_group")]
+    pub group: String,
+    /// The numeric field averaged per group (e.g. "sentiment").
+    #[serde(default = "default_value")]
+    pub value: String,
+    /// Apply records in batches of this many.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1))]
+    pub batch_size: usize,
+}
+
+fn default_group() -> String {
+    "category".into()
+}
+
+fn default_value() -> String {
+    "sentiment".into()
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Default, Clone, Serialize, Deserialize)]
+pub struct Mean {
+    sum: f64,
+    count: u64,
+}
+
+impl Mean {
+    pub fn average(&self) -> f64 {
+        if self.count == 0 { 0.0 } else { self.sum / self.count as f64 }
+    }
+}
+
+impl Accumulator for Mean {
+    fn add(&mut self, value: f64) {
+        self.sum += value;
+        self.count += 1;
+    }
+    fn merge(&mut self, other: &Self) {
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+}
+
+/// Averages a numeric field per group; emits
+/// `{"<group>": name, "average": mean, "count": n}`.
+pub struct AverageBy {
+    settings: AverageBySettings,
+    means: Aggregator<Mean>,
+}
+
+impl Transform for AverageBy {
+    const TYPE: &'static str = "average_by";
+    const DESCRIPTION: &'static str = "Averages a numeric field per group; emits {\"<group>\": name, \"average\": running mean, \"count\": n} for each changed group.";
+    type Settings = AverageBySettings;
+
+    fn new(settings: AverageBySettings) -> Result<Self, StageError> {
+        if settings.batch_size == 0 {
+            return Err(StageError::setting("batch_size", "must be at least 1"));
+        }
+        Ok(AverageBy { means: Aggregator::new(settings.batch_size), settings })
+    }
+
+    fn process(&mut self, record: &Record<'_>, _out: &mut Output) -> Result<(), String> {
+        let s = &self.settings;
+        let [group, value] = record.pick([s.group.as_str(), s.value.as_str()])?;
+        let key = group_key(&group, &s.group)?;
+        let value = match &value {
+            None => return Err(format!("record has no {:?} field", s.value)),
+            Some(v) => v
+                .as_f64()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| format!("field {:?} is {}, not a number", s.value, v.kind()))?,
+        };
+        self.means.add(&key, value);
+        Ok(())
+    }
+
+    fn end_batch(&mut self, out: &mut Output) -> Result<(), String> {
+        let group = &self.settings.group;
+        self.means.emit_changed(out, |key, mean, out| {
+            out.emit_json(&serde_json::json!({ group: key, "average": mean.average(), "count": mean.count }))
+        })
+    }
+
+    fn flush(&mut self, out: &mut Output) -> Result<(), String> {
+        self.means.apply_pending();
+        self.end_batch(out)
+    }
+
+    fn save_state(&self) -> Option<serde_json::Value> {
+        Some(self.means.save())
+    }
+
+    fn restore_state(&mut self, state: serde_json::Value) -> Result<(), String> {
+        self.means.restore(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use buzz_sdk::testing::{TestRecord, TestStage};
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn averages_per_category() {
+        let mut stage = TestStage::transform::<AverageBy>(json!({})).unwrap();
+        let input: Vec<_> = [("tech", 0.5), ("food", 0.2), ("tech", 1.0)]
+            .iter()
+            .map(|(c, s)| TestRecord::json(json!({"category": c, "sentiment": s})))
+            .collect();
+        let out = stage.process(&input).unwrap();
+        assert_eq!(
+            out.json(),
+            vec![
+                json!({"category": "tech", "average": 0.75, "count": 2}),
+                json!({"category": "food", "average": 0.2, "count": 1})
+            ]
+        );
+    }
+
+    #[test]
+    fn non_numeric_values_are_rejected() {
+        let mut stage = TestStage::transform::<AverageBy>(json!({})).unwrap();
+        let out = stage
+            .process(&[
+                TestRecord::json(json!({"category": "tech", "sentiment": "high"})),
+                TestRecord::json(json!({"category": "tech"})),
+            ])
+            .unwrap();
+        assert!(out.records.is_empty());
+        assert_eq!(out.rejects[0].reason, "field \"sentiment\" is a string, not a number");
+        assert_eq!(out.rejects[1].reason, "record has no \"sentiment\" field");
+    }
+}

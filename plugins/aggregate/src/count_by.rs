@@ -1,0 +1,157 @@
+use buzz_sdk::{JsonSchema, Output, Record, StageError, Transform};
+use serde::{Deserialize, Serialize};
+
+use crate::groups::{Accumulator, Aggregator, group_key};
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CountBySettings {
+    /// The field whose values are counted (e.g. "author").
+    #[serde(default = "default_field")]
+    pub field: String,
+    /// Apply records in batches of this many (1 updates the counts at
+    /// every record; 5 is the "batches of 5" exploration).
+    #[serde(default = "one")]
+    #[schemars(range(min = 1))]
+    pub batch_size: usize,
+}
+
+fn default_field() -> String {
+    "author".into()
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Default, Clone, Serialize, Deserialize)]
+pub struct Count(u64);
+
+impl Accumulator for Count {
+    fn add(&mut self, _value: f64) {
+        self.0 += 1;
+    }
+    fn merge(&mut self, other: &Self) {
+        self.0 += other.0;
+    }
+}
+
+/// Counts records per value of a field; emits `{"<field>": value, "count": n}`.
+pub struct CountBy {
+    field: String,
+    counts: Aggregator<Count>,
+}
+
+impl Transform for CountBy {
+    const TYPE: &'static str = "count_by";
+    const DESCRIPTION: &'static str = "Counts records per value of a field; emits {\"<field>\": value, \"count\": running total} for each changed value.";
+    type Settings = CountBySettings;
+
+    fn new(settings: CountBySettings) -> Result<Self, StageError> {
+        if settings.batch_size == 0 {
+            return Err(StageError::setting("batch_size", "must be at least 1"));
+        }
+        Ok(CountBy { field: settings.field, counts: Aggregator::new(settings.batch_size) })
+    }
+
+    fn process(&mut self, record: &Record<'_>, _out: &mut Output) -> Result<(), String> {
+        let [value] = record.pick([self.field.as_str()])?;
+        let key = group_key(&value, &self.field)?;
+        self.counts.add(&key, 1.0);
+        Ok(())
+    }
+
+    fn end_batch(&mut self, out: &mut Output) -> Result<(), String> {
+        let field = &self.field;
+        self.counts
+            .emit_changed(out, |key, count, out| out.emit_json(&serde_json::json!({ field: key, "count": count.0 })))
+    }
+
+    fn flush(&mut self, out: &mut Output) -> Result<(), String> {
+        self.counts.apply_pending();
+        self.end_batch(out)
+    }
+
+    fn save_state(&self) -> Option<serde_json::Value> {
+        Some(self.counts.save())
+    }
+
+    fn restore_state(&mut self, state: serde_json::Value) -> Result<(), String> {
+        self.counts.restore(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use buzz_sdk::testing::{TestRecord, TestStage};
+    use serde_json::json;
+
+    use super::*;
+
+    fn messages(authors: &[&str]) -> Vec<TestRecord> {
+        authors
+            .iter()
+            .map(|a| TestRecord::json(json!({"message": "I just saw a meme! It was weird.", "author": a})))
+            .collect()
+    }
+
+    #[test]
+    fn counts_per_author_with_one_update_per_changed_author_per_batch() {
+        let mut stage = TestStage::transform::<CountBy>(json!({})).unwrap();
+        let out = stage.process(&messages(&["Alice", "Bob", "Alice"])).unwrap();
+        assert_eq!(out.json(), vec![json!({"author": "Alice", "count": 2}), json!({"author": "Bob", "count": 1})]);
+        let out = stage.process(&messages(&["Bob"])).unwrap();
+        assert_eq!(out.json(), vec![json!({"author": "Bob", "count": 2})]);
+    }
+
+    #[test]
+    fn records_without_the_field_are_rejected_and_others_counted() {
+        let mut stage = TestStage::transform::<CountBy>(json!({})).unwrap();
+        let mut input = messages(&["Eve"]);
+        input.push(TestRecord::json(json!({"message": "no author"})));
+        input.push(TestRecord::bytes("not json"));
+        input.push(TestRecord::json(json!({"author": {"nested": 1}})));
+        let out = stage.process(&input).unwrap();
+        assert_eq!(out.json(), vec![json!({"author": "Eve", "count": 1})]);
+        let reasons: Vec<_> = out.rejects.iter().map(|r| (r.input_index, r.reason.clone())).collect();
+        assert_eq!(reasons[0], (Some(1), "record has no \"author\" field".to_string()));
+        assert_eq!(reasons[1].0, Some(2));
+        assert!(reasons[1].1.starts_with("invalid JSON record"), "{}", reasons[1].1);
+        assert_eq!(reasons[2], (Some(3), "field \"author\" is an object or array, not a string or number".to_string()));
+    }
+
+    #[test]
+    fn batches_of_five_update_only_when_five_have_arrived_and_flush_the_rest() {
+        let mut stage = TestStage::transform::<CountBy>(json!({"batch_size": 5})).unwrap();
+        assert!(stage.process(&messages(&["Alice", "Bob", "Alice", "Eve"])).unwrap().records.is_empty());
+        let out = stage.process(&messages(&["Alice", "Bob"])).unwrap();
+        assert_eq!(
+            out.json(),
+            vec![
+                json!({"author": "Alice", "count": 3}),
+                json!({"author": "Bob", "count": 1}),
+                json!({"author": "Eve", "count": 1})
+            ]
+        );
+        // The sixth record waits for four more, until the input ends.
+        let out = stage.flush().unwrap();
+        assert_eq!(out.json(), vec![json!({"author": "Bob", "count": 2})]);
+    }
+
+    #[test]
+    fn counts_survive_a_rebuild_with_new_settings() {
+        let mut old = TestStage::transform::<CountBy>(json!({})).unwrap();
+        old.process(&messages(&["Alice", "Alice", "Bob"])).unwrap();
+        let mut new = TestStage::transform::<CountBy>(json!({"batch_size": 2})).unwrap();
+        new.restore_state(old.save_state().unwrap()).unwrap();
+        let out = new.process(&messages(&["Alice", "Charlie"])).unwrap();
+        assert_eq!(
+            out.json(),
+            vec![
+                json!({"author": "Alice", "count": 3}),
+                json!({"author": "Bob", "count": 1}),
+                json!({"author": "Charlie", "count": 1})
+            ]
+        );
+    }
+}

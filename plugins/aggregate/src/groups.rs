@@ -1,0 +1,145 @@
+//! The machinery both aggregates share: groups in first-seen order, records
+//! applied in batches of `batch_size`, and one update per changed group.
+
+use std::collections::HashMap;
+
+use buzz_sdk::Output;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// What is kept per group.
+pub trait Accumulator: Default + Clone + Serialize + DeserializeOwned {
+    fn add(&mut self, value: f64);
+    fn merge(&mut self, other: &Self);
+}
+
+/// Groups and their accumulators, in first-seen order.
+#[derive(Clone, Serialize, serde::Deserialize)]
+#[serde(bound = "")]
+pub struct Groups<A: Accumulator> {
+    keys: Vec<String>,
+    values: Vec<A>,
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+}
+
+impl<A: Accumulator> Default for Groups<A> {
+    fn default() -> Self {
+        Groups { keys: Vec::new(), values: Vec::new(), index: HashMap::new() }
+    }
+}
+
+impl<A: Accumulator> Groups<A> {
+    fn slot(&mut self, key: &str) -> usize {
+        if let Some(&i) = self.index.get(key) {
+            return i;
+        }
+        self.keys.push(key.to_owned());
+        self.values.push(A::default());
+        self.index.insert(key.to_owned(), self.keys.len() - 1);
+        self.keys.len() - 1
+    }
+
+    fn rebuild_index(&mut self) {
+        self.index = self.keys.iter().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+    }
+
+    fn clear(&mut self) {
+        self.keys.clear();
+        self.values.clear();
+        self.index.clear();
+    }
+}
+
+/// Running aggregates with batched application.
+#[derive(Clone, Serialize, serde::Deserialize)]
+#[serde(bound = "")]
+pub struct Aggregator<A: Accumulator> {
+    totals: Groups<A>,
+    /// Records taken but not yet applied (fewer than `batch_size`).
+    pending: Groups<A>,
+    pending_records: usize,
+    #[serde(skip)]
+    changed: Vec<usize>,
+    #[serde(skip)]
+    batch_size: usize,
+}
+
+impl<A: Accumulator> Aggregator<A> {
+    pub fn new(batch_size: usize) -> Self {
+        Aggregator {
+            totals: Groups::default(),
+            pending: Groups::default(),
+            pending_records: 0,
+            changed: Vec::new(),
+            batch_size: batch_size.max(1),
+        }
+    }
+
+    /// Takes one record's value for `key`; applies the pending batch when full.
+    pub fn add(&mut self, key: &str, value: f64) {
+        let i = self.pending.slot(key);
+        self.pending.values[i].add(value);
+        self.pending_records += 1;
+        if self.pending_records >= self.batch_size {
+            self.apply_pending();
+        }
+    }
+
+    /// Applies whatever is pending, full batch or not.
+    pub fn apply_pending(&mut self) {
+        for (key, value) in self.pending.keys.iter().zip(&self.pending.values) {
+            let i = self.totals.slot(key);
+            self.totals.values[i].merge(value);
+            if !self.changed.contains(&i) {
+                self.changed.push(i);
+            }
+        }
+        self.pending.clear();
+        self.pending_records = 0;
+    }
+
+    /// Emits one update per group changed since the last call.
+    pub fn emit_changed(
+        &mut self,
+        out: &mut Output,
+        mut update: impl FnMut(&str, &A, &mut Output) -> Result<(), String>,
+    ) -> Result<(), String> {
+        for i in self.changed.drain(..) {
+            update(&self.totals.keys[i], &self.totals.values[i], out)?;
+        }
+        Ok(())
+    }
+
+    pub fn save(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_default()
+    }
+
+    /// Takes the groups from a saved state, keeping this stage's settings.
+    pub fn restore(&mut self, state: serde_json::Value) -> Result<(), String> {
+        let mut saved: Aggregator<A> =
+            serde_json::from_value(state).map_err(|e| format!("invalid saved state: {e}"))?;
+        saved.totals.rebuild_index();
+        saved.pending.rebuild_index();
+        self.totals = saved.totals;
+        self.pending = saved.pending;
+        self.pending_records = saved.pending_records;
+        // Re-announce everything so a rebuilt chart downstream is complete.
+        self.changed = (0..self.totals.keys.len()).collect();
+        if self.pending_records >= self.batch_size {
+            self.apply_pending();
+        }
+        Ok(())
+    }
+}
+
+/// The group key of a record: the text of `field`, or why there is none.
+pub fn group_key<'a>(
+    value: &'a Option<buzz_sdk::fields::Scalar<'a>>,
+    field: &str,
+) -> Result<std::borrow::Cow<'a, str>, String> {
+    match value {
+        None => Err(format!("record has no {field:?} field")),
+        Some(v) => v.to_text().ok_or_else(|| format!("field {field:?} is {}, not a string or number", v.kind())),
+    }
+}

@@ -1,0 +1,220 @@
+//! The frame both charts share: title, axes, tick labels and axis
+//! descriptions, sized from the text they actually hold.
+
+use std::ops::Range;
+
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
+use plotters::prelude::*;
+
+use crate::canvas::err;
+use crate::fonts;
+
+pub const MARGIN: u32 = 14;
+// plotters font sizes; the pixel height is about size / 1.24.
+pub const TITLE_SIZE: f64 = 26.0;
+pub const DESC_SIZE: f64 = 18.0;
+pub const TICK_SIZE: f64 = 15.0;
+/// Room between tick labels and the axis (plotters puts labels two tick
+/// lengths away) plus a little air.
+pub const TICK_GAP: u32 = 14;
+
+/// The texts around a chart and the colour they are drawn in.
+pub struct Axes<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    pub ink: RGBColor,
+}
+
+pub type Chart2d<'a, DB, X> = ChartContext<'a, DB, Cartesian2d<X, RangedCoordf64>>;
+
+pub fn text(size: f64, color: RGBColor) -> TextStyle<'static> {
+    (fonts::FAMILY, size).into_font().color(&color)
+}
+
+/// Pixel size of `text`; (0, 0) if it cannot be measured.
+pub fn text_size<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, text: &str, style: &TextStyle) -> (u32, u32) {
+    root.estimate_text_size(text, style).unwrap_or((0, 0))
+}
+
+/// `text`, cut short with an ellipsis so it fits in `max_width` pixels.
+pub fn fit<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, text: &str, style: &TextStyle, max_width: u32) -> String {
+    if text_size(root, text, style).0 <= max_width {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    // Binary search for the longest prefix that fits with the ellipsis.
+    let (mut lo, mut hi) = (0, chars.len());
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        let candidate: String = chars[..mid].iter().chain(['…'].iter()).collect();
+        if text_size(root, &candidate, style).0 <= max_width {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    if lo == 0 {
+        return String::new();
+    }
+    chars[..lo].iter().chain(['…'].iter()).collect()
+}
+
+/// Decimals needed to write every one of `ticks` exactly (at most 6).
+pub fn tick_decimals(ticks: &[f64]) -> usize {
+    (0..6)
+        .find(|&d| {
+            let scale = 10f64.powi(d as i32);
+            ticks.iter().all(|t| {
+                let scaled = t * scale;
+                (scaled - scaled.round()).abs() < 1e-6
+            })
+        })
+        .unwrap_or(6)
+}
+
+/// Decimals for the ticks plotters puts on `range` when asked for `count`.
+pub fn range_decimals(range: Range<f64>, count: usize) -> usize {
+    tick_decimals(&RangedCoordf64::from(range).key_points(count))
+}
+
+/// A number as a label: fixed decimals, or scientific notation once it
+/// would be too long to read (1e300 has 301 digits).
+pub fn number_label(value: f64, decimals: usize) -> String {
+    if value.abs() >= 1e12 {
+        return format!("{value:.2e}");
+    }
+    let text = format!("{value:.decimals$}");
+    // "-0" and "-0.00" read as noise.
+    if text.trim_start_matches('-').bytes().all(|b| b == b'0' || b == b'.') {
+        text.trim_start_matches('-').to_string()
+    } else {
+        text
+    }
+}
+
+/// How many y ticks a plot this tall gets.
+fn y_tick_count(plot_height: u32) -> usize {
+    (plot_height / 45).clamp(2, 10) as usize
+}
+
+/// A data range grown a little on both sides (or around a single value),
+/// so nothing sits on the frame. Never empty, never infinite.
+pub fn padded(lo: f64, hi: f64, fraction: f64) -> Range<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || lo > hi {
+        return 0.0..1.0;
+    }
+    let span = hi - lo;
+    if span == 0.0 {
+        let pad = (lo.abs() * 0.1).max(1.0);
+        return lo - pad..hi + pad;
+    }
+    if !span.is_finite() {
+        return lo..hi;
+    }
+    let pad = span * fraction;
+    lo - pad..hi + pad
+}
+
+/// Width of the y tick labels plus the y axis description.
+pub fn y_area_width<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, axes: &Axes, y: &Range<f64>) -> u32 {
+    let style = text(TICK_SIZE, axes.ink);
+    // The plot will be roughly this tall: close enough to pick decimals.
+    let decimals = range_decimals(y.clone(), y_tick_count(root.dim_in_pixel().1 * 7 / 10));
+    let widest = [y.start, y.end, (y.start + y.end) / 2.0]
+        .iter()
+        .map(|v| text_size(root, &number_label(*v, decimals), &style).0)
+        .max()
+        .unwrap_or(0);
+    let desc =
+        if axes.y_label.is_empty() { 0 } else { text_size(root, axes.y_label, &text(DESC_SIZE, axes.ink)).1 + 8 };
+    let cap = root.dim_in_pixel().0 * 35 / 100;
+    (widest + TICK_GAP + desc).min(cap)
+}
+
+/// Builds the chart: caption, label areas (`x_ticks_height` is what the x
+/// tick labels need), and the plotting area mapped to `x` and `y`.
+pub fn build<'a, DB: DrawingBackend, X: Ranged<ValueType = f64>>(
+    root: &'a DrawingArea<DB, Shift>,
+    axes: &Axes,
+    x: X,
+    y: Range<f64>,
+    x_ticks_height: u32,
+) -> Result<Chart2d<'a, DB, X>, String> {
+    let (width, height) = root.dim_in_pixel();
+    let title_style = text(TITLE_SIZE, axes.ink);
+    let title = fit(root, axes.title, &title_style, width.saturating_sub(2 * MARGIN));
+    let desc =
+        if axes.x_label.is_empty() { 0 } else { text_size(root, axes.x_label, &text(DESC_SIZE, axes.ink)).1 + 8 };
+    let x_area = (x_ticks_height + desc).min(height * 40 / 100);
+    let y_area = y_area_width(root, axes, &y);
+
+    let mut builder = ChartBuilder::on(root);
+    builder.margin(MARGIN).x_label_area_size(x_area).y_label_area_size(y_area);
+    if !title.is_empty() {
+        builder.caption(title, title_style);
+    }
+    builder.build_cartesian_2d(x, RangedCoordf64::from(y)).map_err(err)
+}
+
+/// Draws axes, grid and labels. `x_ticks` = 0 leaves the x axis unlabelled
+/// (the bar chart labels its own categories).
+pub fn mesh<DB: DrawingBackend, X: Ranged<ValueType = f64> + ValueFormatter<f64>>(
+    chart: &mut Chart2d<'_, DB, X>,
+    axes: &Axes,
+    x_ticks: usize,
+    x_label: &dyn Fn(&f64) -> String,
+) -> Result<(), String> {
+    let y_ticks = y_tick_count(chart.plotting_area().dim_in_pixel().1);
+    let decimals = range_decimals(chart.y_range(), y_ticks);
+    let y_label = move |v: &f64| number_label(*v, decimals);
+    let mut mesh = chart.configure_mesh();
+    mesh.x_labels(x_ticks)
+        .y_labels(y_ticks)
+        .x_label_formatter(x_label)
+        .y_label_formatter(&y_label)
+        .label_style(text(TICK_SIZE, axes.ink))
+        .axis_desc_style(text(DESC_SIZE, axes.ink))
+        .axis_style(axes.ink)
+        .bold_line_style(axes.ink.mix(0.12))
+        .max_light_lines(0);
+    if x_ticks == 0 {
+        mesh.disable_x_mesh();
+    }
+    if !axes.x_label.is_empty() {
+        mesh.x_desc(axes.x_label);
+    }
+    if !axes.y_label.is_empty() {
+        mesh.y_desc(axes.y_label);
+    }
+    mesh.draw().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_have_the_decimals_their_ticks_need() {
+        assert_eq!(tick_decimals(&[0.0, 20.0, 40.0]), 0);
+        assert_eq!(tick_decimals(&[0.0, 0.25, 0.5]), 2);
+        assert_eq!(tick_decimals(&[0.1, 0.2, 0.3]), 1);
+        assert_eq!(tick_decimals(&[1e300, 2e300]), 0);
+        assert_eq!(tick_decimals(&[1.0 / 3.0]), 6);
+        assert_eq!(range_decimals(0.0..7.9, 5), 0);
+        assert_eq!(number_label(0.5, 1), "0.5");
+        assert_eq!(number_label(-0.0001, 1), "0.0");
+        assert_eq!(number_label(1e300, 0), "1.00e300");
+    }
+
+    #[test]
+    fn padded_ranges_are_never_empty() {
+        assert_eq!(padded(5.0, 5.0, 0.05), 4.0..6.0);
+        assert_eq!(padded(0.0, 10.0, 0.1), -1.0..11.0);
+        assert_eq!(padded(f64::NAN, 1.0, 0.1), 0.0..1.0);
+        let huge = padded(-f64::MAX, f64::MAX, 0.1);
+        assert!(huge.start < huge.end);
+    }
+}

@@ -1,0 +1,278 @@
+//! The `bar_chart` stage: one bar per category, holding the latest value
+//! seen for it (upstream transforms send running totals).
+
+use std::collections::HashMap;
+
+use buzz_sdk::fields::Scalar;
+use buzz_sdk::{Chart, ImageFormat, JsonSchema, Record, StageError};
+use serde::{Deserialize, Serialize};
+
+use crate::{bar_draw, color, settings};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct BarSettings {
+    /// Chart title.
+    pub title: String,
+    /// Text under the x axis.
+    pub x_label: String,
+    /// Text beside the y axis.
+    pub y_label: String,
+    /// Field holding each bar's category (a string, number or boolean).
+    pub category: String,
+    /// Field holding each bar's value (a number or numeric string). The
+    /// latest value per category wins.
+    pub value: String,
+    /// Image width in pixels (100 to 4096).
+    pub width: u32,
+    /// Image height in pixels (100 to 4096).
+    pub height: u32,
+    /// Bar colour: #rgb, #rrggbb or a CSS name.
+    pub color: String,
+    /// Background colour: #rgb, #rrggbb or a CSS name.
+    pub background: String,
+    /// "none": every bar in `color`; "viridis": each bar coloured on the
+    /// viridis gradient by its value between the current smallest and largest.
+    #[schemars(extend("enum" = ["none", "viridis"]))]
+    pub colormap: String,
+    /// Write each bar's value above it.
+    pub value_labels: bool,
+    /// Decimals of value labels (0 to 10); whole values are always written
+    /// as integers.
+    pub value_decimals: u8,
+    /// Show only the N largest bars (at least 1); all when unset.
+    #[schemars(range(min = 1))]
+    pub top: Option<u64>,
+    /// Bar order: "none" (first seen), "value" (largest first) or
+    /// "category" (alphabetical).
+    #[schemars(extend("enum" = ["none", "value", "category"]))]
+    pub sort: String,
+}
+
+impl Default for BarSettings {
+    fn default() -> Self {
+        BarSettings {
+            title: "Counts".into(),
+            x_label: String::new(),
+            y_label: String::new(),
+            category: "category".into(),
+            value: "value".into(),
+            width: 800,
+            height: 500,
+            color: "#1f77b4".into(),
+            background: "white".into(),
+            colormap: "none".into(),
+            value_labels: false,
+            value_decimals: 2,
+            top: None,
+            sort: "none".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Colormap {
+    None,
+    Viridis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sort {
+    None,
+    Value,
+    Category,
+}
+
+/// What a frame is drawn from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BarFrame {
+    pub title: String,
+    pub kind: String,
+    pub x_label: String,
+    pub y_label: String,
+    pub series: Vec<BarSeries>,
+    pub markers: Vec<serde_json::Value>,
+    pub style: BarStyle,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BarSeries {
+    pub name: String,
+    pub categories: Vec<String>,
+    pub values: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BarStyle {
+    pub width: u32,
+    pub height: u32,
+    pub color: String,
+    pub background: String,
+    pub colormap: Colormap,
+    pub value_labels: bool,
+    pub value_decimals: u8,
+}
+
+pub struct BarChart {
+    title: String,
+    x_label: String,
+    y_label: String,
+    category: String,
+    value: String,
+    top: Option<usize>,
+    sort: Sort,
+    style: BarStyle,
+    /// Bars in first-seen order, and where each category sits.
+    bars: Vec<(String, f64)>,
+    index: HashMap<String, usize>,
+}
+
+/// Saved across a hot reload: the bars in first-seen order.
+#[derive(Serialize, Deserialize)]
+struct BarState {
+    bars: Vec<(String, f64)>,
+}
+
+impl BarChart {
+    fn bar(&self, record: &Record<'_>) -> Result<(String, f64), String> {
+        let [category, value] = record.pick([self.category.as_str(), self.value.as_str()])?;
+        let category = category.ok_or_else(|| format!("record has no {:?} field", self.category))?;
+        let name = category
+            .to_text()
+            .ok_or_else(|| format!("{:?} is {}, not a category name", self.category, category.kind()))?;
+        let value = value.ok_or_else(|| format!("record has no {:?} field", self.value))?;
+        let number = value.as_f64().filter(|n| n.is_finite()).ok_or_else(|| not_a_number(&self.value, &value))?;
+        Ok((name.into_owned(), number))
+    }
+
+    fn set(&mut self, name: String, value: f64) {
+        match self.index.get(&name) {
+            Some(&i) => self.bars[i].1 = value,
+            None => {
+                self.index.insert(name.clone(), self.bars.len());
+                self.bars.push((name, value));
+            }
+        }
+    }
+
+    /// The bars to show, after `top` and `sort`.
+    fn shown(&self) -> Vec<&(String, f64)> {
+        let mut shown: Vec<&(String, f64)> = self.bars.iter().collect();
+        if let Some(top) = self.top.filter(|&top| top < shown.len()) {
+            // The N largest, ties going to the first seen, still in first-seen order.
+            let mut order: Vec<usize> = (0..shown.len()).collect();
+            order.sort_by(|&a, &b| shown[b].1.total_cmp(&shown[a].1));
+            order.truncate(top);
+            order.sort_unstable();
+            shown = order.into_iter().map(|i| &self.bars[i]).collect();
+        }
+        match self.sort {
+            Sort::None => {}
+            Sort::Value => shown.sort_by(|a, b| b.1.total_cmp(&a.1)),
+            Sort::Category => shown.sort_by_cached_key(|bar| (bar.0.to_lowercase(), bar.0.clone())),
+        }
+        shown
+    }
+}
+
+fn not_a_number(field: &str, value: &Scalar<'_>) -> String {
+    match value {
+        Scalar::Str(s) => format!("{field:?} is {s:?}, not a number"),
+        Scalar::Num(_) => format!("{field:?} is not a finite number"),
+        other => format!("{field:?} is {}, not a number", other.kind()),
+    }
+}
+
+impl Chart for BarChart {
+    const TYPE: &'static str = "bar_chart";
+    const DESCRIPTION: &'static str = "Bar chart of the latest value per category (e.g. running counts per author)";
+    type Settings = BarSettings;
+    type Frame = BarFrame;
+
+    fn new(s: BarSettings) -> Result<Self, StageError> {
+        settings::field("category", &s.category)?;
+        settings::field("value", &s.value)?;
+        settings::size("width", s.width)?;
+        settings::size("height", s.height)?;
+        let colormap =
+            settings::choice("colormap", &s.colormap, &[("none", Colormap::None), ("viridis", Colormap::Viridis)])?;
+        let sort = settings::choice(
+            "sort",
+            &s.sort,
+            &[("none", Sort::None), ("value", Sort::Value), ("category", Sort::Category)],
+        )?;
+        if s.value_decimals > 10 {
+            return Err(StageError::setting("value_decimals", "use 0 to 10 decimals"));
+        }
+        let top = match s.top {
+            Some(0) => {
+                return Err(StageError::setting("top", "show at least 1 bar, or leave `top` unset for all"));
+            }
+            Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
+            None => None,
+        };
+        let style = BarStyle {
+            width: s.width,
+            height: s.height,
+            color: color::setting("color", &s.color)?,
+            background: color::setting("background", &s.background)?,
+            colormap,
+            value_labels: s.value_labels,
+            value_decimals: s.value_decimals,
+        };
+        Ok(BarChart {
+            title: s.title,
+            x_label: s.x_label,
+            y_label: s.y_label,
+            category: s.category,
+            value: s.value,
+            top,
+            sort,
+            style,
+            bars: Vec::new(),
+            index: HashMap::new(),
+        })
+    }
+
+    fn ingest(&mut self, record: &Record<'_>) -> Result<(), String> {
+        let (name, value) = self.bar(record)?;
+        self.set(name, value);
+        Ok(())
+    }
+
+    fn frame(&self) -> BarFrame {
+        let shown = self.shown();
+        BarFrame {
+            title: self.title.clone(),
+            kind: "bar".into(),
+            x_label: self.x_label.clone(),
+            y_label: self.y_label.clone(),
+            series: vec![BarSeries {
+                name: self.value.clone(),
+                categories: shown.iter().map(|bar| bar.0.clone()).collect(),
+                values: shown.iter().map(|bar| bar.1).collect(),
+            }],
+            markers: Vec::new(),
+            style: self.style.clone(),
+        }
+    }
+
+    fn render(frame: &BarFrame, format: ImageFormat) -> Result<Vec<u8>, String> {
+        bar_draw::render(frame, format)
+    }
+
+    fn save_state(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(BarState { bars: self.bars.clone() }).ok()
+    }
+
+    fn restore_state(&mut self, state: serde_json::Value) -> Result<(), String> {
+        let state: BarState = serde_json::from_value(state).map_err(|e| format!("invalid bar chart state: {e}"))?;
+        self.bars.clear();
+        self.index.clear();
+        for (name, value) in state.bars {
+            self.set(name, value);
+        }
+        Ok(())
+    }
+}

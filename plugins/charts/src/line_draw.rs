@@ -1,0 +1,149 @@
+//! Draws a line frame: the (already downsampled) line, a dot at each
+//! marker, the marker text at the start of each run of markers where it
+//! doesn't crowd the previous one, and a legend.
+
+use buzz_sdk::ImageFormat;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::axes::{self, Axes, Chart2d, MARGIN, TICK_GAP, TICK_SIZE};
+use crate::canvas::{self, Draw, err};
+use crate::color;
+use crate::line::{LineFrame, MarkerPoint};
+use crate::timeaxis::{XAxis, XKind};
+
+const MARKER_RADIUS: i32 = 4;
+const LINE_WIDTH: u32 = 2;
+
+pub fn render(frame: &LineFrame, format: ImageFormat) -> Result<Vec<u8>, String> {
+    canvas::render(&LineDrawing(frame), (frame.style.width, frame.style.height), format)
+}
+
+struct LineDrawing<'a>(&'a LineFrame);
+
+impl Draw for LineDrawing<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<String, String> {
+        let frame = self.0;
+        let style = &frame.style;
+        let line_color = color::from_frame("line_color", &style.line_color)?;
+        let marker_color = color::from_frame("marker_color", &style.marker_color)?;
+        let ink = color::ink_for(WHITE);
+        root.fill(&WHITE).map_err(err)?;
+
+        let (name, points) = match frame.series.first() {
+            Some(s) => (s.name.as_str(), finite(s.points.iter().map(|p| (p[0], p[1])))),
+            None => ("", Vec::new()),
+        };
+        let markers: Vec<&MarkerPoint> = frame.markers.iter().filter(|m| m.x.is_finite() && m.y.is_finite()).collect();
+        let all = || points.iter().copied().chain(markers.iter().map(|m| (m.x, m.y)));
+        let x = x_range(frame.x_axis, all().map(|p| p.0));
+        let (y_lo, y_hi) = extent(all().map(|p| p.1));
+        let y = axes::padded(y_lo, y_hi, 0.08);
+
+        let axes = Axes { title: &frame.title, x_label: &frame.x_label, y_label: &frame.y_label, ink };
+        let tick_style = axes::text(TICK_SIZE, ink);
+        // As many x ticks as their labels leave room for.
+        let probe = XAxis::new(frame.x_axis, x.clone(), 10);
+        let label_width =
+            [x.start, x.end].iter().map(|v| axes::text_size(root, &probe.label(*v), &tick_style).0).max().unwrap_or(0);
+        let plot_width = root.dim_in_pixel().0.saturating_sub(2 * MARGIN + axes::y_area_width(root, &axes, &y));
+        let ticks = (plot_width / (label_width + 40)).clamp(2, 12) as usize;
+        let x_axis = XAxis::new(frame.x_axis, x, ticks);
+        let tick_height = axes::text_size(root, "0", &tick_style).1 + TICK_GAP;
+
+        let mut chart = axes::build(root, &axes, x_axis.clone(), y, tick_height)?;
+        axes::mesh(&mut chart, &axes, ticks, &|v| x_axis.label(*v))?;
+
+        let line_style = line_color.stroke_width(LINE_WIDTH);
+        chart
+            .draw_series(std::iter::once(PathElement::new(points.clone(), line_style)))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line_style));
+        if let [only] = points[..] {
+            // A lone point draws no line: show it as a dot.
+            chart.draw_series(std::iter::once(Circle::new(only, 3, line_color.filled()))).map_err(err)?;
+        }
+
+        if style.marker_legend || !markers.is_empty() {
+            let dot = marker_color.filled();
+            chart
+                .draw_series(markers.iter().map(|m| Circle::new((m.x, m.y), MARKER_RADIUS, dot)))
+                .map_err(err)?
+                .label(style.marker_label.as_str())
+                .legend(move |(x, y)| Circle::new((x + 10, y), MARKER_RADIUS, dot));
+        }
+        marker_labels(root, &chart, &markers, &axes::text(TICK_SIZE, marker_color))?;
+
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(ink.mix(0.3))
+            .label_font(tick_style)
+            .draw()
+            .map_err(err)?;
+        Ok(String::new())
+    }
+}
+
+fn finite(points: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {
+    points.filter(|(x, y)| x.is_finite() && y.is_finite()).collect()
+}
+
+/// Smallest and largest of `values` ((0, 1) when there are none).
+fn extent(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if lo <= hi { (lo, hi) } else { (0.0, 1.0) }
+}
+
+fn x_range(kind: XKind, xs: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) = extent(xs);
+    if kind == XKind::Time && lo == hi {
+        // One instant: show the minute around it, not years.
+        return lo - 30.0..hi + 30.0;
+    }
+    axes::padded(lo, hi, 0.01)
+}
+
+/// The marker text beside the first marker of each run, skipping any that
+/// would overlap the text before it (markers come in x order).
+fn marker_labels<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &Chart2d<'_, DB, XAxis>,
+    markers: &[&MarkerPoint],
+    style: &TextStyle,
+) -> Result<(), String> {
+    let (plot_x, plot_y) = chart.plotting_area().get_pixel_range();
+    let max_width = (plot_x.end - plot_x.start).max(0) as u32 / 2;
+    let gap = MARKER_RADIUS + 3;
+    let mut previous_end = i32::MIN;
+    // Labels are nearly always the same text: measure it once.
+    let mut measured: Option<(&str, String, u32, u32)> = None;
+    for marker in markers.iter().filter(|m| m.run_start && !m.label.is_empty()) {
+        if measured.as_ref().is_none_or(|(label, ..)| *label != marker.label) {
+            let text = axes::fit(root, &marker.label, style, max_width);
+            let (w, h) = axes::text_size(root, &text, style);
+            measured = Some((&marker.label, text, w, h));
+        }
+        let Some((_, text, w, h)) = &measured else {
+            continue;
+        };
+        let (w, h) = (*w as i32, *h as i32);
+        let (px, py) = chart.backend_coord(&(marker.x, marker.y));
+        // Right of the marker, or left of it at the right edge.
+        let left = if px + gap + w <= plot_x.end { px + gap } else { px - gap - w };
+        if left < previous_end + 4 {
+            continue;
+        }
+        // Above the marker, or below it at the top edge.
+        let top = if py - gap - h >= plot_y.start { py - gap - h } else { py + gap };
+        // A light backing keeps the text readable over the line and dots.
+        let backing = Rectangle::new([(left - 2, top - 1), (left + w + 2, top + h + 1)], WHITE.mix(0.8).filled());
+        root.draw(&backing).map_err(err)?;
+        root.draw_text(text, &style.pos(Pos::new(HPos::Left, VPos::Top)), (left, top)).map_err(err)?;
+        previous_end = left + w;
+    }
+    Ok(())
+}

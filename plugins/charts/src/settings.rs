@@ -1,0 +1,34 @@
+//! Checks shared by both charts' settings. Each error names its setting so
+//! the runner can point at the line in the pipeline file.
+
+use buzz_sdk::StageError;
+
+/// Image sizes outside this range are refused: smaller leaves no room for
+/// the axes, larger makes PNG buffers of hundreds of megabytes.
+pub const MIN_SIZE: u32 = 100;
+pub const MAX_SIZE: u32 = 4096;
+
+pub fn size(name: &str, value: u32) -> Result<(), StageError> {
+    if (MIN_SIZE..=MAX_SIZE).contains(&value) {
+        Ok(())
+    } else {
+        Err(StageError::setting(name, format!("{value} pixels is out of range: use {MIN_SIZE} to {MAX_SIZE}")))
+    }
+}
+
+/// A record field name must not be empty.
+pub fn field(name: &str, value: &str) -> Result<(), StageError> {
+    if value.is_empty() {
+        Err(StageError::setting(name, "the field name is empty: name a field of the input records"))
+    } else {
+        Ok(())
+    }
+}
+
+/// One of a few words, e.g. `sort = "value"`.
+pub fn choice<T: Copy>(name: &str, value: &str, choices: &[(&str, T)]) -> Result<T, StageError> {
+    choices.iter().find(|(word, _)| *word == value).map(|&(_, choice)| choice).ok_or_else(|| {
+        let words: Vec<String> = choices.iter().map(|(word, _)| format!("{word:?}")).collect();
+        StageError::setting(name, format!("{value:?} is not one of {}", words.join(", ")))
+    })
+}

@@ -1,0 +1,235 @@
+use serde_json::{Value, json};
+
+use crate::{feed, keep, line_chart, records, svg as render_svg, svg_texts};
+
+fn points(frame: &Value) -> Vec<(f64, f64)> {
+    frame["series"][0]["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p[0].as_f64().unwrap(), p[1].as_f64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn every_point_is_kept_while_under_capacity() {
+    let mut chart = line_chart(json!({"x": "t", "y": "temp", "max_points": 100})).unwrap();
+    let input: Vec<(f64, f64)> = (0..100).map(|i| (i as f64 * 0.5, ((i * 37) % 11) as f64 - 3.5)).collect();
+    feed(&mut chart, input.iter().map(|(t, v)| json!({"t": t, "temp": v})));
+    let frame = chart.frame().unwrap();
+    assert_eq!(points(&frame), input);
+    assert_eq!(frame["total_points"], 100);
+    assert_eq!(frame["x_axis"], "number");
+    assert_eq!(frame["kind"], "line");
+    assert_eq!(frame["series"][0]["name"], "value");
+    assert_eq!(frame["markers"], json!([]));
+    assert_eq!(frame["style"]["line_color"], "#1f77b4");
+    assert_eq!(frame["style"]["marker_color"], "#ff0000");
+}
+
+#[test]
+fn a_long_run_stays_bounded_and_keeps_its_envelope() {
+    let mut chart = line_chart(json!({"x": "$index", "max_points": 500})).unwrap();
+    let n = 100_000;
+    let value = |i: usize| match i {
+        31_337 => 500.0,
+        77_777 => -400.0,
+        _ => (i % 50) as f64,
+    };
+    for start in (0..n).step_by(10_000) {
+        feed(&mut chart, (start..start + 10_000).map(|i| json!({"value": value(i)})));
+    }
+    let frame = chart.frame().unwrap();
+    assert_eq!(frame["total_points"], n);
+    assert_eq!(frame["x_axis"], "index");
+    let points = points(&frame);
+    // At most 4 summary points per bucket, at most 500 buckets.
+    assert!(points.len() <= 2000, "{} points", points.len());
+    assert!(points.len() > 500, "{} points", points.len());
+    assert!(points.windows(2).all(|w| w[0].0 <= w[1].0), "x order");
+    assert!(points.contains(&(31_337.0, 500.0)), "the spike survives");
+    assert!(points.contains(&(77_777.0, -400.0)), "the dip survives");
+    assert_eq!(points.first(), Some(&(0.0, 0.0)));
+    assert_eq!(points.last(), Some(&((n - 1) as f64, 49.0)));
+    let (lo, hi) = points.iter().fold((f64::MAX, f64::MIN), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+    assert_eq!((lo, hi), (-400.0, 500.0));
+    // The envelope of ordinary stretches is kept too: both 0 and 49 appear
+    // throughout, not just at the ends.
+    let middle: Vec<f64> = points.iter().filter(|p| (40_000.0..60_000.0).contains(&p.0)).map(|p| p.1).collect();
+    assert!(middle.contains(&0.0) && middle.contains(&49.0));
+
+    let svg = render_svg(&chart);
+    keep("line-long.svg", svg.as_bytes());
+}
+
+#[test]
+fn markers_are_exactly_where_the_field_is_true() {
+    let settings = json!({"x": "$index", "y": "temp", "marker_field": "stall",
+                          "marker_label": "Stall Detected", "series_name": "Smoker temp",
+                          "title": "Smoker"});
+    let mut chart = line_chart(settings).unwrap();
+    let stalled = |i: usize| (20..25).contains(&i) || (60..62).contains(&i) || i == 90;
+    feed(
+        &mut chart,
+        (0..100).map(|i| {
+            let mut r = json!({"temp": 150.0 + i as f64, "stall": stalled(i)});
+            if i % 7 == 0 {
+                r.as_object_mut().unwrap().remove("stall");
+            }
+            r
+        }),
+    );
+    let frame = chart.frame().unwrap();
+    let markers = frame["markers"].as_array().unwrap();
+    let xs: Vec<f64> = markers.iter().map(|m| m["x"].as_f64().unwrap()).collect();
+    let expected: Vec<f64> = (0..100).filter(|&i| stalled(i) && i % 7 != 0).map(|i| i as f64).collect();
+    assert_eq!(xs, expected);
+    for m in markers {
+        assert_eq!(m["y"].as_f64().unwrap(), 150.0 + m["x"].as_f64().unwrap());
+        assert_eq!(m["label"], "Stall Detected");
+    }
+    let starts: Vec<f64> =
+        markers.iter().filter(|m| m["run_start"] == true).map(|m| m["x"].as_f64().unwrap()).collect();
+    // 22 starts a run of its own: 21 (a multiple of 7) has no flag.
+    assert_eq!(starts, vec![20.0, 22.0, 60.0, 90.0]);
+
+    let svg = render_svg(&chart);
+    keep("line-markers.svg", svg.as_bytes());
+    let texts = svg_texts(&svg);
+    assert!(texts.contains(&"Smoker"), "title");
+    assert!(texts.contains(&"Smoker temp"), "legend names the line");
+    // A label per run where there is room, plus the legend entry.
+    let labels = texts.iter().filter(|t| **t == "Stall Detected").count();
+    assert!((3..=4).contains(&labels), "{labels} Stall Detected texts");
+    let red_dots = svg.lines().filter(|l| l.starts_with("<circle") && l.contains("fill=\"#FF0000\"")).count();
+    assert_eq!(red_dots, expected.len() + 1, "a dot per marker plus the legend's");
+}
+
+#[test]
+fn close_runs_do_not_stack_labels() {
+    let mut chart = line_chart(json!({"x": "$index", "marker_field": "m", "marker_label": "Stall Detected"})).unwrap();
+    // 100 one-record runs two records apart: far too close for 100 labels.
+    feed(&mut chart, (0..200).map(|i| json!({"value": 1, "m": i % 2 == 0})));
+    let svg = render_svg(&chart);
+    keep("line-crowded.svg", svg.as_bytes());
+    let labels = svg_texts(&svg).iter().filter(|t| **t == "Stall Detected").count();
+    assert!((2..=12).contains(&labels), "{labels} labels");
+}
+
+#[test]
+fn markers_stay_bounded_when_everything_is_marked() {
+    let mut chart = line_chart(json!({"x": "$index", "marker_field": "m", "max_points": 16})).unwrap();
+    feed(&mut chart, (0..10_000).map(|i| json!({"value": i, "m": true})));
+    let frame = chart.frame().unwrap();
+    let markers = frame["markers"].as_array().unwrap();
+    assert!(!markers.is_empty() && markers.len() <= 16, "{} markers", markers.len());
+    // One long run: labelled once, at its start.
+    assert_eq!(markers[0]["x"], 0.0);
+    assert_eq!(markers.iter().filter(|m| m["run_start"] == true).count(), 1);
+}
+
+#[test]
+fn timestamps_in_each_format_become_epoch_seconds() {
+    let mut chart = line_chart(json!({})).unwrap();
+    feed(
+        &mut chart,
+        [
+            json!({"timestamp": "2024-03-01T10:00:00Z", "value": 1}),
+            json!({"timestamp": "2024-03-01T11:00:01+01:00", "value": 2}),
+            json!({"timestamp": "2024-03-01 10:00:02", "value": 3}),
+            json!({"timestamp": "2024-03-01T10:00:03", "value": 4}),
+            json!({"timestamp": "2024-03-01T10:00:04.500Z", "value": 5}),
+            json!({"timestamp": 1_709_287_205_000i64, "value": "6"}),
+        ],
+    );
+    let frame = chart.frame().unwrap();
+    assert_eq!(frame["x_axis"], "time");
+    let t0 = 1_709_287_200.0; // 2024-03-01T10:00:00Z
+    assert_eq!(
+        points(&frame),
+        vec![(t0, 1.0), (t0 + 1.0, 2.0), (t0 + 2.0, 3.0), (t0 + 3.0, 4.0), (t0 + 4.5, 5.0), (t0 + 5.0, 6.0)]
+    );
+    let svg = render_svg(&chart);
+    keep("line-time.svg", svg.as_bytes());
+    let texts = svg_texts(&svg);
+    assert!(texts.contains(&"10:00:02"), "seconds shown on a short time axis: {texts:?}");
+}
+
+#[test]
+fn time_axes_show_clock_times_or_dates() {
+    let mut chart = line_chart(json!({"x": "ts"})).unwrap();
+    let t0 = 1_709_287_200i64; // 2024-03-01T10:00:00Z
+    feed(&mut chart, (0..=120).map(|m| json!({"ts": (t0 + m * 60) * 1000, "value": m})));
+    let svg = render_svg(&chart);
+    keep("line-hours.svg", svg.as_bytes());
+    let texts = svg_texts(&svg);
+    assert!(texts.contains(&"10:30") && texts.contains(&"11:00"), "HH:MM ticks: {texts:?}");
+
+    let mut chart = line_chart(json!({"x": "ts"})).unwrap();
+    feed(&mut chart, (0..=10).map(|d| json!({"ts": (t0 + d * 86_400) * 1000, "value": d})));
+    let svg = render_svg(&chart);
+    keep("line-days.svg", svg.as_bytes());
+    let texts = svg_texts(&svg);
+    assert!(texts.contains(&"03-04 00:00"), "dates on a ten-day axis: {texts:?}");
+}
+
+#[test]
+fn bad_x_and_y_are_rejected_with_reasons() {
+    let mut chart = line_chart(json!({})).unwrap();
+    let outcome = chart
+        .process(&records([
+            json!({"timestamp": "soon", "value": 1}),
+            json!({"timestamp": "2024-03-01T10:00:00Z", "value": "hot"}),
+            json!({"value": 1}),
+            json!({"timestamp": "2024-03-01T10:00:00Z"}),
+            json!({"timestamp": true, "value": 1}),
+            json!({"timestamp": "2024-03-01T10:00:00Z", "value": "NaN"}),
+            json!({"timestamp": "2024-03-01T10:00:00Z", "value": 1}),
+        ]))
+        .unwrap();
+    let reasons: Vec<&str> = outcome.rejects.iter().map(|r| r.reason.as_str()).collect();
+    assert_eq!(reasons.len(), 6, "{reasons:?}");
+    assert!(reasons[0].contains("\"timestamp\" is \"soon\", which is not a timestamp"), "{}", reasons[0]);
+    assert_eq!(reasons[1], "\"value\" is a string, not a number");
+    assert_eq!(reasons[2], "record has no \"timestamp\" field");
+    assert_eq!(reasons[3], "record has no \"value\" field");
+    assert_eq!(reasons[4], "\"timestamp\" is a boolean, not a timestamp or a number");
+    assert_eq!(reasons[5], "\"value\" is not a finite number");
+    // Rejected records leave no trace.
+    assert_eq!(chart.frame().unwrap()["total_points"], 1);
+}
+
+#[test]
+fn index_x_counts_accepted_records() {
+    let mut chart = line_chart(json!({"x": "$index"})).unwrap();
+    let outcome = chart.process(&records([json!({"value": 5}), json!({"value": "x"}), json!({"value": 7})])).unwrap();
+    assert_eq!(outcome.rejects.len(), 1);
+    assert_eq!(points(&chart.frame().unwrap()), vec![(0.0, 5.0), (1.0, 7.0)]);
+}
+
+#[test]
+fn state_round_trips() {
+    let settings = json!({"x": "$index", "marker_field": "m", "max_points": 64});
+    let mut chart = line_chart(settings.clone()).unwrap();
+    feed(&mut chart, (0..1000).map(|i| json!({"value": (i % 13) as f64, "m": i % 100 == 0})));
+    let before = chart.frame().unwrap();
+    let state = chart.save_state().unwrap();
+
+    let mut copy = line_chart(settings).unwrap();
+    copy.restore_state(state.clone()).unwrap();
+    assert_eq!(copy.frame().unwrap(), before);
+    // Ingesting goes on where it left off.
+    feed(&mut copy, [json!({"value": 1})]);
+    assert_eq!(copy.frame().unwrap()["total_points"], 1001);
+    assert_eq!(points(&copy.frame().unwrap()).last(), Some(&(1000.0, 1.0)));
+
+    // A restyle with fewer points shrinks the restored line to fit.
+    let mut smaller = line_chart(json!({"x": "$index", "marker_field": "m", "max_points": 16})).unwrap();
+    smaller.restore_state(state).unwrap();
+    let frame = smaller.frame().unwrap();
+    assert_eq!(frame["total_points"], 1000);
+    assert!(points(&frame).len() <= 64);
+    assert!(frame["markers"].as_array().unwrap().len() <= 16);
+
+    assert!(smaller.restore_state(json!({"line": 1})).is_err());
+}

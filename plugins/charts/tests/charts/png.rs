@@ -1,0 +1,73 @@
+use buzz_sdk::ImageFormat;
+use buzz_sdk::testing::TestStage;
+use serde_json::json;
+
+use crate::{bar_chart, feed, keep, line_chart};
+
+/// Decodes a PNG into (width, height, RGB bytes).
+fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+/// Dark pixels in rows `rows` of an RGB image `width` wide.
+fn dark_pixels(rgb: &[u8], width: u32, rows: std::ops::Range<u32>) -> usize {
+    rgb.chunks(3)
+        .enumerate()
+        .filter(|(i, _)| rows.contains(&(*i as u32 / width)))
+        .filter(|(_, p)| p.iter().map(|&c| u32::from(c)).sum::<u32>() < 3 * 100)
+        .count()
+}
+
+fn png_of(stage: &TestStage, name: &str) -> (u32, u32, Vec<u8>) {
+    let bytes = stage.render(ImageFormat::Png).unwrap();
+    keep(name, &bytes);
+    decode(&bytes)
+}
+
+#[test]
+fn png_has_the_configured_size_and_the_embedded_font_draws_the_title() {
+    let mut chart = bar_chart(json!({"title": "Commits per author", "width": 640, "height": 400})).unwrap();
+    feed(&mut chart, [("Alice", 12), ("Bob", 3)].map(|(c, v)| json!({"category": c, "value": v})));
+    let (width, height, rgb) = png_of(&chart, "bar.png");
+    assert_eq!((width, height), (640, 400));
+    // The title band is dark text on white: only a font can put it there.
+    let title = dark_pixels(&rgb, width, 0..45);
+    assert!(title > 150, "only {title} dark pixels where the title should be");
+
+    let untitled = bar_chart(json!({"title": "", "width": 640, "height": 400})).unwrap();
+    let (_, _, rgb) = png_of(&untitled, "bar-untitled.png");
+    assert_eq!(dark_pixels(&rgb, width, 0..12), 0, "no title, no text at the top");
+}
+
+#[test]
+fn line_png_renders_with_markers() {
+    let mut chart = line_chart(json!({"x": "$index", "marker_field": "stall", "marker_label": "Stall Detected",
+                                      "title": "Smoker", "width": 900, "height": 450}))
+    .unwrap();
+    feed(
+        &mut chart,
+        (0..300).map(|i| json!({"value": (i as f64 / 20.0).sin() * 10.0, "stall": (100..140).contains(&i)})),
+    );
+    let (width, height, rgb) = png_of(&chart, "line.png");
+    assert_eq!((width, height), (900, 450));
+    assert!(dark_pixels(&rgb, width, 0..40) > 50);
+    let red = rgb.chunks(3).filter(|p| p[0] > 200 && p[1] < 60 && p[2] < 60).count();
+    assert!(red > 200, "marker dots and label in red: {red} pixels");
+}
+
+#[test]
+fn empty_charts_render_in_both_formats() {
+    for stage in [bar_chart(json!({})).unwrap(), line_chart(json!({})).unwrap()] {
+        let svg = String::from_utf8(stage.render(ImageFormat::Svg).unwrap()).unwrap();
+        assert!(svg.contains("</svg>"));
+        let (w, h, rgb) = decode(&stage.render(ImageFormat::Png).unwrap());
+        assert_eq!((w, h), (800, 500));
+        assert!(dark_pixels(&rgb, w, 0..45) > 50, "the title is drawn");
+    }
+}

@@ -1,0 +1,200 @@
+//! Pick a few named fields out of a JSON object without building the whole
+//! document: one pass, strings borrowed where they need no unescaping,
+//! everything else skipped. This is the hot path of most stages.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+/// A scalar JSON value picked out of a record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalar<'a> {
+    Str(Cow<'a, str>),
+    Num(f64),
+    Bool(bool),
+    Null,
+    /// An object or array (not inspected).
+    Nested,
+}
+
+impl Scalar<'_> {
+    /// The value as a number; numeric strings count too ("70.4").
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Scalar::Num(n) => Some(*n),
+            Scalar::Str(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as text: strings as they are, numbers and booleans printed.
+    pub fn to_text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Scalar::Str(s) => Some(Cow::Borrowed(s.as_ref())),
+            Scalar::Num(n) => Some(Cow::Owned(n.to_string())),
+            Scalar::Bool(b) => Some(Cow::Owned(b.to_string())),
+            Scalar::Null | Scalar::Nested => None,
+        }
+    }
+
+    /// A word for error messages: "a string", "a number", ...
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Scalar::Str(_) => "a string",
+            Scalar::Num(_) => "a number",
+            Scalar::Bool(_) => "a boolean",
+            Scalar::Null => "null",
+            Scalar::Nested => "an object or array",
+        }
+    }
+}
+
+/// The values of `names` in the JSON object `payload` (None where absent).
+/// Errors if the payload is not a JSON object.
+pub fn pick<'a, const N: usize>(payload: &'a [u8], names: [&str; N]) -> Result<[Option<Scalar<'a>>; N], String> {
+    let mut de = serde_json::Deserializer::from_slice(payload);
+    let picked = de
+        .deserialize_map(Picker { names, found: std::array::from_fn(|_| None) })
+        .and_then(|found| de.end().map(|()| found))
+        .map_err(|e| format!("invalid JSON record: {e}"))?;
+    Ok(picked)
+}
+
+struct Picker<'n, 'a, const N: usize> {
+    names: [&'n str; N],
+    found: [Option<Scalar<'a>>; N],
+}
+
+impl<'de, const N: usize> Visitor<'de> for Picker<'_, 'de, N> {
+    type Value = [Option<Scalar<'de>>; N];
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            match self.names.iter().position(|n| *n == key) {
+                Some(i) => self.found[i] = Some(map.next_value_seed(ScalarSeed)?),
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(self.found)
+    }
+}
+
+struct ScalarSeed;
+
+impl<'de> DeserializeSeed<'de> for ScalarSeed {
+    type Value = Scalar<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+struct ScalarVisitor;
+
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Scalar::Str(Cow::Owned(v)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Scalar::Num(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Scalar::Num(v as f64))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Scalar::Num(v as f64))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(Scalar::Bool(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Scalar::Null)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Nested)
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Scalar::Nested)
+    }
+}
+
+/// `payload` (a JSON object) with `"name": value` appended, without
+/// re-encoding the rest. `payload` must already be known to be an object.
+pub fn append_field(
+    payload: &[u8],
+    name: &str,
+    value: &impl serde::Serialize,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
+    let trimmed = payload.trim_ascii_end();
+    let body = trimmed.strip_suffix(b"}").ok_or_else(|| "record is not a JSON object".to_string())?;
+    out.extend_from_slice(body);
+    let empty = body.trim_ascii_end().ends_with(b"{");
+    if !empty {
+        out.push(b',');
+    }
+    serde_json::to_writer(&mut *out, name).map_err(|e| e.to_string())?;
+    out.push(b':');
+    serde_json::to_writer(&mut *out, value).map_err(|e| e.to_string())?;
+    out.push(b'}');
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn picks_named_fields_and_skips_the_rest() {
+        let json = br#"{"author":"Alice","nested":{"a":[1,2]},"n":3.5,"flag":true,"none":null}"#;
+        let [author, n, flag, none, missing] = pick(json, ["author", "n", "flag", "none", "missing"]).unwrap();
+        assert_eq!(author, Some(Scalar::Str("Alice".into())));
+        assert_eq!(n, Some(Scalar::Num(3.5)));
+        assert_eq!(flag, Some(Scalar::Bool(true)));
+        assert_eq!(none, Some(Scalar::Null));
+        assert_eq!(missing, None);
+    }
+
+    #[test]
+    fn rejects_non_objects_and_trailing_garbage() {
+        assert!(pick(b"[1,2]", ["a"]).is_err());
+        assert!(pick(b"{\"a\":1} x", ["a"]).is_err());
+        assert!(pick(b"{\"a\":", ["a"]).is_err());
+    }
+
+    #[test]
+    fn numeric_strings_read_as_numbers() {
+        assert_eq!(Scalar::Str("70.4".into()).as_f64(), Some(70.4));
+        assert_eq!(Scalar::Str("warm".into()).as_f64(), None);
+    }
+
+    #[test]
+    fn appends_a_field_to_an_object() {
+        let mut out = Vec::new();
+        append_field(br#"{"t":1} "#, "stall", &true, &mut out).unwrap();
+        assert_eq!(out, br#"{"t":1,"stall":true}"#);
+        out.clear();
+        append_field(b"{ }", "x", &1, &mut out).unwrap();
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&out).unwrap(), serde_json::json!({"x": 1}));
+    }
+}

@@ -1,0 +1,188 @@
+//! The chart writer thread: takes the newest frame (older ones not yet
+//! drawn are skipped), draws SVG (and PNG at most every `png_interval`),
+//! writes `<base>.svg/.png/.json` atomically and publishes the frame.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::plugin_host::{ChartRenderer, ImageFormat, PluginBytes};
+
+use super::write_atomic;
+
+/// The three files of a chart.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ChartFiles {
+    pub svg: PathBuf,
+    pub png: PathBuf,
+    pub json: PathBuf,
+}
+
+impl ChartFiles {
+    pub fn for_base(base: &Path) -> Self {
+        let with = |ext: &str| {
+            let mut name = base.as_os_str().to_os_string();
+            name.push(ext);
+            PathBuf::from(name)
+        };
+        ChartFiles { svg: with(".svg"), png: with(".png"), json: with(".json") }
+    }
+}
+
+/// The latest drawn frame, for viewers (the dashboard).
+#[derive(Debug, Clone)]
+pub struct RenderedFrame {
+    /// Counts up with every frame drawn.
+    pub sequence: u64,
+    pub svg: Arc<Vec<u8>>,
+    pub json: Arc<Vec<u8>>,
+}
+
+struct Job {
+    frame: PluginBytes,
+    renderer: ChartRenderer,
+    last: bool,
+}
+
+#[derive(Default)]
+struct Slot {
+    job: Option<Job>,
+    /// Frames written so far (for `finish` to wait on).
+    written: u64,
+    submitted: u64,
+    closed: bool,
+}
+
+struct Shared {
+    slot: Mutex<Slot>,
+    changed: Condvar,
+    latest: Mutex<Option<RenderedFrame>>,
+}
+
+/// Hands frames to the writer thread.
+pub struct ChartWriter {
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    files: ChartFiles,
+}
+
+impl ChartWriter {
+    pub fn start(base: &Path, png_interval: Duration, pipeline: &str) -> std::io::Result<Self> {
+        let files = ChartFiles::for_base(base);
+        if let Some(dir) = files.svg.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let shared =
+            Arc::new(Shared { slot: Mutex::new(Slot::default()), changed: Condvar::new(), latest: Mutex::new(None) });
+        let thread = {
+            let shared = shared.clone();
+            let files = files.clone();
+            std::thread::Builder::new()
+                .name(format!("{pipeline}-chart"))
+                .spawn(move || draw_loop(&shared, &files, png_interval))?
+        };
+        Ok(ChartWriter { shared, thread: Some(thread), files })
+    }
+
+    pub fn files(&self) -> &ChartFiles {
+        &self.files
+    }
+
+    /// Queues a frame; a frame still waiting is replaced (only the newest matters).
+    pub fn submit(&self, frame: PluginBytes, renderer: ChartRenderer) {
+        self.put(Job { frame, renderer, last: false });
+    }
+
+    /// Draws the final frame (PNG included) and waits until it is on disk.
+    pub fn finish(mut self, frame: PluginBytes, renderer: ChartRenderer) {
+        let target = self.put(Job { frame, renderer, last: true });
+        let mut slot = self.shared.slot.lock().expect("chart slot poisoned");
+        while slot.written < target {
+            slot = self.shared.changed.wait(slot).expect("chart slot poisoned");
+        }
+        slot.closed = true;
+        drop(slot);
+        self.shared.changed.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// The newest frame drawn, if any.
+    pub fn latest(&self) -> Option<RenderedFrame> {
+        self.shared.latest.lock().expect("latest frame poisoned").clone()
+    }
+
+    fn put(&self, job: Job) -> u64 {
+        let mut slot = self.shared.slot.lock().expect("chart slot poisoned");
+        if slot.job.replace(job).is_none() {
+            slot.submitted += 1;
+        }
+        let target = slot.submitted;
+        drop(slot);
+        self.shared.changed.notify_all();
+        target
+    }
+}
+
+impl Drop for ChartWriter {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.shared.slot.lock().expect("chart slot poisoned").closed = true;
+            self.shared.changed.notify_all();
+            let _ = thread.join();
+        }
+    }
+}
+
+fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
+    let mut last_png: Option<Instant> = None;
+    let mut sequence = 0;
+    loop {
+        let job = {
+            let mut slot = shared.slot.lock().expect("chart slot poisoned");
+            loop {
+                if let Some(job) = slot.job.take() {
+                    break job;
+                }
+                if slot.closed {
+                    return;
+                }
+                slot = shared.changed.wait(slot).expect("chart slot poisoned");
+            }
+        };
+        sequence += 1;
+        let png_due = job.last || last_png.is_none_or(|t| t.elapsed() >= png_interval);
+        if let Some(svg) = draw(&job, ImageFormat::Svg, &files.svg) {
+            if let Err(e) = write_atomic(&files.json, &job.frame) {
+                tracing::error!("cannot write {}: {e}; the previous file is kept", files.json.display());
+            }
+            *shared.latest.lock().expect("latest frame poisoned") =
+                Some(RenderedFrame { sequence, svg: Arc::new(svg.to_vec()), json: Arc::new(job.frame.to_vec()) });
+        }
+        if png_due {
+            draw(&job, ImageFormat::Png, &files.png);
+            last_png = Some(Instant::now());
+        }
+        let mut slot = shared.slot.lock().expect("chart slot poisoned");
+        slot.written += 1;
+        drop(slot);
+        shared.changed.notify_all();
+    }
+}
+
+/// Draws one image and writes it; errors are logged and the old file kept.
+fn draw(job: &Job, format: ImageFormat, path: &Path) -> Option<PluginBytes> {
+    let image = match job.renderer.render(&job.frame, format) {
+        Ok(image) => image,
+        Err(e) => {
+            tracing::error!("chart plugin failed to draw {}: {e}", path.display());
+            return None;
+        }
+    };
+    if let Err(e) = write_atomic(path, &image) {
+        tracing::error!("cannot write {}: {e}; the previous file is kept", path.display());
+    }
+    Some(image)
+}

@@ -1,0 +1,20 @@
+//! The `buzz` subcommands.
+
+pub mod check;
+pub mod plugins;
+pub mod run;
+
+use crate::config::{Diagnostics, Override};
+
+/// Parses `--set` arguments, printing problems.
+fn parse_overrides(args: &[String]) -> Result<Vec<Override>, Diagnostics> {
+    let mut errors = Diagnostics::default();
+    let mut overrides = Vec::new();
+    for arg in args {
+        match Override::parse(arg) {
+            Ok(o) => overrides.push(o),
+            Err(e) => errors.push(e),
+        }
+    }
+    errors.into_result(overrides)
+}

@@ -1,0 +1,134 @@
+//! `buzz run`: start pipelines, stop them cleanly on Ctrl-C (or when done),
+//! write the final charts and the summary.
+
+use std::path::Path;
+
+use crate::cli::RunArgs;
+use crate::config::{self, PipelineSpec};
+use crate::pipeline::{self, RunOptions, Running, Summary};
+
+pub fn run(args: RunArgs) -> i32 {
+    let overrides = match super::parse_overrides(&args.set) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
+    let mut specs = Vec::new();
+    for path in &args.pipelines {
+        match config::load(path, &overrides) {
+            Ok(spec) => specs.push(spec),
+            Err(diagnostics) => {
+                eprintln!("{diagnostics}");
+                return 1;
+            }
+        }
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    let options = RunOptions { role: args.role, exit_when_done: args.exit_when_done };
+    let summaries = match runtime.block_on(run_all(specs, options)) {
+        Ok(summaries) => summaries,
+        Err(code) => return code,
+    };
+    for s in &summaries {
+        tracing::info!(
+            pipeline = %s.pipeline,
+            "done: {} records in, {} out, {} dead letters, {} frames in {:.2} s",
+            s.records_in,
+            s.records_out,
+            s.dead_letter,
+            s.frames,
+            s.elapsed_s
+        );
+    }
+    if let Some(path) = &args.summary
+        && let Err(e) = write_summary(path, &summaries)
+    {
+        eprintln!("cannot write the summary to {}: {e}", path.display());
+        return 1;
+    }
+    0
+}
+
+async fn run_all(specs: Vec<PipelineSpec>, options: RunOptions) -> Result<Vec<Summary>, i32> {
+    let mut running: Vec<Running> = Vec::new();
+    for spec in &specs {
+        match pipeline::start(spec, options) {
+            Ok(r) => {
+                let chart = spec.chart_output.base.display();
+                tracing::info!(pipeline = %spec.name, role = options.role.name(), "running {}; chart: {chart}.svg", spec.outline());
+                running.push(r);
+            }
+            Err(diagnostics) => {
+                eprintln!("{diagnostics}");
+                for r in running {
+                    r.stop_token().stop();
+                    r.wait();
+                }
+                return Err(1);
+            }
+        }
+    }
+    let tokens: Vec<_> = running.iter().map(Running::stop_token).collect();
+    let waiter = tokio::task::spawn_blocking(move || running.into_iter().map(Running::wait).collect::<Vec<_>>());
+    tokio::pin!(waiter);
+    let joined = tokio::select! {
+        joined = &mut waiter => joined,
+        () = shutdown_signal() => {
+            tracing::info!("stopping: finishing the records in flight and writing the final charts (press Ctrl-C again to quit at once)");
+            tokens.iter().for_each(|t| t.stop());
+            tokio::spawn(async {
+                shutdown_signal().await;
+                eprintln!("stopped at once");
+                std::process::exit(130);
+            });
+            waiter.await
+        }
+    };
+    joined.map_err(|e| {
+        eprintln!("a pipeline thread failed: {e}");
+        1
+    })
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return ctrl_c.await,
+        };
+        tokio::select! {
+            () = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    ctrl_c.await;
+}
+
+fn write_summary(path: &Path, summaries: &[Summary]) -> std::io::Result<()> {
+    let json = match summaries {
+        [one] => serde_json::to_value(one),
+        many => serde_json::to_value(serde_json::json!({ "pipelines": many })),
+    }
+    .map_err(std::io::Error::other)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    crate::chart_output::write_atomic(
+        path,
+        serde_json::to_string_pretty(&json).map_err(std::io::Error::other)?.as_bytes(),
+    )
+}

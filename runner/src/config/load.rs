@@ -1,0 +1,328 @@
+//! From a pipeline file on disk to a checked [`PipelineSpec`], collecting
+//! every problem (not just the first) as `file:line:col: message`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use buzz_sdk::StageKind;
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+
+use super::diagnostics::{Diagnostics, Origin, SourceFile};
+use super::document::{self, Node, Table, Value};
+use super::runner_settings::{
+    CHART_OUTPUT_KEYS, ChartOutputSettings, DeadLetterSettings, FileTransportSettings, schema_of,
+};
+use super::schema_check::{self, Subject};
+use super::suggest::did_you_mean;
+use super::{ChartOutput, FileTransport, Override, PipelineSpec, StageSpec, TransportSpec, interpolate, overrides};
+use crate::plugin_host::{Catalog, LookupError, default_dirs};
+
+const TOP_LEVEL_KEYS: [&str; 8] =
+    ["name", "description", "plugins_dir", "source", "transport", "transform", "chart", "dead_letter"];
+const TRANSPORT_TYPES: [&str; 1] = ["file"];
+
+/// Loads and checks a pipeline file with `--set` overrides applied, taking
+/// `${VAR}` values from the process environment.
+pub fn load(path: &Path, overrides: &[Override]) -> Result<PipelineSpec, Diagnostics> {
+    load_with(path, overrides, &|name| std::env::var(name).ok())
+}
+
+pub fn load_with(
+    path: &Path,
+    overrides: &[Override],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<PipelineSpec, Diagnostics> {
+    let file = SourceFile::read(path)?;
+    let mut root = document::parse(&file)?;
+    overrides::apply(&mut root, overrides)?;
+    let mut errors = Vec::new();
+    interpolate::interpolate_table(&file, &mut root, env, &mut errors);
+    if !errors.is_empty() {
+        return Err(Diagnostics(errors));
+    }
+    Loader { file: &file, errors: Diagnostics::default() }.pipeline(root)
+}
+
+struct Loader<'a> {
+    file: &'a SourceFile,
+    errors: Diagnostics,
+}
+
+impl Loader<'_> {
+    fn pipeline(mut self, mut root: Table) -> Result<PipelineSpec, Diagnostics> {
+        for entry in &root.entries {
+            if !TOP_LEVEL_KEYS.contains(&entry.key.as_str()) {
+                let hint = did_you_mean(&entry.key, TOP_LEVEL_KEYS);
+                self.error(&entry.key_origin, format!("unknown top-level key `{}`{hint}; a pipeline has name, description, plugins_dir and the tables [source], [transport], [transform], [chart], [dead_letter]", entry.key));
+            }
+        }
+        let name = match root.get("name") {
+            Some(e) => e.node.as_str().map(str::to_string).unwrap_or_else(|| {
+                self.error(&e.node.origin, format!("`name` must be a string, found {}", e.node.type_name()));
+                String::new()
+            }),
+            None => self
+                .file
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "pipeline".into()),
+        };
+        let mut dirs = self.plugin_dirs(root.get("plugins_dir").map(|e| &e.node));
+        dirs.extend(default_dirs());
+        let catalog = Catalog::discover(dirs);
+
+        let source = self.stage(&mut root, "source", StageKind::Source, &catalog);
+        let transform = self.stage(&mut root, "transform", StageKind::Transform, &catalog);
+        let chart_output = self.chart_output(&mut root, &name);
+        let chart = self.stage(&mut root, "chart", StageKind::Chart, &catalog);
+        let transport = self.transport(&mut root, &name);
+        let dead_letter_path = self.dead_letter(&mut root, &name);
+
+        match (source, transform, chart, transport, chart_output, dead_letter_path) {
+            (
+                Some(source),
+                Some(transform),
+                Some(chart),
+                Some(transport),
+                Some(chart_output),
+                Some(dead_letter_path),
+            ) if self.errors.is_empty() => Ok(PipelineSpec {
+                file: self.file.clone(),
+                name,
+                source,
+                transport,
+                transform,
+                chart,
+                chart_output,
+                dead_letter_path,
+            }),
+            _ => Err(self.errors),
+        }
+    }
+
+    fn error(&mut self, origin: &Origin, message: impl Into<String>) {
+        self.errors.push(self.file.error(origin, message));
+    }
+
+    fn plugin_dirs(&mut self, node: Option<&Node>) -> Vec<PathBuf> {
+        let Some(node) = node else { return Vec::new() };
+        let items: Vec<&Node> = match &node.value {
+            Value::String(_) => vec![node],
+            Value::Array(items) => items.iter().collect(),
+            _ => {
+                self.error(
+                    &node.origin,
+                    format!("`plugins_dir` must be a folder or a list of folders, found {}", node.type_name()),
+                );
+                return Vec::new();
+            }
+        };
+        let mut dirs = Vec::new();
+        for item in items {
+            match item.as_str() {
+                Some(dir) if Path::new(dir).is_dir() => dirs.push(PathBuf::from(dir)),
+                Some(dir) => self.error(&item.origin, format!("plugins folder {dir:?} does not exist")),
+                None => {
+                    self.error(&item.origin, format!("a plugins folder must be a string, found {}", item.type_name()))
+                }
+            }
+        }
+        dirs
+    }
+
+    /// The `[section]` table and its origin; reports it if missing.
+    fn take_table(&mut self, root: &mut Table, section: &str, required: bool) -> Option<(Table, Origin)> {
+        match root.remove(section) {
+            Some(entry) => match entry.node.value {
+                Value::Table(t) => Some((t, entry.key_origin)),
+                _ => {
+                    self.error(
+                        &entry.node.origin,
+                        format!("`{section}` must be a table ([{section}]), found {}", entry.node.type_name()),
+                    );
+                    None
+                }
+            },
+            None if required => {
+                self.error(
+                    &Origin::File(0..0),
+                    format!(
+                        "missing [{section}] table: every pipeline names a source, a transport, a transform and a chart"
+                    ),
+                );
+                None
+            }
+            None => Some((Table::default(), Origin::Default)),
+        }
+    }
+
+    /// `type = "..."` of a table, removed from it.
+    fn take_type(
+        &mut self,
+        table: &mut Table,
+        section: &str,
+        origin: &Origin,
+        choices: &[&str],
+    ) -> Option<(String, Origin)> {
+        match table.remove("type") {
+            Some(entry) => match entry.node.as_str() {
+                Some(t) => Some((t.to_string(), entry.node.origin)),
+                None => {
+                    self.error(
+                        &entry.node.origin,
+                        format!("`{section}.type` must be a string, found {}", entry.node.type_name()),
+                    );
+                    None
+                }
+            },
+            None => {
+                let choices =
+                    if choices.is_empty() { String::new() } else { format!(": one of {}", choices.join(", ")) };
+                self.error(origin, format!("[{section}] needs a `type`{choices}"));
+                None
+            }
+        }
+    }
+
+    fn stage(
+        &mut self,
+        root: &mut Table,
+        section: &'static str,
+        kind: StageKind,
+        catalog: &Catalog,
+    ) -> Option<StageSpec> {
+        let (mut table, table_origin) = self.take_table(root, section, true)?;
+        if section == "chart" {
+            for key in CHART_OUTPUT_KEYS {
+                table.remove(key);
+            }
+        }
+        let of_kind: Vec<&str> = catalog
+            .plugins
+            .iter()
+            .flat_map(|p| p.stages.iter().filter(|s| s.kind == kind).map(|s| s.type_name.as_str()))
+            .collect();
+        let (type_name, type_origin) = self.take_type(&mut table, section, &table_origin, &of_kind)?;
+        let (plugin, info) = match catalog.lookup(&type_name) {
+            Ok(found) => found,
+            Err(LookupError::Unknown) => {
+                let hint = did_you_mean(&type_name, catalog.stage_types());
+                let available = if of_kind.is_empty() { "none".to_string() } else { of_kind.join(", ") };
+                let refused = if catalog.refused.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; refused: {}",
+                        catalog.refused.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; ")
+                    )
+                };
+                self.error(
+                    &type_origin,
+                    format!("no plugin provides {section} type `{type_name}`{hint} (available {section} types: {available}; plugins searched in: {}{refused})", catalog.searched()),
+                );
+                return None;
+            }
+            Err(LookupError::Ambiguous(options)) => {
+                self.error(
+                    &type_origin,
+                    format!("several plugins provide `{type_name}`; name one: {}", options.join(", ")),
+                );
+                return None;
+            }
+        };
+        if info.kind != kind {
+            self.error(&type_origin, format!("`{type_name}` is a {} stage, not a {section}", info.kind));
+            return None;
+        }
+        let settings = self.settings(section, &type_name, &mut table, &table_origin, &info.settings)?;
+        let origins: BTreeMap<String, Origin> =
+            table.entries.iter().map(|e| (e.key.clone(), e.node.origin.clone())).collect();
+        let type_name = info.type_name.clone();
+        Some(StageSpec { section, type_name, plugin, settings, origins, table_origin })
+    }
+
+    fn settings(
+        &mut self,
+        section: &str,
+        stage: &str,
+        table: &mut Table,
+        origin: &Origin,
+        schema: &Json,
+    ) -> Option<Json> {
+        let subject = Subject { section, stage, origin };
+        match schema_check::check(self.file, &subject, table, schema) {
+            Ok(json) => Some(json),
+            Err(errors) => {
+                errors.into_iter().for_each(|e| self.errors.push(e));
+                None
+            }
+        }
+    }
+
+    /// Checks runner-owned settings against their schema and decodes them.
+    fn runner_settings<T: DeserializeOwned + schemars::JsonSchema>(
+        &mut self,
+        section: &str,
+        stage: &str,
+        table: &mut Table,
+        origin: &Origin,
+    ) -> Option<T> {
+        let json = self.settings(section, stage, table, origin, &schema_of::<T>())?;
+        match serde_json::from_value(json) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.error(origin, format!("[{section}]: {e}"));
+                None
+            }
+        }
+    }
+
+    fn transport(&mut self, root: &mut Table, name: &str) -> Option<TransportSpec> {
+        let (mut table, origin) = self.take_table(root, "transport", true)?;
+        let (type_name, type_origin) = self.take_type(&mut table, "transport", &origin, &TRANSPORT_TYPES)?;
+        match type_name.as_str() {
+            "file" => {
+                let s: FileTransportSettings = self.runner_settings("transport", "file", &mut table, &origin)?;
+                Some(TransportSpec::File(FileTransport {
+                    path: s.path.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("out/{name}.jsonl"))),
+                    start: s.start,
+                    group: s.group,
+                    poll: Duration::from_millis(s.poll_ms),
+                }))
+            }
+            other => {
+                let hint = did_you_mean(other, TRANSPORT_TYPES);
+                self.error(
+                    &type_origin,
+                    format!("unknown transport type `{other}`{hint}; transports are: {}", TRANSPORT_TYPES.join(", ")),
+                );
+                None
+            }
+        }
+    }
+
+    fn chart_output(&mut self, root: &mut Table, name: &str) -> Option<ChartOutput> {
+        let (table, origin) = match root.get("chart") {
+            Some(e) => (e.node.as_table().cloned().unwrap_or_default(), e.key_origin.clone()),
+            None => (Table::default(), Origin::Default),
+        };
+        let mut own = Table {
+            entries: table.entries.into_iter().filter(|e| CHART_OUTPUT_KEYS.contains(&e.key.as_str())).collect(),
+        };
+        let s: ChartOutputSettings = self.runner_settings("chart", "output", &mut own, &origin)?;
+        Some(ChartOutput {
+            base: s.output.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("out/{name}"))),
+            min_frame_interval: Duration::from_secs_f64(1.0 / s.fps),
+            png_interval: Duration::from_millis(s.png_interval_ms),
+        })
+    }
+
+    fn dead_letter(&mut self, root: &mut Table, name: &str) -> Option<PathBuf> {
+        let (mut table, origin) = self.take_table(root, "dead_letter", false)?;
+        let s: DeadLetterSettings = self.runner_settings("dead_letter", "output", &mut table, &origin)?;
+        Some(s.path.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("out/{name}.dead.jsonl"))))
+    }
+}

@@ -1,0 +1,113 @@
+//! Pipeline files: parsing with positions, `${VAR}` interpolation, `--set`
+//! overrides, and checking every stage's settings against its schema.
+
+pub mod diagnostics;
+pub mod document;
+pub mod interpolate;
+pub mod overrides;
+pub mod runner_settings;
+pub mod schema_check;
+pub mod suggest;
+
+mod load;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use diagnostics::{Diagnostic, Diagnostics, Origin, SourceFile};
+pub use load::load;
+pub use overrides::Override;
+pub use runner_settings::{FileTransportSettings, StartAt};
+
+use crate::plugin_host::PluginLibrary;
+
+/// A plugin stage as the pipeline file configures it.
+#[derive(Debug, Clone)]
+pub struct StageSpec {
+    /// `source`, `transform` or `chart`.
+    pub section: &'static str,
+    pub type_name: String,
+    pub plugin: Arc<PluginLibrary>,
+    /// The settings, checked against the stage's schema (without `type`).
+    pub settings: serde_json::Value,
+    /// Where each setting was written, for errors the plugin reports.
+    pub origins: BTreeMap<String, Origin>,
+    pub table_origin: Origin,
+}
+
+impl StageSpec {
+    /// A diagnostic about `setting` (or the whole stage).
+    pub fn error(&self, file: &SourceFile, setting: Option<&str>, message: impl std::fmt::Display) -> Diagnostic {
+        let origin = setting.and_then(|s| self.origins.get(s)).unwrap_or(&self.table_origin);
+        let what = match setting {
+            Some(s) => format!("{}.{s}", self.section),
+            None => format!("{} {}", self.section, self.type_name),
+        };
+        file.error(origin, format!("{what}: {message}"))
+    }
+
+    /// Same plugin library, type and settings: nothing to rebuild.
+    pub fn same_as(&self, other: &StageSpec) -> bool {
+        Arc::ptr_eq(&self.plugin, &other.plugin) && self.type_name == other.type_name && self.settings == other.settings
+    }
+}
+
+/// The transport and its settings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportSpec {
+    File(FileTransport),
+}
+
+/// A file transport with its defaults filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileTransport {
+    pub path: PathBuf,
+    pub start: StartAt,
+    pub group: String,
+    pub poll: Duration,
+}
+
+impl TransportSpec {
+    pub fn describe(&self) -> String {
+        match self {
+            TransportSpec::File(f) => format!("file {}", f.path.display()),
+        }
+    }
+}
+
+/// Where and how often the chart is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChartOutput {
+    /// `<base>.svg`, `<base>.png`, `<base>.json`.
+    pub base: PathBuf,
+    pub min_frame_interval: Duration,
+    pub png_interval: Duration,
+}
+
+/// A checked pipeline, ready to build.
+#[derive(Debug, Clone)]
+pub struct PipelineSpec {
+    pub file: SourceFile,
+    pub name: String,
+    pub source: StageSpec,
+    pub transport: TransportSpec,
+    pub transform: StageSpec,
+    pub chart: StageSpec,
+    pub chart_output: ChartOutput,
+    pub dead_letter_path: PathBuf,
+}
+
+impl PipelineSpec {
+    /// "csv_replay -> file out/smoker.jsonl -> stall_detection -> line_chart"
+    pub fn outline(&self) -> String {
+        format!(
+            "{} -> {} -> {} -> {}",
+            self.source.type_name,
+            self.transport.describe(),
+            self.transform.type_name,
+            self.chart.type_name
+        )
+    }
+}

@@ -1,0 +1,88 @@
+//! Settings the runner itself owns: transports, chart output, dead letters.
+//! They are described with JSON Schemas too, so they are checked, reported
+//! and documented exactly like plugin settings.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// Where a consumer with no saved position starts reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum StartAt {
+    /// Everything already in the file or topic (nothing is missed).
+    #[default]
+    Beginning,
+    /// Only what arrives from now on (the originals' behaviour).
+    End,
+}
+
+/// `[transport] type = "file"`: JSON lines appended to a file and tailed back.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileTransportSettings {
+    /// The JSON-lines file the producer appends to and the consumer tails
+    /// (default `out/<pipeline name>.jsonl`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Where a consumer with no saved position starts.
+    #[serde(default)]
+    pub start: StartAt,
+    /// Name of the consumer's saved position (kept beside the file as
+    /// `<path>.<group>.offset`), so a restarted consumer continues where it stopped.
+    #[serde(default = "default_group")]
+    pub group: String,
+    /// How often, in milliseconds, an idle consumer looks for new lines.
+    #[serde(default = "default_poll_ms")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub poll_ms: u64,
+}
+
+fn default_group() -> String {
+    "default".into()
+}
+
+fn default_poll_ms() -> u64 {
+    20
+}
+
+/// The runner's own settings in `[chart]` (the rest belong to the chart plugin).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChartOutputSettings {
+    /// Base path of the chart files: `<output>.svg`, `<output>.png` and
+    /// `<output>.json` (default `out/<pipeline name>`).
+    #[serde(default)]
+    pub output: Option<String>,
+    /// Most frames drawn per second, however fast records arrive.
+    #[serde(default = "default_fps")]
+    #[schemars(range(min = 0.1, max = 60.0))]
+    pub fps: f64,
+    /// Least milliseconds between two PNG files (PNG costs more to draw than SVG).
+    #[serde(default = "default_png_interval_ms")]
+    pub png_interval_ms: u64,
+}
+
+/// Keys of `[chart]` that belong to the runner.
+pub const CHART_OUTPUT_KEYS: [&str; 3] = ["output", "fps", "png_interval_ms"];
+
+fn default_fps() -> f64 {
+    5.0
+}
+
+fn default_png_interval_ms() -> u64 {
+    1000
+}
+
+/// `[dead_letter]`: where records that could not be processed go.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterSettings {
+    /// JSON-lines file of dead letters (default `out/<pipeline name>.dead.jsonl`).
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// The JSON Schema of a runner settings struct.
+pub fn schema_of<T: JsonSchema>() -> serde_json::Value {
+    schemars::schema_for!(T).to_value()
+}

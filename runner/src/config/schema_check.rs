@@ -1,0 +1,305 @@
+//! Checks a stage's settings table against the JSON Schema its plugin (or
+//! the runner, for transports) declares, and turns every violation into a
+//! sentence at the right `file:line:col`.
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde_json::Value as Json;
+
+use super::diagnostics::{Diagnostic, Origin, SourceFile};
+use super::document::{Node, Table, Value};
+use super::suggest::did_you_mean;
+
+/// What is being checked, for messages: `transform` and `stall_detection`.
+pub struct Subject<'a> {
+    pub section: &'a str,
+    pub stage: &'a str,
+    /// Where the table itself is (for missing settings).
+    pub origin: &'a Origin,
+}
+
+/// Converts loosely typed values (`--set`, `${VAR}`) to the type their
+/// setting expects, then validates. Returns the settings as JSON.
+pub fn check(
+    file: &SourceFile,
+    subject: &Subject<'_>,
+    table: &mut Table,
+    schema: &Json,
+) -> Result<Json, Vec<Diagnostic>> {
+    coerce_loose(table, schema);
+    let instance = table.to_json();
+    let validator = jsonschema::validator_for(schema).map_err(|e| {
+        vec![file.error(
+            subject.origin,
+            format!("the plugin declares an invalid settings schema for {} {}: {e}", subject.section, subject.stage),
+        )]
+    })?;
+    let errors: Vec<Diagnostic> =
+        validator.iter_errors(&instance).flat_map(|e| describe(file, subject, table, schema, &e)).collect();
+    if errors.is_empty() { Ok(instance) } else { Err(errors) }
+}
+
+fn describe(
+    file: &SourceFile,
+    subject: &Subject<'_>,
+    table: &Table,
+    schema: &Json,
+    error: &jsonschema::ValidationError<'_>,
+) -> Vec<Diagnostic> {
+    let pointer = error.instance_path.as_str();
+    let path: Vec<&str> = pointer.split('/').skip(1).collect();
+    let dotted = std::iter::once(subject.section).chain(path.iter().copied()).collect::<Vec<_>>().join(".");
+    let node = find(table, &path);
+    let here = node.map_or(subject.origin, |n| &n.origin);
+    let found = || node.map(describe_value).unwrap_or_default();
+    let message = match &error.kind {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let parent = if path.is_empty() { Some(table) } else { node.and_then(Node::as_table) };
+            let known = property_names(schema, &path);
+            return unexpected
+                .iter()
+                .map(|key| {
+                    let origin = parent.and_then(|t| t.get(key)).map_or(subject.origin, |e| &e.key_origin);
+                    let hint = did_you_mean(key, known.iter().map(String::as_str));
+                    let list = if hint.is_empty() && !known.is_empty() {
+                        format!(" (its settings are: {})", known.join(", "))
+                    } else {
+                        String::new()
+                    };
+                    file.error(
+                        origin,
+                        format!(
+                            "unknown setting `{dotted}.{key}` for {} {}{hint}{list}",
+                            subject.section, subject.stage
+                        ),
+                    )
+                })
+                .collect();
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            let what = property_schema(schema, &[name])
+                .and_then(|p| p.get("description"))
+                .and_then(Json::as_str)
+                .map(|d| format!(" ({})", d.trim_end_matches('.')))
+                .unwrap_or_default();
+            format!("missing setting `{dotted}.{name}` for {} {}{what}", subject.section, subject.stage)
+        }
+        ValidationErrorKind::Type { kind } => {
+            format!("`{dotted}` must be {}, found {}", type_words(kind), found())
+        }
+        ValidationErrorKind::Minimum { limit } => format!("`{dotted}` must be at least {limit}, found {}", found()),
+        ValidationErrorKind::Maximum { limit } => format!("`{dotted}` must be at most {limit}, found {}", found()),
+        ValidationErrorKind::ExclusiveMinimum { limit } => {
+            format!("`{dotted}` must be more than {limit}, found {}", found())
+        }
+        ValidationErrorKind::ExclusiveMaximum { limit } => {
+            format!("`{dotted}` must be less than {limit}, found {}", found())
+        }
+        ValidationErrorKind::Enum { options } => {
+            let options: Vec<String> =
+                options.as_array().map(|o| o.iter().map(|v| v.to_string()).collect()).unwrap_or_default();
+            let hint = node
+                .and_then(Node::as_str)
+                .map(|s| did_you_mean(&format!("\"{s}\""), options.iter().map(String::as_str)))
+                .unwrap_or_default();
+            format!("`{dotted}` must be one of {}, found {}{hint}", options.join(", "), found())
+        }
+        ValidationErrorKind::MinItems { limit } => format!("`{dotted}` must hold at least {limit} item(s)"),
+        ValidationErrorKind::MinLength { limit } => format!("`{dotted}` must be at least {limit} character(s) long"),
+        _ => format!("`{dotted}`: {error}"),
+    };
+    vec![file.error(here, message)]
+}
+
+fn describe_value(node: &Node) -> String {
+    match &node.value {
+        Value::String(s) => format!("{} ({s:?})", node.type_name()),
+        Value::Integer(i) => format!("{i}"),
+        Value::Float(f) => format!("{f}"),
+        Value::Boolean(b) => format!("{b}"),
+        _ => node.type_name().to_string(),
+    }
+}
+
+fn type_words(kind: &TypeKind) -> String {
+    let word = |t: &str| match t {
+        "integer" => "an integer".to_string(),
+        "number" => "a number".to_string(),
+        "string" => "a string".to_string(),
+        "boolean" => "true or false".to_string(),
+        "array" => "an array".to_string(),
+        "object" => "a table".to_string(),
+        "null" => "absent".to_string(),
+        other => other.to_string(),
+    };
+    match kind {
+        TypeKind::Single(t) => word(&t.to_string()),
+        TypeKind::Multiple(set) => {
+            set.iter().map(|t| word(&t.to_string())).filter(|w| w != "absent").collect::<Vec<_>>().join(" or ")
+        }
+    }
+}
+
+fn find<'a>(table: &'a Table, path: &[&str]) -> Option<&'a Node> {
+    let (first, rest) = path.split_first()?;
+    let node = &table.get(first)?.node;
+    if rest.is_empty() {
+        return Some(node);
+    }
+    match &node.value {
+        Value::Table(t) => find(t, rest),
+        Value::Array(items) => {
+            let i: usize = rest[0].parse().ok()?;
+            let item = items.get(i)?;
+            if rest.len() == 1 { Some(item) } else { item.as_table().and_then(|t| find(t, &rest[1..])) }
+        }
+        _ => None,
+    }
+}
+
+/// Follows a local `$ref` (schemars puts shared definitions in `$defs`).
+fn resolve<'a>(root: &'a Json, schema: &'a Json) -> &'a Json {
+    match schema.get("$ref").and_then(Json::as_str).and_then(|r| r.strip_prefix('#')) {
+        Some(pointer) => root.pointer(pointer).unwrap_or(schema),
+        None => schema,
+    }
+}
+
+/// The schema of the setting at `path`, if the schema says.
+fn property_schema<'a>(root: &'a Json, path: &[&str]) -> Option<&'a Json> {
+    let mut schema = resolve(root, root);
+    for key in path {
+        schema = resolve(root, schema.get("properties")?.get(*key)?);
+    }
+    Some(schema)
+}
+
+fn property_names(root: &Json, path: &[&str]) -> Vec<String> {
+    property_schema(root, path)
+        .and_then(|s| s.get("properties"))
+        .and_then(Json::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The JSON type a setting expects, ignoring "null" (optional settings).
+fn expected_type<'a>(root: &'a Json, path: &[&str]) -> Option<&'a str> {
+    let schema = property_schema(root, path)?;
+    match schema.get("type")? {
+        Json::String(t) => Some(t),
+        Json::Array(types) => types.iter().filter_map(Json::as_str).find(|t| *t != "null"),
+        _ => None,
+    }
+}
+
+fn coerce_loose(table: &mut Table, schema: &Json) {
+    for entry in &mut table.entries {
+        if entry.node.loose
+            && let Some(expected) = expected_type(schema, &[&entry.key])
+        {
+            coerce(&mut entry.node, expected);
+        }
+    }
+}
+
+/// Reads text as the expected type (`"5000"` for an integer setting), or a
+/// scalar as text for a string setting; leaves anything else for the
+/// validator to report.
+fn coerce(node: &mut Node, expected: &str) {
+    let converted = match (&node.value, expected) {
+        (Value::String(s), "integer") => s.trim().parse().ok().map(Value::Integer),
+        (Value::String(s), "number") => s.trim().parse().ok().map(Value::Float),
+        (Value::String(s), "boolean") => s.trim().parse().ok().map(Value::Boolean),
+        (Value::Integer(i), "string") => Some(Value::String(i.to_string())),
+        (Value::Float(f), "string") => Some(Value::String(f.to_string())),
+        (Value::Boolean(b), "string") => Some(Value::String(b.to_string())),
+        _ => None,
+    };
+    if let Some(value) = converted {
+        node.value = value;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::document::parse;
+
+    fn schema() -> Json {
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["path"],
+            "properties": {
+                "path": {"type": "string", "description": "The CSV file to replay."},
+                "window": {"type": "integer", "minimum": 2},
+                "threshold": {"type": "number"},
+                "sort": {"$ref": "#/$defs/Sort"},
+                "count": {"type": ["integer", "null"]}
+            },
+            "$defs": {"Sort": {"type": "string", "enum": ["none", "value", "category"]}}
+        })
+    }
+
+    fn run(text: &str) -> Result<Json, Vec<String>> {
+        let file = SourceFile { path: "p.toml".into(), text: text.into() };
+        let mut root = parse(&file).unwrap();
+        let mut table = root.remove("transform").unwrap().node.value;
+        let Value::Table(table) = &mut table else { panic!() };
+        let origin = Origin::File(0..0);
+        let subject = Subject { section: "transform", stage: "stall_detection", origin: &origin };
+        check(&file, &subject, table, &schema()).map_err(|ds| ds.iter().map(|d| d.to_string()).collect())
+    }
+
+    #[test]
+    fn valid_settings_come_back_as_json() {
+        assert_eq!(run("[transform]\npath = \"a\"\nwindow = 3\n").unwrap(), json!({"path": "a", "window": 3}));
+    }
+
+    #[test]
+    fn each_violation_points_at_its_line_with_a_sentence() {
+        let errors = run("[transform]\npath = \"a\"\nwindw = 3\nthreshold = \"high\"\nwindow = 1\nsort = \"valu\"\n")
+            .unwrap_err();
+        assert!(
+            errors.contains(
+                &"p.toml:3:1: unknown setting `transform.windw` for transform stall_detection; did you mean `window`?"
+                    .to_string()
+            ),
+            "{errors:#?}"
+        );
+        assert!(
+            errors.contains(
+                &"p.toml:4:13: `transform.threshold` must be a number, found a string (\"high\")".to_string()
+            ),
+            "{errors:#?}"
+        );
+        assert!(
+            errors.contains(&"p.toml:5:10: `transform.window` must be at least 2, found 1".to_string()),
+            "{errors:#?}"
+        );
+        assert!(errors.iter().any(|e| e.starts_with("p.toml:6:8: `transform.sort` must be one of \"none\", \"value\", \"category\"")), "{errors:#?}");
+    }
+
+    #[test]
+    fn a_missing_required_setting_is_described() {
+        let errors = run("[transform]\nwindow = 3\n").unwrap_err();
+        assert_eq!(
+            errors,
+            vec!["p.toml:1:1: missing setting `transform.path` for transform stall_detection (The CSV file to replay)"]
+        );
+    }
+
+    #[test]
+    fn loose_values_are_converted_to_the_expected_type() {
+        let file = SourceFile { path: "p.toml".into(), text: "[t]\nwindow = \"5\"\n".into() };
+        let mut root = parse(&file).unwrap();
+        let Value::Table(t) = &mut root.get_mut("t").unwrap().node.value else { panic!() };
+        t.get_mut("window").unwrap().node.loose = true;
+        t.set("path", Node { loose: true, ..Node::new(Value::Integer(7), Origin::Default) });
+        let origin = Origin::Default;
+        let subject = Subject { section: "t", stage: "s", origin: &origin };
+        assert_eq!(check(&file, &subject, t, &schema()).unwrap(), json!({"window": 5, "path": "7"}));
+    }
+}

@@ -1,0 +1,244 @@
+//! The consumer half: transport -> transform -> chart, one batch at a time,
+//! committing each batch's position only after the transform took it.
+
+use std::time::{Duration, Instant};
+
+use buzz_sdk::abi::{FfiHeader, FfiRecord, NO_INPUT};
+
+use super::Shared;
+use super::counters::Counters;
+use super::dead_letters::DeadLetter;
+use super::throttle::Throttle;
+use crate::chart_output::ChartWriter;
+use crate::plugin_host::{Batch, CallError, StageInstance};
+use crate::transport::{RecordBatch, TransportReader};
+
+/// Records read per batch.
+pub const BATCH: usize = 1024;
+/// Longest a stopping pipeline waits for records already produced.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
+pub struct Consumer {
+    pub reader: Box<dyn TransportReader>,
+    pub transform: StageInstance,
+    pub chart: StageInstance,
+    pub writer: ChartWriter,
+    pub min_frame_interval: Duration,
+    /// Stop once caught up with the transport, when no producer runs here.
+    pub exit_when_caught_up: bool,
+    /// Stop once the local producer's end mark is reached.
+    pub exit_when_producer_done: bool,
+    /// A producer runs in this process: on a stop, take what it already sent.
+    pub local_producer: bool,
+}
+
+/// Reusable buffers for one batch.
+#[derive(Default)]
+struct Buffers {
+    batch: RecordBatch,
+    records: Vec<FfiRecord>,
+    headers: Vec<FfiHeader>,
+}
+
+impl Consumer {
+    pub fn run(mut self, shared: &Shared) {
+        let mut buffers = Buffers::default();
+        let mut frames = FrameClock::new(self.min_frame_interval);
+        let mut read_errors = Throttle::new(Duration::from_secs(5));
+        let mut stopping_since: Option<Instant> = None;
+        loop {
+            match self.reader.read(&mut buffers.batch, BATCH, frames.wait_hint()) {
+                Ok(()) => read_errors.reset(),
+                Err(e) => {
+                    if read_errors.ready() {
+                        tracing::warn!(pipeline = %shared.name, "transport read failed, retrying: {e}");
+                    }
+                    if shared.stop.wait(read_errors.backoff())
+                        && stopping_since.is_some_and(|t| t.elapsed() > DRAIN_LIMIT)
+                    {
+                        break;
+                    }
+                    continue;
+                }
+            }
+            if !buffers.batch.is_empty() {
+                self.process(&mut buffers, shared);
+                if let Err(e) = self.reader.commit() {
+                    tracing::warn!(pipeline = %shared.name, "cannot save the read position: {e}");
+                }
+                frames.changed();
+            }
+            if frames.due() {
+                self.draw(shared);
+            }
+            if self.finished(shared, &mut stopping_since, buffers.batch.is_empty()) {
+                break;
+            }
+        }
+        self.finish(&mut buffers, shared);
+    }
+
+    /// Whether the loop should end now.
+    fn finished(&mut self, shared: &Shared, stopping_since: &mut Option<Instant>, idle: bool) -> bool {
+        let end_mark = shared.end_mark.lock().expect("end mark poisoned").clone();
+        let producer_done = end_mark.as_ref().is_some_and(|mark| self.reader.reached(mark));
+        if shared.stop.is_stopped() {
+            let since = *stopping_since.get_or_insert_with(Instant::now);
+            // With a producer here, take what it already sent (bounded);
+            // otherwise stop at once: the saved position keeps the rest.
+            return !self.local_producer
+                || producer_done
+                || since.elapsed() > DRAIN_LIMIT
+                || (idle && end_mark.is_none() && since.elapsed() > Duration::from_secs(1));
+        }
+        (self.exit_when_producer_done && producer_done) || (self.exit_when_caught_up && idle && self.reader.caught_up())
+    }
+
+    fn process(&mut self, buffers: &mut Buffers, shared: &Shared) {
+        let batch = &buffers.batch;
+        Counters::add(&shared.counters.consumed, batch.len());
+        batch.ffi(&mut buffers.records, &mut buffers.headers);
+        let reader = &*self.reader;
+        let position = |i: usize| Some(reader.describe_position(batch.position(i)));
+        let transform_type = self.transform.type_name().to_string();
+        match self.transform.process(&buffers.records) {
+            Ok(out) => {
+                for reject in out.rejects {
+                    let index = reject.input_index;
+                    let payload = if index == NO_INPUT { &[][..] } else { batch.payload(index) };
+                    let position = if index == NO_INPUT { None } else { position(index) };
+                    shared.dead_letter(rejected("transform", &transform_type, reject, payload, position));
+                }
+                Counters::add(&shared.counters.records_out, batch.len() - out.rejects.len());
+                feed_chart(&mut self.chart, out, shared);
+            }
+            Err(e) => {
+                // The whole batch failed (its end-of-batch step erred or panicked):
+                // every record goes to the dead letters with the reason.
+                tracing::error!(pipeline = %shared.name, "transform {transform_type} failed on a batch: {e}");
+                for i in 0..batch.len() {
+                    shared.dead_letter(call_failed("transform", &transform_type, &e, batch.payload(i), position(i)));
+                }
+            }
+        }
+    }
+
+    fn draw(&mut self, shared: &Shared) {
+        match self.chart.frame() {
+            Ok(frame) => {
+                self.writer.submit(frame, self.chart.renderer());
+                Counters::add(&shared.counters.frames, 1);
+            }
+            Err(e) => {
+                tracing::error!(pipeline = %shared.name, "chart {} failed to give a frame: {e}", self.chart.type_name())
+            }
+        }
+    }
+
+    /// End of input: flush the transform, draw the final chart, save the position.
+    fn finish(mut self, _buffers: &mut Buffers, shared: &Shared) {
+        match self.transform.flush() {
+            Ok(out) => feed_chart(&mut self.chart, out, shared),
+            Err(e) => {
+                tracing::error!(pipeline = %shared.name, "transform {} failed to flush: {e}", self.transform.type_name())
+            }
+        }
+        match self.chart.frame() {
+            Ok(frame) => {
+                let renderer = self.chart.renderer();
+                self.writer.finish(frame, renderer);
+                Counters::add(&shared.counters.frames, 1);
+            }
+            Err(e) => {
+                tracing::error!(pipeline = %shared.name, "chart {} failed to give its final frame: {e}", self.chart.type_name())
+            }
+        }
+        if let Err(e) = self.reader.close() {
+            tracing::error!(pipeline = %shared.name, "cannot save the final read position: {e}");
+        }
+    }
+}
+
+/// Gives a transform's output to the chart; its rejects are dead-lettered.
+fn feed_chart(chart: &mut StageInstance, out: Batch<'_>, shared: &Shared) {
+    if out.records.is_empty() {
+        return;
+    }
+    let type_name = chart.type_name().to_string();
+    match chart.process(out.records) {
+        Ok(charted) => {
+            for reject in charted.rejects {
+                // SAFETY: the transform's output is alive until its next call.
+                let payload = out.records.get(reject.input_index).map_or(&[][..], |r| unsafe { r.payload.as_bytes() });
+                shared.dead_letter(rejected("chart", &type_name, reject, payload, None));
+            }
+        }
+        Err(e) => {
+            tracing::error!(pipeline = %shared.name, "chart {type_name} failed on a batch: {e}");
+            for record in out.records {
+                // SAFETY: as above.
+                let payload = unsafe { record.payload.as_bytes() };
+                shared.dead_letter(call_failed("chart", &type_name, &e, payload, None));
+            }
+        }
+    }
+}
+
+fn rejected<'a>(
+    stage: &'a str,
+    stage_type: &'a str,
+    reject: &'a buzz_sdk::abi::FfiReject,
+    payload: &'a [u8],
+    position: Option<serde_json::Value>,
+) -> DeadLetter<'a> {
+    // SAFETY: the reject is part of a live stage output.
+    let reason = std::str::from_utf8(unsafe { reject.reason.as_bytes() }).unwrap_or("(reason is not UTF-8)");
+    DeadLetter { stage, stage_type, reason, panicked: reject.panicked != 0, payload, position }
+}
+
+fn call_failed<'a>(
+    stage: &'a str,
+    stage_type: &'a str,
+    error: &'a CallError,
+    payload: &'a [u8],
+    position: Option<serde_json::Value>,
+) -> DeadLetter<'a> {
+    DeadLetter { stage, stage_type, reason: &error.message, panicked: error.panicked, payload, position }
+}
+
+/// Draw at most every `interval`, and only when something changed.
+struct FrameClock {
+    interval: Duration,
+    last: Option<Instant>,
+    dirty: bool,
+}
+
+impl FrameClock {
+    fn new(interval: Duration) -> Self {
+        FrameClock { interval, last: None, dirty: false }
+    }
+
+    fn changed(&mut self) {
+        self.dirty = true;
+    }
+
+    /// How long a read may wait without delaying a due frame.
+    fn wait_hint(&self) -> Duration {
+        const IDLE: Duration = Duration::from_millis(100);
+        match (self.dirty, self.last) {
+            (true, Some(last)) => self.interval.saturating_sub(last.elapsed()).min(IDLE),
+            (true, None) => Duration::ZERO,
+            _ => IDLE,
+        }
+    }
+
+    /// True (and resets) when a frame should be drawn now.
+    fn due(&mut self) -> bool {
+        if self.dirty && self.last.is_none_or(|t| t.elapsed() >= self.interval) {
+            self.dirty = false;
+            self.last = Some(Instant::now());
+            return true;
+        }
+        false
+    }
+}

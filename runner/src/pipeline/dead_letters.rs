@@ -1,0 +1,99 @@
+//! The dead-letter output: every record a stage could not handle, with the
+//! original bytes, the stage, the reason and where it came from.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use base64::Engine;
+use serde_json::{Value as Json, json};
+
+/// One record that could not be processed.
+pub struct DeadLetter<'a> {
+    /// `source`, `transport`, `transform` or `chart`.
+    pub stage: &'a str,
+    pub stage_type: &'a str,
+    pub reason: &'a str,
+    pub panicked: bool,
+    pub payload: &'a [u8],
+    pub position: Option<Json>,
+}
+
+/// A JSON-lines file of dead letters, created on the first one.
+pub struct DeadLetters {
+    path: PathBuf,
+    pipeline: String,
+    file: Mutex<Option<BufWriter<File>>>,
+    count: AtomicU64,
+}
+
+impl DeadLetters {
+    pub fn new(path: &Path, pipeline: &str) -> Self {
+        DeadLetters {
+            path: path.to_path_buf(),
+            pipeline: pipeline.to_string(),
+            file: Mutex::new(None),
+            count: AtomicU64::new(0),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    pub fn write(&self, letter: DeadLetter<'_>) {
+        let mut entry = json!({
+            "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "pipeline": self.pipeline,
+            "stage": letter.stage,
+            "stage_type": letter.stage_type,
+            "reason": letter.reason,
+        });
+        if letter.panicked {
+            entry["panicked"] = json!(true);
+        }
+        match std::str::from_utf8(letter.payload) {
+            Ok(text) => entry["payload"] = json!(text),
+            Err(_) => entry["payload_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(letter.payload)),
+        }
+        if let Some(position) = letter.position {
+            entry["position"] = position;
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(stage = letter.stage, reason = letter.reason, "record sent to the dead letters");
+        if let Err(e) = self.append(&entry) {
+            tracing::error!(
+                "cannot write dead letter to {}: {e}; the record is only in this log line: {entry}",
+                self.path.display()
+            );
+        }
+    }
+
+    fn append(&self, entry: &Json) -> std::io::Result<()> {
+        let mut file = self.file.lock().expect("dead letters poisoned");
+        if file.is_none() {
+            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            let opened = OpenOptions::new().create(true).append(true).open(&self.path)?;
+            *file = Some(BufWriter::new(opened));
+        }
+        let writer = file.as_mut().expect("opened above");
+        serde_json::to_writer(&mut *writer, entry)?;
+        writer.write_all(b"\n")
+    }
+
+    pub fn flush(&self) {
+        if let Some(file) = self.file.lock().expect("dead letters poisoned").as_mut()
+            && let Err(e) = file.flush()
+        {
+            tracing::error!("cannot flush dead letters to {}: {e}", self.path.display());
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! The producer half: source -> transport. A batch the transport cannot
+//! take yet is retried, never dropped.
+
+use std::time::Duration;
+
+use super::Shared;
+use super::counters::Counters;
+use super::dead_letters::DeadLetter;
+use super::throttle::Throttle;
+use crate::plugin_host::{PollStatus, StageInstance};
+use crate::transport::TransportWriter;
+
+/// Records asked of the source per poll.
+const BATCH: usize = 1024;
+
+pub struct Producer {
+    pub source: StageInstance,
+    pub writer: Box<dyn TransportWriter>,
+}
+
+impl Producer {
+    pub fn run(mut self, shared: &Shared) {
+        let mut errors = Throttle::new(Duration::from_secs(5));
+        let mut rejected = Vec::new();
+        let source_type = self.source.type_name().to_string();
+        while !shared.stop.is_stopped() {
+            let batch = match self.source.poll(BATCH) {
+                Ok(batch) => batch,
+                Err(e) => {
+                    if errors.ready() {
+                        tracing::error!(pipeline = %shared.name, "source {source_type} failed, retrying: {e}");
+                    }
+                    shared.stop.wait(errors.backoff());
+                    continue;
+                }
+            };
+            for reject in batch.rejects {
+                // SAFETY: the reject is part of the live source output.
+                let (payload, reason) = unsafe { (reject.payload.as_bytes(), reject.reason.as_bytes()) };
+                let reason = String::from_utf8_lossy(reason);
+                shared.dead_letter(DeadLetter {
+                    stage: "source",
+                    stage_type: &source_type,
+                    reason: &reason,
+                    panicked: reject.panicked != 0,
+                    payload,
+                    position: None,
+                });
+            }
+            rejected.clear();
+            while let Err(e) = self.writer.send(batch.records, &mut rejected) {
+                if errors.ready() {
+                    tracing::warn!(pipeline = %shared.name, "transport cannot take records yet, retrying: {e}");
+                }
+                if shared.stop.wait(errors.backoff()) {
+                    tracing::warn!(pipeline = %shared.name, "stopped before the transport took {} records; the source will make them again from its saved state on the next run", batch.records.len());
+                    return self.close(shared);
+                }
+                rejected.clear();
+            }
+            errors.reset();
+            Counters::add(&shared.counters.produced, batch.records.len() - rejected.len());
+            for (index, reason) in &rejected {
+                // SAFETY: the records are part of the live source output.
+                let payload = unsafe { batch.records[*index].payload.as_bytes() };
+                shared.dead_letter(DeadLetter {
+                    stage: "transport",
+                    stage_type: "send",
+                    reason,
+                    panicked: false,
+                    payload,
+                    position: None,
+                });
+            }
+            match batch.poll {
+                PollStatus::Ready => {}
+                PollStatus::Wait(wait) => {
+                    self.flush(shared);
+                    if shared.stop.wait(wait) {
+                        break;
+                    }
+                }
+                PollStatus::Done => {
+                    tracing::info!(pipeline = %shared.name, "source {source_type} is exhausted");
+                    break;
+                }
+            }
+        }
+        self.close(shared);
+    }
+
+    fn flush(&mut self, shared: &Shared) {
+        if let Err(e) = self.writer.flush() {
+            tracing::warn!(pipeline = %shared.name, "transport flush failed: {e}");
+        }
+    }
+
+    /// Flushes and tells the consumer how far it must read.
+    fn close(mut self, shared: &Shared) {
+        self.flush(shared);
+        *shared.end_mark.lock().expect("end mark poisoned") = Some(self.writer.end_mark());
+    }
+}

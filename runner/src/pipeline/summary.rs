@@ -1,0 +1,26 @@
+//! The JSON summary written on exit (`--summary PATH`).
+
+use serde::Serialize;
+
+use crate::chart_output::ChartFiles;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub pipeline: String,
+    pub role: &'static str,
+    /// Records that entered this process's half of the pipeline: read from
+    /// the transport (consumer or both), or made by the source (producer).
+    pub records_in: u64,
+    /// Records the transform took without error; they reached the chart.
+    pub records_out: u64,
+    /// Entries in the dead-letter output.
+    pub dead_letter: u64,
+    pub produced: u64,
+    pub consumed: u64,
+    pub reloads_applied: u64,
+    pub reloads_refused: u64,
+    pub frames: u64,
+    pub elapsed_s: f64,
+    pub chart: Option<ChartFiles>,
+    pub dead_letter_path: String,
+}

@@ -1,0 +1,124 @@
+//! A batch of records read from a transport, in one reusable buffer.
+
+use std::ops::Range;
+
+use buzz_sdk::abi::{FfiHeader, FfiRecord, FfiSlice, NO_TIMESTAMP};
+
+/// Where a record sits in its transport, for commits and dead letters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// Byte offset of the line in the file.
+    File {
+        offset: u64,
+    },
+    Kafka {
+        partition: i32,
+        offset: i64,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Meta {
+    payload: Range<usize>,
+    key: Option<Range<usize>>,
+    timestamp_ms: i64,
+    headers: Range<usize>,
+    position: Position,
+}
+
+/// Records in one arena; cleared and refilled for each read, so reading
+/// allocates nothing in the steady state.
+#[derive(Debug, Default)]
+pub struct RecordBatch {
+    data: Vec<u8>,
+    records: Vec<Meta>,
+    headers: Vec<(Range<usize>, Option<Range<usize>>)>,
+}
+
+impl RecordBatch {
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.records.clear();
+        self.headers.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> Range<usize> {
+        let start = self.data.len();
+        self.data.extend_from_slice(bytes);
+        start..self.data.len()
+    }
+
+    /// Adds a record with no key, timestamp or headers.
+    pub fn push_payload(&mut self, payload: &[u8], position: Position) {
+        self.push(payload, None, None, &[], position);
+    }
+
+    pub fn push(
+        &mut self,
+        payload: &[u8],
+        key: Option<&[u8]>,
+        timestamp_ms: Option<i64>,
+        headers: &[(&[u8], Option<&[u8]>)],
+        position: Position,
+    ) {
+        let payload = self.put(payload);
+        let key = key.map(|k| self.put(k));
+        let first_header = self.headers.len();
+        for (name, value) in headers {
+            let name = self.put(name);
+            let value = value.map(|v| self.put(v));
+            self.headers.push((name, value));
+        }
+        self.records.push(Meta {
+            payload,
+            key,
+            timestamp_ms: timestamp_ms.unwrap_or(NO_TIMESTAMP),
+            headers: first_header..self.headers.len(),
+            position,
+        });
+    }
+
+    pub fn payload(&self, index: usize) -> &[u8] {
+        &self.data[self.records[index].payload.clone()]
+    }
+
+    pub fn position(&self, index: usize) -> Position {
+        self.records[index].position
+    }
+
+    pub fn last_position(&self) -> Option<Position> {
+        self.records.last().map(|r| r.position)
+    }
+
+    pub fn positions(&self) -> impl Iterator<Item = Position> + '_ {
+        self.records.iter().map(|r| r.position)
+    }
+
+    /// FFI views of the records, valid while the batch is not modified.
+    pub fn ffi(&self, records: &mut Vec<FfiRecord>, headers: &mut Vec<FfiHeader>) {
+        records.clear();
+        headers.clear();
+        let slice = |r: &Range<usize>| FfiSlice::new(&self.data[r.clone()]);
+        headers.extend(
+            self.headers.iter().map(|(name, value)| FfiHeader {
+                name: slice(name),
+                value: value.as_ref().map_or(FfiSlice::NONE, slice),
+            }),
+        );
+        records.extend(self.records.iter().map(|m| FfiRecord {
+            payload: slice(&m.payload),
+            key: m.key.as_ref().map_or(FfiSlice::NONE, slice),
+            timestamp_ms: m.timestamp_ms,
+            headers: if m.headers.is_empty() { std::ptr::null() } else { headers[m.headers.start..].as_ptr() },
+            header_count: m.headers.len(),
+        }));
+    }
+}

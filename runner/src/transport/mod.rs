@@ -1,0 +1,88 @@
+//! Transports carry records from the producer half of a pipeline to its
+//! consumer half. They belong to the runner, not to plugins.
+
+mod batch;
+pub mod file;
+mod offset_store;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+pub use batch::{Position, RecordBatch};
+use buzz_sdk::abi::FfiRecord;
+
+use crate::config::TransportSpec;
+
+/// A transport failure; the pipeline retries and reports it.
+#[derive(Debug, Clone)]
+pub struct TransportError(pub String);
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+/// What a consumer must have reached to have seen everything a producer sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndMark {
+    /// End offset of the file.
+    File(u64),
+    /// Next offset per partition.
+    Kafka(BTreeMap<i32, i64>),
+}
+
+/// How the transport is doing, for logs and the dashboard.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TransportState {
+    Connected,
+    Waiting(String),
+    Retrying(String),
+}
+
+/// The producer half's end of a transport.
+pub trait TransportWriter: Send {
+    /// Sends records on. Records the transport cannot carry are listed in
+    /// `rejected` (index, reason) and not sent.
+    fn send(&mut self, records: &[FfiRecord], rejected: &mut Vec<(usize, String)>) -> Result<(), TransportError>;
+    /// Makes everything sent so far visible to consumers.
+    fn flush(&mut self) -> Result<(), TransportError>;
+    /// The mark a consumer must reach to have seen everything flushed.
+    fn end_mark(&self) -> EndMark;
+}
+
+/// The consumer half's end of a transport.
+pub trait TransportReader: Send {
+    /// Fills `batch` (cleared first) with up to `max` records, waiting up to
+    /// `wait` for the first one.
+    fn read(&mut self, batch: &mut RecordBatch, max: usize, wait: Duration) -> Result<(), TransportError>;
+    /// The records of the last read have been taken by the transform: their
+    /// position may be saved (at-least-once).
+    fn commit(&mut self) -> Result<(), TransportError>;
+    /// True once every record up to `mark` has been read and committed.
+    fn reached(&self, mark: &EndMark) -> bool;
+    /// True when everything available right now has been read.
+    fn caught_up(&mut self) -> bool;
+    /// Saves the position for good (on shutdown).
+    fn close(&mut self) -> Result<(), TransportError>;
+    fn state(&self) -> TransportState;
+    /// A record's position as JSON, for dead letters.
+    fn describe_position(&self, position: Position) -> serde_json::Value;
+}
+
+/// Opens the producer end of a transport.
+pub fn open_writer(spec: &TransportSpec) -> Result<Box<dyn TransportWriter>, TransportError> {
+    match spec {
+        TransportSpec::File(f) => Ok(Box::new(file::FileWriter::open(&f.path)?)),
+    }
+}
+
+/// Opens the consumer end of a transport.
+pub fn open_reader(spec: &TransportSpec) -> Result<Box<dyn TransportReader>, TransportError> {
+    match spec {
+        TransportSpec::File(f) => Ok(Box::new(file::FileReader::open(f)?)),
+    }
+}

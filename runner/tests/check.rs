@@ -1,0 +1,242 @@
+//! `buzz check`: good pipelines pass; each kind of bad one fails with
+//! `file:line:col: message`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// A pipeline with one problem on a known line.
+const GOOD: &str = r#"name = "t"
+
+[source]
+type = "csv_replay"
+path = "data/smoker.csv"
+interval_ms = 0
+
+[transport]
+type = "file"
+
+[transform]
+type = "stall_detection"
+window = 10
+
+[chart]
+type = "line_chart"
+title = "T"
+"#;
+
+fn write(dir: &Path, text: &str) -> PathBuf {
+    let path = dir.join("pipeline.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Runs `buzz check` on `text`, returning (exit code, stderr lines).
+fn check(text: &str) -> (i32, Vec<String>, PathBuf) {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let path = write(&dir, text);
+    let output = buzz().arg("check").arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).lines().map(str::to_string).collect();
+    (output.status.code().unwrap(), stderr, path)
+}
+
+/// Asserts exactly one error at `line:col` whose message contains each of `words`.
+fn assert_error(text: &str, line: usize, col: usize, words: &[&str]) {
+    let (code, errors, path) = check(text);
+    assert_eq!(code, 1, "expected failure, got {errors:?}");
+    let prefix = format!("{}:{line}:{col}: ", path.display());
+    let matching: Vec<&String> = errors.iter().filter(|e| e.starts_with(&prefix)).collect();
+    assert_eq!(matching.len(), 1, "expected one error at {line}:{col}, got {errors:#?}");
+    for word in words {
+        assert!(matching[0].contains(word), "{:?} lacks {word:?}", matching[0]);
+    }
+}
+
+#[test]
+fn every_shipped_pipeline_checks_clean() {
+    let mut checked = 0;
+    for entry in std::fs::read_dir(repo_root().join("pipelines")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let output = buzz().arg("check").arg(&path).output().unwrap();
+            assert!(output.status.success(), "{}: {}", path.display(), String::from_utf8_lossy(&output.stderr));
+            assert!(String::from_utf8_lossy(&output.stdout).contains(": ok ("));
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2);
+}
+
+#[test]
+fn the_good_template_passes() {
+    let (code, errors, _) = check(GOOD);
+    assert_eq!(code, 0, "{errors:?}");
+}
+
+#[test]
+fn toml_syntax_error() {
+    assert_error(&GOOD.replace("window = 10", "window = "), 13, 10, &["invalid TOML"]);
+}
+
+#[test]
+fn unknown_stage_type_suggests_the_closest() {
+    assert_error(
+        &GOOD.replace("\"stall_detection\"", "\"stall_detector\""),
+        12,
+        8,
+        &[
+            "no plugin provides transform type `stall_detector`",
+            "did you mean `stall_detection`?",
+            "plugins searched in",
+        ],
+    );
+}
+
+#[test]
+fn stage_of_the_wrong_kind() {
+    assert_error(
+        &GOOD.replace("type = \"stall_detection\"", "type = \"line_chart\""),
+        12,
+        8,
+        &["`line_chart` is a chart stage, not a transform"],
+    );
+}
+
+#[test]
+fn unknown_setting_suggests_the_closest() {
+    assert_error(
+        &GOOD.replace("window = 10", "windw = 10"),
+        13,
+        1,
+        &["unknown setting `transform.windw`", "did you mean `window`?"],
+    );
+}
+
+#[test]
+fn wrong_type() {
+    assert_error(
+        &GOOD.replace("window = 10", "window = \"ten\""),
+        13,
+        10,
+        &["`transform.window` must be an integer", "found a string"],
+    );
+}
+
+#[test]
+fn value_out_of_range() {
+    assert_error(
+        &GOOD.replace("window = 10", "window = 1"),
+        13,
+        10,
+        &["`transform.window` must be at least 2, found 1"],
+    );
+}
+
+#[test]
+fn missing_data_file_names_the_setting() {
+    assert_error(
+        &GOOD.replace("data/smoker.csv", "data/nope.csv"),
+        5,
+        8,
+        &["source.path", "cannot open CSV file \"data/nope.csv\""],
+    );
+}
+
+#[test]
+fn missing_required_setting() {
+    assert_error(
+        &GOOD.replace("path = \"data/smoker.csv\"\n", ""),
+        3,
+        2,
+        &["missing setting `source.path` for source csv_replay"],
+    );
+}
+
+#[test]
+fn unset_environment_variable() {
+    assert_error(
+        &GOOD.replace("data/smoker.csv", "${BUZZ_TEST_UNSET_VARIABLE}"),
+        5,
+        8,
+        &["environment variable BUZZ_TEST_UNSET_VARIABLE is not set"],
+    );
+}
+
+#[test]
+fn missing_table_and_unknown_top_level_key() {
+    let (code, errors, path) = check(&GOOD.replace("[chart]\ntype = \"line_chart\"\ntitle = \"T\"\n", "[chrt]\n"));
+    assert_eq!(code, 1);
+    let file = path.display().to_string();
+    assert!(errors.contains(&format!("{file}:15:2: unknown top-level key `chrt`; did you mean `chart`?; a pipeline has name, description, plugins_dir and the tables [source], [transport], [transform], [chart], [dead_letter]")), "{errors:#?}");
+    assert!(errors.iter().any(|e| e.starts_with(&format!("{file}:1:1: missing [chart] table"))), "{errors:#?}");
+}
+
+#[test]
+fn every_problem_is_reported_not_just_the_first() {
+    let (code, errors, _) = check(
+        &GOOD
+            .replace("window = 10", "window = 1")
+            .replace("title = \"T\"", "titel = \"T\"")
+            .replace("type = \"file\"", "type = \"file\"\npoll = 3"),
+    );
+    assert_eq!(code, 1);
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+}
+
+#[test]
+fn a_missing_pipeline_file_is_named() {
+    let output = buzz().args(["check", "pipelines/does-not-exist.toml"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "pipelines/does-not-exist.toml: pipeline file not found; check the path"
+    );
+}
+
+#[test]
+fn overrides_are_checked_and_named_in_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), GOOD);
+    let output = buzz().arg("check").arg(&path).args(["--set", "transform.window=zero"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "--set transform.window=zero: `transform.window` must be an integer, found a string (\"zero\")"
+    );
+    let output = buzz().arg("check").arg(&path).args(["--set", "transform.window=12"]).output().unwrap();
+    assert!(output.status.success());
+}
+
+#[test]
+fn a_plugin_error_at_start_points_at_the_setting_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    install_fixture("panicky", dir.path(), "panicky");
+    let text = GOOD.replace("type = \"stall_detection\"\nwindow = 10", "type = \"panicky\"\nfail_on_start = true");
+    let path = write(dir.path(), &format!("plugins_dir = {:?}\n{text}", dir.path()));
+    let output = buzz().arg("check").arg(&path).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.trim(),
+        format!("{}:14:17: transform.fail_on_start: panicky was told to fail on start", path.display())
+    );
+}
+
+#[test]
+fn a_plugin_that_panics_at_start_is_reported_and_the_runner_survives() {
+    let dir = tempfile::tempdir().unwrap();
+    install_fixture("panicky", dir.path(), "panicky");
+    let text = GOOD.replace("type = \"stall_detection\"\nwindow = 10", "type = \"panicky\"\npanic_on_start = true");
+    let path = write(dir.path(), &format!("plugins_dir = {:?}\n{text}", dir.path()));
+    let output = buzz().arg("check").arg(&path).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "transform panicky: the plugin panicked while building the stage: panicky was told to panic on start"
+        ),
+        "{stderr}"
+    );
+}

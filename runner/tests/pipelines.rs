@@ -1,0 +1,216 @@
+//! The shipped file-transport pipelines, end to end with the real binary
+//! and the real plugins.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::{Value, json};
+
+/// The stalls the smoker data implies, computed here independently of the
+/// plugin: (epoch seconds, temperature) of every reading whose window of
+/// `window` readings varies by at most `threshold`.
+fn expected_stalls(window: usize, threshold: f64) -> Vec<(f64, f64)> {
+    let csv = std::fs::read_to_string(repo_root().join("data/smoker.csv")).unwrap();
+    let readings: Vec<(f64, f64)> = csv
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let (time, temp) = line.split_once(',').unwrap();
+            let time =
+                chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S").unwrap().and_utc().timestamp() as f64;
+            (time, temp.parse().unwrap())
+        })
+        .collect();
+    readings
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i + 1 >= window)
+        .filter(|(i, _)| {
+            let temps = readings[i + 1 - window..=*i].iter().map(|r| r.1);
+            let (lo, hi) = temps.fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+            hi - lo <= threshold + 1e-9
+        })
+        .map(|(_, r)| *r)
+        .collect()
+}
+
+fn markers(chart: &Value) -> Vec<(f64, f64)> {
+    chart["markers"].as_array().unwrap().iter().map(|m| (m["x"].as_f64().unwrap(), m["y"].as_f64().unwrap())).collect()
+}
+
+#[test]
+fn smoker_pipeline_charts_every_reading_and_exactly_the_stalls_in_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_to_end("pipelines/smoker.toml", dir.path(), &["--set", "source.interval_ms=0"]);
+    run.assert_success();
+    let summary = run.summary();
+    for key in
+        ["pipeline", "records_in", "records_out", "dead_letter", "reloads_applied", "reloads_refused", "elapsed_s"]
+    {
+        assert!(summary.get(key).is_some(), "summary lacks {key}: {summary}");
+    }
+    assert_eq!(summary["pipeline"], "smoker");
+    assert_eq!(summary["records_in"], 240);
+    assert_eq!(summary["records_out"], 240);
+    assert_eq!(summary["dead_letter"], 0);
+
+    let chart = read_json(&dir.path().join("chart.json"));
+    assert_eq!(chart["kind"], "line");
+    assert_eq!(chart["title"], "Smart Smoker: Temperature vs. Time");
+    assert_eq!(chart["series"][0]["points"].as_array().unwrap().len(), 240);
+    let expected = expected_stalls(10, 0.2);
+    assert!(expected.len() > 40, "the data should hold a long stall, found {}", expected.len());
+    assert_eq!(markers(&chart), expected);
+    assert!(chart["markers"].as_array().unwrap().iter().all(|m| m["label"] == "Stall Detected"));
+
+    let svg = std::fs::read_to_string(dir.path().join("chart.svg")).unwrap();
+    assert_svg(&svg);
+    assert!(svg.contains("Smart Smoker: Temperature vs. Time"));
+    assert!(svg.contains("Stall Detected"));
+    let (width, height, varied) = decode_png(&dir.path().join("chart.png"));
+    assert_eq!((width, height), (800, 500));
+    assert!(varied, "the PNG is blank");
+}
+
+#[test]
+fn window_and_threshold_come_from_the_environment_defaults_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = buzz()
+        .args(["run", "pipelines/smoker.toml", "--set", "source.interval_ms=0", "--exit-when-done"])
+        .args(outputs_in(dir.path()))
+        .env("SMOKER_ROLLING_WINDOW_SIZE", "30")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let chart = read_json(&dir.path().join("chart.json"));
+    assert_eq!(markers(&chart), expected_stalls(30, 0.2));
+    assert!(expected_stalls(30, 0.2).len() < expected_stalls(10, 0.2).len());
+}
+
+/// Counts per author in a JSON-lines file of buzz messages.
+fn author_counts(path: &std::path::Path) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for message in read_json_lines(path) {
+        *counts.entry(message["author"].as_str().unwrap().to_string()).or_default() += 1;
+    }
+    counts
+}
+
+fn bar_counts(chart: &Value) -> BTreeMap<String, u64> {
+    let series = &chart["series"][0];
+    let categories = series["categories"].as_array().unwrap();
+    let values = series["values"].as_array().unwrap();
+    categories.iter().zip(values).map(|(c, v)| (c.as_str().unwrap().to_string(), v.as_f64().unwrap() as u64)).collect()
+}
+
+#[test]
+fn buzz_file_pipeline_counts_every_message_per_author() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_to_end(
+        "pipelines/buzz-file.toml",
+        dir.path(),
+        &["--set", "source.interval_ms=0", "--set", "source.count=500"],
+    );
+    run.assert_success();
+    assert_eq!(run.summary()["records_in"], 500);
+    assert_eq!(run.summary()["records_out"], 500);
+    let chart = read_json(&dir.path().join("chart.json"));
+    assert_eq!(chart["kind"], "bar");
+    assert_eq!(chart["title"], "Basic Real-Time Author Message Counts");
+    let counts = bar_counts(&chart);
+    assert_eq!(counts, author_counts(&dir.path().join("transport.jsonl")));
+    assert_eq!(counts.values().sum::<u64>(), 500);
+    assert!(counts.keys().all(|a| ["Alice", "Bob", "Charlie", "Eve"].contains(&a.as_str())));
+    let svg = std::fs::read_to_string(dir.path().join("chart.svg")).unwrap();
+    assert_svg(&svg);
+    for author in counts.keys() {
+        assert!(svg.contains(author.as_str()), "SVG lacks the label {author}");
+    }
+    assert!(decode_png(&dir.path().join("chart.png")).2);
+}
+
+#[test]
+fn a_consumer_started_after_the_producer_misses_nothing_and_a_restart_counts_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let produce = |count: &str| {
+        buzz()
+            .args(["run", "pipelines/buzz-file.toml", "--role", "produce", "--set", "source.interval_ms=0", "--set"])
+            .arg(format!("source.count={count}"))
+            .args(outputs_in(dir.path()))
+            .status()
+            .unwrap()
+    };
+    let consume = || run_to_end("pipelines/buzz-file.toml", dir.path(), &["--role", "consume"]);
+
+    assert!(produce("300").success());
+    let first = consume();
+    first.assert_success();
+    assert_eq!(first.summary()["records_in"], 300);
+    assert_eq!(first.summary()["role"], "consume");
+    assert_eq!(
+        bar_counts(&read_json(&dir.path().join("chart.json"))),
+        author_counts(&dir.path().join("transport.jsonl"))
+    );
+
+    // Nothing new: a restarted consumer reads nothing again.
+    let again = consume();
+    again.assert_success();
+    assert_eq!(again.summary()["records_in"], 0);
+
+    // More arrives: only the new records are read.
+    assert!(produce("120").success());
+    let more = consume();
+    more.assert_success();
+    assert_eq!(more.summary()["records_in"], 120);
+}
+
+#[test]
+fn nothing_is_lost_when_records_arrive_far_faster_than_the_chart_draws() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_to_end(
+        "pipelines/buzz-file.toml",
+        dir.path(),
+        &["--set", "source.interval_ms=0", "--set", "source.count=200000", "--set", "chart.fps=1"],
+    );
+    run.assert_success();
+    let summary = run.summary();
+    assert_eq!(summary["records_in"], 200000);
+    assert_eq!(summary["records_out"], 200000);
+    // Frames are bounded by the frame rate, not the record count.
+    let frames = summary["frames"].as_u64().unwrap();
+    let bound = summary["elapsed_s"].as_f64().unwrap().ceil() as u64 + 2;
+    assert!(frames <= bound, "{frames} frames in {}s at 1 fps", summary["elapsed_s"]);
+    assert_eq!(bar_counts(&read_json(&dir.path().join("chart.json"))).values().sum::<u64>(), 200000);
+}
+
+#[test]
+fn interrupting_a_run_stops_it_cleanly_with_final_chart_and_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let mut child = buzz()
+        .args(["run", "pipelines/buzz-file.toml", "--set", "source.interval_ms=1", "--summary"])
+        .arg(&summary)
+        .args(outputs_in(dir.path()))
+        .spawn()
+        .unwrap();
+    let chart = dir.path().join("chart.json");
+    let started = Instant::now();
+    while !chart.exists() && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(chart.exists(), "no chart appeared while running");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "exit status after Ctrl-C: {status}");
+    let summary = read_json(&summary);
+    let produced = summary["produced"].as_u64().unwrap();
+    assert!(produced > 0);
+    // Everything produced was drained into the chart before exit.
+    assert_eq!(summary["records_in"], json!(produced));
+    assert_eq!(summary["records_out"], json!(produced));
+    assert_eq!(bar_counts(&read_json(&chart)).values().sum::<u64>(), produced);
+}

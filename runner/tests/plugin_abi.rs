@@ -1,0 +1,125 @@
+//! The plugin boundary: real libraries built in this workspace, loaded with
+//! libloading through the versioned C ABI.
+
+mod common;
+
+use std::sync::Arc;
+
+use buzz::plugin_host::{self, LoadError, StageInstance};
+use buzz_sdk::abi::{ABI_VERSION, FfiRecord, FfiSlice, NO_TIMESTAMP};
+use common::*;
+use serde_json::json;
+
+fn library_path(name: &str) -> std::path::PathBuf {
+    require_plugins();
+    build_dir().join(format!("{}buzz_plugin_{name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX))
+}
+
+fn records(payloads: &[&str]) -> Vec<FfiRecord> {
+    payloads
+        .iter()
+        .map(|p| FfiRecord {
+            payload: FfiSlice::new(p.as_bytes()),
+            key: FfiSlice::NONE,
+            timestamp_ms: NO_TIMESTAMP,
+            headers: std::ptr::null(),
+            header_count: 0,
+        })
+        .collect()
+}
+
+#[test]
+fn a_workspace_plugin_loads_and_a_batch_goes_through_it() {
+    let plugin = Arc::new(plugin_host::load(&library_path("aggregate")).expect("aggregate plugin loads"));
+    assert_eq!(plugin.name, "aggregate");
+    assert_eq!(plugin.abi_version, ABI_VERSION);
+    let info = plugin.stage("count_by").expect("count_by is described");
+    assert_eq!(info.settings["properties"]["field"]["default"], "author");
+
+    let mut stage = StageInstance::new(plugin, "count_by", &json!({"field": "author"})).unwrap();
+    let input = records(&[r#"{"author":"Alice"}"#, r#"{"author":"Bob"}"#, r#"{"author":"Alice"}"#, "not json"]);
+    let out = stage.process(&input).unwrap();
+    let emitted: Vec<serde_json::Value> =
+        out.records.iter().map(|r| serde_json::from_slice(unsafe { r.payload.as_bytes() }).unwrap()).collect();
+    assert_eq!(emitted, vec![json!({"author": "Alice", "count": 2}), json!({"author": "Bob", "count": 1})]);
+    assert_eq!(out.rejects.len(), 1);
+    assert_eq!(out.rejects[0].input_index, 3);
+
+    let state = stage.save_state().unwrap().expect("count_by keeps state");
+    assert_eq!(state["totals"]["keys"], json!(["Alice", "Bob"]));
+}
+
+#[test]
+fn a_plugin_built_for_another_abi_is_refused_by_name_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = install_fixture("wrong_abi", dir.path(), "future");
+    let error = plugin_host::load(&path).unwrap_err();
+    assert_eq!(error, LoadError::AbiMismatch { found: ABI_VERSION + 1 });
+    let catalog = plugin_host::Catalog::discover(vec![dir.path().to_path_buf()]);
+    assert!(catalog.plugins.is_empty());
+    let message = catalog.refused[0].to_string();
+    assert!(message.starts_with("plugin future ("), "{message}");
+    assert!(
+        message
+            .contains(&format!("was built for plugin ABI {}, this runner speaks ABI {ABI_VERSION}", ABI_VERSION + 1)),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_library_that_is_not_a_buzz_plugin_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = install_fixture("not_a_plugin", dir.path(), "imposter");
+    assert_eq!(plugin_host::load(&path).unwrap_err(), LoadError::NotAPlugin);
+    let garbage =
+        dir.path().join(format!("{}buzz_plugin_garbage{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+    std::fs::write(&garbage, b"not a library").unwrap();
+    assert!(matches!(plugin_host::load(&garbage).unwrap_err(), LoadError::Open(_)));
+}
+
+#[test]
+fn a_panicking_plugin_returns_errors_and_the_runner_carries_on() {
+    let plugin = Arc::new(plugin_host::load(&fixture_library("panicky")).expect("fixture loads"));
+
+    let error = StageInstance::new(plugin.clone(), "panicky", &json!({"panic_on_start": true})).unwrap_err();
+    assert!(error.panicked);
+    assert!(error.message.contains("panicky was told to panic on start"), "{}", error.message);
+
+    let mut stage = StageInstance::new(plugin, "panicky", &json!({})).unwrap();
+    let input = records(&[r#"{"n":1}"#, r#"{"n":"boom"}"#, r#"{"n":"bad"}"#, r#"{"n":4}"#]);
+    let out = stage.process(&input).unwrap();
+    // The good records pass; the panicking and failing ones are rejected
+    // with their reasons, and what they emitted is dropped.
+    assert_eq!(out.records.len(), 2);
+    let rejects: Vec<(usize, bool, String)> = out
+        .rejects
+        .iter()
+        .map(|r| (r.input_index, r.panicked != 0, String::from_utf8_lossy(unsafe { r.reason.as_bytes() }).into_owned()))
+        .collect();
+    assert_eq!(rejects[0].0, 1);
+    assert!(rejects[0].1, "the first reject is a panic");
+    assert!(rejects[0].2.contains("boom in record"), "{}", rejects[0].2);
+    assert!(rejects[0].2.contains("src/lib.rs"), "the panic names its location: {}", rejects[0].2);
+    assert_eq!(rejects[1], (2, false, r#"bad record {"n":"bad"}"#.to_string()));
+    // The stage still works after panicking.
+    assert_eq!(stage.process(&records(&[r#"{"n":5}"#])).unwrap().records.len(), 1);
+}
+
+#[test]
+fn plugins_command_lists_plugins_abi_and_settings() {
+    let output = buzz().args(["plugins", "--json"]).output().unwrap();
+    assert!(output.status.success());
+    let catalog: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let plugins = catalog["plugins"].as_array().unwrap();
+    let names: Vec<&str> = plugins.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    for expected in ["aggregate", "buzz", "charts", "csv", "smoker"] {
+        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    }
+    assert!(plugins.iter().all(|p| p["abi_version"] == ABI_VERSION));
+    let text = String::from_utf8_lossy(&buzz().arg("plugins").output().unwrap().stdout).into_owned();
+    assert!(text.contains("transform stall_detection"), "{text}");
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("window") && l.contains("integer") && l.contains("default 10")),
+        "{text}"
+    );
+}
