@@ -1,5 +1,6 @@
-//! The shipped file-transport pipelines, end to end with the real binary
-//! and the real plugins.
+//! The shipped pipelines end to end with the real binary and the real
+//! plugins: the buzz file app (file transport) and the smoker (Kafka, on the
+//! embedded broker each buzz process starts).
 
 mod common;
 
@@ -8,38 +9,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
-
-/// The stalls the smoker data implies, computed here independently of the
-/// plugin: (epoch seconds, temperature) of every reading whose window of
-/// `window` readings varies by at most `threshold`.
-fn expected_stalls(window: usize, threshold: f64) -> Vec<(f64, f64)> {
-    let csv = std::fs::read_to_string(repo_root().join("data/smoker.csv")).unwrap();
-    let readings: Vec<(f64, f64)> = csv
-        .lines()
-        .skip(1)
-        .map(|line| {
-            let (time, temp) = line.split_once(',').unwrap();
-            let time =
-                chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S").unwrap().and_utc().timestamp() as f64;
-            (time, temp.parse().unwrap())
-        })
-        .collect();
-    readings
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i + 1 >= window)
-        .filter(|(i, _)| {
-            let temps = readings[i + 1 - window..=*i].iter().map(|r| r.1);
-            let (lo, hi) = temps.fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
-            hi - lo <= threshold + 1e-9
-        })
-        .map(|(_, r)| *r)
-        .collect()
-}
-
-fn markers(chart: &Value) -> Vec<(f64, f64)> {
-    chart["markers"].as_array().unwrap().iter().map(|m| (m["x"].as_f64().unwrap(), m["y"].as_f64().unwrap())).collect()
-}
 
 #[test]
 fn smoker_pipeline_charts_every_reading_and_exactly_the_stalls_in_the_data() {
@@ -91,19 +60,12 @@ fn window_and_threshold_come_from_the_environment_defaults_in_the_file() {
 }
 
 /// Counts per author in a JSON-lines file of buzz messages.
-fn author_counts(path: &std::path::Path) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
-    for message in read_json_lines(path) {
-        *counts.entry(message["author"].as_str().unwrap().to_string()).or_default() += 1;
-    }
-    counts
+fn author_counts(path: &std::path::Path) -> BTreeMap<String, f64> {
+    count_authors(&read_json_lines(path))
 }
 
-fn bar_counts(chart: &Value) -> BTreeMap<String, u64> {
-    let series = &chart["series"][0];
-    let categories = series["categories"].as_array().unwrap();
-    let values = series["values"].as_array().unwrap();
-    categories.iter().zip(values).map(|(c, v)| (c.as_str().unwrap().to_string(), v.as_f64().unwrap() as u64)).collect()
+fn bar_counts(chart: &Value) -> BTreeMap<String, f64> {
+    bar_values(chart)
 }
 
 #[test]
@@ -122,7 +84,7 @@ fn buzz_file_pipeline_counts_every_message_per_author() {
     assert_eq!(chart["title"], "Basic Real-Time Author Message Counts");
     let counts = bar_counts(&chart);
     assert_eq!(counts, author_counts(&dir.path().join("transport.jsonl")));
-    assert_eq!(counts.values().sum::<u64>(), 500);
+    assert_eq!(counts.values().sum::<f64>(), 500.0);
     assert!(counts.keys().all(|a| ["Alice", "Bob", "Charlie", "Eve"].contains(&a.as_str())));
     let svg = std::fs::read_to_string(dir.path().join("chart.svg")).unwrap();
     assert_svg(&svg);
@@ -139,7 +101,7 @@ fn a_consumer_started_after_the_producer_misses_nothing_and_a_restart_counts_not
         buzz()
             .args(["run", "pipelines/buzz-file.toml", "--role", "produce", "--set", "source.interval_ms=0", "--set"])
             .arg(format!("source.count={count}"))
-            .args(outputs_in(dir.path()))
+            .args(file_outputs_in(dir.path()))
             .status()
             .unwrap()
     };
@@ -183,7 +145,7 @@ fn nothing_is_lost_when_records_arrive_far_faster_than_the_chart_draws() {
     let frames = summary["frames"].as_u64().unwrap();
     let bound = summary["elapsed_s"].as_f64().unwrap().ceil() as u64 + 2;
     assert!(frames <= bound, "{frames} frames in {}s at 1 fps", summary["elapsed_s"]);
-    assert_eq!(bar_counts(&read_json(&dir.path().join("chart.json"))).values().sum::<u64>(), 200000);
+    assert_eq!(bar_counts(&read_json(&dir.path().join("chart.json"))).values().sum::<f64>(), 200000.0);
 }
 
 #[test]
@@ -193,7 +155,7 @@ fn interrupting_a_run_stops_it_cleanly_with_final_chart_and_summary() {
     let mut child = buzz()
         .args(["run", "pipelines/buzz-file.toml", "--set", "source.interval_ms=1", "--summary"])
         .arg(&summary)
-        .args(outputs_in(dir.path()))
+        .args(file_outputs_in(dir.path()))
         .spawn()
         .unwrap();
     let chart = dir.path().join("chart.json");
@@ -212,5 +174,5 @@ fn interrupting_a_run_stops_it_cleanly_with_final_chart_and_summary() {
     // Everything produced was drained into the chart before exit.
     assert_eq!(summary["records_in"], json!(produced));
     assert_eq!(summary["records_out"], json!(produced));
-    assert_eq!(bar_counts(&read_json(&chart)).values().sum::<u64>(), produced);
+    assert_eq!(bar_counts(&read_json(&chart)).values().sum::<f64>(), produced as f64);
 }

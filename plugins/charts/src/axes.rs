@@ -1,6 +1,7 @@
 //! The frame both charts share: title, axes, tick labels and axis
 //! descriptions, sized from the text they actually hold.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use plotters::coord::Shift;
@@ -39,10 +40,22 @@ pub fn text_size<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, text: &str, 
     root.estimate_text_size(text, style).unwrap_or((0, 0))
 }
 
-/// `text`, cut short with an ellipsis so it fits in `max_width` pixels.
+/// `text` with control characters (tabs, bells, ...) as spaces: they draw
+/// nothing useful and are not allowed in SVG.
+pub fn clean(text: &str) -> Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        Cow::Owned(text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// `text`, cleaned and cut short with an ellipsis so it fits in
+/// `max_width` pixels.
 pub fn fit<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, text: &str, style: &TextStyle, max_width: u32) -> String {
-    if text_size(root, text, style).0 <= max_width {
-        return text.to_string();
+    let text = clean(text);
+    if text_size(root, &text, style).0 <= max_width {
+        return text.into_owned();
     }
     let chars: Vec<char> = text.chars().collect();
     // Binary search for the longest prefix that fits with the ellipsis.
@@ -184,10 +197,10 @@ pub fn mesh<DB: DrawingBackend, X: Ranged<ValueType = f64> + ValueFormatter<f64>
         mesh.disable_x_mesh();
     }
     if !axes.x_label.is_empty() {
-        mesh.x_desc(axes.x_label);
+        mesh.x_desc(clean(axes.x_label));
     }
     if !axes.y_label.is_empty() {
-        mesh.y_desc(axes.y_label);
+        mesh.y_desc(clean(axes.y_label));
     }
     mesh.draw().map_err(err)
 }

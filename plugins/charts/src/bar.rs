@@ -23,9 +23,11 @@ pub struct BarSettings {
     /// Field holding each bar's value (a number or numeric string). The
     /// latest value per category wins.
     pub value: String,
-    /// Image width in pixels (100 to 4096).
+    /// Image width in pixels.
+    #[schemars(range(min = 100, max = 4096))]
     pub width: u32,
-    /// Image height in pixels (100 to 4096).
+    /// Image height in pixels.
+    #[schemars(range(min = 100, max = 4096))]
     pub height: u32,
     /// Bar colour: #rgb, #rrggbb or a CSS name.
     pub color: String,
@@ -37,8 +39,9 @@ pub struct BarSettings {
     pub colormap: String,
     /// Write each bar's value above it.
     pub value_labels: bool,
-    /// Decimals of value labels (0 to 10); whole values are always written
+    /// Decimals of value labels; when every value is whole they are written
     /// as integers.
+    #[schemars(range(max = 10))]
     pub value_decimals: u8,
     /// Show only the N largest bars (at least 1); all when unset.
     #[schemars(range(min = 1))]

@@ -174,7 +174,7 @@ impl CategoryLabels {
         let widest = categories.iter().map(|c| axes::text_size(root, c, style).0).max().unwrap_or(0);
         if f64::from(widest) + 6.0 <= slot {
             return CategoryLabels {
-                texts: categories.iter().map(|c| c.to_string()).collect(),
+                texts: categories.iter().map(|c| axes::clean(c).into_owned()).collect(),
                 rotated: false,
                 height: text_height + TICK_GAP,
             };
@@ -212,8 +212,8 @@ impl CategoryLabels {
     }
 }
 
-/// Upright labels side by side need their text height per label: with
-/// narrower slots only every n-th bar gets one.
+/// Every how many bars an upright label fits: each needs about its text
+/// height of width, so in narrower slots only every n-th bar gets one.
 fn stride(text_height: u32, slot: f64) -> usize {
     ((f64::from(text_height) + 2.0) / slot).ceil().max(1.0) as usize
 }

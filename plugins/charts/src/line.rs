@@ -36,9 +36,11 @@ pub struct LineSettings {
     pub marker_field: Option<String>,
     /// Text shown at markers and in the legend.
     pub marker_label: String,
-    /// Image width in pixels (100 to 4096).
+    /// Image width in pixels.
+    #[schemars(range(min = 100, max = 4096))]
     pub width: u32,
-    /// Image height in pixels (100 to 4096).
+    /// Image height in pixels.
+    #[schemars(range(min = 100, max = 4096))]
     pub height: u32,
     /// Line colour: #rgb, #rrggbb or a CSS name.
     pub line_color: String,
@@ -160,11 +162,14 @@ impl LineChart {
         })
     }
 
+    /// Time only if every x so far was a timestamp (mixed x is just numbers).
     fn x_kind(&self) -> XKind {
-        match (&self.data, self.by_index()) {
-            (_, true) => XKind::Index,
-            (d, false) if d.saw_time && !d.saw_number => XKind::Time,
-            _ => XKind::Number,
+        if self.by_index() {
+            XKind::Index
+        } else if self.data.saw_time && !self.data.saw_number {
+            XKind::Time
+        } else {
+            XKind::Number
         }
     }
 }

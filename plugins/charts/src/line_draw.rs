@@ -59,7 +59,7 @@ impl Draw for LineDrawing<'_> {
         chart
             .draw_series(std::iter::once(PathElement::new(points.clone(), line_style)))
             .map_err(err)?
-            .label(name)
+            .label(axes::clean(name))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line_style));
         if let [only] = points[..] {
             // A lone point draws no line: show it as a dot.
@@ -71,14 +71,15 @@ impl Draw for LineDrawing<'_> {
             chart
                 .draw_series(markers.iter().map(|m| Circle::new((m.x, m.y), MARKER_RADIUS, dot)))
                 .map_err(err)?
-                .label(style.marker_label.as_str())
+                .label(axes::clean(&style.marker_label))
                 .legend(move |(x, y)| Circle::new((x + 10, y), MARKER_RADIUS, dot));
         }
         marker_labels(root, &chart, &markers, &axes::text(TICK_SIZE, marker_color))?;
 
+        let corner = legend_corner(all(), &chart.x_range(), &chart.y_range());
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
+            .position(corner)
             .background_style(WHITE.mix(0.85))
             .border_style(ink.mix(0.3))
             .label_font(tick_style)
@@ -86,6 +87,35 @@ impl Draw for LineDrawing<'_> {
             .map_err(err)?;
         Ok(String::new())
     }
+}
+
+/// The corner of the plot with the fewest data points under where the
+/// legend would go, so it hides as little as possible.
+fn legend_corner(
+    points: impl Iterator<Item = (f64, f64)>,
+    x: &std::ops::Range<f64>,
+    y: &std::ops::Range<f64>,
+) -> SeriesLabelPosition {
+    // The legend covers roughly this share of the plot's width and height.
+    let (w, h) = (0.35, 0.25);
+    let mut counts = [0usize; 4];
+    for (px, py) in points {
+        let fx = (px - x.start) / (x.end - x.start);
+        let fy = (py - y.start) / (y.end - y.start);
+        let (left, right, low, high) = (fx <= w, fx >= 1.0 - w, fy <= h, fy >= 1.0 - h);
+        for (i, inside) in [high && right, high && left, low && right, low && left].into_iter().enumerate() {
+            counts[i] += usize::from(inside);
+        }
+    }
+    let corners = [
+        SeriesLabelPosition::UpperRight,
+        SeriesLabelPosition::UpperLeft,
+        SeriesLabelPosition::LowerRight,
+        SeriesLabelPosition::LowerLeft,
+    ];
+    // min_by_key keeps the first of equals: upper right unless it is busier.
+    let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
+    corners[best].clone()
 }
 
 fn finite(points: impl Iterator<Item = (f64, f64)>) -> Vec<(f64, f64)> {

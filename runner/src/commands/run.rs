@@ -60,6 +60,7 @@ pub fn run(args: RunArgs) -> i32 {
 async fn run_all(specs: Vec<PipelineSpec>, options: RunOptions) -> Result<Vec<Summary>, i32> {
     let mut running: Vec<Running> = Vec::new();
     for spec in &specs {
+        warn_if_embedded_consumer(spec, options);
         match pipeline::start(spec, options) {
             Ok(r) => {
                 let chart = spec.chart_output.base.display();
@@ -96,6 +97,21 @@ async fn run_all(specs: Vec<PipelineSpec>, options: RunOptions) -> Result<Vec<Su
         eprintln!("a pipeline thread failed: {e}");
         1
     })
+}
+
+/// A consumer alone on the embedded broker would wait for records that can
+/// only come from this very process: say how to reach a producer instead.
+fn warn_if_embedded_consumer(spec: &PipelineSpec, options: RunOptions) {
+    if let crate::config::TransportSpec::Kafka(kafka) = &spec.transport
+        && kafka.brokers == crate::config::Brokers::Embedded
+        && options.role == crate::pipeline::Role::Consume
+    {
+        tracing::warn!(
+            pipeline = %spec.name,
+            "--role consume on the embedded broker: it lives in this process, so records produced elsewhere never reach it; \
+             set KAFKA_BROKERS to a real cluster, or to the address a `--role produce` process prints for its embedded broker"
+        );
+    }
 }
 
 /// Ctrl-C, or SIGTERM on Unix.

@@ -12,16 +12,20 @@ use serde_json::Value as Json;
 use super::diagnostics::{Diagnostics, Origin, SourceFile};
 use super::document::{self, Node, Table, Value};
 use super::runner_settings::{
-    CHART_OUTPUT_KEYS, ChartOutputSettings, DeadLetterSettings, FileTransportSettings, schema_of,
+    CHART_OUTPUT_KEYS, ChartOutputSettings, DeadLetterSettings, FileTransportSettings, KafkaTransportSettings,
+    schema_of,
 };
 use super::schema_check::{self, Subject};
 use super::suggest::did_you_mean;
-use super::{ChartOutput, FileTransport, Override, PipelineSpec, StageSpec, TransportSpec, interpolate, overrides};
+use super::{
+    Brokers, ChartOutput, FileTransport, KafkaTransport, Override, PipelineSpec, StageSpec, TransportSpec, interpolate,
+    overrides,
+};
 use crate::plugin_host::{Catalog, LookupError, default_dirs};
 
 const TOP_LEVEL_KEYS: [&str; 8] =
     ["name", "description", "plugins_dir", "source", "transport", "transform", "chart", "dead_letter"];
-const TRANSPORT_TYPES: [&str; 1] = ["file"];
+const TRANSPORT_TYPES: [&str; 2] = ["file", "kafka"];
 
 /// Loads and checks a pipeline file with `--set` overrides applied, taking
 /// `${VAR}` values from the process environment.
@@ -42,11 +46,12 @@ pub fn load_with(
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
-    Loader { file: &file, errors: Diagnostics::default() }.pipeline(root)
+    Loader { file: &file, env, errors: Diagnostics::default() }.pipeline(root)
 }
 
 struct Loader<'a> {
     file: &'a SourceFile,
+    env: &'a dyn Fn(&str) -> Option<String>,
     errors: Diagnostics,
 }
 
@@ -291,6 +296,25 @@ impl Loader<'_> {
                     start: s.start,
                     group: s.group,
                     poll: Duration::from_millis(s.poll_ms),
+                }))
+            }
+            "kafka" => {
+                let s: KafkaTransportSettings = self.runner_settings("transport", "kafka", &mut table, &origin)?;
+                let brokers = s.brokers.or_else(|| (self.env)("KAFKA_BROKERS")).filter(|b| !b.trim().is_empty());
+                Some(TransportSpec::Kafka(KafkaTransport {
+                    pipeline: name.to_string(),
+                    brokers: match brokers {
+                        Some(b) if !b.trim().eq_ignore_ascii_case("embedded") => Brokers::Servers(b.trim().to_string()),
+                        _ => Brokers::Embedded,
+                    },
+                    topic: s.topic,
+                    group: s.group.unwrap_or_else(|| format!("{name}_group")),
+                    partitions: s.partitions,
+                    replication: s.replication,
+                    start: s.start,
+                    idempotence: s.idempotence,
+                    session_timeout_ms: s.session_timeout_ms,
+                    properties: s.properties,
                 }))
             }
             other => {

@@ -19,7 +19,7 @@ use std::time::Duration;
 pub use diagnostics::{Diagnostic, Diagnostics, Origin, SourceFile};
 pub use load::load;
 pub use overrides::Override;
-pub use runner_settings::{FileTransportSettings, StartAt};
+pub use runner_settings::{FileTransportSettings, KafkaTransportSettings, StartAt};
 
 use crate::plugin_host::PluginLibrary;
 
@@ -58,6 +58,32 @@ impl StageSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub enum TransportSpec {
     File(FileTransport),
+    Kafka(KafkaTransport),
+}
+
+/// Where the Kafka transport finds its brokers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Brokers {
+    /// The in-process cluster (librdkafka's mock), shared by every pipeline
+    /// of this process.
+    Embedded,
+    /// `host:port,...` of a real cluster.
+    Servers(String),
+}
+
+/// A Kafka transport with its defaults filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KafkaTransport {
+    pub pipeline: String,
+    pub brokers: Brokers,
+    pub topic: String,
+    pub group: String,
+    pub partitions: i32,
+    pub replication: i32,
+    pub start: StartAt,
+    pub idempotence: bool,
+    pub session_timeout_ms: u64,
+    pub properties: std::collections::BTreeMap<String, String>,
 }
 
 /// A file transport with its defaults filled in.
@@ -73,6 +99,10 @@ impl TransportSpec {
     pub fn describe(&self) -> String {
         match self {
             TransportSpec::File(f) => format!("file {}", f.path.display()),
+            TransportSpec::Kafka(k) => match &k.brokers {
+                Brokers::Embedded => format!("kafka topic {} (embedded broker)", k.topic),
+                Brokers::Servers(servers) => format!("kafka topic {} at {servers}", k.topic),
+            },
         }
     }
 }

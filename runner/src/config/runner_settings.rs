@@ -45,6 +45,57 @@ fn default_poll_ms() -> u64 {
     20
 }
 
+/// `[transport] type = "kafka"`: a Kafka topic (real cluster or embedded).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaTransportSettings {
+    /// Bootstrap servers (`host:port,...`), or "embedded" for an in-process
+    /// cluster (librdkafka's mock). Default: `KAFKA_BROKERS` if set, else embedded.
+    #[serde(default)]
+    pub brokers: Option<String>,
+    /// The topic records travel through; created if missing, never deleted.
+    pub topic: String,
+    /// Consumer group: consumers with the same group share the topic's
+    /// partitions (default `<pipeline name>_group`).
+    #[serde(default)]
+    pub group: Option<String>,
+    /// Partitions of the topic when buzz creates it. Ordered data (the
+    /// smoker's readings) needs 1; more let a consumer group scale out.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub partitions: i32,
+    /// Replication factor of the topic when buzz creates it.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 100))]
+    pub replication: i32,
+    /// Where a consumer group with no committed offset starts.
+    #[serde(default)]
+    pub start: StartAt,
+    /// Idempotent producer (no duplicates from producer retries).
+    #[serde(default = "yes")]
+    pub idempotence: bool,
+    /// Consumer group session timeout in milliseconds.
+    #[serde(default = "default_session_timeout_ms")]
+    #[schemars(range(min = 1000, max = 300000))]
+    pub session_timeout_ms: u64,
+    /// Extra librdkafka settings for both producer and consumer, e.g.
+    /// `{ "batch.num.messages" = "1000" }`.
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
+}
+
+fn one() -> i32 {
+    1
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_session_timeout_ms() -> u64 {
+    6000
+}
+
 /// The runner's own settings in `[chart]` (the rest belong to the chart plugin).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -10,7 +10,7 @@ use super::counters::Counters;
 use super::dead_letters::DeadLetter;
 use super::throttle::Throttle;
 use crate::chart_output::ChartWriter;
-use crate::plugin_host::{Batch, CallError, StageInstance};
+use crate::plugin_host::{Batch, StageInstance};
 use crate::transport::{RecordBatch, TransportReader};
 
 /// Records read per batch.
@@ -53,11 +53,15 @@ impl Consumer {
                     if read_errors.ready() {
                         tracing::warn!(pipeline = %shared.name, "transport read failed, retrying: {e}");
                     }
-                    if shared.stop.wait(read_errors.backoff())
-                        && stopping_since.is_some_and(|t| t.elapsed() > DRAIN_LIMIT)
-                    {
-                        break;
+                    if shared.stop.is_stopped() {
+                        // Nothing more can be read: stop now (or once a local
+                        // producer had its chance to deliver).
+                        let since = *stopping_since.get_or_insert_with(Instant::now);
+                        if !self.local_producer || since.elapsed() > DRAIN_LIMIT {
+                            break;
+                        }
                     }
+                    shared.stop.wait(read_errors.backoff());
                     continue;
                 }
             }
@@ -99,15 +103,19 @@ impl Consumer {
         Counters::add(&shared.counters.consumed, batch.len());
         batch.ffi(&mut buffers.records, &mut buffers.headers);
         let reader = &*self.reader;
-        let position = |i: usize| Some(reader.describe_position(batch.position(i)));
         let transform_type = self.transform.type_name().to_string();
         match self.transform.process(&buffers.records) {
             Ok(out) => {
                 for reject in out.rejects {
-                    let index = reject.input_index;
-                    let payload = if index == NO_INPUT { &[][..] } else { batch.payload(index) };
-                    let position = if index == NO_INPUT { None } else { position(index) };
-                    shared.dead_letter(rejected("transform", &transform_type, reject, payload, position));
+                    let letter = DeadLetter::new("transform", &transform_type, reason_of(reject), &[])
+                        .panicked(reject.panicked != 0);
+                    let letter = match reject.input_index {
+                        NO_INPUT => letter,
+                        index => {
+                            DeadLetter { payload: batch.payload(index), ..letter }.from_batch(batch, index, reader)
+                        }
+                    };
+                    shared.dead_letter(letter);
                 }
                 Counters::add(&shared.counters.records_out, batch.len() - out.rejects.len());
                 feed_chart(&mut self.chart, out, shared);
@@ -117,7 +125,8 @@ impl Consumer {
                 // every record goes to the dead letters with the reason.
                 tracing::error!(pipeline = %shared.name, "transform {transform_type} failed on a batch: {e}");
                 for i in 0..batch.len() {
-                    shared.dead_letter(call_failed("transform", &transform_type, &e, batch.payload(i), position(i)));
+                    let letter = DeadLetter::new("transform", &transform_type, &e.message, batch.payload(i));
+                    shared.dead_letter(letter.panicked(e.panicked).from_batch(batch, i, reader));
                 }
             }
         }
@@ -170,7 +179,9 @@ fn feed_chart(chart: &mut StageInstance, out: Batch<'_>, shared: &Shared) {
             for reject in charted.rejects {
                 // SAFETY: the transform's output is alive until its next call.
                 let payload = out.records.get(reject.input_index).map_or(&[][..], |r| unsafe { r.payload.as_bytes() });
-                shared.dead_letter(rejected("chart", &type_name, reject, payload, None));
+                shared.dead_letter(
+                    DeadLetter::new("chart", &type_name, reason_of(reject), payload).panicked(reject.panicked != 0),
+                );
             }
         }
         Err(e) => {
@@ -178,32 +189,16 @@ fn feed_chart(chart: &mut StageInstance, out: Batch<'_>, shared: &Shared) {
             for record in out.records {
                 // SAFETY: as above.
                 let payload = unsafe { record.payload.as_bytes() };
-                shared.dead_letter(call_failed("chart", &type_name, &e, payload, None));
+                shared.dead_letter(DeadLetter::new("chart", &type_name, &e.message, payload).panicked(e.panicked));
             }
         }
     }
 }
 
-fn rejected<'a>(
-    stage: &'a str,
-    stage_type: &'a str,
-    reject: &'a buzz_sdk::abi::FfiReject,
-    payload: &'a [u8],
-    position: Option<serde_json::Value>,
-) -> DeadLetter<'a> {
+/// A reject's reason as text.
+fn reason_of(reject: &buzz_sdk::abi::FfiReject) -> &str {
     // SAFETY: the reject is part of a live stage output.
-    let reason = std::str::from_utf8(unsafe { reject.reason.as_bytes() }).unwrap_or("(reason is not UTF-8)");
-    DeadLetter { stage, stage_type, reason, panicked: reject.panicked != 0, payload, position }
-}
-
-fn call_failed<'a>(
-    stage: &'a str,
-    stage_type: &'a str,
-    error: &'a CallError,
-    payload: &'a [u8],
-    position: Option<serde_json::Value>,
-) -> DeadLetter<'a> {
-    DeadLetter { stage, stage_type, reason: &error.message, panicked: error.panicked, payload, position }
+    std::str::from_utf8(unsafe { reject.reason.as_bytes() }).unwrap_or("(reason is not UTF-8)")
 }
 
 /// Draw at most every `interval`, and only when something changed.

@@ -22,6 +22,10 @@ impl Counters {
         counter.fetch_add(n as u64, Ordering::Relaxed);
     }
 
+    pub fn sub(counter: &AtomicU64, n: usize) {
+        counter.fetch_sub(n as u64, Ordering::Relaxed);
+    }
+
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }

@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use base64::Engine;
 use serde_json::{Value as Json, json};
 
+use crate::transport::{RecordBatch, TransportReader};
+
 /// One record that could not be processed.
 pub struct DeadLetter<'a> {
     /// `source`, `transport`, `transform` or `chart`.
@@ -18,7 +20,49 @@ pub struct DeadLetter<'a> {
     pub reason: &'a str,
     pub panicked: bool,
     pub payload: &'a [u8],
+    pub key: Option<&'a [u8]>,
+    pub timestamp_ms: Option<i64>,
+    pub headers: Vec<(&'a [u8], Option<&'a [u8]>)>,
+    /// Where the record sits in its transport.
     pub position: Option<Json>,
+}
+
+impl<'a> DeadLetter<'a> {
+    pub fn new(stage: &'a str, stage_type: &'a str, reason: &'a str, payload: &'a [u8]) -> Self {
+        DeadLetter {
+            stage,
+            stage_type,
+            reason,
+            panicked: false,
+            payload,
+            key: None,
+            timestamp_ms: None,
+            headers: Vec::new(),
+            position: None,
+        }
+    }
+
+    pub fn panicked(mut self, panicked: bool) -> Self {
+        self.panicked = panicked;
+        self
+    }
+
+    /// The record's key, timestamp, headers and position, from the batch it came in.
+    pub fn from_batch(mut self, batch: &'a RecordBatch, index: usize, reader: &dyn TransportReader) -> Self {
+        self.key = batch.key(index);
+        self.timestamp_ms = batch.timestamp_ms(index);
+        self.headers = batch.headers(index).collect();
+        self.position = Some(reader.describe_position(batch.position(index)));
+        self
+    }
+}
+
+/// Bytes as JSON: text where they are UTF-8, else `{"base64": ...}`.
+fn bytes_json(bytes: &[u8]) -> Json {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => json!(text),
+        Err(_) => json!({ "base64": base64::engine::general_purpose::STANDARD.encode(bytes) }),
+    }
 }
 
 /// A JSON-lines file of dead letters, created on the first one.
@@ -61,6 +105,17 @@ impl DeadLetters {
         match std::str::from_utf8(letter.payload) {
             Ok(text) => entry["payload"] = json!(text),
             Err(_) => entry["payload_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(letter.payload)),
+        }
+        if let Some(key) = letter.key {
+            entry["key"] = bytes_json(key);
+        }
+        if let Some(timestamp_ms) = letter.timestamp_ms {
+            entry["timestamp_ms"] = json!(timestamp_ms);
+        }
+        if !letter.headers.is_empty() {
+            let headers: Vec<Json> =
+                letter.headers.iter().map(|(name, value)| json!([bytes_json(name), value.map(bytes_json)])).collect();
+            entry["headers"] = json!(headers);
         }
         if let Some(position) = letter.position {
             entry["position"] = position;

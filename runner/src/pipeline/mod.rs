@@ -8,7 +8,7 @@ mod dead_letters;
 mod producer;
 mod stop;
 mod summary;
-mod throttle;
+pub(crate) mod throttle;
 
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;

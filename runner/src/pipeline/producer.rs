@@ -12,6 +12,8 @@ use crate::transport::TransportWriter;
 
 /// Records asked of the source per poll.
 const BATCH: usize = 1024;
+/// How long a stopping producer keeps trying to deliver what it holds.
+const STOP_FLUSH_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct Producer {
     pub source: StageInstance,
@@ -38,14 +40,9 @@ impl Producer {
                 // SAFETY: the reject is part of the live source output.
                 let (payload, reason) = unsafe { (reject.payload.as_bytes(), reject.reason.as_bytes()) };
                 let reason = String::from_utf8_lossy(reason);
-                shared.dead_letter(DeadLetter {
-                    stage: "source",
-                    stage_type: &source_type,
-                    reason: &reason,
-                    panicked: reject.panicked != 0,
-                    payload,
-                    position: None,
-                });
+                shared.dead_letter(
+                    DeadLetter::new("source", &source_type, &reason, payload).panicked(reject.panicked != 0),
+                );
             }
             rejected.clear();
             while let Err(e) = self.writer.send(batch.records, &mut rejected) {
@@ -63,19 +60,16 @@ impl Producer {
             for (index, reason) in &rejected {
                 // SAFETY: the records are part of the live source output.
                 let payload = unsafe { batch.records[*index].payload.as_bytes() };
-                shared.dead_letter(DeadLetter {
-                    stage: "transport",
-                    stage_type: "send",
-                    reason,
-                    panicked: false,
-                    payload,
-                    position: None,
-                });
+                shared.dead_letter(DeadLetter::new("transport", "send", reason, payload));
             }
-            match batch.poll {
+            let poll = batch.poll;
+            self.dead_letter_failed(shared);
+            match poll {
                 PollStatus::Ready => {}
+                // No flush here: the transport delivers in the background,
+                // and waiting for each delivery would pace the source by the
+                // broker's round trip.
                 PollStatus::Wait(wait) => {
-                    self.flush(shared);
                     if shared.stop.wait(wait) {
                         break;
                     }
@@ -89,15 +83,34 @@ impl Producer {
         self.close(shared);
     }
 
-    fn flush(&mut self, shared: &Shared) {
-        if let Err(e) = self.writer.flush() {
-            tracing::warn!(pipeline = %shared.name, "transport flush failed: {e}");
+    /// Records the transport took but could not deliver go to the dead letters.
+    fn dead_letter_failed(&mut self, shared: &Shared) {
+        let mut failed = Vec::new();
+        self.writer.take_failed(&mut failed);
+        for (payload, reason) in &failed {
+            Counters::sub(&shared.counters.produced, 1);
+            shared.dead_letter(DeadLetter::new("transport", "deliver", reason, payload));
         }
     }
 
-    /// Flushes and tells the consumer how far it must read.
+    /// Flushes (waiting for an absent broker, but not for ever once asked
+    /// to stop) and tells the consumer how far it must read.
     fn close(mut self, shared: &Shared) {
-        self.flush(shared);
+        let mut errors = Throttle::new(Duration::from_secs(5));
+        let mut stopped_at = None;
+        while let Err(e) = self.writer.flush() {
+            if errors.ready() {
+                tracing::warn!(pipeline = %shared.name, "waiting for the transport to take {} records: {e}", self.writer.pending());
+            }
+            if shared.stop.is_stopped()
+                && stopped_at.get_or_insert_with(std::time::Instant::now).elapsed() > STOP_FLUSH_LIMIT
+            {
+                tracing::error!(pipeline = %shared.name, "exiting with {} records not delivered: the transport did not take them", self.writer.pending());
+                break;
+            }
+            shared.stop.wait(errors.backoff());
+        }
+        self.dead_letter_failed(shared);
         *shared.end_mark.lock().expect("end mark poisoned") = Some(self.writer.end_mark());
     }
 }

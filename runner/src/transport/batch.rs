@@ -90,6 +90,21 @@ impl RecordBatch {
         &self.data[self.records[index].payload.clone()]
     }
 
+    pub fn key(&self, index: usize) -> Option<&[u8]> {
+        self.records[index].key.as_ref().map(|k| &self.data[k.clone()])
+    }
+
+    pub fn timestamp_ms(&self, index: usize) -> Option<i64> {
+        let ts = self.records[index].timestamp_ms;
+        (ts != NO_TIMESTAMP).then_some(ts)
+    }
+
+    pub fn headers(&self, index: usize) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
+        self.headers[self.records[index].headers.clone()]
+            .iter()
+            .map(|(name, value)| (&self.data[name.clone()], value.as_ref().map(|v| &self.data[v.clone()])))
+    }
+
     pub fn position(&self, index: usize) -> Position {
         self.records[index].position
     }

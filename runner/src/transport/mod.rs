@@ -3,6 +3,7 @@
 
 mod batch;
 pub mod file;
+pub mod kafka;
 mod offset_store;
 
 use std::collections::BTreeMap;
@@ -52,6 +53,13 @@ pub trait TransportWriter: Send {
     fn flush(&mut self) -> Result<(), TransportError>;
     /// The mark a consumer must reach to have seen everything flushed.
     fn end_mark(&self) -> EndMark;
+    /// Records the transport took but finally failed to deliver (payload,
+    /// reason), for the dead letters.
+    fn take_failed(&mut self, _out: &mut Vec<(Vec<u8>, String)>) {}
+    /// Records taken but not yet delivered.
+    fn pending(&self) -> usize {
+        0
+    }
 }
 
 /// The consumer half's end of a transport.
@@ -77,6 +85,7 @@ pub trait TransportReader: Send {
 pub fn open_writer(spec: &TransportSpec) -> Result<Box<dyn TransportWriter>, TransportError> {
     match spec {
         TransportSpec::File(f) => Ok(Box::new(file::FileWriter::open(&f.path)?)),
+        TransportSpec::Kafka(k) => Ok(Box::new(kafka::KafkaWriter::open(k)?)),
     }
 }
 
@@ -84,5 +93,6 @@ pub fn open_writer(spec: &TransportSpec) -> Result<Box<dyn TransportWriter>, Tra
 pub fn open_reader(spec: &TransportSpec) -> Result<Box<dyn TransportReader>, TransportError> {
     match spec {
         TransportSpec::File(f) => Ok(Box::new(file::FileReader::open(f)?)),
+        TransportSpec::Kafka(k) => Ok(Box::new(kafka::KafkaReader::open(k)?)),
     }
 }

@@ -2,6 +2,8 @@
 //! against the real plugins built in this workspace.
 #![allow(dead_code)]
 
+pub mod broker;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -73,11 +75,9 @@ impl Run {
     }
 }
 
-/// Settings that keep every file a pipeline writes inside `dir`.
+/// Settings that keep the chart and dead letters of a pipeline inside `dir`.
 pub fn outputs_in(dir: &Path) -> Vec<String> {
     vec![
-        "--set".into(),
-        format!("transport.path={}", dir.join("transport.jsonl").display()),
         "--set".into(),
         format!("chart.output={}", dir.join("chart").display()),
         "--set".into(),
@@ -85,14 +85,27 @@ pub fn outputs_in(dir: &Path) -> Vec<String> {
     ]
 }
 
-/// Runs `buzz run <pipeline> --exit-when-done` with outputs in `dir`.
+/// Settings that keep a file transport's file inside `dir` too.
+pub fn file_outputs_in(dir: &Path) -> Vec<String> {
+    let mut args = outputs_in(dir);
+    args.extend(["--set".into(), format!("transport.path={}", dir.join("transport.jsonl").display())]);
+    args
+}
+
+/// Runs `buzz run <pipeline> --exit-when-done` with its chart and dead
+/// letters in `dir` (and its file transport's file, for file pipelines).
 pub fn run_to_end(pipeline: &str, dir: &Path, extra: &[&str]) -> Run {
+    run_to_end_with(buzz(), pipeline, dir, extra)
+}
+
+/// As [`run_to_end`], from a prepared command (environment set, say).
+pub fn run_to_end_with(mut command: Command, pipeline: &str, dir: &Path, extra: &[&str]) -> Run {
     let summary = dir.join(format!("summary-{}.json", std::process::id()));
     let _ = std::fs::remove_file(&summary);
-    let output = buzz()
+    let output = command
         .arg("run")
         .arg(pipeline)
-        .args(outputs_in(dir))
+        .args(if is_file_pipeline(pipeline) { file_outputs_in(dir) } else { outputs_in(dir) })
         .args(extra)
         .arg("--exit-when-done")
         .arg("--summary")
@@ -101,6 +114,11 @@ pub fn run_to_end(pipeline: &str, dir: &Path, extra: &[&str]) -> Run {
         .expect("buzz runs");
     let summary = std::fs::read(&summary).ok().map(|b| serde_json::from_slice(&b).expect("summary is JSON"));
     Run { output, summary }
+}
+
+/// The shipped pipelines that use the file transport.
+fn is_file_pipeline(pipeline: &str) -> bool {
+    std::fs::read_to_string(repo_root().join(pipeline)).is_ok_and(|text| text.contains("type = \"file\""))
 }
 
 pub fn read_json(path: &Path) -> Value {
@@ -115,6 +133,56 @@ pub fn read_json_lines(path: &Path) -> Vec<Value> {
             text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).expect("JSON line")).collect()
         })
         .unwrap_or_default()
+}
+
+/// The stalls the smoker data implies, computed here independently of the
+/// plugin: (epoch seconds, temperature) of every reading whose window of
+/// `window` readings varies by at most `threshold`.
+pub fn expected_stalls(window: usize, threshold: f64) -> Vec<(f64, f64)> {
+    let csv = std::fs::read_to_string(repo_root().join("data/smoker.csv")).unwrap();
+    let readings: Vec<(f64, f64)> = csv
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let (time, temp) = line.split_once(',').unwrap();
+            let time =
+                chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S").unwrap().and_utc().timestamp() as f64;
+            (time, temp.parse().unwrap())
+        })
+        .collect();
+    readings
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i + 1 >= window)
+        .filter(|(i, _)| {
+            let temps = readings[i + 1 - window..=*i].iter().map(|r| r.1);
+            let (lo, hi) = temps.fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+            hi - lo <= threshold + 1e-9
+        })
+        .map(|(_, r)| *r)
+        .collect()
+}
+
+/// (x, y) of every marker in a line chart's JSON.
+pub fn markers(chart: &Value) -> Vec<(f64, f64)> {
+    chart["markers"].as_array().unwrap().iter().map(|m| (m["x"].as_f64().unwrap(), m["y"].as_f64().unwrap())).collect()
+}
+
+/// Counts per category in a bar chart's JSON.
+pub fn bar_values(chart: &Value) -> std::collections::BTreeMap<String, f64> {
+    let series = &chart["series"][0];
+    let categories = series["categories"].as_array().unwrap();
+    let values = series["values"].as_array().unwrap();
+    categories.iter().zip(values).map(|(c, v)| (c.as_str().unwrap().to_string(), v.as_f64().unwrap())).collect()
+}
+
+/// Counts per author in a JSON-lines file (or list) of buzz messages.
+pub fn count_authors<'a>(messages: impl IntoIterator<Item = &'a Value>) -> std::collections::BTreeMap<String, f64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for message in messages {
+        *counts.entry(message["author"].as_str().unwrap().to_string()).or_default() += 1.0;
+    }
+    counts
 }
 
 /// Decodes a PNG, returning its width and height and whether it has more

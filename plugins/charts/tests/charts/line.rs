@@ -233,3 +233,38 @@ fn state_round_trips() {
 
     assert!(smaller.restore_state(json!({"line": 1})).is_err());
 }
+
+/// Ten million records through the stage: memory stays flat. Takes several
+/// seconds and reads the whole process's peak memory (which parallel tests
+/// would inflate), so it runs on demand:
+/// `cargo test -p buzz-plugin-charts --test charts -- --ignored ten_million`.
+#[test]
+#[ignore]
+fn ten_million_records_stay_far_under_100_mb() {
+    let mut chart = line_chart(json!({"marker_field": "stall"})).unwrap();
+    let start = 1_700_000_000_000i64;
+    for batch in 0..100 {
+        let first = batch * 100_000;
+        feed(
+            &mut chart,
+            (first..first + 100_000)
+                .map(|i| json!({"timestamp": start + i, "value": (i % 1000) as f64, "stall": i % 10_000 < 50})),
+        );
+    }
+    let frame = chart.frame().unwrap();
+    assert_eq!(frame["total_points"], 10_000_000);
+    assert!(points(&frame).len() <= 4 * 2000);
+    assert!(frame["markers"].as_array().unwrap().len() <= 2000);
+    let state = serde_json::to_vec(&chart.save_state().unwrap()).unwrap();
+    assert!(state.len() < 1_000_000, "state is {} bytes", state.len());
+    // Peak resident memory of this whole test process (Linux).
+    if let Ok(status) = std::fs::read_to_string("/proc/self/status") {
+        let peak_kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap();
+        println!("peak RSS {} MB, state {} bytes", peak_kb / 1024, state.len());
+        assert!(peak_kb < 100 * 1024, "peak RSS {peak_kb} kB");
+    }
+}

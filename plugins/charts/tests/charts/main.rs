@@ -52,4 +52,3 @@ pub fn svg_texts(svg: &str) -> Vec<&str> {
         })
         .collect()
 }
-mod zz_dump;

@@ -98,6 +98,27 @@ fn hand_made_frames_with_non_finite_values_do_not_panic() {
     LineChart::render(&frame, ImageFormat::Png).unwrap();
 }
 
+/// True if `svg` has no control characters but the whitespace XML allows.
+fn xml_chars_only(svg: &str) -> bool {
+    !svg.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+#[test]
+fn control_characters_never_reach_the_svg() {
+    let mut chart = bar_chart(json!({"title": "a\u{1}b", "x_label": "x\u{7}"})).unwrap();
+    feed(&mut chart, [json!({"category": "tab\there\u{1b}", "value": 1})]);
+    let svg = String::from_utf8(chart.render(ImageFormat::Svg).unwrap()).unwrap();
+    assert!(xml_chars_only(&svg), "XML forbids control characters: {svg}");
+    assert!(svg.contains("tab here"));
+
+    let mut chart = line_chart(json!({"x": "$index", "series_name": "s\u{2}", "marker_field": "m",
+                                      "marker_label": "stall\u{3}"}))
+    .unwrap();
+    feed(&mut chart, [json!({"value": 1, "m": true})]);
+    let svg = String::from_utf8(chart.render(ImageFormat::Svg).unwrap()).unwrap();
+    assert!(xml_chars_only(&svg), "XML forbids control characters: {svg}");
+}
+
 #[test]
 fn frames_that_are_not_frames_are_errors() {
     assert!(serde_json::from_value::<LineFrame>(json!({"title": "x"})).is_err());

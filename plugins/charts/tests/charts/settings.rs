@@ -53,6 +53,7 @@ fn schemas_document_defaults() {
     let props = &schema["properties"];
     assert_eq!(props["title"]["default"], "Counts");
     assert_eq!(props["width"]["default"], 800);
+    assert_eq!((&props["width"]["minimum"], &props["width"]["maximum"]), (&json!(100), &json!(4096)));
     assert_eq!(props["colormap"]["default"], "none");
     assert_eq!(props["colormap"]["enum"], json!(["none", "viridis"]));
     assert_eq!(props["sort"]["enum"], json!(["none", "value", "category"]));

@@ -1,0 +1,88 @@
+//! Client settings and the callbacks shared by producer and consumer:
+//! librdkafka's errors are reported every few seconds, not per retry.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::error::KafkaError;
+
+use crate::config::{Brokers, KafkaTransport};
+use crate::pipeline::throttle::Throttle;
+use crate::transport::TransportError;
+
+/// Settings every client of this transport shares, with the user's
+/// `properties` applied.
+pub fn base_config(spec: &KafkaTransport, bootstrap: &str) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap).set("client.id", format!("buzz-{}", spec.pipeline));
+    for (key, value) in &spec.properties {
+        config.set(key, value);
+    }
+    config
+}
+
+/// Sets buzz's default for `key` unless the user's `properties` set it.
+pub fn set_default(config: &mut ClientConfig, spec: &KafkaTransport, key: &str, value: &str) {
+    if !spec.properties.contains_key(key) {
+        config.set(key, value);
+    }
+}
+
+/// The bootstrap servers: the embedded broker's address, or the configured ones.
+pub fn bootstrap(spec: &KafkaTransport) -> Result<String, TransportError> {
+    match &spec.brokers {
+        Brokers::Embedded => super::embedded::embedded_bootstrap(),
+        Brokers::Servers(servers) => Ok(servers.clone()),
+    }
+}
+
+/// Reports broker trouble clearly and at a bounded rate.
+pub struct ErrorReporter {
+    what: String,
+    throttle: Mutex<Throttle>,
+    last_error: Mutex<Option<String>>,
+}
+
+impl ErrorReporter {
+    pub fn new(what: String) -> Self {
+        ErrorReporter {
+            what,
+            throttle: Mutex::new(Throttle::new(Duration::from_secs(5))),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    pub fn report(&self, error: &KafkaError, reason: &str) {
+        // Reaching the end of a partition is news, not trouble.
+        if error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF) {
+            return;
+        }
+        let message = format!("{reason} ({error})");
+        if self.throttle.lock().expect("throttle poisoned").ready() {
+            tracing::warn!("Kafka {}: {message}; retrying", self.what);
+        }
+        *self.last_error.lock().expect("error poisoned") = Some(message);
+    }
+
+    /// The latest error since the last `clear`, if any.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().expect("error poisoned").clone()
+    }
+
+    /// Things work again.
+    pub fn clear(&self) {
+        let had_error = self.last_error.lock().expect("error poisoned").take().is_some();
+        if had_error {
+            self.throttle.lock().expect("throttle poisoned").reset();
+            tracing::info!("Kafka {}: connected again", self.what);
+        }
+    }
+}
+
+/// librdkafka's own log lines go to debug: its errors arrive (throttled)
+/// through `error`.
+pub fn log_librdkafka(level: RDKafkaLogLevel, facility: &str, message: &str) {
+    tracing::debug!(target: "buzz::kafka", "librdkafka {level:?} {facility}: {message}");
+}

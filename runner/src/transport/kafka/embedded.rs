@@ -1,0 +1,67 @@
+//! The embedded broker: librdkafka's mock cluster, started once per process
+//! on a loopback port and shared by every pipeline in it.
+
+use std::ffi::{CStr, CString};
+use std::sync::OnceLock;
+
+use rdkafka::ClientConfig;
+use rdkafka::producer::{BaseProducer, Producer};
+use rdkafka_sys as sys;
+
+use crate::transport::TransportError;
+
+struct Embedded {
+    cluster: *mut sys::rd_kafka_mock_cluster_t,
+    bootstrap: String,
+}
+
+// SAFETY: the mock cluster is only used through librdkafka's thread-safe C
+// API, and is never freed (it lives as long as the process).
+unsafe impl Send for Embedded {}
+unsafe impl Sync for Embedded {}
+
+fn start() -> Result<Embedded, TransportError> {
+    let fail = |what: &str| TransportError(format!("cannot start the embedded Kafka broker: {what}"));
+    // The cluster needs a client handle to live in; it is kept for ever.
+    let handle: BaseProducer = ClientConfig::new().set("log_level", "3").create().map_err(|e| fail(&e.to_string()))?;
+    let handle: &'static BaseProducer = Box::leak(Box::new(handle));
+    // SAFETY: a valid client handle; one broker.
+    let cluster = unsafe { sys::rd_kafka_mock_cluster_new(handle.client().native_ptr(), 1) };
+    if cluster.is_null() {
+        return Err(fail("librdkafka refused to create a mock cluster"));
+    }
+    // SAFETY: `cluster` is live. A group forms at once instead of after the
+    // default 3 s wait for more members: start-up stays well under a second.
+    unsafe { sys::rd_kafka_mock_group_initial_rebalance_delay_ms(cluster, 0) };
+    // SAFETY: `cluster` is live; the string it returns is owned by it.
+    let bootstrap =
+        unsafe { CStr::from_ptr(sys::rd_kafka_mock_cluster_bootstraps(cluster)) }.to_string_lossy().into_owned();
+    tracing::info!(
+        "embedded Kafka broker (librdkafka mock cluster) listening at {bootstrap}; it lives in this process only: \
+         set KAFKA_BROKERS=host:port to use a real cluster, or KAFKA_BROKERS={bootstrap} to reach this one from another buzz process"
+    );
+    Ok(Embedded { cluster, bootstrap })
+}
+
+fn embedded() -> Result<&'static Embedded, TransportError> {
+    static EMBEDDED: OnceLock<Result<Embedded, TransportError>> = OnceLock::new();
+    EMBEDDED.get_or_init(start).as_ref().map_err(Clone::clone)
+}
+
+/// The embedded broker's address, starting it on first use.
+pub fn embedded_bootstrap() -> Result<String, TransportError> {
+    Ok(embedded()?.bootstrap.clone())
+}
+
+/// Creates a topic on the embedded broker; an existing one is left alone.
+pub fn create_embedded_topic(topic: &str, partitions: i32) -> Result<(), TransportError> {
+    let cluster = embedded()?.cluster;
+    let name = CString::new(topic).map_err(|_| TransportError(format!("topic name {topic:?} contains a NUL byte")))?;
+    // SAFETY: a live cluster and a valid C string.
+    let err = unsafe { sys::rd_kafka_mock_topic_create(cluster, name.as_ptr(), partitions, 1) };
+    match err {
+        sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR
+        | sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS => Ok(()),
+        other => Err(TransportError(format!("cannot create topic {topic} on the embedded broker: {other:?}"))),
+    }
+}

@@ -1,0 +1,17 @@
+//! The Kafka transport, on librdkafka (`rdkafka`): a real cluster named by
+//! `brokers`, or an embedded one in this process.
+//!
+//! Delivery is at-least-once: the producer is idempotent and retries until
+//! the broker takes each record; the consumer stores a record's offset only
+//! after the transform took it, and commits what it stored on rebalance and
+//! on shutdown.
+
+mod client;
+mod embedded;
+mod reader;
+mod topic;
+mod writer;
+
+pub use embedded::embedded_bootstrap;
+pub use reader::KafkaReader;
+pub use writer::KafkaWriter;

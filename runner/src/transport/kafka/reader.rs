@@ -1,0 +1,245 @@
+//! The consumer end: a group member that stores a record's offset only after
+//! the transform took it, and commits what it stored on every revocation and
+//! on shutdown, so a clean stop and restart loses nothing and counts nothing
+//! twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Headers, Message};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+use super::client::{ErrorReporter, base_config, bootstrap, log_librdkafka, set_default};
+use super::topic::TopicCreator;
+use crate::config::{KafkaTransport, StartAt};
+use crate::transport::{EndMark, Position, RecordBatch, TransportError, TransportReader, TransportState};
+
+/// Offsets stored (processed) but maybe not yet committed, per partition;
+/// shared with the rebalance callback, which commits them on revocation.
+struct ReaderContext {
+    topic: String,
+    errors: ErrorReporter,
+    stored: Mutex<BTreeMap<i32, i64>>,
+    assigned: Mutex<BTreeSet<i32>>,
+}
+
+impl ClientContext for ReaderContext {
+    fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
+        log_librdkafka(level, facility, message);
+    }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        self.errors.report(&error, reason);
+    }
+}
+
+impl ConsumerContext for ReaderContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(partitions) = rebalance {
+            // Hand over exactly what was processed, so the next owner
+            // starts right after it.
+            let revoked: Vec<i32> = partitions.elements().iter().map(|p| p.partition()).collect();
+            let mut stored = self.stored.lock().expect("offsets poisoned");
+            let tpl = offsets_list(&self.topic, stored.iter().filter(|(p, _)| revoked.contains(p)));
+            if tpl.count() > 0
+                && let Err(e) = consumer.commit(&tpl, CommitMode::Sync)
+            {
+                tracing::warn!(topic = %self.topic, "cannot commit offsets of revoked partitions: {e}");
+            }
+            stored.retain(|p, _| !revoked.contains(p));
+            self.assigned.lock().expect("assignment poisoned").retain(|p| !revoked.contains(p));
+            tracing::info!(topic = %self.topic, "partitions revoked: {revoked:?}");
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(partitions) => {
+                let mut assigned = self.assigned.lock().expect("assignment poisoned");
+                assigned.extend(partitions.elements().iter().map(|p| p.partition()));
+                tracing::info!(topic = %self.topic, "partitions assigned: {:?}", assigned.iter().collect::<Vec<_>>());
+            }
+            Rebalance::Error(e) => tracing::warn!(topic = %self.topic, "consumer group rebalance failed: {e}"),
+            Rebalance::Revoke(_) => {}
+        }
+    }
+}
+
+fn offsets_list<'a>(topic: &str, offsets: impl Iterator<Item = (&'a i32, &'a i64)>) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::new();
+    for (partition, offset) in offsets {
+        let _ = tpl.add_partition_offset(topic, *partition, Offset::Offset(*offset));
+    }
+    tpl
+}
+
+pub struct KafkaReader {
+    topic: String,
+    group: String,
+    /// The topic is created (if missing) and subscribed to on the first read,
+    /// retried while the broker is unreachable.
+    creator: TopicCreator,
+    subscribed: bool,
+    consumer: BaseConsumer<ReaderContext>,
+    /// The last read's next offsets, and partitions at their end.
+    read: ReadProgress,
+    /// Next offset per partition after everything processed in this run.
+    progress: BTreeMap<i32, i64>,
+}
+
+impl KafkaReader {
+    pub fn open(spec: &KafkaTransport) -> Result<Self, TransportError> {
+        let bootstrap = bootstrap(spec)?;
+        let mut config = base_config(spec, &bootstrap);
+        config.set("group.id", &spec.group);
+        set_default(&mut config, spec, "enable.auto.commit", "true");
+        // Offsets are stored by hand, after the transform took the records.
+        set_default(&mut config, spec, "enable.auto.offset.store", "false");
+        set_default(&mut config, spec, "auto.commit.interval.ms", "1000");
+        set_default(&mut config, spec, "enable.partition.eof", "true");
+        set_default(&mut config, spec, "session.timeout.ms", &spec.session_timeout_ms.to_string());
+        set_default(
+            &mut config,
+            spec,
+            "auto.offset.reset",
+            if spec.start == StartAt::End { "latest" } else { "earliest" },
+        );
+        let context = ReaderContext {
+            topic: spec.topic.clone(),
+            errors: ErrorReporter::new(format!("consumer of topic {} at {bootstrap}", spec.topic)),
+            stored: Mutex::new(BTreeMap::new()),
+            assigned: Mutex::new(BTreeSet::new()),
+        };
+        let consumer: BaseConsumer<ReaderContext> = config
+            .create_with_context(context)
+            .map_err(|e| TransportError(format!("cannot create a Kafka consumer for {bootstrap}: {e}")))?;
+        Ok(KafkaReader {
+            topic: spec.topic.clone(),
+            creator: TopicCreator::new(spec, &bootstrap),
+            group: spec.group.clone(),
+            subscribed: false,
+            consumer,
+            read: ReadProgress::default(),
+            progress: BTreeMap::new(),
+        })
+    }
+}
+
+/// Where a read has got to: next offsets of the batch, and partitions at their end.
+#[derive(Default)]
+struct ReadProgress {
+    pending: BTreeMap<i32, i64>,
+    at_end: BTreeSet<i32>,
+}
+
+impl ReadProgress {
+    fn take(&mut self, message: &rdkafka::message::BorrowedMessage<'_>, batch: &mut RecordBatch) {
+        let mut headers: Vec<(&[u8], Option<&[u8]>)> = Vec::new();
+        if let Some(h) = message.headers() {
+            headers.extend(h.iter().map(|h| (h.key.as_bytes(), h.value)));
+        }
+        let partition = message.partition();
+        batch.push(
+            message.payload().unwrap_or_default(),
+            message.key(),
+            message.timestamp().to_millis(),
+            &headers,
+            Position::Kafka { partition, offset: message.offset() },
+        );
+        self.pending.insert(partition, message.offset() + 1);
+        self.at_end.remove(&partition);
+    }
+}
+
+impl TransportReader for KafkaReader {
+    fn read(&mut self, batch: &mut RecordBatch, max: usize, wait: Duration) -> Result<(), TransportError> {
+        batch.clear();
+        self.read.pending.clear();
+        if !self.subscribed {
+            self.creator.ensure()?;
+            self.consumer
+                .subscribe(&[&self.topic])
+                .map_err(|e| TransportError(format!("cannot subscribe to topic {}: {e}", self.topic)))?;
+            tracing::info!(topic = %self.topic, group = %self.group, "consuming from Kafka");
+            self.subscribed = true;
+        }
+        let deadline = Instant::now() + wait;
+        while batch.len() < max {
+            // Wait only for the first record; then take what is ready.
+            let timeout =
+                if batch.is_empty() { deadline.saturating_duration_since(Instant::now()) } else { Duration::ZERO };
+            match self.consumer.poll(timeout) {
+                None => break,
+                Some(Ok(message)) => {
+                    self.read.take(&message, batch);
+                    self.consumer.context().errors.clear();
+                }
+                Some(Err(KafkaError::PartitionEOF(partition))) => {
+                    self.read.at_end.insert(partition);
+                }
+                Some(Err(error)) => {
+                    self.consumer.context().errors.report(&error, "consumer error");
+                    break;
+                }
+            }
+            if batch.is_empty() && Instant::now() >= deadline {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), TransportError> {
+        let pending = std::mem::take(&mut self.read.pending);
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let tpl = offsets_list(&self.topic, pending.iter());
+        self.consumer.store_offsets(&tpl).map_err(|e| TransportError(format!("cannot store offsets: {e}")))?;
+        self.consumer.context().stored.lock().expect("offsets poisoned").extend(pending.iter());
+        self.progress.extend(pending);
+        Ok(())
+    }
+
+    fn reached(&self, mark: &EndMark) -> bool {
+        match mark {
+            EndMark::Kafka(ends) => ends.iter().all(|(p, end)| self.progress.get(p).is_some_and(|done| done >= end)),
+            EndMark::File(_) => false,
+        }
+    }
+
+    fn caught_up(&mut self) -> bool {
+        let assigned = self.consumer.context().assigned.lock().expect("assignment poisoned");
+        !assigned.is_empty() && assigned.iter().all(|p| self.read.at_end.contains(p)) && self.read.pending.is_empty()
+    }
+
+    fn close(&mut self) -> Result<(), TransportError> {
+        let stored = self.consumer.context().stored.lock().expect("offsets poisoned").clone();
+        if stored.is_empty() {
+            return Ok(());
+        }
+        let tpl = offsets_list(&self.topic, stored.iter());
+        self.consumer.commit(&tpl, CommitMode::Sync).map_err(|e| TransportError(format!("cannot commit offsets: {e}")))
+    }
+
+    fn state(&self) -> TransportState {
+        match self.consumer.context().errors.last_error() {
+            Some(error) => TransportState::Retrying(error),
+            None => TransportState::Connected,
+        }
+    }
+
+    fn describe_position(&self, position: Position) -> serde_json::Value {
+        match position {
+            Position::Kafka { partition, offset } => {
+                serde_json::json!({ "topic": self.topic, "partition": partition, "offset": offset })
+            }
+            Position::File { offset } => serde_json::json!({ "offset": offset }),
+        }
+    }
+}

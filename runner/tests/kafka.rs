@@ -1,0 +1,415 @@
+//! The Kafka transport against a real, independent broker (tansu, started
+//! here on a free port) as well as the embedded one, with an independent
+//! client (Python confluent-kafka) on the other end for interoperability.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::broker::{Broker, Tansu, free_port, unique};
+use common::*;
+use serde_json::Value;
+
+/// A buzz command pointed at `broker`.
+fn on(broker: &Broker) -> Command {
+    let mut command = buzz();
+    broker.apply(&mut command);
+    command
+}
+
+/// Settings that give a run a topic and group of its own.
+fn topic_args(topic: &str) -> Vec<String> {
+    vec!["--set".into(), format!("transport.topic={topic}"), "--set".into(), format!("transport.group={topic}-group")]
+}
+
+/// `buzz run <pipeline> ... --exit-when-done` on `broker` and `topic`.
+fn run_kafka(broker: &Broker, topic: &str, pipeline: &str, dir: &Path, extra: &[&str]) -> Run {
+    let mut args = topic_args(topic);
+    args.extend(extra.iter().map(|a| a.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_to_end_with(on(broker), pipeline, dir, &args)
+}
+
+/// `buzz run <pipeline> --role <role>` on `broker` and `topic`, plus `extra`.
+fn role(broker: &Broker, topic: &str, role: &str, extra: &[&str]) -> Command {
+    let mut command = on(broker);
+    command.args(["run", "pipelines/buzz-kafka.toml", "--role", role]).args(topic_args(topic)).args(extra);
+    command
+}
+
+fn python() -> std::path::PathBuf {
+    let python = repo_root().join(".tools/venv/bin/python");
+    assert!(python.exists(), "the test Python is not installed: run scripts/setup-test (scripts/test does)");
+    python
+}
+
+fn interop_script(name: &str) -> std::path::PathBuf {
+    repo_root().join("runner/tests/interop").join(name)
+}
+
+// ---------------------------------------------------------------------------
+
+fn smoker_over(broker: Broker) {
+    let dir = tempfile::tempdir().unwrap();
+    let run =
+        run_kafka(&broker, &unique("smoker"), "pipelines/smoker.toml", dir.path(), &["--set", "source.interval_ms=0"]);
+    run.assert_success();
+    assert_eq!(run.summary()["records_in"], 240);
+    assert_eq!(run.summary()["records_out"], 240);
+    let chart = read_json(&dir.path().join("chart.json"));
+    assert_eq!(chart["series"][0]["points"].as_array().unwrap().len(), 240);
+    assert_eq!(markers(&chart), expected_stalls(10, 0.2));
+}
+
+#[test]
+fn smoker_over_the_embedded_broker() {
+    smoker_over(Broker::Embedded);
+}
+
+#[test]
+fn smoker_over_a_real_broker() {
+    smoker_over(Broker::tansu());
+}
+
+fn project_over(broker: Broker) {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("project_live.json");
+    let run = run_kafka(
+        &broker,
+        &unique("project"),
+        "pipelines/project.toml",
+        dir.path(),
+        &[
+            "--set",
+            "source.interval_ms=0",
+            "--set",
+            "source.count=2000",
+            "--set",
+            &format!("source.archive_path={}", archive.display()),
+        ],
+    );
+    run.assert_success();
+    assert_eq!(run.summary()["records_in"], 2000);
+    // The averages the chart shows, recomputed from the archive file the
+    // source appended every message to (as the original producer did).
+    let messages = read_json_lines(&archive);
+    assert_eq!(messages.len(), 2000);
+    let mut sums: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for m in &messages {
+        let entry = sums.entry(m["category"].as_str().unwrap().to_string()).or_default();
+        entry.0 += m["sentiment"].as_f64().unwrap();
+        entry.1 += 1.0;
+    }
+    let chart = read_json(&dir.path().join("chart.json"));
+    let shown = bar_values(&chart);
+    assert_eq!(shown.keys().collect::<Vec<_>>(), sums.keys().collect::<Vec<_>>());
+    for (category, (sum, n)) in &sums {
+        assert!((shown[category] - sum / n).abs() < 1e-9, "{category}: {} vs {}", shown[category], sum / n);
+    }
+    assert_eq!(chart["style"]["colormap"], "viridis");
+    let svg = std::fs::read_to_string(dir.path().join("chart.svg")).unwrap();
+    assert!(svg.contains("Real-Time Average Sentiment by Category"));
+    for (category, (sum, n)) in &sums {
+        assert!(svg.contains(&format!("{:.2}", sum / n)), "SVG lacks the label of {category}");
+    }
+}
+
+#[test]
+fn project_over_the_embedded_broker() {
+    project_over(Broker::Embedded);
+}
+
+#[test]
+fn project_over_a_real_broker() {
+    project_over(Broker::tansu());
+}
+
+#[test]
+fn two_terminals_produce_then_consume_and_a_restarted_consumer_continues() {
+    let broker = Broker::tansu();
+    let topic = unique("buzz");
+    let dir = tempfile::tempdir().unwrap();
+    let produce = |count: u32| {
+        let count = format!("source.count={count}");
+        let output =
+            role(&broker, &topic, "produce", &["--set", "source.interval_ms=0", "--set", &count]).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    };
+    let consume = || run_kafka(&broker, &topic, "pipelines/buzz-kafka.toml", dir.path(), &["--role", "consume"]);
+
+    produce(600);
+    let first = consume();
+    first.assert_success();
+    assert_eq!(first.summary()["records_in"], 600);
+    assert_eq!(bar_values(&read_json(&dir.path().join("chart.json"))).values().sum::<f64>(), 600.0);
+
+    let again = consume();
+    again.assert_success();
+    assert_eq!(again.summary()["records_in"], 0, "a clean restart reads nothing twice");
+
+    produce(250);
+    let more = consume();
+    more.assert_success();
+    assert_eq!(more.summary()["records_in"], 250);
+}
+
+/// A buzz process whose stderr lines are collected as they come.
+struct Watched {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Watched {
+    fn spawn(mut command: Command) -> Watched {
+        let mut child = command.env("BUZZ_LOG", "info").stderr(Stdio::piped()).spawn().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Watched { child, lines }
+    }
+
+    fn text(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// The partitions of the latest "partitions assigned" line.
+    fn assignment(&self) -> BTreeSet<i32> {
+        let lines = self.lines.lock().unwrap();
+        let Some(line) =
+            lines.iter().rev().find(|l| l.contains("partitions assigned") || l.contains("partitions revoked"))
+        else {
+            return BTreeSet::new();
+        };
+        if line.contains("revoked") {
+            return BTreeSet::new();
+        }
+        let list = &line[line.find('[').unwrap() + 1..line.find(']').unwrap()];
+        list.split(',').filter_map(|p| p.trim().parse().ok()).collect()
+    }
+
+    fn interrupt(&mut self) -> std::process::ExitStatus {
+        assert!(Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap().success());
+        self.child.wait().unwrap()
+    }
+}
+
+fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn consumer_group_members_share_the_partitions_and_see_every_record_once() {
+    let broker = Broker::tansu();
+    let topic = unique("group");
+    let dir = tempfile::tempdir().unwrap();
+    let consumer = |n: u32| {
+        let out = dir.path().join(format!("c{n}"));
+        let mut command = role(&broker, &topic, "consume", &["--set", "transport.partitions=4"]);
+        command.args(["--set", &format!("chart.output={}", out.join("chart").display())]);
+        command.args(["--set", &format!("dead_letter.path={}", out.join("dead.jsonl").display())]);
+        command.args(["--summary", &out.join("summary.json").display().to_string()]);
+        Watched::spawn(command)
+    };
+    let mut a = consumer(1);
+    let mut b = consumer(2);
+    wait_for("both consumers to share the 4 partitions", Duration::from_secs(60), || {
+        let (x, y) = (a.assignment(), b.assignment());
+        !x.is_empty() && !y.is_empty() && x.is_disjoint(&y) && x.union(&y).count() == 4
+    });
+
+    let output = role(
+        &broker,
+        &topic,
+        "produce",
+        &["--set", "transport.partitions=4", "--set", "source.interval_ms=0", "--set", "source.count=4000"],
+    )
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let total = |dir: &Path| {
+        ["c1", "c2"]
+            .iter()
+            .map(|c| {
+                std::fs::read(dir.join(c).join("chart.json"))
+                    .ok()
+                    .map_or(0.0, |b| bar_values(&serde_json::from_slice(&b).unwrap()).values().sum::<f64>())
+            })
+            .sum::<f64>()
+    };
+    wait_for("the consumers to chart all 4000 records", Duration::from_secs(60), || total(dir.path()) >= 4000.0);
+    assert!(a.interrupt().success(), "{}", a.text());
+    assert!(b.interrupt().success(), "{}", b.text());
+
+    let summaries: Vec<Value> =
+        ["c1", "c2"].iter().map(|c| read_json(&dir.path().join(c).join("summary.json"))).collect();
+    let counts: Vec<u64> = summaries.iter().map(|s| s["records_in"].as_u64().unwrap()).collect();
+    assert_eq!(counts.iter().sum::<u64>(), 4000, "every record exactly once across the group: {counts:?}");
+    assert!(counts.iter().all(|&c| c > 0), "both members consumed: {counts:?}");
+}
+
+#[test]
+fn a_consumer_stopped_mid_stream_and_restarted_loses_nothing_and_counts_nothing_twice() {
+    let broker = Broker::tansu();
+    let topic = unique("restart");
+    let dir = tempfile::tempdir().unwrap();
+    let summary = |name: &str| dir.path().join(format!("{name}.json"));
+
+    // A paced producer (about 8 s of records) and a consumer that is
+    // interrupted while records still flow.
+    let mut produce =
+        role(&broker, &topic, "produce", &["--set", "source.interval_ms=2", "--set", "source.count=4000"]);
+    produce.args(["--summary", &summary("producer").display().to_string()]);
+    let mut producer = Watched::spawn(produce);
+
+    let mut first = role(&broker, &topic, "consume", &[]);
+    first.args(outputs_in(dir.path()));
+    first.args(["--summary", &summary("first").display().to_string()]);
+    let mut first = Watched::spawn(first);
+    wait_for("the first consumer to chart some records", Duration::from_secs(60), || {
+        dir.path().join("chart.json").exists()
+    });
+    assert!(first.interrupt().success(), "{}", first.text());
+    assert!(producer.child.wait().unwrap().success(), "{}", producer.text());
+    let produced = read_json(&summary("producer"))["produced"].as_u64().unwrap();
+    assert_eq!(produced, 4000);
+    let seen_first = read_json(&summary("first"))["records_in"].as_u64().unwrap();
+    assert!(seen_first > 0 && seen_first < 4000, "interrupted mid-stream: {seen_first}");
+
+    let second = run_kafka(&broker, &topic, "pipelines/buzz-kafka.toml", dir.path(), &["--role", "consume"]);
+    second.assert_success();
+    let seen_second = second.summary()["records_in"].as_u64().unwrap();
+    assert_eq!(seen_first + seen_second, 4000, "first {seen_first} + second {seen_second}");
+}
+
+#[test]
+fn an_independent_client_produces_the_originals_format_and_buzz_charts_it() {
+    let broker = Broker::tansu();
+    let topic = unique("interop-in");
+    let output = Command::new(python())
+        .arg(interop_script("produce_original.py"))
+        .args([broker.address().unwrap(), &topic, "300", "--malformed"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let mut sent: Vec<Value> =
+        String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let malformed = sent.pop().unwrap()["malformed"].clone();
+    assert_eq!(sent.len(), 300);
+
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_kafka(&broker, &topic, "pipelines/buzz-kafka.toml", dir.path(), &["--role", "consume"]);
+    run.assert_success();
+    assert_eq!(run.summary()["records_in"], 301);
+    assert_eq!(run.summary()["records_out"], 300);
+    assert_eq!(run.summary()["dead_letter"], 1);
+    assert_eq!(bar_values(&read_json(&dir.path().join("chart.json"))), count_authors(&sent));
+
+    // The malformed record is kept whole: bytes, key, headers, timestamp and
+    // where it sat in the topic.
+    let dead = read_json_lines(&dir.path().join("dead.jsonl"));
+    assert_eq!(dead.len(), 1);
+    let letter = &dead[0];
+    assert_eq!(letter["payload"], "this is not JSON");
+    assert_eq!(letter["key"], "sensor-7");
+    assert_eq!(letter["headers"], serde_json::json!([["origin", "python"], ["trace", null]]));
+    assert_eq!(letter["timestamp_ms"], 1700000000123i64);
+    assert_eq!(letter["stage"], "transform");
+    assert!(letter["reason"].as_str().unwrap().starts_with("invalid JSON record"), "{letter}");
+    assert_eq!(letter["position"]["topic"], topic.as_str());
+    assert_eq!(letter["position"]["partition"], malformed["partition"]);
+    assert_eq!(letter["position"]["offset"], malformed["offset"]);
+}
+
+#[test]
+fn buzz_produces_and_an_independent_client_reads_the_records_back() {
+    let broker = Broker::tansu();
+    let topic = unique("interop-out");
+    let output = role(&broker, &topic, "produce", &["--set", "source.interval_ms=0", "--set", "source.count=200"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let output = Command::new(python())
+        .arg(interop_script("consume.py"))
+        .args([broker.address().unwrap(), &topic, "200"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let records: Vec<Value> =
+        String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(records.len(), 200);
+    for record in &records {
+        let message: Value = serde_json::from_str(record["value"].as_str().unwrap()).unwrap();
+        let object = message.as_object().unwrap();
+        assert_eq!(object.keys().collect::<Vec<_>>(), ["message", "author"], "the originals' format: {message}");
+        assert!(message["message"].as_str().unwrap().starts_with("I just "));
+    }
+    let offsets: BTreeSet<(i64, i64)> =
+        records.iter().map(|r| (r["partition"].as_i64().unwrap(), r["offset"].as_i64().unwrap())).collect();
+    assert_eq!(offsets.len(), 200, "no record twice");
+}
+
+#[test]
+fn a_broker_down_at_start_is_reported_and_the_pipeline_carries_on_when_it_comes_up() {
+    let port = free_port();
+    let address = format!("127.0.0.1:{port}");
+    let topic = unique("late-broker");
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = buzz();
+    command.env("KAFKA_BROKERS", &address);
+    command.args([
+        "run",
+        "pipelines/buzz-kafka.toml",
+        "--set",
+        "source.interval_ms=0",
+        "--set",
+        "source.count=300",
+        "--exit-when-done",
+    ]);
+    command.args(["--set", &format!("transport.topic={topic}")]).args(outputs_in(dir.path()));
+    command.args(["--summary", &dir.path().join("summary.json").display().to_string()]);
+    let mut run = Watched::spawn(command);
+    wait_for("a clear message that the broker is unreachable", Duration::from_secs(30), || {
+        let text = run.text();
+        text.contains(&address) && (text.contains("retrying") || text.contains("waiting"))
+    });
+    let _tansu = Tansu::start_on(port);
+    let started = Instant::now();
+    while run.child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the pipeline did not finish once the broker came up:\n{}",
+            run.text()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let summary = read_json(&dir.path().join("summary.json"));
+    assert_eq!(summary["records_in"], 300, "{}", run.text());
+    assert_eq!(summary["records_out"], 300);
+}
+
+#[test]
+fn the_embedded_broker_says_where_it_listens_and_a_lone_consumer_is_warned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = buzz();
+    command.env_remove("KAFKA_BROKERS").env("BUZZ_LOG", "info");
+    let run = run_to_end_with(command, "pipelines/buzz-kafka.toml", dir.path(), &["--role", "consume"]);
+    let stderr = run.stderr();
+    assert!(stderr.contains("embedded Kafka broker (librdkafka mock cluster) listening at 127.0.0.1:"), "{stderr}");
+    assert!(stderr.contains("--role consume on the embedded broker"), "{stderr}");
+}
