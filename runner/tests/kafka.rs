@@ -231,11 +231,23 @@ fn consumer_group_members_share_the_partitions_and_see_every_record_once() {
         !x.is_empty() && !y.is_empty() && x.is_disjoint(&y) && x.union(&y).count() == 4
     });
 
+    // Unkeyed records go to one partition per batch by default (sticky
+    // partitioning); spread them so every member has some to read.
+    let spread = r#"transport.properties={"sticky.partitioning.linger.ms"="0"}"#;
     let output = role(
         &broker,
         &topic,
         "produce",
-        &["--set", "transport.partitions=4", "--set", "source.interval_ms=0", "--set", "source.count=4000"],
+        &[
+            "--set",
+            "transport.partitions=4",
+            "--set",
+            "source.interval_ms=0",
+            "--set",
+            "source.count=4000",
+            "--set",
+            spread,
+        ],
     )
     .output()
     .unwrap();

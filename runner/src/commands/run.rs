@@ -60,7 +60,7 @@ pub fn run(args: RunArgs) -> i32 {
 async fn run_all(specs: Vec<PipelineSpec>, options: RunOptions) -> Result<Vec<Summary>, i32> {
     let mut running: Vec<Running> = Vec::new();
     for spec in &specs {
-        warn_if_embedded_consumer(spec, options);
+        warn_about_embedded_broker(spec, options);
         match pipeline::start(spec, options) {
             Ok(r) => {
                 let chart = spec.chart_output.base.display();
@@ -101,11 +101,19 @@ async fn run_all(specs: Vec<PipelineSpec>, options: RunOptions) -> Result<Vec<Su
 
 /// A consumer alone on the embedded broker would wait for records that can
 /// only come from this very process: say how to reach a producer instead.
-fn warn_if_embedded_consumer(spec: &PipelineSpec, options: RunOptions) {
+fn warn_about_embedded_broker(spec: &PipelineSpec, options: RunOptions) {
     if let crate::config::TransportSpec::Kafka(kafka) = &spec.transport
         && kafka.brokers == crate::config::Brokers::Embedded
-        && options.role == crate::pipeline::Role::Consume
+        && options.role != crate::pipeline::Role::Both
     {
+        if options.role == crate::pipeline::Role::Produce {
+            tracing::warn!(
+                pipeline = %spec.name,
+                "--role produce on the embedded broker: consumers in other processes must reach it at the address above, and it keeps only the newest \
+                 100,000 records (5 MB) per partition, so a consumer further behind loses records; use a real broker for anything lasting"
+            );
+            return;
+        }
         tracing::warn!(
             pipeline = %spec.name,
             "--role consume on the embedded broker: it lives in this process, so records produced elsewhere never reach it; \

@@ -101,6 +101,7 @@ impl Consumer {
     fn process(&mut self, buffers: &mut Buffers, shared: &Shared) {
         let batch = &buffers.batch;
         Counters::add(&shared.counters.consumed, batch.len());
+        Counters::add(&shared.counters.consumed_bytes, (0..batch.len()).map(|i| batch.payload(i).len()).sum());
         batch.ffi(&mut buffers.records, &mut buffers.headers);
         let reader = &*self.reader;
         let transform_type = self.transform.type_name().to_string();

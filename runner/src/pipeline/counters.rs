@@ -8,6 +8,9 @@ pub struct Counters {
     pub produced: AtomicU64,
     /// Records the consumer read from the transport.
     pub consumed: AtomicU64,
+    /// Payload bytes of `produced` and `consumed` (for the lag limit).
+    pub produced_bytes: AtomicU64,
+    pub consumed_bytes: AtomicU64,
     /// Consumed records the transform took without error (they reached the chart).
     pub records_out: AtomicU64,
     /// Entries written to the dead-letter output.

@@ -20,7 +20,7 @@ pub use stop::StopToken;
 pub use summary::Summary;
 
 use crate::chart_output::{ChartFiles, ChartWriter};
-use crate::config::{Diagnostics, PipelineSpec, StageSpec};
+use crate::config::{Brokers, Diagnostics, PipelineSpec, StageSpec, TransportSpec};
 use crate::plugin_host::StageInstance;
 use crate::transport::{self, EndMark};
 
@@ -68,9 +68,44 @@ pub struct Shared {
     pub stop: StopToken,
     /// Set by the producer when it is done: how far the consumer must read.
     pub end_mark: Mutex<Option<EndMark>>,
+    /// Most records and bytes the producer may be ahead of the consumer
+    /// (both in this process), for a transport that keeps only so much.
+    pub lag_limit: Option<LagLimit>,
+}
+
+/// The embedded broker keeps only the newest 100,000 records or 5 MB per
+/// partition (librdkafka's mock, not configurable): a consumer further
+/// behind would lose records, so a producer in the same process waits.
+#[derive(Debug, Clone, Copy)]
+pub struct LagLimit {
+    pub records: u64,
+    pub bytes: u64,
+}
+
+impl LagLimit {
+    pub const EMBEDDED_KAFKA: LagLimit = LagLimit { records: 50_000, bytes: 2 * 1024 * 1024 };
 }
 
 impl Shared {
+    /// Waits while the producer is too far ahead of the consumer.
+    fn wait_for_lag(&self, source: &str) {
+        let Some(limit) = self.lag_limit else { return };
+        let c = &self.counters;
+        let mut waited = false;
+        while !self.stop.is_stopped() {
+            let records = Counters::get(&c.produced).saturating_sub(Counters::get(&c.consumed));
+            let bytes = Counters::get(&c.produced_bytes).saturating_sub(Counters::get(&c.consumed_bytes));
+            if records < limit.records && bytes < limit.bytes {
+                break;
+            }
+            if !waited {
+                tracing::debug!(pipeline = %self.name, "source {source} waits for the consumer ({records} records behind)");
+                waited = true;
+            }
+            self.stop.wait(std::time::Duration::from_millis(1));
+        }
+    }
+
     pub fn dead_letter(&self, letter: DeadLetter<'_>) {
         self.dead_letters.write(letter);
         Counters::add(&self.counters.dead_letter, 1);
@@ -115,6 +150,12 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         dead_letters: DeadLetters::new(&spec.dead_letter_path, &spec.name),
         stop: StopToken::default(),
         end_mark: Mutex::new(None),
+        lag_limit: match &spec.transport {
+            TransportSpec::Kafka(k) if k.brokers == Brokers::Embedded && options.role == Role::Both => {
+                Some(LagLimit::EMBEDDED_KAFKA)
+            }
+            _ => None,
+        },
     });
     let fail = |message: String| -> Diagnostics { spec.file.error(&crate::config::Origin::Default, message).into() };
     let mut consumer = None;

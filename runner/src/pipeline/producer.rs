@@ -57,6 +57,9 @@ impl Producer {
             }
             errors.reset();
             Counters::add(&shared.counters.produced, batch.records.len() - rejected.len());
+            // SAFETY: the records are part of the live source output.
+            let bytes: usize = batch.records.iter().map(|r| r.payload.len).sum();
+            Counters::add(&shared.counters.produced_bytes, bytes);
             for (index, reason) in &rejected {
                 // SAFETY: the records are part of the live source output.
                 let payload = unsafe { batch.records[*index].payload.as_bytes() };
@@ -64,6 +67,7 @@ impl Producer {
             }
             let poll = batch.poll;
             self.dead_letter_failed(shared);
+            shared.wait_for_lag(&source_type);
             match poll {
                 PollStatus::Ready => {}
                 // No flush here: the transport delivers in the background,

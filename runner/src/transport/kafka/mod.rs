@@ -12,6 +12,12 @@ mod reader;
 mod topic;
 mod writer;
 
+pub use client::bootstrap;
 pub use embedded::embedded_bootstrap;
 pub use reader::KafkaReader;
 pub use writer::KafkaWriter;
+
+/// Creates the spec's topic if it is missing (for tools and benchmarks).
+pub fn create_topic(spec: &crate::config::KafkaTransport) -> Result<(), crate::transport::TransportError> {
+    topic::TopicCreator::new(spec, &bootstrap(spec)?).ensure()
+}

@@ -1,7 +1,9 @@
-//! The consumer end: a group member that stores a record's offset only after
-//! the transform took it, and commits what it stored on every revocation and
-//! on shutdown, so a clean stop and restart loses nothing and counts nothing
-//! twice.
+//! The consumer end: a group member that commits a record's offset only
+//! after the transform took it: every second while running, on every
+//! revocation and on shutdown, so a clean stop and restart loses nothing and
+//! counts nothing twice. (Offsets are committed by hand rather than stored
+//! for librdkafka's auto-commit: storing them per batch slowed consumption
+//! several times over on these machines.)
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -16,11 +18,14 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::client::{ErrorReporter, base_config, bootstrap, log_librdkafka, set_default};
 use super::topic::TopicCreator;
-use crate::config::{KafkaTransport, StartAt};
+use crate::config::{Brokers, KafkaTransport, StartAt};
+
+/// How often a running consumer commits what it processed.
+const COMMIT_EVERY: Duration = Duration::from_secs(1);
 use crate::transport::{EndMark, Position, RecordBatch, TransportError, TransportReader, TransportState};
 
-/// Offsets stored (processed) but maybe not yet committed, per partition;
-/// shared with the rebalance callback, which commits them on revocation.
+/// Offsets processed but maybe not yet committed, per partition; shared
+/// with the rebalance callback, which commits them on revocation.
 struct ReaderContext {
     topic: String,
     errors: ErrorReporter,
@@ -90,6 +95,7 @@ pub struct KafkaReader {
     read: ReadProgress,
     /// Next offset per partition after everything processed in this run.
     progress: BTreeMap<i32, i64>,
+    last_commit: Instant,
 }
 
 impl KafkaReader {
@@ -97,11 +103,18 @@ impl KafkaReader {
         let bootstrap = bootstrap(spec)?;
         let mut config = base_config(spec, &bootstrap);
         config.set("group.id", &spec.group);
-        set_default(&mut config, spec, "enable.auto.commit", "true");
-        // Offsets are stored by hand, after the transform took the records.
-        set_default(&mut config, spec, "enable.auto.offset.store", "false");
-        set_default(&mut config, spec, "auto.commit.interval.ms", "1000");
+        // Offsets are committed by hand, after the transform took the records.
+        set_default(&mut config, spec, "enable.auto.commit", "false");
         set_default(&mut config, spec, "enable.partition.eof", "true");
+        // When its local queue is full (queued.min.messages), librdkafka
+        // stops fetching for this long: the default 1 s idles a consumer
+        // that is only slightly slower than the fetcher (measured: 140k
+        // rec/s with it, 700k+ without).
+        set_default(&mut config, spec, "fetch.queue.backoff.ms", "10");
+        if spec.brokers == Brokers::Embedded {
+            // The mock broker answers a fetch only after the full wait.
+            set_default(&mut config, spec, "fetch.wait.max.ms", "10");
+        }
         set_default(&mut config, spec, "session.timeout.ms", &spec.session_timeout_ms.to_string());
         set_default(
             &mut config,
@@ -126,6 +139,7 @@ impl KafkaReader {
             consumer,
             read: ReadProgress::default(),
             progress: BTreeMap::new(),
+            last_commit: Instant::now(),
         })
     }
 }
@@ -199,10 +213,16 @@ impl TransportReader for KafkaReader {
         if pending.is_empty() {
             return Ok(());
         }
-        let tpl = offsets_list(&self.topic, pending.iter());
-        self.consumer.store_offsets(&tpl).map_err(|e| TransportError(format!("cannot store offsets: {e}")))?;
-        self.consumer.context().stored.lock().expect("offsets poisoned").extend(pending.iter());
+        let mut stored = self.consumer.context().stored.lock().expect("offsets poisoned");
+        stored.extend(pending.iter());
         self.progress.extend(pending);
+        if self.last_commit.elapsed() >= COMMIT_EVERY {
+            self.last_commit = Instant::now();
+            let tpl = offsets_list(&self.topic, stored.iter());
+            self.consumer
+                .commit(&tpl, CommitMode::Async)
+                .map_err(|e| TransportError(format!("cannot commit offsets: {e}")))?;
+        }
         Ok(())
     }
 

@@ -1,0 +1,211 @@
+//! Kafka end to end: buzz's buzz-kafka pipeline at full speed against bare
+//! rdkafka on the same broker, in the same process, one after the other.
+//!
+//! The baseline is what the transport alone can do here: a bare rdkafka
+//! producer thread and consumer (same client settings as buzz: idempotent
+//! producer, consumer group, same payloads) moving N records. buzz moves N
+//! records source -> Kafka -> transform -> chart with its charts live. The
+//! figure is buzz's records per second as a ratio of the bare figure.
+//!
+//! Run with `scripts/bench kafka` (or `cargo bench -p buzz --bench
+//! kafka_throughput` after `cargo build --release --workspace`). Brokers:
+//! the embedded one, and tansu when `.tools/bin/tansu` is installed
+//! (scripts/setup-test). BENCH_RECORDS sets N (default 1,000,000).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use buzz::config::{self, Brokers, KafkaTransport, Override, StartAt, TransportSpec};
+use buzz::pipeline::{self, LagLimit, Role, RunOptions};
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Payloads shaped like buzz messages, so both sides move the same bytes.
+fn payloads(n: usize) -> Vec<Vec<u8>> {
+    let authors = ["Alice", "Bob", "Charlie", "Eve"];
+    let topics = ["a movie", "a meme", "an app", "a trick", "a story"];
+    (0..n)
+        .map(|i| {
+            format!(r#"{{"message":"I just saw {}! It was amazing.","author":"{}"}}"#, topics[i % 5], authors[i % 4])
+                .into_bytes()
+        })
+        .collect()
+}
+
+fn spec(brokers: &Brokers, topic: &str) -> KafkaTransport {
+    KafkaTransport {
+        pipeline: "bench".into(),
+        brokers: brokers.clone(),
+        topic: topic.into(),
+        group: format!("{topic}-group"),
+        partitions: 1,
+        replication: 1,
+        start: StartAt::Beginning,
+        idempotence: true,
+        session_timeout_ms: 6000,
+        properties: BTreeMap::new(),
+    }
+}
+
+/// Bare rdkafka: a producer thread and a consumer, concurrently, as buzz runs.
+/// On the embedded broker the producer stays within buzz's lag limit (the
+/// mock broker keeps only the newest 100,000 records per partition).
+fn bare(brokers: &Brokers, topic: &str, messages: &[Vec<u8>]) -> Duration {
+    let spec = spec(brokers, topic);
+    buzz::transport::kafka::create_topic(&spec).expect("topic");
+    let bootstrap = buzz::transport::kafka::bootstrap(&spec).unwrap();
+    let mut producer_config = ClientConfig::new();
+    producer_config
+        .set("bootstrap.servers", &bootstrap)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .set("queue.buffering.max.messages", "1000000");
+    let mut consumer_config = ClientConfig::new();
+    // The same consumer settings as buzz: see transport/kafka/reader.rs.
+    consumer_config.set("fetch.queue.backoff.ms", "10");
+    if *brokers == Brokers::Embedded {
+        // The same settings buzz uses on the embedded broker.
+        producer_config.set("batch.num.messages", "1000");
+        consumer_config.set("fetch.wait.max.ms", "10");
+    }
+    let producer: ThreadedProducer<DefaultProducerContext> = producer_config.create().unwrap();
+    let consumer: BaseConsumer = consumer_config
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", format!("{topic}-bare"))
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "6000")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topic]).unwrap();
+    let received = AtomicUsize::new(0);
+    let lag_limit = if *brokers == Brokers::Embedded { LagLimit::EMBEDDED_KAFKA.records as usize } else { usize::MAX };
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for (sent, payload) in messages.iter().enumerate() {
+                while sent - received.load(Ordering::Relaxed) >= lag_limit {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                let mut record = BaseRecord::<(), [u8]>::to(topic).payload(payload.as_slice());
+                loop {
+                    match producer.send(record) {
+                        Ok(()) => break,
+                        Err((_, back)) => {
+                            record = back;
+                            producer.poll(Duration::from_millis(1));
+                        }
+                    }
+                }
+            }
+            producer.flush(Duration::from_secs(120)).unwrap();
+        });
+        while received.load(Ordering::Relaxed) < messages.len() {
+            if let Some(Ok(_)) = consumer.poll(Duration::from_millis(100)) {
+                received.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    started.elapsed()
+}
+
+/// buzz: the buzz-kafka pipeline, source to chart, at full speed.
+fn buzz_run(brokers: &Brokers, topic: &str, n: usize, out: &Path) -> (Duration, u64) {
+    let brokers = match brokers {
+        Brokers::Embedded => "embedded".to_string(),
+        Brokers::Servers(s) => s.clone(),
+    };
+    let overrides: Vec<Override> = [
+        "source.interval_ms=0".to_string(),
+        format!("source.count={n}"),
+        format!("transport.brokers={brokers}"),
+        format!("transport.topic={topic}"),
+        format!("transport.group={topic}-group"),
+        "transport.partitions=1".into(),
+        format!("chart.output={}", out.join("chart").display()),
+        format!("dead_letter.path={}", out.join("dead.jsonl").display()),
+    ]
+    .iter()
+    .map(|s| Override::parse(s).unwrap())
+    .collect();
+    let spec = config::load(&repo_root().join("pipelines/buzz-kafka.toml"), &overrides).expect("pipeline loads");
+    assert!(matches!(spec.transport, TransportSpec::Kafka(_)));
+    let started = Instant::now();
+    let running =
+        pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: true }).expect("pipeline starts");
+    let summary = running.wait();
+    assert_eq!(summary.records_out, n as u64, "every record reached the chart");
+    (started.elapsed(), summary.frames)
+}
+
+struct TansuProcess(Child);
+
+impl Drop for TansuProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_tansu() -> Option<(TansuProcess, String)> {
+    let binary = repo_root().join(".tools/bin/tansu");
+    if !binary.exists() {
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let child = Command::new(binary)
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+            "--storage-engine",
+            "memory://tansu/",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some((TansuProcess(child), format!("127.0.0.1:{port}")))
+}
+
+fn measure(name: &str, brokers: &Brokers, n: usize) {
+    let out = tempfile::tempdir().unwrap();
+    let messages = payloads(n);
+    let stamp = std::process::id();
+    let bare_time = bare(brokers, &format!("bench-bare-{stamp}"), &messages);
+    let (buzz_time, frames) = buzz_run(brokers, &format!("bench-buzz-{stamp}"), n, out.path());
+    let bare_rate = n as f64 / bare_time.as_secs_f64();
+    let buzz_rate = n as f64 / buzz_time.as_secs_f64();
+    println!(
+        "kafka {name:<9} {n} records: bare rdkafka {bare_rate:>10.0} rec/s ({:.2} s) | buzz {buzz_rate:>10.0} rec/s ({:.2} s, {frames} chart frames) | ratio {:.2} (target >= 0.70)",
+        bare_time.as_secs_f64(),
+        buzz_time.as_secs_f64(),
+        buzz_rate / bare_rate
+    );
+}
+
+fn main() {
+    // `cargo bench` passes --bench; nothing else to parse.
+    let n: usize = std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(std::env::var("BUZZ_LOG").unwrap_or_else(|_| "warn".into()))
+        .try_init();
+    measure("embedded", &Brokers::Embedded, n);
+    match start_tansu() {
+        Some((_tansu, address)) => measure("tansu", &Brokers::Servers(address), n),
+        None => println!("kafka tansu: skipped (tansu is not installed: run scripts/setup-test)"),
+    }
+}
