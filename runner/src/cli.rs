@@ -44,6 +44,9 @@ pub struct RunArgs {
     /// Run the producer half, the consumer half, or both.
     #[arg(long, value_enum, default_value = "both")]
     pub role: Role,
+    /// Do not watch the pipeline files and plugins for changes.
+    #[arg(long)]
+    pub no_reload: bool,
 }
 
 #[derive(Debug, clap::Args)]

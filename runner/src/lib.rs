@@ -11,4 +11,5 @@ pub mod config;
 pub mod logging;
 pub mod pipeline;
 pub mod plugin_host;
+pub mod reload;
 pub mod transport;

@@ -5,13 +5,12 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::broker::{Broker, Tansu, free_port, unique};
+use common::watched::{Watched, wait_for};
 use common::*;
 use serde_json::Value;
 
@@ -156,59 +155,6 @@ fn two_terminals_produce_then_consume_and_a_restarted_consumer_continues() {
     let more = consume();
     more.assert_success();
     assert_eq!(more.summary()["records_in"], 250);
-}
-
-/// A buzz process whose stderr lines are collected as they come.
-struct Watched {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Watched {
-    fn spawn(mut command: Command) -> Watched {
-        let mut child = command.env("BUZZ_LOG", "info").stderr(Stdio::piped()).spawn().unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = child.stderr.take().unwrap();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Watched { child, lines }
-    }
-
-    fn text(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
-    }
-
-    /// The partitions of the latest "partitions assigned" line.
-    fn assignment(&self) -> BTreeSet<i32> {
-        let lines = self.lines.lock().unwrap();
-        let Some(line) =
-            lines.iter().rev().find(|l| l.contains("partitions assigned") || l.contains("partitions revoked"))
-        else {
-            return BTreeSet::new();
-        };
-        if line.contains("revoked") {
-            return BTreeSet::new();
-        }
-        let list = &line[line.find('[').unwrap() + 1..line.find(']').unwrap()];
-        list.split(',').filter_map(|p| p.trim().parse().ok()).collect()
-    }
-
-    fn interrupt(&mut self) -> std::process::ExitStatus {
-        assert!(Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap().success());
-        self.child.wait().unwrap()
-    }
-}
-
-fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !condition() {
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use crate::cli::RunArgs;
-use crate::config::{self, PipelineSpec};
+use crate::config::{self, Override, PipelineSpec};
 use crate::pipeline::{self, RunOptions, Running, Summary};
 
 pub fn run(args: RunArgs) -> i32 {
@@ -33,7 +33,8 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     let options = RunOptions { role: args.role, exit_when_done: args.exit_when_done };
-    let summaries = match runtime.block_on(run_all(specs, options)) {
+    let reload = (!args.no_reload).then_some(overrides.as_slice());
+    let summaries = match runtime.block_on(run_all(specs, options, reload)) {
         Ok(summaries) => summaries,
         Err(code) => return code,
     };
@@ -57,14 +58,29 @@ pub fn run(args: RunArgs) -> i32 {
     0
 }
 
-async fn run_all(specs: Vec<PipelineSpec>, options: RunOptions) -> Result<Vec<Summary>, i32> {
+/// Runs the pipelines to their end; with `reload` (the run's overrides),
+/// each one's file and plugins are watched and changes applied live.
+async fn run_all(
+    specs: Vec<PipelineSpec>,
+    options: RunOptions,
+    reload: Option<&[Override]>,
+) -> Result<Vec<Summary>, i32> {
     let mut running: Vec<Running> = Vec::new();
+    let mut reloaders = Vec::new();
     for spec in &specs {
         warn_about_embedded_broker(spec, options);
         match pipeline::start(spec, options) {
             Ok(r) => {
                 let chart = spec.chart_output.base.display();
                 tracing::info!(pipeline = %spec.name, role = options.role.name(), "running {}; chart: {chart}.svg", spec.outline());
+                if let Some(overrides) = reload {
+                    match crate::reload::spawn(&spec.file.path, overrides, spec.clone(), r.handle()) {
+                        Ok(thread) => reloaders.push(thread),
+                        Err(e) => {
+                            tracing::warn!(pipeline = %spec.name, "cannot watch {} for changes (hot reload is off): {e}", spec.file.path.display())
+                        }
+                    }
+                }
                 running.push(r);
             }
             Err(diagnostics) => {
@@ -93,6 +109,9 @@ async fn run_all(specs: Vec<PipelineSpec>, options: RunOptions) -> Result<Vec<Su
             waiter.await
         }
     };
+    for reloader in reloaders {
+        let _ = reloader.join();
+    }
     joined.map_err(|e| {
         eprintln!("a pipeline thread failed: {e}");
         1

@@ -1,29 +1,37 @@
 //! The consumer half: transport -> transform -> chart, one batch at a time,
 //! committing each batch's position only after the transform took it.
+//! Between batches it applies hot reloads: new stages (with their
+//! predecessors' state), a new transport (after draining the old one), a new
+//! chart output.
 
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use buzz_sdk::abi::{FfiHeader, FfiRecord, NO_INPUT};
 
 use super::Shared;
+use super::control::{ConsumerSwap, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
 use super::throttle::Throttle;
 use crate::chart_output::ChartWriter;
 use crate::plugin_host::{Batch, StageInstance};
-use crate::transport::{RecordBatch, TransportReader};
+use crate::transport::{EndMark, RecordBatch, TransportReader};
 
 /// Records read per batch.
 pub const BATCH: usize = 1024;
 /// Longest a stopping pipeline waits for records already produced.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+/// Longest a transport switch waits to read what was sent on the old one.
+const SWITCH_DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 pub struct Consumer {
     pub reader: Box<dyn TransportReader>,
     pub transform: StageInstance,
     pub chart: StageInstance,
     pub writer: ChartWriter,
-    pub min_frame_interval: Duration,
+    pub frames: FrameClock,
+    pub control: Receiver<ConsumerSwap>,
     /// Stop once caught up with the transport, when no producer runs here.
     pub exit_when_caught_up: bool,
     /// Stop once the local producer's end mark is reached.
@@ -43,11 +51,13 @@ struct Buffers {
 impl Consumer {
     pub fn run(mut self, shared: &Shared) {
         let mut buffers = Buffers::default();
-        let mut frames = FrameClock::new(self.min_frame_interval);
         let mut read_errors = Throttle::new(Duration::from_secs(5));
         let mut stopping_since: Option<Instant> = None;
         loop {
-            match self.reader.read(&mut buffers.batch, BATCH, frames.wait_hint()) {
+            while let Ok(swap) = self.control.try_recv() {
+                self.apply(swap, &mut buffers, shared);
+            }
+            match self.reader.read(&mut buffers.batch, BATCH, self.frames.wait_hint()) {
                 Ok(()) => read_errors.reset(),
                 Err(e) => {
                     if read_errors.ready() {
@@ -65,21 +75,28 @@ impl Consumer {
                     continue;
                 }
             }
-            if !buffers.batch.is_empty() {
-                self.process(&mut buffers, shared);
-                if let Err(e) = self.reader.commit() {
-                    tracing::warn!(pipeline = %shared.name, "cannot save the read position: {e}");
-                }
-                frames.changed();
-            }
-            if frames.due() {
+            self.take_batch(&mut buffers, shared);
+            if self.frames.due() {
                 self.draw(shared);
             }
             if self.finished(shared, &mut stopping_since, buffers.batch.is_empty()) {
                 break;
             }
         }
-        self.finish(&mut buffers, shared);
+        self.finish(shared);
+    }
+
+    /// Processes what the last read returned and saves the position.
+    fn take_batch(&mut self, buffers: &mut Buffers, shared: &Shared) {
+        if buffers.batch.is_empty() {
+            return;
+        }
+        self.process(buffers, shared);
+        if let Err(e) = self.reader.commit() {
+            tracing::warn!(pipeline = %shared.name, "cannot save the read position: {e}");
+        }
+        self.frames.changed();
+        shared.reload_status.first_record_processed();
     }
 
     /// Whether the loop should end now.
@@ -145,14 +162,19 @@ impl Consumer {
         }
     }
 
-    /// End of input: flush the transform, draw the final chart, save the position.
-    fn finish(mut self, _buffers: &mut Buffers, shared: &Shared) {
+    /// The transform's held-back output (a partial batch) goes to the chart.
+    fn flush_transform(&mut self, shared: &Shared) {
         match self.transform.flush() {
             Ok(out) => feed_chart(&mut self.chart, out, shared),
             Err(e) => {
                 tracing::error!(pipeline = %shared.name, "transform {} failed to flush: {e}", self.transform.type_name())
             }
         }
+    }
+
+    /// End of input: flush the transform, draw the final chart, save the position.
+    fn finish(mut self, shared: &Shared) {
+        self.flush_transform(shared);
         match self.chart.frame() {
             Ok(frame) => {
                 let renderer = self.chart.renderer();
@@ -166,6 +188,88 @@ impl Consumer {
         if let Err(e) = self.reader.close() {
             tracing::error!(pipeline = %shared.name, "cannot save the final read position: {e}");
         }
+    }
+
+    /// Applies a hot reload between batches and says how it went.
+    fn apply(&mut self, swap: ConsumerSwap, buffers: &mut Buffers, shared: &Shared) {
+        let ConsumerSwap { transform, chart, reader, drain_to, writer, frame_interval, done } = swap;
+        if let Some(reader) = reader {
+            self.switch_transport(reader, drain_to.as_ref(), buffers, shared);
+        }
+        let result = self.swap_stages(transform, chart, shared);
+        if let Some(writer) = writer {
+            // The old writer finishes its thread when dropped.
+            self.writer = writer;
+        }
+        if let Some(interval) = frame_interval {
+            self.frames.interval = interval;
+        }
+        // Show the change at once, even with no new records.
+        self.frames.changed();
+        if result.is_ok() {
+            shared.reload_status.applied();
+        }
+        let _ = done.send(result);
+    }
+
+    /// Reads what the local producer sent on the old transport, then moves
+    /// to the new one, so a switch loses nothing.
+    fn switch_transport(
+        &mut self,
+        reader: Box<dyn TransportReader>,
+        drain_to: Option<&EndMark>,
+        buffers: &mut Buffers,
+        shared: &Shared,
+    ) {
+        if let Some(mark) = drain_to {
+            let started = Instant::now();
+            while !self.reader.reached(mark) {
+                if started.elapsed() > SWITCH_DRAIN_LIMIT || shared.stop.is_stopped() {
+                    tracing::warn!(pipeline = %shared.name, "switching transport before reading everything sent on the old one; the rest stays there, behind the saved position");
+                    break;
+                }
+                if self.reader.read(&mut buffers.batch, BATCH, Duration::from_millis(50)).is_ok() {
+                    self.take_batch(buffers, shared);
+                }
+            }
+        }
+        if let Err(e) = self.reader.close() {
+            tracing::warn!(pipeline = %shared.name, "cannot save the position on the old transport: {e}");
+        }
+        self.reader = reader;
+        buffers.batch.clear();
+    }
+
+    /// Puts new stages in place, each carrying its predecessor's state;
+    /// all or nothing.
+    fn swap_stages(
+        &mut self,
+        transform: Option<StageInstance>,
+        chart: Option<StageInstance>,
+        shared: &Shared,
+    ) -> Result<(), String> {
+        let mut transform = transform;
+        let mut chart = chart;
+        if let Some(new) = &mut transform {
+            carry_state(&mut self.transform, new)
+                .map_err(|e| format!("the transform's state could not be carried over: {e}"))?;
+        }
+        if let Some(new) = &mut chart {
+            carry_state(&mut self.chart, new)
+                .map_err(|e| format!("the chart's state could not be carried over: {e}"))?;
+        }
+        if let Some(new) = transform {
+            if new.type_name() != self.transform.type_name() {
+                // A different transform starts afresh: what the old one
+                // held back goes to the chart first.
+                self.flush_transform(shared);
+            }
+            self.transform = new;
+        }
+        if let Some(new) = chart {
+            self.chart = new;
+        }
+        Ok(())
     }
 }
 
@@ -203,14 +307,14 @@ fn reason_of(reject: &buzz_sdk::abi::FfiReject) -> &str {
 }
 
 /// Draw at most every `interval`, and only when something changed.
-struct FrameClock {
-    interval: Duration,
+pub struct FrameClock {
+    pub interval: Duration,
     last: Option<Instant>,
     dirty: bool,
 }
 
 impl FrameClock {
-    fn new(interval: Duration) -> Self {
+    pub fn new(interval: Duration) -> Self {
         FrameClock { interval, last: None, dirty: false }
     }
 

@@ -67,24 +67,31 @@ fn bytes_json(bytes: &[u8]) -> Json {
 
 /// A JSON-lines file of dead letters, created on the first one.
 pub struct DeadLetters {
-    path: PathBuf,
     pipeline: String,
-    file: Mutex<Option<BufWriter<File>>>,
+    sink: Mutex<Sink>,
     count: AtomicU64,
 }
 
 impl DeadLetters {
     pub fn new(path: &Path, pipeline: &str) -> Self {
         DeadLetters {
-            path: path.to_path_buf(),
             pipeline: pipeline.to_string(),
-            file: Mutex::new(None),
+            sink: Mutex::new(Sink { path: path.to_path_buf(), file: None }),
             count: AtomicU64::new(0),
         }
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    pub fn path(&self) -> PathBuf {
+        self.sink.lock().expect("dead letters poisoned").path.clone()
+    }
+
+    /// Writes the next dead letters to another file (a reload changed it).
+    pub fn set_path(&self, path: &Path) {
+        let mut sink = self.sink.lock().expect("dead letters poisoned");
+        if sink.path != path {
+            sink.flush();
+            *sink = Sink { path: path.to_path_buf(), file: None };
+        }
     }
 
     pub fn count(&self) -> u64 {
@@ -122,30 +129,42 @@ impl DeadLetters {
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(stage = letter.stage, reason = letter.reason, "record sent to the dead letters");
-        if let Err(e) = self.append(&entry) {
+        let mut sink = self.sink.lock().expect("dead letters poisoned");
+        if let Err(e) = sink.append(&entry) {
             tracing::error!(
                 "cannot write dead letter to {}: {e}; the record is only in this log line: {entry}",
-                self.path.display()
+                sink.path.display()
             );
         }
     }
 
-    fn append(&self, entry: &Json) -> std::io::Result<()> {
-        let mut file = self.file.lock().expect("dead letters poisoned");
-        if file.is_none() {
+    pub fn flush(&self) {
+        self.sink.lock().expect("dead letters poisoned").flush();
+    }
+}
+
+/// The dead-letter file, opened on the first dead letter.
+struct Sink {
+    path: PathBuf,
+    file: Option<BufWriter<File>>,
+}
+
+impl Sink {
+    fn append(&mut self, entry: &Json) -> std::io::Result<()> {
+        if self.file.is_none() {
             if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)?;
             }
             let opened = OpenOptions::new().create(true).append(true).open(&self.path)?;
-            *file = Some(BufWriter::new(opened));
+            self.file = Some(BufWriter::new(opened));
         }
-        let writer = file.as_mut().expect("opened above");
+        let writer = self.file.as_mut().expect("opened above");
         serde_json::to_writer(&mut *writer, entry)?;
         writer.write_all(b"\n")
     }
 
-    pub fn flush(&self) {
-        if let Some(file) = self.file.lock().expect("dead letters poisoned").as_mut()
+    fn flush(&mut self) {
+        if let Some(file) = self.file.as_mut()
             && let Err(e) = file.flush()
         {
             tracing::error!("cannot flush dead letters to {}: {e}", self.path.display());

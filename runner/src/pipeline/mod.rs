@@ -3,6 +3,7 @@
 //! -> chart) on their own threads.
 
 mod consumer;
+mod control;
 mod counters;
 mod dead_letters;
 mod producer;
@@ -10,10 +11,13 @@ mod stop;
 mod summary;
 pub(crate) mod throttle;
 
+use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+pub use consumer::FrameClock;
+pub use control::{ConsumerSwap, ProducerSwap, ReloadReport, ReloadStatus, ReloadTimes};
 pub use counters::Counters;
 pub use dead_letters::{DeadLetter, DeadLetters};
 pub use stop::StopToken;
@@ -22,7 +26,7 @@ pub use summary::Summary;
 use crate::chart_output::{ChartFiles, ChartWriter};
 use crate::config::{Brokers, Diagnostics, PipelineSpec, StageSpec, TransportSpec};
 use crate::plugin_host::StageInstance;
-use crate::transport::{self, EndMark};
+use crate::transport::{self, EndMark, TransportWriter};
 
 /// Which halves of the pipeline this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -71,6 +75,10 @@ pub struct Shared {
     /// Most records and bytes the producer may be ahead of the consumer
     /// (both in this process), for a transport that keeps only so much.
     pub lag_limit: Option<LagLimit>,
+    pub reload_status: ReloadStatus,
+    pub last_reload: Mutex<Option<ReloadReport>>,
+    /// Each stage's type and settings as now running (changes on reload).
+    pub configuration: Mutex<serde_json::Value>,
 }
 
 /// The embedded broker keeps only the newest 100,000 records or 5 MB per
@@ -132,14 +140,101 @@ pub fn check(spec: &PipelineSpec) -> Result<(), Diagnostics> {
     errors.into_result(())
 }
 
-/// A pipeline whose threads are running.
-pub struct Running {
-    shared: Arc<Shared>,
+/// The running configuration, for the summary: each stage's type and settings.
+pub fn configuration(spec: &PipelineSpec) -> serde_json::Value {
+    let stage =
+        |s: &StageSpec| serde_json::json!({ "type": s.type_name, "plugin": s.plugin.name, "settings": s.settings });
+    serde_json::json!({
+        "source": stage(&spec.source),
+        "transport": spec.transport.describe(),
+        "transform": stage(&spec.transform),
+        "chart": stage(&spec.chart),
+    })
+}
+
+/// The threads of a running pipeline and the channels to reach them.
+#[derive(Default)]
+struct Threads {
     producer: Option<JoinHandle<()>>,
     consumer: Option<JoinHandle<()>>,
+    producer_control: Option<Sender<ProducerSwap>>,
+    consumer_control: Option<Sender<ConsumerSwap>>,
+}
+
+/// A handle on a running pipeline, for reloads (cheap to clone).
+#[derive(Clone)]
+pub struct PipelineHandle {
+    shared: Arc<Shared>,
+    threads: Arc<Mutex<Threads>>,
+    role: Role,
+}
+
+/// How long a reload waits for a pipeline thread to take its new parts.
+const SWAP_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl PipelineHandle {
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// True while the producer thread runs (its source is not exhausted).
+    pub fn producer_running(&self) -> bool {
+        let threads = self.threads.lock().expect("threads poisoned");
+        threads.producer.as_ref().is_some_and(|t| !t.is_finished())
+    }
+
+    /// Hands new parts to the producer; answers where the old transport ended.
+    pub fn swap_producer(
+        &self,
+        source: Option<StageInstance>,
+        writer: Option<Box<dyn TransportWriter>>,
+    ) -> Result<Option<EndMark>, String> {
+        let (done, answer) = mpsc::channel();
+        let control = self.threads.lock().expect("threads poisoned").producer_control.clone();
+        let control = control.ok_or("this process runs no producer")?;
+        control.send(ProducerSwap { source, writer, done }).map_err(|_| "the producer has stopped".to_string())?;
+        answer.recv_timeout(SWAP_TIMEOUT).map_err(|_| "the producer did not take the new parts in time".to_string())?
+    }
+
+    /// Hands new parts to the consumer.
+    pub fn swap_consumer(&self, swap: impl FnOnce(Sender<Result<(), String>>) -> ConsumerSwap) -> Result<(), String> {
+        let (done, answer) = mpsc::channel();
+        let control = self.threads.lock().expect("threads poisoned").consumer_control.clone();
+        let control = control.ok_or("this process runs no consumer")?;
+        control.send(swap(done)).map_err(|_| "the consumer has stopped".to_string())?;
+        answer.recv_timeout(SWAP_TIMEOUT).map_err(|_| "the consumer did not take the new parts in time".to_string())?
+    }
+
+    /// Starts a producer again (its source was exhausted and a reload gave
+    /// it a new one).
+    pub fn restart_producer(&self, source: StageInstance, writer: Box<dyn TransportWriter>) -> Result<(), String> {
+        let mut threads = self.threads.lock().expect("threads poisoned");
+        if let Some(old) = threads.producer.take() {
+            let _ = old.join();
+        }
+        *self.shared.end_mark.lock().expect("end mark poisoned") = None;
+        let (control, receiver) = mpsc::channel();
+        let producer = producer::Producer { source, writer, control: receiver };
+        let shared = self.shared.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("{}-produce", self.shared.name))
+            .spawn(move || producer.run(&shared))
+            .map_err(|e| format!("cannot start the producer thread: {e}"))?;
+        threads.producer = Some(thread);
+        threads.producer_control = Some(control);
+        Ok(())
+    }
+}
+
+/// A pipeline whose threads are running.
+pub struct Running {
+    handle: PipelineHandle,
     files: Option<ChartFiles>,
     started: Instant,
-    role: Role,
 }
 
 /// Builds the stages and opens the transport, then starts the threads.
@@ -150,14 +245,13 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         dead_letters: DeadLetters::new(&spec.dead_letter_path, &spec.name),
         stop: StopToken::default(),
         end_mark: Mutex::new(None),
-        lag_limit: match &spec.transport {
-            TransportSpec::Kafka(k) if k.brokers == Brokers::Embedded && options.role == Role::Both => {
-                Some(LagLimit::EMBEDDED_KAFKA)
-            }
-            _ => None,
-        },
+        lag_limit: lag_limit(spec, options.role),
+        reload_status: ReloadStatus::default(),
+        last_reload: Mutex::new(None),
+        configuration: Mutex::new(configuration(spec)),
     });
     let fail = |message: String| -> Diagnostics { spec.file.error(&crate::config::Origin::Default, message).into() };
+    let mut threads = Threads::default();
     let mut consumer = None;
     let mut files = None;
     if options.role.consumes() {
@@ -167,12 +261,15 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         let writer = ChartWriter::start(&spec.chart_output.base, spec.chart_output.png_interval, &spec.name)
             .map_err(|e| fail(format!("chart output {}: {e}", spec.chart_output.base.display())))?;
         files = Some(writer.files().clone());
+        let (control, receiver) = mpsc::channel();
+        threads.consumer_control = Some(control);
         consumer = Some(consumer::Consumer {
             reader,
             transform,
             chart,
             writer,
-            min_frame_interval: spec.chart_output.min_frame_interval,
+            frames: consumer::FrameClock::new(spec.chart_output.min_frame_interval),
+            control: receiver,
             exit_when_caught_up: options.exit_when_done && !options.role.produces(),
             exit_when_producer_done: options.exit_when_done && options.role.produces(),
             local_producer: options.role.produces(),
@@ -181,7 +278,9 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
     let producer = if options.role.produces() {
         let source = build_stage(spec, &spec.source)?;
         let writer = transport::open_writer(&spec.transport).map_err(|e| fail(format!("transport: {e}")))?;
-        Some(producer::Producer { source, writer })
+        let (control, receiver) = mpsc::channel();
+        threads.producer_control = Some(control);
+        Some(producer::Producer { source, writer, control: receiver })
     } else {
         None
     };
@@ -192,49 +291,77 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
             .spawn(move || body(&shared))
             .map_err(|e| fail(format!("cannot start the {half} thread: {e}")))
     };
-    let consumer = consumer.map(|c| spawn("consume", Box::new(move |s| c.run(s)))).transpose()?;
-    let producer = producer.map(|p| spawn("produce", Box::new(move |s| p.run(s)))).transpose()?;
-    Ok(Running { shared, producer, consumer, files, started: Instant::now(), role: options.role })
+    threads.consumer = consumer.map(|c| spawn("consume", Box::new(move |s| c.run(s)))).transpose()?;
+    threads.producer = producer.map(|p| spawn("produce", Box::new(move |s| p.run(s)))).transpose()?;
+    let handle = PipelineHandle { shared, threads: Arc::new(Mutex::new(threads)), role: options.role };
+    Ok(Running { handle, files, started: Instant::now() })
+}
+
+fn lag_limit(spec: &PipelineSpec, role: Role) -> Option<LagLimit> {
+    match &spec.transport {
+        TransportSpec::Kafka(k) if k.brokers == Brokers::Embedded && role == Role::Both => {
+            Some(LagLimit::EMBEDDED_KAFKA)
+        }
+        _ => None,
+    }
 }
 
 impl Running {
     pub fn stop_token(&self) -> StopToken {
-        self.shared.stop.clone()
+        self.handle.shared.stop.clone()
     }
 
     pub fn shared(&self) -> &Arc<Shared> {
-        &self.shared
+        &self.handle.shared
+    }
+
+    pub fn handle(&self) -> PipelineHandle {
+        self.handle.clone()
     }
 
     /// Waits for the threads to end (on their own, or after a stop) and
     /// sums up the run.
-    pub fn wait(mut self) -> Summary {
+    pub fn wait(self) -> Summary {
+        let shared = &self.handle.shared;
         // The consumer decides when the run is over; a producer of an
         // endless source is then told to stop.
-        if let Some(consumer) = self.consumer.take() {
+        let consumer = self.handle.threads.lock().expect("threads poisoned").consumer.take();
+        if let Some(consumer) = consumer {
             let _ = consumer.join();
-            self.shared.stop.stop();
+            shared.stop.stop();
         }
-        if let Some(producer) = self.producer.take() {
-            let _ = producer.join();
+        // A reload may have restarted the producer: join whichever runs.
+        loop {
+            let producer = self.handle.threads.lock().expect("threads poisoned").producer.take();
+            match producer {
+                Some(producer) => {
+                    let _ = producer.join();
+                }
+                None => break,
+            }
         }
-        self.shared.dead_letters.flush();
-        let c = &self.shared.counters;
+        // Everything has ended: reload watchers may go too.
+        shared.stop.stop();
+        shared.dead_letters.flush();
+        let c = &shared.counters;
         let (produced, consumed) = (Counters::get(&c.produced), Counters::get(&c.consumed));
+        let role = self.handle.role;
         Summary {
-            pipeline: self.shared.name.clone(),
-            role: self.role.name(),
-            records_in: if self.role.consumes() { consumed } else { produced },
+            pipeline: shared.name.clone(),
+            role: role.name(),
+            records_in: if role.consumes() { consumed } else { produced },
             records_out: Counters::get(&c.records_out),
             dead_letter: Counters::get(&c.dead_letter),
             produced,
             consumed,
             reloads_applied: Counters::get(&c.reloads_applied),
             reloads_refused: Counters::get(&c.reloads_refused),
+            last_reload: shared.last_reload.lock().expect("last reload poisoned").clone(),
             frames: Counters::get(&c.frames),
             elapsed_s: self.started.elapsed().as_secs_f64(),
             chart: self.files.clone(),
-            dead_letter_path: self.shared.dead_letters.path().display().to_string(),
+            dead_letter_path: shared.dead_letters.path().display().to_string(),
+            configuration: shared.configuration.lock().expect("configuration poisoned").clone(),
         }
     }
 }

@@ -1,14 +1,18 @@
 //! The producer half: source -> transport. A batch the transport cannot
-//! take yet is retried, never dropped.
+//! take yet is retried, never dropped. Between batches (and during a
+//! source's pauses) it applies hot reloads: a new source carrying the old
+//! one's position, a new transport after flushing the old one.
 
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
 
 use super::Shared;
+use super::control::{ProducerSwap, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
 use super::throttle::Throttle;
 use crate::plugin_host::{PollStatus, StageInstance};
-use crate::transport::TransportWriter;
+use crate::transport::{EndMark, TransportWriter};
 
 /// Records asked of the source per poll.
 const BATCH: usize = 1024;
@@ -18,14 +22,18 @@ const STOP_FLUSH_LIMIT: Duration = Duration::from_secs(10);
 pub struct Producer {
     pub source: StageInstance,
     pub writer: Box<dyn TransportWriter>,
+    pub control: Receiver<ProducerSwap>,
 }
 
 impl Producer {
     pub fn run(mut self, shared: &Shared) {
         let mut errors = Throttle::new(Duration::from_secs(5));
         let mut rejected = Vec::new();
-        let source_type = self.source.type_name().to_string();
         while !shared.stop.is_stopped() {
+            while let Ok(swap) = self.control.try_recv() {
+                self.apply(swap, shared);
+            }
+            let source_type = self.source.type_name().to_string();
             let batch = match self.source.poll(BATCH) {
                 Ok(batch) => batch,
                 Err(e) => {
@@ -74,7 +82,7 @@ impl Producer {
                 // and waiting for each delivery would pace the source by the
                 // broker's round trip.
                 PollStatus::Wait(wait) => {
-                    if shared.stop.wait(wait) {
+                    if self.pause(wait, shared) {
                         break;
                     }
                 }
@@ -87,6 +95,60 @@ impl Producer {
         self.close(shared);
     }
 
+    /// Waits for the source's next turn, applying reloads that come in
+    /// meanwhile (a reload ends the wait: the new source may be faster).
+    /// True if the pipeline is stopping.
+    fn pause(&mut self, wait: Duration, shared: &Shared) -> bool {
+        let until = Instant::now() + wait;
+        loop {
+            if shared.stop.is_stopped() {
+                return true;
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match self.control.recv_timeout(left.min(Duration::from_millis(50))) {
+                Ok(swap) => {
+                    self.apply(swap, shared);
+                    return false;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return shared.stop.wait(left),
+            }
+        }
+    }
+
+    /// Applies a hot reload and says where the old transport ended.
+    fn apply(&mut self, swap: ProducerSwap, shared: &Shared) {
+        let ProducerSwap { source, writer, done } = swap;
+        let result = self.swap_parts(source, writer, shared);
+        let _ = done.send(result);
+    }
+
+    fn swap_parts(
+        &mut self,
+        source: Option<StageInstance>,
+        writer: Option<Box<dyn TransportWriter>>,
+        shared: &Shared,
+    ) -> Result<Option<EndMark>, String> {
+        let mut source = source;
+        if let Some(new) = &mut source {
+            carry_state(&mut self.source, new)
+                .map_err(|e| format!("the source's position could not be carried over: {e}"))?;
+        }
+        let mut old_end = None;
+        if let Some(writer) = writer {
+            self.deliver_all(shared);
+            old_end = Some(self.writer.end_mark());
+            self.writer = writer;
+        }
+        if let Some(new) = source {
+            self.source = new;
+        }
+        Ok(old_end)
+    }
+
     /// Records the transport took but could not deliver go to the dead letters.
     fn dead_letter_failed(&mut self, shared: &Shared) {
         let mut failed = Vec::new();
@@ -97,24 +159,27 @@ impl Producer {
         }
     }
 
-    /// Flushes (waiting for an absent broker, but not for ever once asked
-    /// to stop) and tells the consumer how far it must read.
+    /// Flushes and tells the consumer how far it must read.
     fn close(mut self, shared: &Shared) {
+        self.deliver_all(shared);
+        *shared.end_mark.lock().expect("end mark poisoned") = Some(self.writer.end_mark());
+    }
+
+    /// Flushes the transport, waiting for an absent broker (but not for
+    /// ever once asked to stop).
+    fn deliver_all(&mut self, shared: &Shared) {
         let mut errors = Throttle::new(Duration::from_secs(5));
         let mut stopped_at = None;
         while let Err(e) = self.writer.flush() {
             if errors.ready() {
                 tracing::warn!(pipeline = %shared.name, "waiting for the transport to take {} records: {e}", self.writer.pending());
             }
-            if shared.stop.is_stopped()
-                && stopped_at.get_or_insert_with(std::time::Instant::now).elapsed() > STOP_FLUSH_LIMIT
-            {
+            if shared.stop.is_stopped() && stopped_at.get_or_insert_with(Instant::now).elapsed() > STOP_FLUSH_LIMIT {
                 tracing::error!(pipeline = %shared.name, "exiting with {} records not delivered: the transport did not take them", self.writer.pending());
                 break;
             }
             shared.stop.wait(errors.backoff());
         }
         self.dead_letter_failed(shared);
-        *shared.end_mark.lock().expect("end mark poisoned") = Some(self.writer.end_mark());
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use super::control::ReloadReport;
 use crate::chart_output::ChartFiles;
 
 #[derive(Debug, Clone, Serialize)]
@@ -19,8 +20,12 @@ pub struct Summary {
     pub consumed: u64,
     pub reloads_applied: u64,
     pub reloads_refused: u64,
+    /// The latest reload: applied, or refused with its error.
+    pub last_reload: Option<ReloadReport>,
     pub frames: u64,
     pub elapsed_s: f64,
     pub chart: Option<ChartFiles>,
     pub dead_letter_path: String,
+    /// Each stage's type and settings as running at the end (after reloads).
+    pub configuration: serde_json::Value,
 }

@@ -1,10 +1,10 @@
 //! Finding plugins: the search path, and which plugin provides which stage.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
-use super::library::{LoadError, PluginLibrary, StageInfo, load, plugin_name_from_path};
+use super::library::{LoadError, PluginLibrary, StageInfo, plugin_name_from_path};
+use super::registry::{Loaded, load_current};
 
 /// A library that was refused, and why.
 #[derive(Debug, Clone)]
@@ -17,22 +17,6 @@ impl std::fmt::Display for Refused {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "plugin {} ({}) {}", plugin_name_from_path(&self.path), self.path.display(), self.error)
     }
-}
-
-type Loaded = HashMap<PathBuf, Result<Arc<PluginLibrary>, LoadError>>;
-
-/// Every library loaded in this process, by canonical path, so one file is
-/// loaded once however many pipelines use it.
-fn loaded() -> &'static Mutex<Loaded> {
-    static LOADED: OnceLock<Mutex<Loaded>> = OnceLock::new();
-    LOADED.get_or_init(Default::default)
-}
-
-/// Loads (once) the library at `path`.
-pub fn load_cached(path: &Path) -> Result<Arc<PluginLibrary>, LoadError> {
-    let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    let mut loaded = loaded().lock().expect("plugin registry poisoned");
-    loaded.entry(key).or_insert_with(|| load(path).map(Arc::new)).clone()
 }
 
 /// True for file names buzz loads as plugins: `libbuzz_plugin_<name>.so`
@@ -94,7 +78,18 @@ impl Catalog {
             entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| is_plugin_file(p)).collect();
         files.sort();
         for path in files {
-            match load_cached(&path) {
+            let plugin = load_current(&path).map(|loaded| {
+                if let Loaded::Kept(kept, error) = &loaded {
+                    tracing::warn!(
+                        "plugin {} at {} was rebuilt but the new build is refused: it {error}; version {} stays in use",
+                        kept.name,
+                        path.display(),
+                        kept.version
+                    );
+                }
+                loaded.library().clone()
+            });
+            match plugin {
                 Ok(plugin) if self.plugins.iter().any(|p| p.name == plugin.name) => {
                     tracing::debug!(plugin = %plugin.name, path = %path.display(), "plugin already found earlier in the search path; skipped");
                 }

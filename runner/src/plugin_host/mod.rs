@@ -4,8 +4,10 @@
 mod catalog;
 mod host_api;
 mod library;
+mod registry;
 mod stage;
 
-pub use catalog::{Catalog, LookupError, Refused, default_dirs, is_plugin_file, load_cached};
+pub use catalog::{Catalog, LookupError, Refused, default_dirs, is_plugin_file};
 pub use library::{LoadError, PluginLibrary, StageInfo, load, plugin_name_from_path};
+pub use registry::{Loaded, load_current};
 pub use stage::{Batch, CallError, ChartRenderer, ImageFormat, PluginBytes, PollStatus, StageInstance};

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod watched;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

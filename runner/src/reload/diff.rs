@@ -1,0 +1,94 @@
+//! What changed between the running pipeline and its edited file, stage by
+//! stage, in words a user can read in the log.
+
+use serde_json::Value as Json;
+
+use crate::config::{PipelineSpec, StageSpec};
+
+/// The parts of a pipeline a reload must replace.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct PipelineDiff {
+    pub name: bool,
+    pub source: bool,
+    pub transport: bool,
+    pub transform: bool,
+    pub chart: bool,
+    pub chart_output: bool,
+    pub dead_letter: bool,
+    /// One line per change, e.g. `transform stall_detection: threshold 0.2 -> 0.3`.
+    pub changes: Vec<String>,
+}
+
+impl PipelineDiff {
+    pub fn between(old: &PipelineSpec, new: &PipelineSpec) -> PipelineDiff {
+        let mut diff = PipelineDiff::default();
+        if old.name != new.name {
+            diff.name = true;
+            diff.changes.push(format!("name {:?} -> {:?}", old.name, new.name));
+        }
+        diff.source = stage_changes(&old.source, &new.source, &mut diff.changes);
+        diff.transform = stage_changes(&old.transform, &new.transform, &mut diff.changes);
+        diff.chart = stage_changes(&old.chart, &new.chart, &mut diff.changes);
+        if old.transport != new.transport {
+            diff.transport = true;
+            diff.changes.push(format!("transport {} -> {}", old.transport.describe(), new.transport.describe()));
+        }
+        if old.chart_output != new.chart_output {
+            diff.chart_output = true;
+            diff.changes.push(format!(
+                "chart output {} at most every {:?} -> {} at most every {:?}",
+                old.chart_output.base.display(),
+                old.chart_output.min_frame_interval,
+                new.chart_output.base.display(),
+                new.chart_output.min_frame_interval
+            ));
+        }
+        if old.dead_letter_path != new.dead_letter_path {
+            diff.dead_letter = true;
+            diff.changes.push(format!(
+                "dead letters {} -> {}",
+                old.dead_letter_path.display(),
+                new.dead_letter_path.display()
+            ));
+        }
+        diff
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn describe(&self) -> String {
+        self.changes.join("; ")
+    }
+}
+
+/// Records how a stage changed; true if it must be rebuilt.
+fn stage_changes(old: &StageSpec, new: &StageSpec, changes: &mut Vec<String>) -> bool {
+    if old.same_as(new) {
+        return false;
+    }
+    let section = new.section;
+    if old.type_name != new.type_name || old.plugin.name != new.plugin.name {
+        changes.push(format!("{section} {} -> {} (a new stage, starting afresh)", old.type_name, new.type_name));
+        return true;
+    }
+    let mut settings = Vec::new();
+    if let (Json::Object(a), Json::Object(b)) = (&old.settings, &new.settings) {
+        for (key, value) in b {
+            match a.get(key) {
+                Some(before) if before == value => {}
+                Some(before) => settings.push(format!("{key} {before} -> {value}")),
+                None => settings.push(format!("{key} = {value}")),
+            }
+        }
+        for key in a.keys().filter(|k| !b.contains_key(*k)) {
+            settings.push(format!("{key} back to its default"));
+        }
+    }
+    if !std::sync::Arc::ptr_eq(&old.plugin, &new.plugin) {
+        settings.push(format!("plugin {} rebuilt (version {})", new.plugin.name, new.plugin.version));
+    }
+    changes.push(format!("{section} {}: {}", new.type_name, settings.join(", ")));
+    true
+}

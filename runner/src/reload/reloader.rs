@@ -1,0 +1,151 @@
+//! Applying an edited pipeline file to the running pipeline: everything is
+//! parsed, checked and built first; only then are the changed parts handed
+//! to the pipeline's threads, which carry state over and lose nothing. An
+//! invalid edit is refused and the old pipeline keeps running.
+
+use std::path::{Path, PathBuf};
+use std::time::{Instant, SystemTime};
+
+use super::diff::PipelineDiff;
+use crate::chart_output::ChartWriter;
+use crate::config::{self, Override, PipelineSpec};
+use crate::pipeline::{self, ConsumerSwap, Counters, PipelineHandle, ReloadReport};
+use crate::transport;
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Applied(String),
+    Refused(String),
+    /// Nothing that matters changed (same text, or only comments).
+    Unchanged,
+}
+
+pub struct Reloader {
+    path: PathBuf,
+    overrides: Vec<Override>,
+    spec: PipelineSpec,
+    handle: PipelineHandle,
+    /// The text of the last version tried, applied or refused.
+    last_text: Option<String>,
+}
+
+impl Reloader {
+    pub fn new(path: &Path, overrides: &[Override], spec: PipelineSpec, handle: PipelineHandle) -> Self {
+        let last_text = std::fs::read_to_string(path).ok();
+        Reloader { path: path.to_path_buf(), overrides: overrides.to_vec(), spec, handle, last_text }
+    }
+
+    pub fn spec(&self) -> &PipelineSpec {
+        &self.spec
+    }
+
+    /// Re-reads the pipeline file (and picks up rebuilt plugins) and applies
+    /// what changed. `noticed` is when the change was seen (for timing);
+    /// `force` reloads even if the file's text is the same (a plugin changed).
+    pub fn reload(&mut self, noticed: Instant, force: bool) -> Outcome {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            // Mid-save (a rename-style save removes the file briefly): the
+            // next event brings the new file.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Outcome::Unchanged,
+            Err(e) => {
+                return self.refuse(format!("{}: cannot read the pipeline file: {e}", self.path.display()), noticed);
+            }
+        };
+        if !force && self.last_text.as_deref() == Some(text.as_str()) {
+            return Outcome::Unchanged;
+        }
+        self.last_text = Some(text);
+        let shared = self.handle.shared().clone();
+        shared.reload_status.triggered(noticed);
+        let new = match config::load(&self.path, &self.overrides) {
+            Ok(spec) => spec,
+            Err(diagnostics) => return self.refuse(diagnostics.to_string(), noticed),
+        };
+        let diff = PipelineDiff::between(&self.spec, &new);
+        if diff.is_empty() {
+            tracing::debug!(pipeline = %self.spec.name, "pipeline file saved with no change that matters");
+            return Outcome::Unchanged;
+        }
+        if diff.name {
+            return self.refuse(
+                format!("{}: `name` cannot change while the pipeline runs (it names its outputs); restart buzz to rename it", self.path.display()),
+                noticed,
+            );
+        }
+        if let Err(message) = self.apply(&new, &diff) {
+            return self.refuse(message, noticed);
+        }
+        shared.dead_letters.set_path(&new.dead_letter_path);
+        *shared.configuration.lock().expect("configuration poisoned") = pipeline::configuration(&new);
+        self.spec = new;
+        Counters::add(&shared.counters.reloads_applied, 1);
+        let elapsed_ms = noticed.elapsed().as_secs_f64() * 1000.0;
+        let what = diff.describe();
+        tracing::info!(pipeline = %self.spec.name, "reload applied in {elapsed_ms:.0} ms: {what}");
+        *shared.last_reload.lock().expect("last reload poisoned") =
+            Some(ReloadReport { applied: true, message: what.clone(), elapsed_ms, at: SystemTime::now() });
+        Outcome::Applied(what)
+    }
+
+    /// Counts and reports a refused reload; the running pipeline is untouched.
+    pub fn refuse(&self, message: String, noticed: Instant) -> Outcome {
+        let shared = self.handle.shared();
+        Counters::add(&shared.counters.reloads_refused, 1);
+        tracing::error!(pipeline = %self.spec.name, "reload refused, the running pipeline is unchanged:\n{message}");
+        let elapsed_ms = noticed.elapsed().as_secs_f64() * 1000.0;
+        *shared.last_reload.lock().expect("last reload poisoned") =
+            Some(ReloadReport { applied: false, message: message.clone(), elapsed_ms, at: SystemTime::now() });
+        Outcome::Refused(message)
+    }
+
+    /// Builds the changed parts, then hands them to the threads: the
+    /// producer first, so a transport switch knows where the old one ended.
+    fn apply(&self, new: &PipelineSpec, diff: &PipelineDiff) -> Result<(), String> {
+        let role = self.handle.role();
+        let build = |stage| pipeline::build_stage(new, stage).map_err(|d| d.to_string());
+        let open_reader = || transport::open_reader(&new.transport).map_err(|e| format!("transport: {e}"));
+        let open_writer = || transport::open_writer(&new.transport).map_err(|e| format!("transport: {e}"));
+
+        // Build everything before touching the running pipeline.
+        let source = (role.produces() && diff.source).then(|| build(&new.source)).transpose()?;
+        let writer = (role.produces() && diff.transport).then(open_writer).transpose()?;
+        let transform = (role.consumes() && diff.transform).then(|| build(&new.transform)).transpose()?;
+        let chart = (role.consumes() && diff.chart).then(|| build(&new.chart)).transpose()?;
+        let reader = (role.consumes() && diff.transport).then(open_reader).transpose()?;
+        let chart_writer = (role.consumes() && diff.chart_output)
+            .then(|| {
+                ChartWriter::start(&new.chart_output.base, new.chart_output.png_interval, &new.name)
+                    .map_err(|e| format!("chart output {}: {e}", new.chart_output.base.display()))
+            })
+            .transpose()?;
+
+        let mut drain_to = None;
+        if source.is_some() || writer.is_some() {
+            if self.handle.producer_running() {
+                drain_to = self.handle.swap_producer(source, writer)?;
+            } else if let Some(source) = source {
+                // The old source was exhausted: the new one starts a new run.
+                let writer = match writer {
+                    Some(writer) => writer,
+                    None => open_writer()?,
+                };
+                self.handle.restart_producer(source, writer)?;
+            }
+        }
+        if transform.is_some() || chart.is_some() || reader.is_some() || chart_writer.is_some() {
+            let frame_interval = diff.chart_output.then_some(new.chart_output.min_frame_interval);
+            self.handle.swap_consumer(|done| ConsumerSwap {
+                transform,
+                chart,
+                reader,
+                drain_to,
+                writer: chart_writer,
+                frame_interval,
+                done,
+            })?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,65 @@
+//! Running buzz processes whose log lines the test reads as they come.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A buzz process whose stderr lines are collected as they come.
+pub struct Watched {
+    pub child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Watched {
+    pub fn spawn(mut command: Command) -> Watched {
+        let mut child = command.env("BUZZ_LOG", "info").stderr(Stdio::piped()).spawn().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let stderr = child.stderr.take().unwrap();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Watched { child, lines }
+    }
+
+    pub fn text(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// How many log lines contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.lines.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
+    }
+
+    /// The partitions of the latest "partitions assigned" line.
+    pub fn assignment(&self) -> BTreeSet<i32> {
+        let lines = self.lines.lock().unwrap();
+        let Some(line) =
+            lines.iter().rev().find(|l| l.contains("partitions assigned") || l.contains("partitions revoked"))
+        else {
+            return BTreeSet::new();
+        };
+        if line.contains("revoked") {
+            return BTreeSet::new();
+        }
+        let list = &line[line.find('[').unwrap() + 1..line.find(']').unwrap()];
+        list.split(',').filter_map(|p| p.trim().parse().ok()).collect()
+    }
+
+    pub fn interrupt(&mut self) -> std::process::ExitStatus {
+        assert!(Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap().success());
+        self.child.wait().unwrap()
+    }
+}
+
+pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !condition() {
+        assert!(started.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

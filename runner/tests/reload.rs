@@ -1,0 +1,284 @@
+//! Hot reload: edits to a running pipeline's file, and a plugin crate
+//! rebuilt while it runs, take effect without a restart and lose nothing.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::watched::{Watched, wait_for};
+use common::*;
+use serde_json::Value;
+
+const APPLIED: &str = "reload applied";
+const REFUSED: &str = "reload refused";
+
+/// A copy of a shipped pipeline in `dir`, with its outputs there too.
+fn pipeline_copy(shipped: &str, dir: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(repo_root().join(shipped)).unwrap();
+    let path = dir.join("pipeline.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Saves like an editor that writes a temporary file and renames it over.
+fn save_by_rename(path: &Path, text: &str) {
+    let tmp = path.with_extension("toml.swp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+/// Saves like an editor that truncates the file and writes it again.
+fn save_by_truncate(path: &Path, text: &str) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().write(true).truncate(true).open(path).unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file.sync_all().unwrap();
+}
+
+/// Replaces `from` with `to` in the pipeline file (exactly once).
+fn edit(path: &Path, from: &str, to: &str, save: fn(&Path, &str)) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert_eq!(text.matches(from).count(), 1, "{from:?} should occur once in the pipeline");
+    save(path, &text.replacen(from, to, 1));
+}
+
+/// Edits, then waits until buzz reports the reload (`applied` or `refused`).
+fn edit_and_wait(run: &Watched, path: &Path, from: &str, to: &str, outcome: &str) {
+    let before = run.count(outcome);
+    edit(path, from, to, save_by_rename);
+    wait_for(&format!("{outcome} after changing {from:?} to {to:?}"), Duration::from_secs(30), || {
+        run.count(outcome) > before
+    });
+}
+
+#[test]
+fn edits_at_full_speed_take_effect_and_every_record_is_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = pipeline_copy("pipelines/smoker.toml", dir.path());
+    // 15,000 loops of the 240 readings: a run of several seconds at full speed.
+    let loops = 15_000u64;
+    let mut command = buzz();
+    command.arg("run").arg(&path).args(outputs_in(dir.path()));
+    command.args([
+        "--set",
+        "source.interval_ms=0",
+        "--set",
+        &format!("source.loops={loops}"),
+        "--set",
+        "chart.x=$index",
+    ]);
+    command.args(["--exit-when-done", "--summary", &dir.path().join("summary.json").display().to_string()]);
+    let mut run = Watched::spawn(command);
+    wait_for("the first chart frame", Duration::from_secs(30), || dir.path().join("chart.json").exists());
+
+    edit_and_wait(&run, &path, r#"threshold = "${SMOKER_STALL_THRESHOLD_F:-0.2}""#, "threshold = 0.3", APPLIED);
+    edit_and_wait(
+        &run,
+        &path,
+        r#"title = "Smart Smoker: Temperature vs. Time""#,
+        r#"title = "Smoker, edited"#,
+        REFUSED,
+    );
+    edit_and_wait(&run, &path, r#"title = "Smoker, edited"#, r#"title = "Smoker, edited""#, APPLIED);
+    edit_and_wait(
+        &run,
+        &path,
+        "marker_field = \"stall\"",
+        "marker_field = \"stall\"\nmarker_colour = \"blue\"",
+        REFUSED,
+    );
+    edit_and_wait(&run, &path, "marker_colour = \"blue\"", "line_color = \"green\"", APPLIED);
+    edit_and_wait(&run, &path, r#"window = "${SMOKER_ROLLING_WINDOW_SIZE:-10}""#, "window = 5", APPLIED);
+    assert!(
+        run.child.try_wait().unwrap().is_none(),
+        "the run ended before the edits were done; make it longer:\n{}",
+        run.text()
+    );
+
+    let status = run.child.wait().unwrap();
+    assert!(status.success(), "{}", run.text());
+    let summary = read_json(&dir.path().join("summary.json"));
+    let total = 240 * loops;
+    assert_eq!(summary["records_in"], total, "{}", run.text());
+    assert_eq!(summary["records_out"], total);
+    assert_eq!(summary["dead_letter"], 0);
+    assert_eq!(summary["reloads_applied"], 4);
+    assert_eq!(summary["reloads_refused"], 2);
+    assert_eq!(summary["last_reload"]["applied"], true);
+    assert_eq!(summary["configuration"]["transform"]["settings"], serde_json::json!({"window": 5, "threshold": 0.3}));
+
+    // The chart kept its data through every restyle, and shows the last
+    // valid settings.
+    let chart = read_json(&dir.path().join("chart.json"));
+    assert_eq!(chart["total_points"], total, "every reading charted exactly once");
+    assert_eq!(chart["title"], "Smoker, edited");
+    assert_eq!(chart["style"]["line_color"], "#008000");
+    // Both refusals said what was wrong and where.
+    let log = run.text();
+    assert!(log.contains("invalid TOML"), "{log}");
+    assert!(log.contains("unknown setting `chart.marker_colour`"), "{log}");
+    assert!(log.contains(&format!("{}:", path.display())), "refusals name the file: {log}");
+}
+
+#[test]
+fn rename_and_truncate_saves_each_trigger_exactly_one_reload() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = pipeline_copy("pipelines/buzz-file.toml", dir.path());
+    let mut command = buzz();
+    command.arg("run").arg(&path).args(file_outputs_in(dir.path())).args(["--set", "source.interval_ms=20"]);
+    command.args(["--summary", &dir.path().join("summary.json").display().to_string()]);
+    let mut run = Watched::spawn(command);
+    wait_for("the first chart frame", Duration::from_secs(30), || dir.path().join("chart.json").exists());
+    let title = |chart: &Path| {
+        std::fs::read(chart).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).map(|c| c["title"].clone())
+    };
+
+    edit(&path, "Basic Real-Time Author Message Counts", "Renamed", save_by_rename);
+    wait_for("the renamed title", Duration::from_secs(30), || {
+        title(&dir.path().join("chart.json")) == Some("Renamed".into())
+    });
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(run.count(APPLIED), 1, "{}", run.text());
+
+    edit(&path, "Renamed", "Truncated", save_by_truncate);
+    wait_for("the truncated title", Duration::from_secs(30), || {
+        title(&dir.path().join("chart.json")) == Some("Truncated".into())
+    });
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(run.count(APPLIED), 2, "{}", run.text());
+
+    // Saving the same text again changes nothing.
+    let text = std::fs::read_to_string(&path).unwrap();
+    save_by_rename(&path, &text);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(run.count(APPLIED), 2);
+
+    assert!(run.interrupt().success(), "{}", run.text());
+    let summary = read_json(&dir.path().join("summary.json"));
+    assert_eq!(summary["reloads_applied"], 2);
+    assert_eq!(summary["reloads_refused"], 0);
+    assert_eq!(summary["records_in"], summary["records_out"]);
+}
+
+#[test]
+fn switching_transport_mid_stream_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = pipeline_copy("pipelines/buzz-file.toml", dir.path());
+    let file = dir.path().join("transport.jsonl");
+    let file_transport = format!("type = \"file\"\npath = {file:?}");
+    edit(&path, "type = \"file\"\npath = \"out/buzz_live.json\"", &file_transport, save_by_rename);
+    let mut command = buzz();
+    command.arg("run").arg(&path).args(outputs_in(dir.path()));
+    command.args(["--set", "source.interval_ms=1", "--set", "source.count=3000", "--exit-when-done"]);
+    command.args(["--summary", &dir.path().join("summary.json").display().to_string()]);
+    let mut run = Watched::spawn(command);
+    wait_for("the first chart frame", Duration::from_secs(30), || dir.path().join("chart.json").exists());
+    // From the file to a Kafka topic on the embedded broker, mid-stream.
+    let kafka = "type = \"kafka\"\nbrokers = \"embedded\"\ntopic = \"switched\"";
+    edit_and_wait(&run, &path, &file_transport, kafka, APPLIED);
+    assert!(run.child.try_wait().unwrap().is_none(), "the run ended before the switch:\n{}", run.text());
+    assert!(run.child.wait().unwrap().success(), "{}", run.text());
+    let summary = read_json(&dir.path().join("summary.json"));
+    assert_eq!(summary["produced"], 3000, "{}", run.text());
+    assert_eq!(summary["records_out"], 3000, "{}", run.text());
+    assert_eq!(bar_values(&read_json(&dir.path().join("chart.json"))).values().sum::<f64>(), 3000.0);
+    assert!(run.text().contains("transport file"), "{}", run.text());
+}
+
+/// Builds the relabel fixture plugin from source into its own target folder
+/// (kept between runs, so only the first build compiles its dependencies)
+/// and installs it in `plugins` the way cargo replaces a library: by rename.
+fn rebuild_relabel(plugins: &Path, env: &[(&str, &str)]) {
+    let target = repo_root().join("target/fixture-rebuild");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(repo_root())
+        .args(["build", "--offline", "--locked", "-p", "buzz-fixture-relabel", "--target-dir"])
+        .arg(&target);
+    command.env_remove("BUZZ_FIXTURE_LABEL").env_remove("BUZZ_FIXTURE_WRONG_ABI");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "cargo build failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let built = target.join("debug").join(format!(
+        "{}buzz_fixture_relabel{}",
+        std::env::consts::DLL_PREFIX,
+        std::env::consts::DLL_SUFFIX
+    ));
+    let installed =
+        plugins.join(format!("{}buzz_plugin_relabel{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX));
+    let tmp = plugins.join("relabel.partial");
+    std::fs::copy(&built, &tmp).unwrap();
+    std::fs::rename(&tmp, &installed).unwrap();
+}
+
+#[test]
+fn a_plugin_rebuilt_while_running_is_swapped_in_and_a_wrong_abi_build_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    rebuild_relabel(&plugins, &[("BUZZ_FIXTURE_LABEL", "before")]);
+    let pipeline = dir.path().join("relabel.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            r#"name = "relabel"
+plugins_dir = {plugins:?}
+[source]
+type = "buzz_messages"
+interval_ms = 5
+[transport]
+type = "file"
+[transform]
+type = "relabel"
+[chart]
+type = "bar_chart"
+category = "label"
+value = "count"
+"#
+        ),
+    )
+    .unwrap();
+    let chart = dir.path().join("chart.json");
+    let bars = || {
+        std::fs::read(&chart)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .map(|c| bar_values(&c))
+            .unwrap_or_default()
+    };
+    let mut command = buzz();
+    command.arg("run").arg(&pipeline).args(file_outputs_in(dir.path()));
+    command.args(["--summary", &dir.path().join("summary.json").display().to_string()]);
+    let mut run = Watched::spawn(command);
+    wait_for("records labelled \"before\"", Duration::from_secs(60), || {
+        bars().get("before").is_some_and(|n| *n > 10.0)
+    });
+
+    // A visible change: the rebuilt plugin labels records "after", and its
+    // count carries on from the old build's.
+    rebuild_relabel(&plugins, &[("BUZZ_FIXTURE_LABEL", "after")]);
+    wait_for("records labelled \"after\"", Duration::from_secs(120), || bars().contains_key("after"));
+    let counts = bars();
+    assert!(counts["after"] > counts["before"], "the count continued across the rebuild: {counts:?}");
+    assert!(run.text().contains("plugin relabel rebuilt"), "{}", run.text());
+
+    // A build for another ABI is refused; the loaded one keeps running.
+    rebuild_relabel(&plugins, &[("BUZZ_FIXTURE_LABEL", "wrong"), ("BUZZ_FIXTURE_WRONG_ABI", "1")]);
+    wait_for("the refusal of the wrong-ABI build", Duration::from_secs(120), || run.count(REFUSED) > 0);
+    let after = bars()["after"];
+    wait_for("records still counted by the loaded build", Duration::from_secs(30), || bars()["after"] > after);
+    assert!(!bars().contains_key("wrong"));
+    let log = run.text();
+    assert!(log.contains("was built for plugin ABI"), "{log}");
+
+    assert!(run.interrupt().success(), "{log}");
+    let summary = read_json(&dir.path().join("summary.json"));
+    assert_eq!(summary["reloads_applied"], 1);
+    assert_eq!(summary["reloads_refused"], 1);
+    assert_eq!(summary["records_in"], summary["records_out"]);
+}
