@@ -24,6 +24,25 @@ pub enum Command {
     Check(CheckArgs),
     /// List the plugins found, their ABI and their stages' settings.
     Plugins(PluginsArgs),
+    /// Create something new: a plugin crate.
+    New(NewArgs),
+    /// Send dead letters (fixed by hand, say) back into a pipeline.
+    Replay(ReplayArgs),
+    /// Print the JSON Schema of pipeline files (schemas/pipeline.schema.json).
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NewArgs {
+    #[command(subcommand)]
+    pub what: NewCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NewCommand {
+    /// A plugin crate with a source, a transform and a chart, their tests
+    /// and a pipeline, ready to build and run.
+    Plugin(crate::commands::new_plugin::NewPluginArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -47,6 +66,11 @@ pub struct RunArgs {
     /// Do not watch the pipeline files and plugins for changes.
     #[arg(long)]
     pub no_reload: bool,
+    /// Serve the live dashboard here: a port (0 picks a free one), an
+    /// address (127.0.0.1:8080), or "off". Default: the pipeline file's
+    /// [dashboard] listen, else 127.0.0.1:8080 (or a free port if taken).
+    #[arg(long, value_name = "ADDR", env = "BUZZ_HTTP")]
+    pub http: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -65,6 +89,31 @@ pub struct PluginsArgs {
     #[arg(long)]
     pub json: bool,
     /// Also search this folder (BUZZ_PLUGIN_PATH works too).
+    #[arg(long = "plugins-dir", value_name = "DIR")]
+    pub plugins_dir: Vec<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// A dead-letter file (JSON lines, as buzz writes them).
+    pub dead_letters: PathBuf,
+    /// The pipeline whose transport the records go into.
+    #[arg(long)]
+    pub into: PathBuf,
+    /// Replay only the dead letters of this stage (source, transport, transform, chart).
+    #[arg(long)]
+    pub stage: Option<String>,
+    /// Override settings of the pipeline, as `buzz run --set`.
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SchemaArgs {
+    /// Write the schema here instead of printing it.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Also search this folder for plugins.
     #[arg(long = "plugins-dir", value_name = "DIR")]
     pub plugins_dir: Vec<PathBuf>,
 }

@@ -8,6 +8,7 @@ pub mod chart_output;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod dashboard;
 pub mod logging;
 pub mod pipeline;
 pub mod plugin_host;

@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use buzz::cli::{Cli, Command};
+use buzz::cli::{Cli, Command, NewCommand};
 use buzz::commands;
 
 fn main() {
@@ -10,6 +10,11 @@ fn main() {
         Command::Run(args) => commands::run::run(args),
         Command::Check(args) => commands::check::check(args),
         Command::Plugins(args) => commands::plugins::plugins(args),
+        Command::Replay(args) => commands::replay::replay(args),
+        Command::Schema(args) => commands::schema::schema(args),
+        Command::New(args) => match args.what {
+            NewCommand::Plugin(p) => commands::new_plugin::new_plugin(&p),
+        },
     };
     std::process::exit(code);
 }

@@ -286,8 +286,8 @@ fn an_independent_client_produces_the_originals_format_and_buzz_charts_it() {
     assert_eq!(letter["key"], "sensor-7");
     assert_eq!(letter["headers"], serde_json::json!([["origin", "python"], ["trace", null]]));
     assert_eq!(letter["timestamp_ms"], 1700000000123i64);
-    assert_eq!(letter["stage"], "transform");
-    assert!(letter["reason"].as_str().unwrap().starts_with("invalid JSON record"), "{letter}");
+    assert_eq!(letter["stage"], "transport");
+    assert!(letter["reason"].as_str().unwrap().starts_with("record is not valid JSON"), "{letter}");
     assert_eq!(letter["position"]["topic"], topic.as_str());
     assert_eq!(letter["position"]["partition"], malformed["partition"]);
     assert_eq!(letter["position"]["offset"], malformed["offset"]);

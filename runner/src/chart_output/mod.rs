@@ -5,4 +5,4 @@ mod atomic_write;
 mod writer;
 
 pub use atomic_write::write_atomic;
-pub use writer::{ChartFiles, ChartWriter, RenderedFrame};
+pub use writer::{ChartFiles, ChartWriter, FrameSender, RenderedFrame};

@@ -31,13 +31,19 @@ impl ChartFiles {
 }
 
 /// The latest drawn frame, for viewers (the dashboard).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RenderedFrame {
     /// Counts up with every frame drawn.
     pub sequence: u64,
     pub svg: Arc<Vec<u8>>,
     pub json: Arc<Vec<u8>>,
+    /// Draws this frame in other formats on demand (a PNG download).
+    pub renderer: ChartRenderer,
 }
+
+/// Where drawn frames are published; viewers keep a receiver. Publishing
+/// never waits for a viewer, and a slow one just skips to the newest frame.
+pub type FrameSender = tokio::sync::watch::Sender<Option<RenderedFrame>>;
 
 struct Job {
     frame: PluginBytes,
@@ -57,7 +63,7 @@ struct Slot {
 struct Shared {
     slot: Mutex<Slot>,
     changed: Condvar,
-    latest: Mutex<Option<RenderedFrame>>,
+    frames: FrameSender,
 }
 
 /// Hands frames to the writer thread.
@@ -68,13 +74,12 @@ pub struct ChartWriter {
 }
 
 impl ChartWriter {
-    pub fn start(base: &Path, png_interval: Duration, pipeline: &str) -> std::io::Result<Self> {
+    pub fn start(base: &Path, png_interval: Duration, pipeline: &str, frames: FrameSender) -> std::io::Result<Self> {
         let files = ChartFiles::for_base(base);
         if let Some(dir) = files.svg.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let shared =
-            Arc::new(Shared { slot: Mutex::new(Slot::default()), changed: Condvar::new(), latest: Mutex::new(None) });
+        let shared = Arc::new(Shared { slot: Mutex::new(Slot::default()), changed: Condvar::new(), frames });
         let thread = {
             let shared = shared.clone();
             let files = files.clone();
@@ -107,11 +112,6 @@ impl ChartWriter {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-    }
-
-    /// The newest frame drawn, if any.
-    pub fn latest(&self) -> Option<RenderedFrame> {
-        self.shared.latest.lock().expect("latest frame poisoned").clone()
     }
 
     fn put(&self, job: Job) -> u64 {
@@ -158,8 +158,12 @@ fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
             if let Err(e) = write_atomic(&files.json, &job.frame) {
                 tracing::error!("cannot write {}: {e}; the previous file is kept", files.json.display());
             }
-            *shared.latest.lock().expect("latest frame poisoned") =
-                Some(RenderedFrame { sequence, svg: Arc::new(svg.to_vec()), json: Arc::new(job.frame.to_vec()) });
+            shared.frames.send_replace(Some(RenderedFrame {
+                sequence,
+                svg: Arc::new(svg.to_vec()),
+                json: Arc::new(job.frame.to_vec()),
+                renderer: job.renderer.clone(),
+            }));
         }
         if png_due {
             draw(&job, ImageFormat::Png, &files.png);

@@ -1,8 +1,11 @@
 //! The `buzz` subcommands.
 
 pub mod check;
+pub mod new_plugin;
 pub mod plugins;
+pub mod replay;
 pub mod run;
+pub mod schema;
 
 use crate::config::{Diagnostics, Override};
 

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use crate::cli::RunArgs;
 use crate::config::{self, Override, PipelineSpec};
+use crate::dashboard::{self, DEFAULT_PORT, Listen};
 use crate::pipeline::{self, RunOptions, Running, Summary};
 
 pub fn run(args: RunArgs) -> i32 {
@@ -32,9 +33,17 @@ pub fn run(args: RunArgs) -> i32 {
             return 1;
         }
     };
+    let listens: Vec<Option<String>> = specs.iter().map(|s| s.dashboard_listen.clone()).collect();
+    let listen = match dashboard::resolve_listen(args.http.as_deref(), &listens) {
+        Ok(listen) => listen,
+        Err(e) => {
+            eprintln!("{e}");
+            return 2;
+        }
+    };
     let options = RunOptions { role: args.role, exit_when_done: args.exit_when_done };
     let reload = (!args.no_reload).then_some(overrides.as_slice());
-    let summaries = match runtime.block_on(run_all(specs, options, reload)) {
+    let summaries = match runtime.block_on(run_all(specs, options, reload, listen)) {
         Ok(summaries) => summaries,
         Err(code) => return code,
     };
@@ -64,6 +73,7 @@ async fn run_all(
     specs: Vec<PipelineSpec>,
     options: RunOptions,
     reload: Option<&[Override]>,
+    listen: Listen,
 ) -> Result<Vec<Summary>, i32> {
     let mut running: Vec<Running> = Vec::new();
     let mut reloaders = Vec::new();
@@ -93,6 +103,10 @@ async fn run_all(
             }
         }
     }
+    if options.role.consumes() {
+        let views = running.iter().zip(&specs).map(|(r, spec)| r.dashboard_view(&spec.name)).collect();
+        serve_dashboard(listen, views).await;
+    }
     let tokens: Vec<_> = running.iter().map(Running::stop_token).collect();
     let waiter = tokio::task::spawn_blocking(move || running.into_iter().map(Running::wait).collect::<Vec<_>>());
     tokio::pin!(waiter);
@@ -116,6 +130,26 @@ async fn run_all(
         eprintln!("a pipeline thread failed: {e}");
         1
     })
+}
+
+/// Starts the dashboard (a failure to serve it is reported, not fatal).
+async fn serve_dashboard(listen: Listen, views: Vec<dashboard::PipelineView>) {
+    let loopback = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let bound = match listen {
+        Listen::Off => return,
+        Listen::At(addr) => dashboard::serve(addr, views).await,
+        Listen::Default => match dashboard::serve(loopback(DEFAULT_PORT), views.clone()).await {
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
+                tracing::info!("port {DEFAULT_PORT} is taken; the dashboard uses a free port instead");
+                dashboard::serve(loopback(0), views).await
+            }
+            other => other,
+        },
+    };
+    match bound {
+        Ok(addr) => tracing::info!("dashboard at http://{addr}/"),
+        Err(e) => tracing::error!("cannot serve the dashboard: {e}; the pipelines run without it"),
+    }
 }
 
 /// A consumer alone on the embedded broker would wait for records that can

@@ -12,19 +12,19 @@ use serde_json::Value as Json;
 use super::diagnostics::{Diagnostics, Origin, SourceFile};
 use super::document::{self, Node, Table, Value};
 use super::runner_settings::{
-    CHART_OUTPUT_KEYS, ChartOutputSettings, DeadLetterSettings, FileTransportSettings, KafkaTransportSettings,
-    schema_of,
+    CHART_OUTPUT_KEYS, ChartOutputSettings, DashboardSettings, DeadLetterSettings, FileTransportSettings,
+    KafkaTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, RecordFormat, schema_of,
 };
 use super::schema_check::{self, Subject};
 use super::suggest::did_you_mean;
 use super::{
-    Brokers, ChartOutput, FileTransport, KafkaTransport, Override, PipelineSpec, StageSpec, TransportSpec, interpolate,
-    overrides,
+    Brokers, ChartOutput, DeadLetterTarget, FileTransport, KafkaTransport, Override, PipelineSpec, RecordCheck,
+    RecordSchema, StageSpec, StartAt, TransportSpec, interpolate, overrides,
 };
 use crate::plugin_host::{Catalog, LookupError, default_dirs};
 
-const TOP_LEVEL_KEYS: [&str; 8] =
-    ["name", "description", "plugins_dir", "source", "transport", "transform", "chart", "dead_letter"];
+const TOP_LEVEL_KEYS: [&str; 9] =
+    ["name", "description", "plugins_dir", "source", "transport", "transform", "chart", "dead_letter", "dashboard"];
 const TRANSPORT_TYPES: [&str; 2] = ["file", "kafka"];
 
 /// Loads and checks a pipeline file with `--set` overrides applied, taking
@@ -60,7 +60,7 @@ impl Loader<'_> {
         for entry in &root.entries {
             if !TOP_LEVEL_KEYS.contains(&entry.key.as_str()) {
                 let hint = did_you_mean(&entry.key, TOP_LEVEL_KEYS);
-                self.error(&entry.key_origin, format!("unknown top-level key `{}`{hint}; a pipeline has name, description, plugins_dir and the tables [source], [transport], [transform], [chart], [dead_letter]", entry.key));
+                self.error(&entry.key_origin, format!("unknown top-level key `{}`{hint}; a pipeline has name, description, plugins_dir and the tables [source], [transport], [transform], [chart], [dead_letter], [dashboard]", entry.key));
             }
         }
         let name = match root.get("name") {
@@ -83,17 +83,21 @@ impl Loader<'_> {
         let transform = self.stage(&mut root, "transform", StageKind::Transform, &catalog);
         let chart_output = self.chart_output(&mut root, &name);
         let chart = self.stage(&mut root, "chart", StageKind::Chart, &catalog);
+        let record_check = self.record_check(&root);
         let transport = self.transport(&mut root, &name);
-        let dead_letter_path = self.dead_letter(&mut root, &name);
+        let dead_letter = self.dead_letter(&mut root, &name, transport.as_ref());
+        let dashboard_listen = self.dashboard(&mut root);
 
-        match (source, transform, chart, transport, chart_output, dead_letter_path) {
+        match (source, transform, chart, transport, chart_output, dead_letter, dashboard_listen, record_check) {
             (
                 Some(source),
                 Some(transform),
                 Some(chart),
                 Some(transport),
                 Some(chart_output),
-                Some(dead_letter_path),
+                Some(dead_letter),
+                Some(dashboard_listen),
+                Some(record_check),
             ) if self.errors.is_empty() => Ok(PipelineSpec {
                 file: self.file.clone(),
                 name,
@@ -102,7 +106,9 @@ impl Loader<'_> {
                 transform,
                 chart,
                 chart_output,
-                dead_letter_path,
+                dead_letter,
+                dashboard_listen,
+                record_check,
             }),
             _ => Err(self.errors),
         }
@@ -287,6 +293,9 @@ impl Loader<'_> {
 
     fn transport(&mut self, root: &mut Table, name: &str) -> Option<TransportSpec> {
         let (mut table, origin) = self.take_table(root, "transport", true)?;
+        for key in RECORD_CHECK_KEYS {
+            table.remove(key);
+        }
         let (type_name, type_origin) = self.take_type(&mut table, "transport", &origin, &TRANSPORT_TYPES)?;
         match type_name.as_str() {
             "file" => {
@@ -300,13 +309,9 @@ impl Loader<'_> {
             }
             "kafka" => {
                 let s: KafkaTransportSettings = self.runner_settings("transport", "kafka", &mut table, &origin)?;
-                let brokers = s.brokers.or_else(|| (self.env)("KAFKA_BROKERS")).filter(|b| !b.trim().is_empty());
                 Some(TransportSpec::Kafka(KafkaTransport {
                     pipeline: name.to_string(),
-                    brokers: match brokers {
-                        Some(b) if !b.trim().eq_ignore_ascii_case("embedded") => Brokers::Servers(b.trim().to_string()),
-                        _ => Brokers::Embedded,
-                    },
+                    brokers: self.brokers(s.brokers),
                     topic: s.topic,
                     group: s.group.unwrap_or_else(|| format!("{name}_group")),
                     partitions: s.partitions,
@@ -328,14 +333,39 @@ impl Loader<'_> {
         }
     }
 
-    fn chart_output(&mut self, root: &mut Table, name: &str) -> Option<ChartOutput> {
-        let (table, origin) = match root.get("chart") {
+    /// A copy of the runner's own `keys` of a stage table (the rest of the
+    /// table belongs to the stage), with the table's origin.
+    fn own_keys(root: &Table, section: &str, keys: &[&str]) -> (Table, Origin) {
+        let (table, origin) = match root.get(section) {
             Some(e) => (e.node.as_table().cloned().unwrap_or_default(), e.key_origin.clone()),
             None => (Table::default(), Origin::Default),
         };
-        let mut own = Table {
-            entries: table.entries.into_iter().filter(|e| CHART_OUTPUT_KEYS.contains(&e.key.as_str())).collect(),
+        (Table { entries: table.entries.into_iter().filter(|e| keys.contains(&e.key.as_str())).collect() }, origin)
+    }
+
+    fn record_check(&mut self, root: &Table) -> Option<RecordCheck> {
+        let (mut own, origin) = Self::own_keys(root, "transport", &RECORD_CHECK_KEYS);
+        let schema_origin = own.get("schema").map(|e| e.node.origin.clone());
+        let s: RecordCheckSettings = self.runner_settings("transport", "records", &mut own, &origin)?;
+        let schema = match (s.schema, schema_origin) {
+            (Some(path), Some(at)) => match RecordSchema::read(Path::new(&path)) {
+                Ok(schema) => Some(schema),
+                Err(e) => {
+                    self.error(&at, format!("transport.schema: {e}"));
+                    return None;
+                }
+            },
+            _ => None,
         };
+        Some(RecordCheck {
+            json: s.format == RecordFormat::Json || schema.is_some(),
+            schema,
+            max_bytes: s.max_record_bytes,
+        })
+    }
+
+    fn chart_output(&mut self, root: &mut Table, name: &str) -> Option<ChartOutput> {
+        let (mut own, origin) = Self::own_keys(root, "chart", &CHART_OUTPUT_KEYS);
         let s: ChartOutputSettings = self.runner_settings("chart", "output", &mut own, &origin)?;
         Some(ChartOutput {
             base: s.output.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("out/{name}"))),
@@ -344,9 +374,49 @@ impl Loader<'_> {
         })
     }
 
-    fn dead_letter(&mut self, root: &mut Table, name: &str) -> Option<PathBuf> {
+    fn dashboard(&mut self, root: &mut Table) -> Option<Option<String>> {
+        let (mut table, origin) = self.take_table(root, "dashboard", false)?;
+        let s: DashboardSettings = self.runner_settings("dashboard", "settings", &mut table, &origin)?;
+        Some(s.listen)
+    }
+
+    fn dead_letter(
+        &mut self,
+        root: &mut Table,
+        name: &str,
+        transport: Option<&TransportSpec>,
+    ) -> Option<DeadLetterTarget> {
         let (mut table, origin) = self.take_table(root, "dead_letter", false)?;
         let s: DeadLetterSettings = self.runner_settings("dead_letter", "output", &mut table, &origin)?;
-        Some(s.path.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("out/{name}.dead.jsonl"))))
+        let Some(topic) = s.topic else {
+            return Some(DeadLetterTarget::File(
+                s.path.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("out/{name}.dead.jsonl"))),
+            ));
+        };
+        let brokers = match (s.brokers, transport) {
+            (Some(brokers), _) => self.brokers(Some(brokers)),
+            (None, Some(TransportSpec::Kafka(k))) => k.brokers.clone(),
+            (None, _) => self.brokers(None),
+        };
+        Some(DeadLetterTarget::Kafka(KafkaTransport {
+            pipeline: name.to_string(),
+            brokers,
+            topic,
+            group: format!("{name}_dead_letters"),
+            partitions: 1,
+            replication: 1,
+            start: StartAt::Beginning,
+            idempotence: true,
+            session_timeout_ms: 6000,
+            properties: Default::default(),
+        }))
+    }
+
+    /// Brokers from a setting, else `KAFKA_BROKERS`, else the embedded broker.
+    fn brokers(&self, setting: Option<String>) -> Brokers {
+        match setting.or_else(|| (self.env)("KAFKA_BROKERS")).filter(|b| !b.trim().is_empty()) {
+            Some(b) if !b.trim().eq_ignore_ascii_case("embedded") => Brokers::Servers(b.trim().to_string()),
+            _ => Brokers::Embedded,
+        }
     }
 }

@@ -5,6 +5,7 @@ pub mod diagnostics;
 pub mod document;
 pub mod interpolate;
 pub mod overrides;
+pub mod pipeline_schema;
 pub mod runner_settings;
 pub mod schema_check;
 pub mod suggest;
@@ -126,7 +127,56 @@ pub struct PipelineSpec {
     pub transform: StageSpec,
     pub chart: StageSpec,
     pub chart_output: ChartOutput,
-    pub dead_letter_path: PathBuf,
+    pub dead_letter: DeadLetterTarget,
+    /// `[dashboard] listen`, if the file sets it.
+    pub dashboard_listen: Option<String>,
+    /// What every record must be before the transform sees it.
+    pub record_check: RecordCheck,
+}
+
+/// Where dead letters go.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeadLetterTarget {
+    File(PathBuf),
+    Kafka(KafkaTransport),
+}
+
+impl DeadLetterTarget {
+    pub fn describe(&self) -> String {
+        match self {
+            DeadLetterTarget::File(path) => path.display().to_string(),
+            DeadLetterTarget::Kafka(k) => format!("kafka topic {}", k.topic),
+        }
+    }
+}
+
+/// The checks each record passes at the transport boundary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordCheck {
+    /// Must be a UTF-8 JSON document.
+    pub json: bool,
+    pub schema: Option<RecordSchema>,
+    pub max_bytes: u64,
+}
+
+/// A JSON Schema the records must follow, read from a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordSchema {
+    pub path: PathBuf,
+    pub schema: serde_json::Value,
+}
+
+impl RecordSchema {
+    /// Reads and compiles the schema, or says what is wrong with it.
+    pub fn read(path: &std::path::Path) -> Result<RecordSchema, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the schema file {}: {e}", path.display()))?;
+        let schema: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+        jsonschema::validator_for(&schema)
+            .map_err(|e| format!("{} is not a valid JSON Schema: {e}", path.display()))?;
+        Ok(RecordSchema { path: path.to_path_buf(), schema })
+    }
 }
 
 impl PipelineSpec {

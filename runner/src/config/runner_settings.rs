@@ -96,6 +96,39 @@ fn default_session_timeout_ms() -> u64 {
     6000
 }
 
+/// Settings of `[transport]` (any type) that check each record as it
+/// arrives, before the transform: a record that fails goes to the dead
+/// letters with the reason.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordCheckSettings {
+    /// "json": every record must be a UTF-8 JSON document; "bytes": anything goes.
+    #[serde(default)]
+    pub format: RecordFormat,
+    /// A JSON Schema file the records must follow (implies "json").
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// Records larger than this many bytes are refused.
+    #[serde(default = "default_max_record_bytes")]
+    #[schemars(range(min = 1))]
+    pub max_record_bytes: u64,
+}
+
+/// Keys of `[transport]` that belong to the record check, whatever the type.
+pub const RECORD_CHECK_KEYS: [&str; 3] = ["format", "schema", "max_record_bytes"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordFormat {
+    #[default]
+    Json,
+    Bytes,
+}
+
+fn default_max_record_bytes() -> u64 {
+    1024 * 1024
+}
+
 /// The runner's own settings in `[chart]` (the rest belong to the chart plugin).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -131,6 +164,24 @@ pub struct DeadLetterSettings {
     /// JSON-lines file of dead letters (default `out/<pipeline name>.dead.jsonl`).
     #[serde(default)]
     pub path: Option<String>,
+    /// A Kafka topic for dead letters instead of a file (each one a JSON message).
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// Brokers of that topic (default: the pipeline's Kafka brokers, else
+    /// `KAFKA_BROKERS`, else the embedded broker).
+    #[serde(default)]
+    pub brokers: Option<String>,
+}
+
+/// `[dashboard]`: where `buzz run` serves its live charts.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardSettings {
+    /// Address to serve the dashboard on, e.g. "127.0.0.1:8080" (port 0
+    /// picks a free one), or "off". Loopback unless you name another
+    /// address. `buzz run --http` overrides it.
+    #[serde(default)]
+    pub listen: Option<String>,
 }
 
 /// The JSON Schema of a runner settings struct.

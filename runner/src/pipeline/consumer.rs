@@ -7,16 +7,17 @@
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use buzz_sdk::abi::{FfiHeader, FfiRecord, NO_INPUT};
+use buzz_sdk::abi::{FfiHeader, FfiRecord};
 
 use super::Shared;
 use super::control::{ConsumerSwap, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
+use super::record_gate::RecordGate;
 use super::throttle::Throttle;
 use crate::chart_output::ChartWriter;
 use crate::plugin_host::{Batch, StageInstance};
-use crate::transport::{EndMark, RecordBatch, TransportReader};
+use crate::transport::{EndMark, RecordBatch, TransportReader, TransportStatus};
 
 /// Records read per batch.
 pub const BATCH: usize = 1024;
@@ -24,6 +25,8 @@ pub const BATCH: usize = 1024;
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// Longest a transport switch waits to read what was sent on the old one.
 const SWITCH_DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// How often the transport's state is published for the dashboard.
+const STATUS_EVERY: Duration = Duration::from_millis(250);
 
 pub struct Consumer {
     pub reader: Box<dyn TransportReader>,
@@ -32,6 +35,8 @@ pub struct Consumer {
     pub writer: ChartWriter,
     pub frames: FrameClock,
     pub control: Receiver<ConsumerSwap>,
+    /// Checks each record before the transform sees it.
+    pub gate: RecordGate,
     /// Stop once caught up with the transport, when no producer runs here.
     pub exit_when_caught_up: bool,
     /// Stop once the local producer's end mark is reached.
@@ -44,6 +49,8 @@ pub struct Consumer {
 #[derive(Default)]
 struct Buffers {
     batch: RecordBatch,
+    /// Indices of the batch's records that passed the gate.
+    passed: Vec<usize>,
     records: Vec<FfiRecord>,
     headers: Vec<FfiHeader>,
 }
@@ -53,9 +60,14 @@ impl Consumer {
         let mut buffers = Buffers::default();
         let mut read_errors = Throttle::new(Duration::from_secs(5));
         let mut stopping_since: Option<Instant> = None;
+        let mut status_at = Instant::now() - STATUS_EVERY;
         loop {
             while let Ok(swap) = self.control.try_recv() {
                 self.apply(swap, &mut buffers, shared);
+            }
+            if status_at.elapsed() >= STATUS_EVERY {
+                status_at = Instant::now();
+                shared.set_transport(TransportStatus::new(self.reader.state(), self.reader.lag()));
             }
             match self.reader.read(&mut buffers.batch, BATCH, self.frames.wait_hint()) {
                 Ok(()) => read_errors.reset(),
@@ -119,30 +131,40 @@ impl Consumer {
         let batch = &buffers.batch;
         Counters::add(&shared.counters.consumed, batch.len());
         Counters::add(&shared.counters.consumed_bytes, (0..batch.len()).map(|i| batch.payload(i).len()).sum());
-        batch.ffi(&mut buffers.records, &mut buffers.headers);
         let reader = &*self.reader;
+        buffers.passed.clear();
+        for i in 0..batch.len() {
+            match self.gate.check(batch.payload(i)) {
+                Ok(()) => buffers.passed.push(i),
+                Err(reason) => shared.dead_letter(
+                    DeadLetter::new("transport", "check", &reason, batch.payload(i)).from_batch(batch, i, reader),
+                ),
+            }
+        }
+        let passed = &buffers.passed;
+        batch.ffi(passed, &mut buffers.records, &mut buffers.headers);
         let transform_type = self.transform.type_name().to_string();
         match self.transform.process(&buffers.records) {
             Ok(out) => {
                 for reject in out.rejects {
                     let letter = DeadLetter::new("transform", &transform_type, reason_of(reject), &[])
                         .panicked(reject.panicked != 0);
-                    let letter = match reject.input_index {
-                        NO_INPUT => letter,
-                        index => {
+                    let letter = match passed.get(reject.input_index) {
+                        None => letter,
+                        Some(&index) => {
                             DeadLetter { payload: batch.payload(index), ..letter }.from_batch(batch, index, reader)
                         }
                     };
                     shared.dead_letter(letter);
                 }
-                Counters::add(&shared.counters.records_out, batch.len() - out.rejects.len());
+                Counters::add(&shared.counters.records_out, passed.len() - out.rejects.len());
                 feed_chart(&mut self.chart, out, shared);
             }
             Err(e) => {
                 // The whole batch failed (its end-of-batch step erred or panicked):
                 // every record goes to the dead letters with the reason.
                 tracing::error!(pipeline = %shared.name, "transform {transform_type} failed on a batch: {e}");
-                for i in 0..batch.len() {
+                for &i in passed {
                     let letter = DeadLetter::new("transform", &transform_type, &e.message, batch.payload(i));
                     shared.dead_letter(letter.panicked(e.panicked).from_batch(batch, i, reader));
                 }
@@ -192,7 +214,10 @@ impl Consumer {
 
     /// Applies a hot reload between batches and says how it went.
     fn apply(&mut self, swap: ConsumerSwap, buffers: &mut Buffers, shared: &Shared) {
-        let ConsumerSwap { transform, chart, reader, drain_to, writer, frame_interval, done } = swap;
+        let ConsumerSwap { transform, chart, reader, drain_to, writer, frame_interval, gate, done } = swap;
+        if let Some(gate) = gate {
+            self.gate = gate;
+        }
         if let Some(reader) = reader {
             self.switch_transport(reader, drain_to.as_ref(), buffers, shared);
         }

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::sync::mpsc::Sender;
 use std::time::{Duration, Instant, SystemTime};
 
+use super::record_gate::RecordGate;
 use crate::chart_output::ChartWriter;
 use crate::plugin_host::StageInstance;
 use crate::transport::{EndMark, TransportReader, TransportWriter};
@@ -18,6 +19,7 @@ pub struct ConsumerSwap {
     pub drain_to: Option<EndMark>,
     pub writer: Option<ChartWriter>,
     pub frame_interval: Option<Duration>,
+    pub gate: Option<RecordGate>,
     pub done: Sender<Result<(), String>>,
 }
 

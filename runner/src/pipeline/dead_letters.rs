@@ -3,14 +3,17 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use base64::Engine;
 use serde_json::{Value as Json, json};
 
-use crate::transport::{RecordBatch, TransportReader};
+use buzz_sdk::abi::{FfiRecord, FfiSlice, NO_TIMESTAMP};
+
+use crate::config::DeadLetterTarget;
+use crate::transport::kafka::KafkaWriter;
+use crate::transport::{RecordBatch, TransportReader, TransportWriter};
 
 /// One record that could not be processed.
 pub struct DeadLetter<'a> {
@@ -73,24 +76,25 @@ pub struct DeadLetters {
 }
 
 impl DeadLetters {
-    pub fn new(path: &Path, pipeline: &str) -> Self {
+    pub fn new(target: &DeadLetterTarget, pipeline: &str) -> Self {
         DeadLetters {
             pipeline: pipeline.to_string(),
-            sink: Mutex::new(Sink { path: path.to_path_buf(), file: None }),
+            sink: Mutex::new(Sink { target: target.clone(), file: None, topic: None }),
             count: AtomicU64::new(0),
         }
     }
 
-    pub fn path(&self) -> PathBuf {
-        self.sink.lock().expect("dead letters poisoned").path.clone()
+    /// Where dead letters go, in words.
+    pub fn describe(&self) -> String {
+        self.sink.lock().expect("dead letters poisoned").target.describe()
     }
 
-    /// Writes the next dead letters to another file (a reload changed it).
-    pub fn set_path(&self, path: &Path) {
+    /// Sends the next dead letters elsewhere (a reload changed it).
+    pub fn set_target(&self, target: &DeadLetterTarget) {
         let mut sink = self.sink.lock().expect("dead letters poisoned");
-        if sink.path != path {
+        if sink.target != *target {
             sink.flush();
-            *sink = Sink { path: path.to_path_buf(), file: None };
+            *sink = Sink { target: target.clone(), file: None, topic: None };
         }
     }
 
@@ -133,7 +137,7 @@ impl DeadLetters {
         if let Err(e) = sink.append(&entry) {
             tracing::error!(
                 "cannot write dead letter to {}: {e}; the record is only in this log line: {entry}",
-                sink.path.display()
+                sink.target.describe()
             );
         }
     }
@@ -144,30 +148,54 @@ impl DeadLetters {
 }
 
 /// The dead-letter file, opened on the first dead letter.
+/// The dead-letter file or topic, opened on the first dead letter.
 struct Sink {
-    path: PathBuf,
+    target: DeadLetterTarget,
     file: Option<BufWriter<File>>,
+    topic: Option<Box<dyn TransportWriter>>,
 }
 
 impl Sink {
     fn append(&mut self, entry: &Json) -> std::io::Result<()> {
-        if self.file.is_none() {
-            if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)?;
+        let line = serde_json::to_vec(entry)?;
+        match &self.target {
+            DeadLetterTarget::File(path) => {
+                if self.file.is_none() {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                    let opened = OpenOptions::new().create(true).append(true).open(path)?;
+                    self.file = Some(BufWriter::new(opened));
+                }
+                let writer = self.file.as_mut().expect("opened above");
+                writer.write_all(&line)?;
+                writer.write_all(b"\n")
             }
-            let opened = OpenOptions::new().create(true).append(true).open(&self.path)?;
-            self.file = Some(BufWriter::new(opened));
+            DeadLetterTarget::Kafka(spec) => {
+                if self.topic.is_none() {
+                    self.topic = Some(Box::new(KafkaWriter::open(spec).map_err(std::io::Error::other)?));
+                }
+                let record = FfiRecord {
+                    payload: FfiSlice::new(&line),
+                    key: FfiSlice::NONE,
+                    timestamp_ms: NO_TIMESTAMP,
+                    headers: std::ptr::null(),
+                    header_count: 0,
+                };
+                let writer = self.topic.as_mut().expect("opened above");
+                writer.send(&[record], &mut Vec::new()).map_err(std::io::Error::other)
+            }
         }
-        let writer = self.file.as_mut().expect("opened above");
-        serde_json::to_writer(&mut *writer, entry)?;
-        writer.write_all(b"\n")
     }
 
     fn flush(&mut self) {
-        if let Some(file) = self.file.as_mut()
-            && let Err(e) = file.flush()
-        {
-            tracing::error!("cannot flush dead letters to {}: {e}", self.path.display());
+        let result = match (self.file.as_mut(), self.topic.as_mut()) {
+            (Some(file), _) => file.flush().map_err(|e| e.to_string()),
+            (_, Some(topic)) => topic.flush().map_err(|e| e.to_string()),
+            _ => Ok(()),
+        };
+        if let Err(e) = result {
+            tracing::error!("cannot flush dead letters to {}: {e}", self.target.describe());
         }
     }
 }

@@ -7,6 +7,7 @@ mod control;
 mod counters;
 mod dead_letters;
 mod producer;
+mod record_gate;
 mod stop;
 mod summary;
 pub(crate) mod throttle;
@@ -20,13 +21,14 @@ pub use consumer::FrameClock;
 pub use control::{ConsumerSwap, ProducerSwap, ReloadReport, ReloadStatus, ReloadTimes};
 pub use counters::Counters;
 pub use dead_letters::{DeadLetter, DeadLetters};
+pub use record_gate::RecordGate;
 pub use stop::StopToken;
 pub use summary::Summary;
 
-use crate::chart_output::{ChartFiles, ChartWriter};
+use crate::chart_output::{ChartFiles, ChartWriter, FrameSender};
 use crate::config::{Brokers, Diagnostics, PipelineSpec, StageSpec, TransportSpec};
 use crate::plugin_host::StageInstance;
-use crate::transport::{self, EndMark, TransportWriter};
+use crate::transport::{self, EndMark, TransportState, TransportStatus, TransportWriter};
 
 /// Which halves of the pipeline this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -79,6 +81,10 @@ pub struct Shared {
     pub last_reload: Mutex<Option<ReloadReport>>,
     /// Each stage's type and settings as now running (changes on reload).
     pub configuration: Mutex<serde_json::Value>,
+    /// How the transport is doing, as the running half last saw it.
+    pub transport: Mutex<TransportStatus>,
+    /// The chart's drawn frames, for viewers.
+    pub frames: FrameSender,
 }
 
 /// The embedded broker keeps only the newest 100,000 records or 5 MB per
@@ -111,6 +117,14 @@ impl Shared {
                 waited = true;
             }
             self.stop.wait(std::time::Duration::from_millis(1));
+        }
+    }
+
+    /// Records how the transport is doing (for the dashboard).
+    pub fn set_transport(&self, status: TransportStatus) {
+        let mut current = self.transport.lock().expect("transport status poisoned");
+        if *current != status {
+            *current = status;
         }
     }
 
@@ -242,13 +256,15 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
     let shared = Arc::new(Shared {
         name: spec.name.clone(),
         counters: Counters::default(),
-        dead_letters: DeadLetters::new(&spec.dead_letter_path, &spec.name),
+        dead_letters: DeadLetters::new(&spec.dead_letter, &spec.name),
         stop: StopToken::default(),
         end_mark: Mutex::new(None),
         lag_limit: lag_limit(spec, options.role),
         reload_status: ReloadStatus::default(),
         last_reload: Mutex::new(None),
         configuration: Mutex::new(configuration(spec)),
+        transport: Mutex::new(TransportStatus::new(TransportState::Waiting("starting".into()), None)),
+        frames: FrameSender::new(None),
     });
     let fail = |message: String| -> Diagnostics { spec.file.error(&crate::config::Origin::Default, message).into() };
     let mut threads = Threads::default();
@@ -258,8 +274,13 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         let transform = build_stage(spec, &spec.transform)?;
         let chart = build_stage(spec, &spec.chart)?;
         let reader = transport::open_reader(&spec.transport).map_err(|e| fail(format!("transport: {e}")))?;
-        let writer = ChartWriter::start(&spec.chart_output.base, spec.chart_output.png_interval, &spec.name)
-            .map_err(|e| fail(format!("chart output {}: {e}", spec.chart_output.base.display())))?;
+        let writer = ChartWriter::start(
+            &spec.chart_output.base,
+            spec.chart_output.png_interval,
+            &spec.name,
+            shared.frames.clone(),
+        )
+        .map_err(|e| fail(format!("chart output {}: {e}", spec.chart_output.base.display())))?;
         files = Some(writer.files().clone());
         let (control, receiver) = mpsc::channel();
         threads.consumer_control = Some(control);
@@ -270,6 +291,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
             writer,
             frames: consumer::FrameClock::new(spec.chart_output.min_frame_interval),
             control: receiver,
+            gate: RecordGate::new(&spec.record_check).map_err(fail)?,
             exit_when_caught_up: options.exit_when_done && !options.role.produces(),
             exit_when_producer_done: options.exit_when_done && options.role.produces(),
             local_producer: options.role.produces(),
@@ -319,6 +341,15 @@ impl Running {
         self.handle.clone()
     }
 
+    /// What the dashboard shows of this pipeline.
+    pub fn dashboard_view(&self, name: &str) -> crate::dashboard::PipelineView {
+        crate::dashboard::PipelineView {
+            name: name.to_string(),
+            shared: self.handle.shared.clone(),
+            files: self.files.clone(),
+        }
+    }
+
     /// Waits for the threads to end (on their own, or after a stop) and
     /// sums up the run.
     pub fn wait(self) -> Summary {
@@ -360,7 +391,7 @@ impl Running {
             frames: Counters::get(&c.frames),
             elapsed_s: self.started.elapsed().as_secs_f64(),
             chart: self.files.clone(),
-            dead_letter_path: shared.dead_letters.path().display().to_string(),
+            dead_letter_output: shared.dead_letters.describe(),
             configuration: shared.configuration.lock().expect("configuration poisoned").clone(),
         }
     }

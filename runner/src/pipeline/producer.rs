@@ -12,7 +12,7 @@ use super::counters::Counters;
 use super::dead_letters::DeadLetter;
 use super::throttle::Throttle;
 use crate::plugin_host::{PollStatus, StageInstance};
-use crate::transport::{EndMark, TransportWriter};
+use crate::transport::{EndMark, TransportState, TransportStatus, TransportWriter};
 
 /// Records asked of the source per poll.
 const BATCH: usize = 1024;
@@ -29,6 +29,7 @@ impl Producer {
     pub fn run(mut self, shared: &Shared) {
         let mut errors = Throttle::new(Duration::from_secs(5));
         let mut rejected = Vec::new();
+        let mut connected = false;
         while !shared.stop.is_stopped() {
             while let Ok(swap) = self.control.try_recv() {
                 self.apply(swap, shared);
@@ -54,6 +55,7 @@ impl Producer {
             }
             rejected.clear();
             while let Err(e) = self.writer.send(batch.records, &mut rejected) {
+                shared.set_transport(TransportStatus::new(TransportState::Retrying(e.to_string()), None));
                 if errors.ready() {
                     tracing::warn!(pipeline = %shared.name, "transport cannot take records yet, retrying: {e}");
                 }
@@ -62,6 +64,10 @@ impl Producer {
                     return self.close(shared);
                 }
                 rejected.clear();
+            }
+            if errors.failures() > 0 || !connected {
+                shared.set_transport(TransportStatus::new(TransportState::Connected, None));
+                connected = true;
             }
             errors.reset();
             Counters::add(&shared.counters.produced, batch.records.len() - rejected.len());

@@ -25,7 +25,8 @@ pub struct Summary {
     pub frames: u64,
     pub elapsed_s: f64,
     pub chart: Option<ChartFiles>,
-    pub dead_letter_path: String,
+    /// Where the dead letters went (a file, or a Kafka topic).
+    pub dead_letter_output: String,
     /// Each stage's type and settings as running at the end (after reloads).
     pub configuration: serde_json::Value,
 }

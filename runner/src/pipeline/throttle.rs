@@ -28,6 +28,11 @@ impl Throttle {
         Duration::from_millis(100u64 << self.failures.min(6)).min(Duration::from_secs(5))
     }
 
+    /// Failures since the last reset.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+
     pub fn reset(&mut self) {
         self.failures = 0;
         self.last = None;

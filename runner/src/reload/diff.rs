@@ -15,6 +15,7 @@ pub struct PipelineDiff {
     pub chart: bool,
     pub chart_output: bool,
     pub dead_letter: bool,
+    pub record_check: bool,
     /// One line per change, e.g. `transform stall_detection: threshold 0.2 -> 0.3`.
     pub changes: Vec<String>,
 }
@@ -43,13 +44,17 @@ impl PipelineDiff {
                 new.chart_output.min_frame_interval
             ));
         }
-        if old.dead_letter_path != new.dead_letter_path {
-            diff.dead_letter = true;
+        if old.record_check != new.record_check {
+            diff.record_check = true;
             diff.changes.push(format!(
-                "dead letters {} -> {}",
-                old.dead_letter_path.display(),
-                new.dead_letter_path.display()
+                "record check {} -> {}",
+                describe_check(&old.record_check),
+                describe_check(&new.record_check)
             ));
+        }
+        if old.dead_letter != new.dead_letter {
+            diff.dead_letter = true;
+            diff.changes.push(format!("dead letters {} -> {}", old.dead_letter.describe(), new.dead_letter.describe()));
         }
         diff
     }
@@ -61,6 +66,12 @@ impl PipelineDiff {
     pub fn describe(&self) -> String {
         self.changes.join("; ")
     }
+}
+
+fn describe_check(check: &crate::config::RecordCheck) -> String {
+    let format = if check.json { "json" } else { "bytes" };
+    let schema = check.schema.as_ref().map(|s| format!(", schema {}", s.path.display())).unwrap_or_default();
+    format!("{format}, at most {} bytes{schema}", check.max_bytes)
 }
 
 /// Records how a stage changed; true if it must be rebuilt.

@@ -77,7 +77,7 @@ impl Reloader {
         if let Err(message) = self.apply(&new, &diff) {
             return self.refuse(message, noticed);
         }
-        shared.dead_letters.set_path(&new.dead_letter_path);
+        shared.dead_letters.set_target(&new.dead_letter);
         *shared.configuration.lock().expect("configuration poisoned") = pipeline::configuration(&new);
         self.spec = new;
         Counters::add(&shared.counters.reloads_applied, 1);
@@ -114,10 +114,17 @@ impl Reloader {
         let transform = (role.consumes() && diff.transform).then(|| build(&new.transform)).transpose()?;
         let chart = (role.consumes() && diff.chart).then(|| build(&new.chart)).transpose()?;
         let reader = (role.consumes() && diff.transport).then(open_reader).transpose()?;
+        let gate =
+            (role.consumes() && diff.record_check).then(|| pipeline::RecordGate::new(&new.record_check)).transpose()?;
         let chart_writer = (role.consumes() && diff.chart_output)
             .then(|| {
-                ChartWriter::start(&new.chart_output.base, new.chart_output.png_interval, &new.name)
-                    .map_err(|e| format!("chart output {}: {e}", new.chart_output.base.display()))
+                ChartWriter::start(
+                    &new.chart_output.base,
+                    new.chart_output.png_interval,
+                    &new.name,
+                    self.handle.shared().frames.clone(),
+                )
+                .map_err(|e| format!("chart output {}: {e}", new.chart_output.base.display()))
             })
             .transpose()?;
 
@@ -134,7 +141,7 @@ impl Reloader {
                 self.handle.restart_producer(source, writer)?;
             }
         }
-        if transform.is_some() || chart.is_some() || reader.is_some() || chart_writer.is_some() {
+        if transform.is_some() || chart.is_some() || reader.is_some() || chart_writer.is_some() || gate.is_some() {
             let frame_interval = diff.chart_output.then_some(new.chart_output.min_frame_interval);
             self.handle.swap_consumer(|done| ConsumerSwap {
                 transform,
@@ -143,6 +150,7 @@ impl Reloader {
                 drain_to,
                 writer: chart_writer,
                 frame_interval,
+                gate,
                 done,
             })?;
         }

@@ -117,8 +117,8 @@ impl RecordBatch {
         self.records.iter().map(|r| r.position)
     }
 
-    /// FFI views of the records, valid while the batch is not modified.
-    pub fn ffi(&self, records: &mut Vec<FfiRecord>, headers: &mut Vec<FfiHeader>) {
+    /// FFI views of the records at `indices`, valid while the batch is not modified.
+    pub fn ffi(&self, indices: &[usize], records: &mut Vec<FfiRecord>, headers: &mut Vec<FfiHeader>) {
         records.clear();
         headers.clear();
         let slice = |r: &Range<usize>| FfiSlice::new(&self.data[r.clone()]);
@@ -128,7 +128,7 @@ impl RecordBatch {
                 value: value.as_ref().map_or(FfiSlice::NONE, slice),
             }),
         );
-        records.extend(self.records.iter().map(|m| FfiRecord {
+        records.extend(indices.iter().map(|&i| &self.records[i]).map(|m| FfiRecord {
             payload: slice(&m.payload),
             key: m.key.as_ref().map_or(FfiSlice::NONE, slice),
             timestamp_ms: m.timestamp_ms,

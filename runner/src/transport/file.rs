@@ -261,6 +261,11 @@ impl TransportReader for FileReader {
         self.state.clone()
     }
 
+    fn lag(&self) -> Option<String> {
+        let len = self.file.as_ref()?.metadata().ok()?.len();
+        Some(format!("{} bytes", len.saturating_sub(self.committed)))
+    }
+
     fn describe_position(&self, position: Position) -> serde_json::Value {
         match position {
             Position::File { offset } => serde_json::json!({ "file": self.path, "offset": offset }),

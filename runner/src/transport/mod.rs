@@ -44,6 +44,27 @@ pub enum TransportState {
     Retrying(String),
 }
 
+/// The transport's state as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TransportStatus {
+    /// `connected`, `waiting` or `retrying`.
+    pub state: &'static str,
+    pub detail: Option<String>,
+    /// How far behind the consumer is, where known ("1200 records", "3 kB").
+    pub lag: Option<String>,
+}
+
+impl TransportStatus {
+    pub fn new(state: TransportState, lag: Option<String>) -> Self {
+        let (state, detail) = match state {
+            TransportState::Connected => ("connected", None),
+            TransportState::Waiting(why) => ("waiting", Some(why)),
+            TransportState::Retrying(why) => ("retrying", Some(why)),
+        };
+        TransportStatus { state, detail, lag }
+    }
+}
+
 /// The producer half's end of a transport.
 pub trait TransportWriter: Send {
     /// Sends records on. Records the transport cannot carry are listed in
@@ -77,6 +98,10 @@ pub trait TransportReader: Send {
     /// Saves the position for good (on shutdown).
     fn close(&mut self) -> Result<(), TransportError>;
     fn state(&self) -> TransportState;
+    /// How far behind the newest record this consumer is, where known.
+    fn lag(&self) -> Option<String> {
+        None
+    }
     /// A record's position as JSON, for dead letters.
     fn describe_position(&self, position: Position) -> serde_json::Value;
 }

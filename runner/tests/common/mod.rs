@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod broker;
+pub mod browser;
 pub mod watched;
 
 use std::path::{Path, PathBuf};
@@ -34,7 +35,14 @@ pub fn require_plugins() {
 pub fn buzz() -> Command {
     require_plugins();
     let mut command = Command::new(env!("CARGO_BIN_EXE_buzz"));
-    command.current_dir(repo_root()).env_remove("BUZZ_PLUGIN_PATH").env("BUZZ_LOG", "warn").env("NO_COLOR", "1");
+    // No dashboard unless a test asks for one (`--http`), so tests never
+    // compete for a port.
+    command
+        .current_dir(repo_root())
+        .env_remove("BUZZ_PLUGIN_PATH")
+        .env("BUZZ_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .env("BUZZ_HTTP", "off");
     command
 }
 

@@ -65,3 +65,17 @@ pub fn create_embedded_topic(topic: &str, partitions: i32) -> Result<(), Transpo
         other => Err(TransportError(format!("cannot create topic {topic} on the embedded broker: {other:?}"))),
     }
 }
+
+/// Takes the embedded broker down or brings it back, to rehearse an outage
+/// (clients see a broker that stopped answering; nothing it holds is lost).
+pub fn set_embedded_broker_up(up: bool) -> Result<(), TransportError> {
+    let cluster = embedded()?.cluster;
+    // SAFETY: a live cluster; broker 1 is its only broker.
+    let err = unsafe {
+        if up { sys::rd_kafka_mock_broker_set_up(cluster, 1) } else { sys::rd_kafka_mock_broker_set_down(cluster, 1) }
+    };
+    match err {
+        sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => Ok(()),
+        other => Err(TransportError(format!("cannot change the embedded broker's state: {other:?}"))),
+    }
+}

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
@@ -14,6 +15,7 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
+use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::client::{ErrorReporter, base_config, bootstrap, log_librdkafka, set_default};
@@ -29,6 +31,9 @@ use crate::transport::{EndMark, Position, RecordBatch, TransportError, Transport
 struct ReaderContext {
     topic: String,
     errors: ErrorReporter,
+    /// Records behind the partitions' ends, from librdkafka's statistics
+    /// (-1 until known).
+    lag: AtomicI64,
     stored: Mutex<BTreeMap<i32, i64>>,
     assigned: Mutex<BTreeSet<i32>>,
 }
@@ -40,6 +45,12 @@ impl ClientContext for ReaderContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         self.errors.report(&error, reason);
+    }
+
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else { return };
+        let lags = topic.partitions.iter().filter(|(p, _)| **p >= 0).map(|(_, p)| p.consumer_lag).filter(|l| *l >= 0);
+        self.lag.store(lags.sum(), Ordering::Relaxed);
     }
 }
 
@@ -106,6 +117,8 @@ impl KafkaReader {
         // Offsets are committed by hand, after the transform took the records.
         set_default(&mut config, spec, "enable.auto.commit", "false");
         set_default(&mut config, spec, "enable.partition.eof", "true");
+        // Statistics carry the consumer lag the dashboard shows.
+        set_default(&mut config, spec, "statistics.interval.ms", "1000");
         // When its local queue is full (queued.min.messages), librdkafka
         // stops fetching for this long: the default 1 s idles a consumer
         // that is only slightly slower than the fetcher (measured: 140k
@@ -125,6 +138,7 @@ impl KafkaReader {
         let context = ReaderContext {
             topic: spec.topic.clone(),
             errors: ErrorReporter::new(format!("consumer of topic {} at {bootstrap}", spec.topic)),
+            lag: AtomicI64::new(-1),
             stored: Mutex::new(BTreeMap::new()),
             assigned: Mutex::new(BTreeSet::new()),
         };
@@ -252,6 +266,11 @@ impl TransportReader for KafkaReader {
             Some(error) => TransportState::Retrying(error),
             None => TransportState::Connected,
         }
+    }
+
+    fn lag(&self) -> Option<String> {
+        let lag = self.consumer.context().lag.load(Ordering::Relaxed);
+        (lag >= 0).then(|| format!("{lag} records"))
     }
 
     fn describe_position(&self, position: Position) -> serde_json::Value {

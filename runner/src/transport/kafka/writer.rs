@@ -1,12 +1,18 @@
 //! The producer end: an idempotent producer that never gives up on a record
 //! (`message.timeout.ms = 0`): while the broker is away, records wait in
 //! librdkafka's queue and the pipeline waits when the queue is full.
+//!
+//! An idempotent producer meets a fatal error when the broker forgets it
+//! (a broker restarted without its data, say). The producer is then
+//! replaced by a new one and every record the old one had not delivered is
+//! sent again: at-least-once, never lost.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use buzz_sdk::abi::{FfiRecord, NO_TIMESTAMP};
+use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -19,12 +25,28 @@ use crate::config::{Brokers, KafkaTransport};
 use crate::pipeline::throttle::Throttle;
 use crate::transport::{EndMark, TransportError, TransportWriter};
 
-/// Tracks deliveries: the next offset per partition (for the end mark) and
-/// the records the broker refused for good.
+/// A record the producer did not deliver.
+struct Undelivered {
+    payload: Vec<u8>,
+    key: Option<Vec<u8>>,
+    timestamp_ms: Option<i64>,
+    reason: String,
+    /// Failed because its producer failed (send it again), not because
+    /// the broker refused the record (dead-letter it).
+    resend: bool,
+}
+
+/// What every producer of this writer reports into.
+#[derive(Default)]
+struct Deliveries {
+    /// The next offset per partition after the latest delivery.
+    delivered: Mutex<BTreeMap<i32, i64>>,
+    undelivered: Mutex<Vec<Undelivered>>,
+}
+
 struct DeliveryContext {
     errors: ErrorReporter,
-    delivered: Mutex<BTreeMap<i32, i64>>,
-    failed: Mutex<Vec<(Vec<u8>, String)>>,
+    deliveries: Arc<Deliveries>,
 }
 
 impl ClientContext for DeliveryContext {
@@ -43,16 +65,27 @@ impl ProducerContext for DeliveryContext {
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
         match result {
             Ok(message) => {
-                let mut delivered = self.delivered.lock().expect("deliveries poisoned");
-                let next = delivered.entry(message.partition()).or_insert(0);
-                *next = (*next).max(message.offset() + 1);
+                // Reports arrive in order per partition; the latest one wins
+                // (not the largest: a broker that lost its log on restart
+                // numbers the partition from 0 again).
+                self.deliveries
+                    .delivered
+                    .lock()
+                    .expect("deliveries poisoned")
+                    .insert(message.partition(), message.offset() + 1);
             }
             Err((error, message)) => {
-                let payload = message.payload().unwrap_or_default().to_vec();
-                self.failed
-                    .lock()
-                    .expect("failures poisoned")
-                    .push((payload, format!("Kafka refused the record: {error}")));
+                let resend = matches!(
+                    error.rdkafka_error_code(),
+                    Some(RDKafkaErrorCode::Fatal | RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)
+                );
+                self.deliveries.undelivered.lock().expect("failures poisoned").push(Undelivered {
+                    payload: message.payload().unwrap_or_default().to_vec(),
+                    key: message.key().map(<[u8]>::to_vec),
+                    timestamp_ms: message.timestamp().to_millis(),
+                    reason: format!("Kafka refused the record: {error}"),
+                    resend,
+                });
             }
         }
     }
@@ -61,6 +94,9 @@ impl ProducerContext for DeliveryContext {
 pub struct KafkaWriter {
     topic: String,
     creator: TopicCreator,
+    config: ClientConfig,
+    label: String,
+    deliveries: Arc<Deliveries>,
     producer: ThreadedProducer<DeliveryContext>,
     queue_full: Throttle,
 }
@@ -79,21 +115,94 @@ impl KafkaWriter {
             // (measured-facts.md); 1000 per set is its fastest here.
             set_default(&mut config, spec, "batch.num.messages", "1000");
         }
-        let context = DeliveryContext {
-            errors: ErrorReporter::new(format!("producer for topic {} at {bootstrap}", spec.topic)),
-            delivered: Mutex::new(BTreeMap::new()),
-            failed: Mutex::new(Vec::new()),
-        };
-        let producer = config
-            .create_with_context(context)
-            .map_err(|e| TransportError(format!("cannot create a Kafka producer for {bootstrap}: {e}")))?;
+        let label = format!("producer for topic {} at {bootstrap}", spec.topic);
+        let deliveries = Arc::new(Deliveries::default());
+        let producer = new_producer(&config, &label, &deliveries)?;
         Ok(KafkaWriter {
             topic: spec.topic.clone(),
             creator: TopicCreator::new(spec, &bootstrap),
+            config,
+            label,
+            deliveries,
             producer,
             queue_full: Throttle::new(Duration::from_secs(5)),
         })
     }
+
+    /// Sends one record, waiting while the queue is full and replacing a
+    /// producer that failed for good.
+    fn send_one(
+        &mut self,
+        payload: &[u8],
+        key: Option<&[u8]>,
+        timestamp_ms: Option<i64>,
+    ) -> Result<(), TransportError> {
+        loop {
+            let mut message: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic).payload(payload);
+            if let Some(key) = key {
+                message = message.key(key);
+            }
+            if let Some(timestamp_ms) = timestamp_ms {
+                message = message.timestamp(timestamp_ms);
+            }
+            match self.producer.send(message) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    if self.queue_full.ready() {
+                        let why = self
+                            .producer
+                            .context()
+                            .errors
+                            .last_error()
+                            .unwrap_or_else(|| "the broker is slower than the source".into());
+                        tracing::warn!("Kafka producer queue is full ({why}); waiting");
+                    }
+                    self.producer.poll(Duration::from_millis(10));
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::Fatal), _)) => self.replace_producer()?,
+                Err((error, _)) => return Err(TransportError(format!("cannot send to topic {}: {error}", self.topic))),
+            }
+        }
+    }
+
+    /// Swaps a producer that hit a fatal error for a new one and sends again
+    /// what the old one had not delivered.
+    fn replace_producer(&mut self) -> Result<(), TransportError> {
+        let why = self
+            .producer
+            .client()
+            .fatal_error()
+            .map_or_else(|| "unknown".to_string(), |(code, text)| format!("{code}: {text}"));
+        tracing::error!(
+            "Kafka {}: fatal producer error ({why}); the broker probably lost its state (restarted without its data). \
+             Starting a new producer and sending again every record not yet delivered",
+            self.label
+        );
+        let fresh = new_producer(&self.config, &self.label, &self.deliveries)?;
+        // Dropping the old producer purges its queue: every record it held
+        // comes back as undelivered, to be sent again.
+        drop(std::mem::replace(&mut self.producer, fresh));
+        let resend: Vec<Undelivered> = {
+            let mut undelivered = self.deliveries.undelivered.lock().expect("failures poisoned");
+            let (resend, keep) = std::mem::take(&mut *undelivered).into_iter().partition(|u| u.resend);
+            *undelivered = keep;
+            resend
+        };
+        tracing::info!("Kafka {}: sending {} undelivered records again", self.label, resend.len());
+        for record in &resend {
+            self.send_one(&record.payload, record.key.as_deref(), record.timestamp_ms)?;
+        }
+        Ok(())
+    }
+}
+
+fn new_producer(
+    config: &ClientConfig,
+    label: &str,
+    deliveries: &Arc<Deliveries>,
+) -> Result<ThreadedProducer<DeliveryContext>, TransportError> {
+    let context = DeliveryContext { errors: ErrorReporter::new(label.to_string()), deliveries: deliveries.clone() };
+    config.create_with_context(context).map_err(|e| TransportError(format!("cannot create a Kafka {label}: {e}")))
 }
 
 impl TransportWriter for KafkaWriter {
@@ -102,54 +211,37 @@ impl TransportWriter for KafkaWriter {
         for record in records {
             // SAFETY: records come from a live plugin output.
             let (payload, key) = unsafe { (record.payload.as_bytes(), record.key.as_opt()) };
-            let mut message: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic).payload(payload);
-            if let Some(key) = key {
-                message = message.key(key);
-            }
-            if record.timestamp_ms != NO_TIMESTAMP {
-                message = message.timestamp(record.timestamp_ms);
-            }
-            loop {
-                match self.producer.send(message) {
-                    Ok(()) => break,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                        if self.queue_full.ready() {
-                            let why = self
-                                .producer
-                                .context()
-                                .errors
-                                .last_error()
-                                .unwrap_or_else(|| "the broker is slower than the source".into());
-                            tracing::warn!("Kafka producer queue is full ({why}); waiting");
-                        }
-                        message = returned;
-                        self.producer.poll(Duration::from_millis(10));
-                    }
-                    Err((error, _)) => {
-                        return Err(TransportError(format!("cannot send to topic {}: {error}", self.topic)));
-                    }
-                }
-            }
+            let timestamp_ms = (record.timestamp_ms != NO_TIMESTAMP).then_some(record.timestamp_ms);
+            self.send_one(payload, key, timestamp_ms)?;
         }
         self.queue_full.reset();
         Ok(())
     }
 
     fn flush(&mut self) -> Result<(), TransportError> {
+        if self.producer.client().fatal_error().is_some() {
+            self.replace_producer()?;
+        }
         self.producer.flush(Duration::from_secs(5)).map_err(|e| {
             let why = self.producer.context().errors.last_error().unwrap_or_else(|| e.to_string());
             TransportError(format!("records are still waiting for the broker: {why}"))
         })?;
+        if self.producer.client().fatal_error().is_some() {
+            return Err(TransportError("the producer failed; it is replaced on the next try".into()));
+        }
         self.producer.context().errors.clear();
         Ok(())
     }
 
     fn end_mark(&self) -> EndMark {
-        EndMark::Kafka(self.producer.context().delivered.lock().expect("deliveries poisoned").clone())
+        EndMark::Kafka(self.deliveries.delivered.lock().expect("deliveries poisoned").clone())
     }
 
     fn take_failed(&mut self, out: &mut Vec<(Vec<u8>, String)>) {
-        out.append(&mut self.producer.context().failed.lock().expect("failures poisoned"));
+        let mut undelivered = self.deliveries.undelivered.lock().expect("failures poisoned");
+        let (resend, refused): (Vec<_>, Vec<_>) = std::mem::take(&mut *undelivered).into_iter().partition(|u| u.resend);
+        *undelivered = resend;
+        out.extend(refused.into_iter().map(|u| (u.payload, u.reason)));
     }
 
     fn pending(&self) -> usize {

@@ -1,0 +1,130 @@
+//! `buzz replay DEADLETTERS --into PIPELINE`: send dead letters (fixed by
+//! hand, say) back into a pipeline's transport, with their keys, headers
+//! and timestamps, so no record is ever lost for good.
+
+use std::path::Path;
+use std::time::Duration;
+
+use base64::Engine;
+use buzz_sdk::abi::{FfiHeader, FfiRecord, FfiSlice, NO_TIMESTAMP};
+use serde_json::Value as Json;
+
+use crate::cli::ReplayArgs;
+use crate::config;
+use crate::transport::open_writer;
+
+/// One dead letter's record, decoded.
+struct Letter {
+    payload: Vec<u8>,
+    key: Option<Vec<u8>>,
+    timestamp_ms: Option<i64>,
+    headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+/// Text, or `{"base64": ...}`, back to bytes.
+fn bytes_of(value: &Json) -> Option<Vec<u8>> {
+    match value {
+        Json::String(text) => Some(text.as_bytes().to_vec()),
+        Json::Object(o) => o
+            .get("base64")
+            .and_then(Json::as_str)
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()),
+        _ => None,
+    }
+}
+
+fn decode(entry: &Json) -> Result<Letter, String> {
+    let payload = match (entry.get("payload"), entry.get("payload_base64")) {
+        (Some(Json::String(text)), _) => text.as_bytes().to_vec(),
+        (_, Some(Json::String(b64))) => base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .map_err(|e| format!("payload_base64 is not base64: {e}"))?,
+        _ => return Err("has no payload".into()),
+    };
+    let headers = entry["headers"]
+        .as_array()
+        .map(|hs| hs.iter().filter_map(|h| Some((bytes_of(&h[0])?, bytes_of(&h[1])))).collect())
+        .unwrap_or_default();
+    Ok(Letter {
+        payload,
+        key: entry.get("key").and_then(bytes_of),
+        timestamp_ms: entry["timestamp_ms"].as_i64(),
+        headers,
+    })
+}
+
+pub fn replay(args: ReplayArgs) -> i32 {
+    match run(&args) {
+        Ok(message) => {
+            println!("{message}");
+            0
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            1
+        }
+    }
+}
+
+fn run(args: &ReplayArgs) -> Result<String, String> {
+    let overrides = super::parse_overrides(&args.set).map_err(|d| d.to_string())?;
+    let spec = config::load(&args.into, &overrides).map_err(|d| d.to_string())?;
+    let letters = read_letters(&args.dead_letters, args.stage.as_deref())?;
+    let mut writer = open_writer(&spec.transport).map_err(|e| format!("transport: {e}"))?;
+    let header_views: Vec<Vec<FfiHeader>> = letters
+        .iter()
+        .map(|l| {
+            l.headers
+                .iter()
+                .map(|(n, v)| FfiHeader { name: FfiSlice::new(n), value: FfiSlice::opt(v.as_deref()) })
+                .collect()
+        })
+        .collect();
+    let records: Vec<FfiRecord> = letters
+        .iter()
+        .zip(&header_views)
+        .map(|(l, h)| FfiRecord {
+            payload: FfiSlice::new(&l.payload),
+            key: FfiSlice::opt(l.key.as_deref()),
+            timestamp_ms: l.timestamp_ms.unwrap_or(NO_TIMESTAMP),
+            headers: h.as_ptr(),
+            header_count: h.len(),
+        })
+        .collect();
+    let mut rejected = Vec::new();
+    writer.send(&records, &mut rejected).map_err(|e| format!("transport: {e}"))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while let Err(e) = writer.flush() {
+        if std::time::Instant::now() > deadline {
+            return Err(format!("the transport did not take the records: {e}"));
+        }
+    }
+    let mut failed = Vec::new();
+    writer.take_failed(&mut failed);
+    for (index, reason) in &rejected {
+        eprintln!("record {} was not sent: {reason}", index + 1);
+    }
+    let sent = records.len() - rejected.len() - failed.len();
+    Ok(format!(
+        "replayed {sent} of {} dead letters from {} into {}; they are still in the dead-letter file: remove them once the pipeline took them",
+        records.len(),
+        args.dead_letters.display(),
+        spec.transport.describe()
+    ))
+}
+
+/// The dead letters of the file (only those of `stage`, if given).
+fn read_letters(path: &Path, stage: Option<&str>) -> Result<Vec<Letter>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read the dead letters: {e}", path.display()))?;
+    let mut letters = Vec::new();
+    for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let at = format!("{}:{}", path.display(), number + 1);
+        let entry: Json = serde_json::from_str(line).map_err(|e| format!("{at}: not a dead letter (JSON): {e}"))?;
+        if stage.is_some_and(|s| entry["stage"] != s) {
+            continue;
+        }
+        letters.push(decode(&entry).map_err(|e| format!("{at}: the dead letter {e}"))?);
+    }
+    Ok(letters)
+}

@@ -1,0 +1,66 @@
+// The buzz dashboard: one card per running pipeline; chart frames and
+// stats arrive over server-sent events (EventSource reconnects by itself).
+"use strict";
+
+const cards = new Map();
+const number = new Intl.NumberFormat();
+
+function card(name) {
+  if (cards.has(name)) return cards.get(name);
+  const node = document.getElementById("pipeline-card").content.firstElementChild.cloneNode(true);
+  node.dataset.pipeline = name;
+  node.querySelector(".name").textContent = name;
+  const base = `/charts/${encodeURIComponent(name)}/chart`;
+  for (const kind of ["svg", "png", "json"]) {
+    node.querySelector(`a.${kind}`).href = `${base}.${kind}?download`;
+  }
+  document.getElementById("pipelines").appendChild(node);
+  cards.set(name, node);
+  return node;
+}
+
+function showFrame(frame) {
+  const node = card(frame.pipeline);
+  node.querySelector(".chart").innerHTML = frame.svg;
+  node.dataset.sequence = frame.sequence;
+}
+
+function describeReload(reload) {
+  if (!reload) return ["none", ""];
+  const when = new Date(reload.at * 1000).toLocaleTimeString();
+  if (reload.applied) return [`applied at ${when}: ${reload.message}`, "ok"];
+  return [`refused at ${when}: ${reload.message}`, "error"];
+}
+
+function showStats(stats) {
+  const node = card(stats.pipeline);
+  node.querySelector(".records-in").textContent = number.format(stats.records_in);
+  node.querySelector(".records-out").textContent = number.format(stats.records_out);
+  node.querySelector(".rate").textContent = number.format(Math.round(stats.records_per_s));
+  node.querySelector(".dead-letter").textContent = number.format(stats.dead_letter);
+  const [reload, reloadClass] = describeReload(stats.last_reload);
+  const reloadNode = node.querySelector(".last-reload");
+  reloadNode.textContent = reload;
+  reloadNode.className = `last-reload ${reloadClass}`;
+  const t = stats.transport;
+  const transport = node.querySelector(".transport");
+  transport.textContent = [t.state, t.detail, t.lag ? `lag ${t.lag}` : null].filter(Boolean).join(" · ");
+  transport.className = `transport ${t.state}`;
+}
+
+const connection = document.getElementById("connection");
+const events = new EventSource("/events");
+events.addEventListener("open", () => {
+  connection.textContent = "live";
+  connection.className = "connection live";
+});
+events.addEventListener("error", () => {
+  connection.textContent = "reconnecting…";
+  connection.className = "connection waiting";
+});
+events.addEventListener("frame", (e) => showFrame(JSON.parse(e.data)));
+events.addEventListener("stats", (e) => JSON.parse(e.data).forEach(showStats));
+
+fetch("/api/pipelines")
+  .then((r) => r.json())
+  .then((list) => list.forEach((p) => card(p.name)));

@@ -1,0 +1,153 @@
+//! The dashboard's pages, data and push stream. Nothing else is served.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use futures_util::Stream;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use super::{PipelineView, StatsBoard};
+use crate::chart_output::RenderedFrame;
+use crate::plugin_host::ImageFormat;
+
+pub struct AppState {
+    pub pipelines: Vec<PipelineView>,
+    pub board: StatsBoard,
+}
+
+type AppStateRef = Arc<AppState>;
+
+pub fn router(state: AppStateRef) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/assets/app.js", get(|| asset("text/javascript; charset=utf-8", include_str!("assets/app.js"))))
+        .route("/assets/style.css", get(|| asset("text/css; charset=utf-8", include_str!("assets/style.css"))))
+        .route("/api/pipelines", get(pipelines))
+        .route("/api/stats", get(stats))
+        .route("/events", get(events))
+        .route("/charts/{pipeline}/{file}", get(chart_file))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found: the dashboard serves only its own pages\n") })
+        .with_state(state)
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("assets/index.html"))
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> Response {
+    ([(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn pipelines(State(state): State<AppStateRef>) -> Response {
+    let list: Vec<serde_json::Value> =
+        state.pipelines.iter().map(|p| serde_json::json!({ "name": p.name, "has_chart": p.files.is_some() })).collect();
+    axum::Json(list).into_response()
+}
+
+async fn stats(State(state): State<AppStateRef>) -> Response {
+    let latest = state.board.latest.borrow().clone();
+    axum::Json(latest.as_ref().clone()).into_response()
+}
+
+/// The push stream: every chart frame as it is drawn, and the stats once a
+/// second. A client that connects late gets the current frame at once.
+async fn events(State(state): State<AppStateRef>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    // Small, per client: a slow client only holds up its own forwarders,
+    // which skip to the newest frame when they catch up.
+    let (tx, rx) = mpsc::channel::<Event>(8);
+    for pipeline in &state.pipelines {
+        tokio::spawn(forward_frames(pipeline.clone(), tx.clone()));
+    }
+    tokio::spawn(forward_stats(state.board.clone(), tx));
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|event| (Ok(event), rx)) });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+fn frame_event(pipeline: &str, frame: &RenderedFrame) -> Event {
+    let svg = String::from_utf8_lossy(&frame.svg);
+    let data = serde_json::json!({ "pipeline": pipeline, "sequence": frame.sequence, "svg": svg });
+    Event::default().event("frame").data(data.to_string())
+}
+
+async fn forward_frames(pipeline: PipelineView, tx: mpsc::Sender<Event>) {
+    let mut frames = pipeline.shared.frames.subscribe();
+    loop {
+        let event = frames.borrow_and_update().as_ref().map(|frame| frame_event(&pipeline.name, frame));
+        if let Some(event) = event
+            && tx.send(event).await.is_err()
+        {
+            return;
+        }
+        if frames.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn forward_stats(board: StatsBoard, tx: mpsc::Sender<Event>) {
+    let mut latest = board.latest;
+    loop {
+        let data = serde_json::to_string(latest.borrow_and_update().as_ref()).unwrap_or_default();
+        if tx.send(Event::default().event("stats").data(data)).await.is_err() {
+            return;
+        }
+        if latest.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Download {
+    download: Option<String>,
+}
+
+/// The current chart as `chart.svg`, `chart.png` or `chart.json`.
+async fn chart_file(
+    State(state): State<AppStateRef>,
+    Path((pipeline, file)): Path<(String, String)>,
+    Query(query): Query<Download>,
+) -> Response {
+    let Some(view) = state.pipelines.iter().find(|p| p.name == pipeline) else {
+        return (StatusCode::NOT_FOUND, format!("no pipeline named {pipeline:?}\n")).into_response();
+    };
+    let Some(frame) = view.shared.frames.borrow().clone() else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no chart frame has been drawn yet\n").into_response();
+    };
+    let (content_type, body) = match file.as_str() {
+        "chart.svg" => ("image/svg+xml", frame.svg.to_vec()),
+        "chart.json" => ("application/json", frame.json.to_vec()),
+        "chart.png" => {
+            let json = frame.json.clone();
+            let renderer = frame.renderer.clone();
+            let png =
+                tokio::task::spawn_blocking(move || renderer.render(&json, ImageFormat::Png).map(|b| b.to_vec())).await;
+            match png {
+                Ok(Ok(png)) => ("image/png", png),
+                Ok(Err(e)) => {
+                    return (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("the chart plugin failed to draw a PNG: {e}\n"),
+                    )
+                        .into_response();
+                }
+                Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("drawing failed: {e}\n")).into_response(),
+            }
+        }
+        _ => return (StatusCode::NOT_FOUND, "charts are chart.svg, chart.png and chart.json\n").into_response(),
+    };
+    let extension = file.rsplit('.').next().unwrap_or("bin");
+    let disposition = match query.download {
+        Some(_) => format!("attachment; filename=\"{pipeline}.{extension}\""),
+        None => "inline".to_string(),
+    };
+    ([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], body)
+        .into_response()
+}

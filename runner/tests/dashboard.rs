@@ -1,0 +1,217 @@
+//! The live dashboard: in a real headless Chromium, and its push stream
+//! and pages with plain HTTP clients.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use common::browser::{Browser, http_get, http_request};
+use common::watched::{Watched, wait_for};
+use common::*;
+use serde_json::Value;
+
+/// Starts `buzz run` with the dashboard on a free port; returns the process
+/// and the dashboard's port.
+fn run_with_dashboard(mut command: std::process::Command) -> (Watched, u16) {
+    command.args(["--http", "0"]);
+    let run = Watched::spawn(command);
+    let mut port = None;
+    wait_for("the dashboard address", Duration::from_secs(30), || {
+        port = run
+            .text()
+            .lines()
+            .find_map(|l| l.split("dashboard at http://127.0.0.1:").nth(1))
+            .and_then(|rest| rest.trim_end_matches('/').parse().ok());
+        port.is_some()
+    });
+    (run, port.unwrap())
+}
+
+/// A copy of a shipped pipeline in `dir` with its output paths moved there.
+fn pipeline_in(shipped: &str, dir: &Path) -> std::path::PathBuf {
+    let name = Path::new(shipped).file_name().unwrap();
+    let out = dir.join(Path::new(name).file_stem().unwrap());
+    let text =
+        std::fs::read_to_string(repo_root().join(shipped)).unwrap().replace("\"out/", &format!("\"{}/", out.display()));
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// `buzz run` on `pipelines` (paths), with `extra` flags.
+fn run_command(pipelines: &[&Path], extra: &[&str]) -> std::process::Command {
+    let mut command = buzz();
+    command.arg("run").args(pipelines).args(extra);
+    command
+}
+
+/// The `Author: count` tooltips of the buzz bar chart on the page, as a map.
+const BAR_TOOLTIPS: &str = r#"Object.fromEntries([...document.querySelectorAll('section[data-pipeline="buzz-file"] .chart svg .buzz-tooltips title')].map(t => t.textContent.split(': ')).map(([k, v]) => [k, Number(v)]))"#;
+
+#[test]
+fn the_dashboard_shows_every_pipeline_live_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two pipelines side by side: buzz messages over a file, and the smoker
+    // over the embedded Kafka broker, both paced so values change.
+    let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir.path());
+    let smoker = pipeline_in("pipelines/smoker.toml", dir.path());
+    let (mut run, port) = run_with_dashboard(run_command(&[&buzz_file, &smoker], &["--set", "source.interval_ms=40"]));
+    let mut browser = Browser::open(&format!("http://127.0.0.1:{port}/"));
+
+    // Both charts arrive, with their titles, and the stats beside them.
+    browser.wait_for("the buzz chart", r#"document.querySelector('section[data-pipeline="buzz-file"] .chart svg')?.textContent.includes('Basic Real-Time Author Message Counts')"#, Duration::from_secs(30));
+    browser.wait_for(
+        "the smoker chart",
+        r#"document.querySelector('section[data-pipeline="smoker"] .chart svg')?.textContent.includes('Smart Smoker')"#,
+        Duration::from_secs(30),
+    );
+    browser.wait_for("live stats", r#"Number(document.querySelector('section[data-pipeline="buzz-file"] .records-in').textContent.replace(/\D/g, '')) > 0"#, Duration::from_secs(30));
+    assert_eq!(browser.eval("document.getElementById('connection').textContent"), "live");
+    browser.wait_for(
+        "the transport state",
+        r#"document.querySelector('section[data-pipeline="smoker"] .transport').textContent.startsWith('connected')"#,
+        Duration::from_secs(30),
+    );
+
+    // Records flow: the chart on the page changes to the new values.
+    let before = browser.wait_for(
+        "bars with tooltips",
+        &format!("(() => {{ const t = {BAR_TOOLTIPS}; return Object.keys(t).length ? t : null }})()"),
+        Duration::from_secs(30),
+    );
+    let total = |v: &Value| v.as_object().unwrap().values().map(|n| n.as_f64().unwrap()).sum::<f64>();
+    let after = browser.wait_for(
+        "the chart to show more messages",
+        &format!("(() => {{ const t = {BAR_TOOLTIPS}; const sum = Object.values(t).reduce((a, b) => a + b, 0); return sum >= {} + 5 ? t : null }})()", total(&before)),
+        Duration::from_secs(30),
+    );
+    assert!(total(&after) > total(&before));
+    browser.screenshot(&repo_root().join("target/test-artifacts/dashboard.png"));
+
+    // Each chart downloads as SVG, PNG and JSON from the page's links.
+    for (kind, content_type) in [("svg", "image/svg+xml"), ("png", "image/png"), ("json", "application/json")] {
+        let fetched = browser.eval(&format!(
+            r#"(async () => {{ const r = await fetch(document.querySelector('section[data-pipeline="smoker"] a.{kind}').href); const b = await r.arrayBuffer(); return [r.status, r.headers.get('content-type'), r.headers.get('content-disposition'), b.byteLength] }})()"#
+        ));
+        assert_eq!(fetched[0], 200, "{kind}: {fetched}");
+        assert_eq!(fetched[1], content_type, "{kind}: {fetched}");
+        assert_eq!(fetched[2], format!("attachment; filename=\"smoker.{kind}\""));
+        assert!(fetched[3].as_u64().unwrap() > 100, "{kind}: {fetched}");
+    }
+    assert!(run.interrupt().success(), "{}", run.text());
+}
+
+/// Reads server-sent events from the dashboard until `done` says stop.
+fn read_events(port: u16, limit: Duration, mut done: impl FnMut(&str, &Value) -> bool) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(limit)).unwrap();
+    write!(stream, "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n").unwrap();
+    let mut event = String::new();
+    for line in BufReader::new(stream).lines() {
+        let line = line.expect("the event stream stays open");
+        if let Some(name) = line.strip_prefix("event: ") {
+            event = name.to_string();
+        } else if let Some(data) = line.strip_prefix("data: ")
+            && let Ok(data) = serde_json::from_str(data)
+            && done(&event, &data)
+        {
+            return;
+        }
+    }
+    panic!("the event stream ended");
+}
+
+#[test]
+fn a_late_client_gets_the_current_frame_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir.path());
+    // A finite source, soon exhausted: after that no new frame is drawn.
+    let (mut run, port) =
+        run_with_dashboard(run_command(&[&buzz_file], &["--set", "source.interval_ms=0", "--set", "source.count=500"]));
+    let chart = dir.path().join("buzz-file/buzz-file.json");
+    wait_for("all 500 records charted", Duration::from_secs(30), || {
+        std::fs::read(&chart)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|c| bar_values(&c).values().sum::<f64>() == 500.0)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    // The pipeline is idle now; a new client still gets the chart at once.
+    let started = Instant::now();
+    let mut frame = None;
+    read_events(port, Duration::from_secs(5), |event, data| {
+        if event == "frame" {
+            frame = Some(data.clone());
+            return true;
+        }
+        false
+    });
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let frame = frame.unwrap();
+    assert_eq!(frame["pipeline"], "buzz-file");
+    assert!(frame["svg"].as_str().unwrap().contains("Basic Real-Time Author Message Counts"));
+    assert!(run.interrupt().success(), "{}", run.text());
+}
+
+#[test]
+fn stalled_and_vanishing_clients_do_not_hold_up_the_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir.path());
+    let summary = dir.path().join("summary.json");
+    let extra = [
+        "--set",
+        "source.interval_ms=1",
+        "--set",
+        "source.count=4000",
+        "--exit-when-done",
+        "--summary",
+        summary.to_str().unwrap(),
+    ];
+    let (mut run, port) = run_with_dashboard(run_command(&[&buzz_file], &extra));
+    // A client that asks for the stream and never reads it...
+    let mut stalled = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stalled, "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    // ...and many that come and go.
+    for _ in 0..50 {
+        let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(client, "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    }
+    // The pipeline keeps going: its counts rise between two looks.
+    let records = || -> u64 {
+        serde_json::from_str::<Value>(&http_get(port, "/api/stats")).unwrap()[0]["records_in"].as_u64().unwrap()
+    };
+    let first = records();
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(run.child.try_wait().unwrap().is_some() || records() > first, "the pipeline stalled");
+    let status = run.child.wait().unwrap();
+    assert!(status.success(), "{}", run.text());
+    let summary = read_json(&summary);
+    assert_eq!(summary["records_in"], 4000);
+    assert_eq!(summary["records_out"], 4000);
+    drop(stalled);
+}
+
+#[test]
+fn the_dashboard_serves_only_its_own_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir.path());
+    let (mut run, port) = run_with_dashboard(run_command(&[&buzz_file], &["--set", "source.interval_ms=50"]));
+    assert!(http_get(port, "/").contains("<title>buzz: live charts</title>"));
+    assert!(http_get(port, "/assets/app.js").contains("EventSource"));
+    let pipelines: Value = serde_json::from_str(&http_get(port, "/api/pipelines")).unwrap();
+    assert_eq!(pipelines[0]["name"], "buzz-file");
+    for path in [
+        "/../Cargo.toml",
+        "/assets/../../Cargo.toml",
+        "/etc/passwd",
+        "/charts/nope/chart.svg",
+        "/charts/buzz-file/../../README.md",
+    ] {
+        let (status, _) = http_request(port, path);
+        assert!(status.contains(" 404 "), "{path}: {status}");
+    }
+    assert!(run.interrupt().success(), "{}", run.text());
+}

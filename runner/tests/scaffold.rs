@@ -1,0 +1,112 @@
+//! `buzz new plugin` outside the workspace: the crate it writes builds
+//! against the SDK, passes its own tests, and its pipeline runs with the
+//! plugin loaded from the crate's own build folder.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+
+const NAME: &str = "scaffold_probe";
+
+fn cargo(crate_dir: &Path, args: &[&str]) -> Output {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    // One target folder for every run, so only the first compiles the
+    // dependencies; the crate's `target` link (below) points at it too.
+    Command::new(cargo)
+        .current_dir(crate_dir)
+        .args(args)
+        .env("CARGO_TARGET_DIR", shared_target())
+        .output()
+        .expect("cargo runs")
+}
+
+fn shared_target() -> std::path::PathBuf {
+    repo_root().join("target/scaffold-test")
+}
+
+fn new_plugin(cwd: &Path, args: &[&str]) -> Output {
+    buzz().current_dir(cwd).args(["new", "plugin"]).args(args).output().expect("buzz runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_plugin_made_outside_the_workspace_builds_passes_its_tests_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(!dir.path().starts_with(repo_root()), "the test folder must lie outside the workspace");
+    let made = new_plugin(dir.path(), &[NAME]);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let next = text(&made.stdout);
+    assert!(next.contains(&format!("cd {NAME}")) && next.contains("cargo build"), "{next}");
+    let crate_dir = dir.path().join(NAME);
+    for file in ["Cargo.toml", "README.md", "rustfmt.toml", "src/lib.rs", &format!("{NAME}.toml")] {
+        assert!(crate_dir.join(file).is_file(), "{file} was not written");
+    }
+
+    // `plugins_dir = "target/debug"` in the pipeline finds the build there.
+    std::fs::create_dir_all(shared_target()).unwrap();
+    std::os::unix::fs::symlink(shared_target(), crate_dir.join("target")).unwrap();
+    let build = cargo(&crate_dir, &["build", "--offline"]);
+    assert!(build.status.success(), "cargo build failed:\n{}", text(&build.stderr));
+    let test = cargo(&crate_dir, &["test", "--offline"]);
+    let report = text(&test.stdout);
+    assert!(test.status.success(), "the plugin's tests failed:\n{report}\n{}", text(&test.stderr));
+    let passed: usize = report
+        .lines()
+        .filter_map(|l| l.strip_prefix("test result: ok. ")?.split(' ').next()?.parse::<usize>().ok())
+        .sum();
+    assert!(passed >= 8, "only {passed} tests ran:\n{report}");
+
+    let listed =
+        buzz().current_dir(&crate_dir).args(["plugins", "--json", "--plugins-dir", "target/debug"]).output().unwrap();
+    let catalogue: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let plugin = catalogue["plugins"].as_array().unwrap().iter().find(|p| p["name"] == NAME).expect("the plugin loads");
+    assert_eq!(plugin["abi_version"], buzz_sdk::abi::ABI_VERSION);
+    let kinds: Vec<&str> = plugin["stages"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["source", "transform", "chart"]);
+
+    let summary = crate_dir.join("summary.json");
+    let run = buzz()
+        .current_dir(&crate_dir)
+        .args(["run", &format!("{NAME}.toml"), "--set", "source.interval_ms=0", "--exit-when-done", "--summary"])
+        .arg(&summary)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "buzz run failed:\n{}", text(&run.stderr));
+    let summary = read_json(&summary);
+    assert_eq!((summary["records_in"].as_u64(), summary["dead_letter"].as_u64()), (Some(20), Some(0)));
+    assert_eq!(summary["configuration"]["chart"]["plugin"], NAME);
+    // The counter's 1..=20, doubled by the scale transform, in the chart.
+    let chart = read_json(&crate_dir.join(format!("out/{NAME}.json")));
+    assert_eq!(chart["kind"], "bars");
+    let doubled: Vec<f64> = (1..=20).map(|n| 2.0 * n as f64).collect();
+    assert_eq!(chart["series"][0]["values"], serde_json::json!(doubled));
+    assert_svg(&std::fs::read_to_string(crate_dir.join(format!("out/{NAME}.svg"))).unwrap());
+    assert!(decode_png(&crate_dir.join(format!("out/{NAME}.png"))).2, "the PNG is blank");
+}
+
+#[test]
+fn a_bad_name_and_an_existing_folder_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = new_plugin(dir.path(), &["Air-Quality"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("not a valid plugin name"), "{}", text(&refused.stderr));
+
+    std::fs::create_dir(dir.path().join("taken")).unwrap();
+    std::fs::write(dir.path().join("taken/keep.txt"), "mine").unwrap();
+    let refused = new_plugin(dir.path(), &["taken"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("already exists"), "{}", text(&refused.stderr));
+    assert_eq!(std::fs::read_to_string(dir.path().join("taken/keep.txt")).unwrap(), "mine");
+    assert_eq!(std::fs::read_dir(dir.path().join("taken")).unwrap().count(), 1, "nothing was added");
+
+    // --dir names the parent folder, made if needed.
+    let made = new_plugin(dir.path(), &["fresh", "--dir", "nested/plugins"]);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    assert!(dir.path().join("nested/plugins/fresh/Cargo.toml").is_file());
+}
