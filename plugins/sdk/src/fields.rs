@@ -198,3 +198,31 @@ mod tests {
         assert_eq!(serde_json::from_slice::<serde_json::Value>(&out).unwrap(), serde_json::json!({"x": 1}));
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Decoding a record never panics, whatever its bytes.
+        #[test]
+        fn pick_survives_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let _ = pick(&bytes, ["a", "temperature", ""]);
+            let mut out = Vec::new();
+            let _ = append_field(&bytes, "stall", &true, &mut out);
+        }
+
+        /// JSON-ish text with nesting and escapes, the likeliest to trip a parser.
+        #[test]
+        fn pick_survives_json_like_text(text in r#"[{}\[\]":,0-9a-z\\ .eE+-]{0,80}"#) {
+            if let Ok([a, _]) = pick(text.as_bytes(), ["a", "b"]) {
+                prop_assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
+                let _ = a.and_then(|v| v.as_f64());
+            }
+        }
+    }
+}

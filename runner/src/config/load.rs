@@ -13,19 +13,19 @@ use super::diagnostics::{Diagnostics, Origin, SourceFile};
 use super::document::{self, Node, Table, Value};
 use super::runner_settings::{
     CHART_OUTPUT_KEYS, ChartOutputSettings, DashboardSettings, DeadLetterSettings, FileTransportSettings,
-    KafkaTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, RecordFormat, schema_of,
+    KafkaTransportSettings, MemoryTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, RecordFormat, schema_of,
 };
 use super::schema_check::{self, Subject};
 use super::suggest::did_you_mean;
 use super::{
-    Brokers, ChartOutput, DeadLetterTarget, FileTransport, KafkaTransport, Override, PipelineSpec, RecordCheck,
-    RecordSchema, StageSpec, StartAt, TransportSpec, interpolate, overrides,
+    Brokers, ChartOutput, DeadLetterTarget, FileTransport, KafkaTransport, MemoryTransport, Override, PipelineSpec,
+    RecordCheck, RecordSchema, StageSpec, StartAt, TransportSpec, interpolate, overrides,
 };
 use crate::plugin_host::{Catalog, LookupError, default_dirs};
 
 const TOP_LEVEL_KEYS: [&str; 9] =
     ["name", "description", "plugins_dir", "source", "transport", "transform", "chart", "dead_letter", "dashboard"];
-const TRANSPORT_TYPES: [&str; 2] = ["file", "kafka"];
+const TRANSPORT_TYPES: [&str; 3] = ["file", "kafka", "memory"];
 
 /// Loads and checks a pipeline file with `--set` overrides applied, taking
 /// `${VAR}` values from the process environment.
@@ -320,6 +320,13 @@ impl Loader<'_> {
                     idempotence: s.idempotence,
                     session_timeout_ms: s.session_timeout_ms,
                     properties: s.properties,
+                }))
+            }
+            "memory" => {
+                let s: MemoryTransportSettings = self.runner_settings("transport", "memory", &mut table, &origin)?;
+                Some(TransportSpec::Memory(MemoryTransport {
+                    name: s.name.unwrap_or_else(|| name.to_string()),
+                    capacity: s.capacity,
                 }))
             }
             other => {

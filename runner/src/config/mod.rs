@@ -60,6 +60,14 @@ impl StageSpec {
 pub enum TransportSpec {
     File(FileTransport),
     Kafka(KafkaTransport),
+    Memory(MemoryTransport),
+}
+
+/// An in-process queue between the two halves of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemoryTransport {
+    pub name: String,
+    pub capacity: usize,
 }
 
 /// Where the Kafka transport finds its brokers.
@@ -104,6 +112,7 @@ impl TransportSpec {
                 Brokers::Embedded => format!("kafka topic {} (embedded broker)", k.topic),
                 Brokers::Servers(servers) => format!("kafka topic {} at {servers}", k.topic),
             },
+            TransportSpec::Memory(m) => format!("memory queue {}", m.name),
         }
     }
 }

@@ -7,7 +7,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::runner_settings::{
     CHART_OUTPUT_KEYS, ChartOutputSettings, DashboardSettings, DeadLetterSettings, FileTransportSettings,
-    KafkaTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, schema_of,
+    KafkaTransportSettings, MemoryTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, schema_of,
 };
 use crate::plugin_host::Catalog;
 use buzz_sdk::StageKind;
@@ -31,6 +31,7 @@ pub fn pipeline_schema(catalog: &Catalog) -> Json {
             None => vec![
                 ("file".to_string(), schema_of::<FileTransportSettings>()),
                 ("kafka".to_string(), schema_of::<KafkaTransportSettings>()),
+                ("memory".to_string(), schema_of::<MemoryTransportSettings>()),
             ],
         };
         let types: Vec<&str> = stages.iter().map(|(t, _)| t.as_str()).collect();

@@ -129,6 +129,23 @@ fn default_max_record_bytes() -> u64 {
     1024 * 1024
 }
 
+/// `[transport] type = "memory"`: a bounded queue inside one process.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemoryTransportSettings {
+    /// Name of the queue (default: the pipeline's name).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Most records queued; a faster source then waits for the consumer.
+    #[serde(default = "default_capacity")]
+    #[schemars(range(min = 1))]
+    pub capacity: usize,
+}
+
+fn default_capacity() -> usize {
+    65536
+}
+
 /// The runner's own settings in `[chart]` (the rest belong to the chart plugin).
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -150,7 +167,7 @@ pub struct ChartOutputSettings {
 pub const CHART_OUTPUT_KEYS: [&str; 3] = ["output", "fps", "png_interval_ms"];
 
 fn default_fps() -> f64 {
-    5.0
+    20.0
 }
 
 fn default_png_interval_ms() -> u64 {

@@ -267,6 +267,11 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         frames: FrameSender::new(None),
     });
     let fail = |message: String| -> Diagnostics { spec.file.error(&crate::config::Origin::Default, message).into() };
+    if matches!(spec.transport, TransportSpec::Memory(_)) && options.role != Role::Both {
+        return Err(fail(
+            "the memory transport joins the two halves of one process: run both (the default --role), or split them over a file or Kafka transport".into(),
+        ));
+    }
     let mut threads = Threads::default();
     let mut consumer = None;
     let mut files = None;

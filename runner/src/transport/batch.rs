@@ -11,6 +11,10 @@ pub enum Position {
     File {
         offset: u64,
     },
+    /// Index of the record in an in-memory queue.
+    Sequence {
+        index: u64,
+    },
     Kafka {
         partition: i32,
         offset: i64,

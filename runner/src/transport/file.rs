@@ -242,7 +242,7 @@ impl TransportReader for FileReader {
     fn reached(&self, mark: &EndMark) -> bool {
         match mark {
             EndMark::File(end) => self.committed >= *end,
-            EndMark::Kafka(_) => false,
+            EndMark::Kafka(_) | EndMark::Sequence(_) => false,
         }
     }
 
@@ -269,7 +269,7 @@ impl TransportReader for FileReader {
     fn describe_position(&self, position: Position) -> serde_json::Value {
         match position {
             Position::File { offset } => serde_json::json!({ "file": self.path, "offset": offset }),
-            Position::Kafka { partition, offset } => serde_json::json!({ "partition": partition, "offset": offset }),
+            other => serde_json::json!(format!("{other:?}")),
         }
     }
 }

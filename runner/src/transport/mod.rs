@@ -4,6 +4,7 @@
 mod batch;
 pub mod file;
 pub mod kafka;
+pub mod memory;
 mod offset_store;
 
 use std::collections::BTreeMap;
@@ -34,6 +35,8 @@ pub enum EndMark {
     File(u64),
     /// Next offset per partition.
     Kafka(BTreeMap<i32, i64>),
+    /// Records sent (the memory transport).
+    Sequence(u64),
 }
 
 /// How the transport is doing, for logs and the dashboard.
@@ -111,6 +114,7 @@ pub fn open_writer(spec: &TransportSpec) -> Result<Box<dyn TransportWriter>, Tra
     match spec {
         TransportSpec::File(f) => Ok(Box::new(file::FileWriter::open(&f.path)?)),
         TransportSpec::Kafka(k) => Ok(Box::new(kafka::KafkaWriter::open(k)?)),
+        TransportSpec::Memory(m) => Ok(Box::new(memory::MemoryWriter::open(m))),
     }
 }
 
@@ -119,5 +123,6 @@ pub fn open_reader(spec: &TransportSpec) -> Result<Box<dyn TransportReader>, Tra
     match spec {
         TransportSpec::File(f) => Ok(Box::new(file::FileReader::open(f)?)),
         TransportSpec::Kafka(k) => Ok(Box::new(kafka::KafkaReader::open(k)?)),
+        TransportSpec::Memory(m) => Ok(Box::new(memory::MemoryReader::open(m))),
     }
 }

@@ -243,7 +243,7 @@ impl TransportReader for KafkaReader {
     fn reached(&self, mark: &EndMark) -> bool {
         match mark {
             EndMark::Kafka(ends) => ends.iter().all(|(p, end)| self.progress.get(p).is_some_and(|done| done >= end)),
-            EndMark::File(_) => false,
+            EndMark::File(_) | EndMark::Sequence(_) => false,
         }
     }
 
@@ -278,7 +278,7 @@ impl TransportReader for KafkaReader {
             Position::Kafka { partition, offset } => {
                 serde_json::json!({ "topic": self.topic, "partition": partition, "offset": offset })
             }
-            Position::File { offset } => serde_json::json!({ "offset": offset }),
+            other => serde_json::json!(format!("{other:?}")),
         }
     }
 }

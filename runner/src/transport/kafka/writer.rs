@@ -118,6 +118,13 @@ impl KafkaWriter {
         let label = format!("producer for topic {} at {bootstrap}", spec.topic);
         let deliveries = Arc::new(Deliveries::default());
         let producer = new_producer(&config, &label, &deliveries)?;
+        if spec.brokers == Brokers::Embedded {
+            // The idempotent producer asks for its id as soon as it starts,
+            // usually before its connection is up, and then waits 500 ms to
+            // ask again; a metadata answer makes it ask at once. Measured:
+            // first chart frame after ~0.5-1.1 s without this.
+            let _ = producer.client().fetch_metadata(Some(&spec.topic), Duration::from_secs(1));
+        }
         Ok(KafkaWriter {
             topic: spec.topic.clone(),
             creator: TopicCreator::new(spec, &bootstrap),

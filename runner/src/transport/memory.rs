@@ -1,0 +1,173 @@
+//! The memory transport: a bounded in-process queue of record batches
+//! between the two halves of one `buzz run` (no durability: what is in the
+//! queue when the process ends is gone). The fastest way from source to
+//! chart, for when nothing needs to cross a process.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use buzz_sdk::abi::{FfiRecord, NO_TIMESTAMP};
+
+use super::{EndMark, Position, RecordBatch, TransportError, TransportReader, TransportState, TransportWriter};
+use crate::config::MemoryTransport;
+
+/// How long a full queue blocks the producer before it backs off and retries.
+const FULL_WAIT: Duration = Duration::from_secs(1);
+
+#[derive(Default)]
+struct State {
+    batches: VecDeque<RecordBatch>,
+    /// Records in `batches`.
+    queued: usize,
+    /// Records ever sent.
+    sent: u64,
+    /// Emptied batches, reused so the steady state allocates nothing.
+    spare: Vec<RecordBatch>,
+}
+
+struct Queue {
+    capacity: usize,
+    state: Mutex<State>,
+    changed: Condvar,
+}
+
+/// The queue named `name`, shared by the writer and reader that open it.
+fn queue(spec: &MemoryTransport) -> Arc<Queue> {
+    static QUEUES: OnceLock<Mutex<HashMap<String, Arc<Queue>>>> = OnceLock::new();
+    let mut queues = QUEUES.get_or_init(Default::default).lock().expect("memory queues poisoned");
+    queues
+        .entry(spec.name.clone())
+        .or_insert_with(|| {
+            Arc::new(Queue { capacity: spec.capacity, state: Mutex::default(), changed: Condvar::new() })
+        })
+        .clone()
+}
+
+pub struct MemoryWriter {
+    queue: Arc<Queue>,
+}
+
+impl MemoryWriter {
+    pub fn open(spec: &MemoryTransport) -> Self {
+        MemoryWriter { queue: queue(spec) }
+    }
+}
+
+impl TransportWriter for MemoryWriter {
+    fn send(&mut self, records: &[FfiRecord], _rejected: &mut Vec<(usize, String)>) -> Result<(), TransportError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let queue = &self.queue;
+        let mut state = queue.state.lock().expect("memory queue poisoned");
+        let deadline = Instant::now() + FULL_WAIT;
+        while state.queued > 0 && state.queued + records.len() > queue.capacity {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(TransportError(format!(
+                    "the in-memory queue is full ({} records): the consumer is not taking them",
+                    state.queued
+                )));
+            }
+            state = queue.changed.wait_timeout(state, left).expect("memory queue poisoned").0;
+        }
+        let mut batch = state.spare.pop().unwrap_or_default();
+        batch.clear();
+        for (i, record) in records.iter().enumerate() {
+            // SAFETY: records come from a live plugin output.
+            let (payload, key) = unsafe { (record.payload.as_bytes(), record.key.as_opt()) };
+            let timestamp = (record.timestamp_ms != NO_TIMESTAMP).then_some(record.timestamp_ms);
+            batch.push(payload, key, timestamp, &[], Position::Sequence { index: state.sent + i as u64 });
+        }
+        state.sent += records.len() as u64;
+        state.queued += records.len();
+        state.batches.push_back(batch);
+        drop(state);
+        queue.changed.notify_all();
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+
+    fn end_mark(&self) -> EndMark {
+        EndMark::Sequence(self.queue.state.lock().expect("memory queue poisoned").sent)
+    }
+}
+
+pub struct MemoryReader {
+    queue: Arc<Queue>,
+    /// Records taken by the transform so far.
+    committed: u64,
+    /// Records handed out by the last read.
+    pending: u64,
+}
+
+impl MemoryReader {
+    pub fn open(spec: &MemoryTransport) -> Self {
+        MemoryReader { queue: queue(spec), committed: 0, pending: 0 }
+    }
+}
+
+impl TransportReader for MemoryReader {
+    fn read(&mut self, batch: &mut RecordBatch, _max: usize, wait: Duration) -> Result<(), TransportError> {
+        let queue = &self.queue;
+        let mut state = queue.state.lock().expect("memory queue poisoned");
+        if state.batches.is_empty() && !wait.is_zero() {
+            state = queue
+                .changed
+                .wait_timeout_while(state, wait, |s| s.batches.is_empty())
+                .expect("memory queue poisoned")
+                .0;
+        }
+        match state.batches.pop_front() {
+            Some(mut next) => {
+                std::mem::swap(batch, &mut next);
+                state.queued -= batch.len();
+                state.spare.push(next);
+                self.pending = batch.len() as u64;
+                drop(state);
+                queue.changed.notify_all();
+            }
+            None => {
+                batch.clear();
+                self.pending = 0;
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), TransportError> {
+        self.committed += std::mem::take(&mut self.pending);
+        Ok(())
+    }
+
+    fn reached(&self, mark: &EndMark) -> bool {
+        matches!(mark, EndMark::Sequence(end) if self.committed >= *end)
+    }
+
+    fn caught_up(&mut self) -> bool {
+        self.pending == 0 && self.queue.state.lock().expect("memory queue poisoned").batches.is_empty()
+    }
+
+    fn close(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+
+    fn state(&self) -> TransportState {
+        TransportState::Connected
+    }
+
+    fn lag(&self) -> Option<String> {
+        Some(format!("{} records", self.queue.state.lock().expect("memory queue poisoned").queued))
+    }
+
+    fn describe_position(&self, position: Position) -> serde_json::Value {
+        match position {
+            Position::Sequence { index } => serde_json::json!({ "memory": index }),
+            other => serde_json::json!(format!("{other:?}")),
+        }
+    }
+}
