@@ -50,6 +50,7 @@ fn spec(brokers: &Brokers, topic: &str) -> KafkaTransport {
         replication: 1,
         start: StartAt::Beginning,
         idempotence: true,
+        create_topic: true,
         session_timeout_ms: 6000,
         properties: BTreeMap::new(),
     }

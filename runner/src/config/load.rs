@@ -318,6 +318,7 @@ impl Loader<'_> {
                     replication: s.replication,
                     start: s.start,
                     idempotence: s.idempotence,
+                    create_topic: s.create_topic,
                     session_timeout_ms: s.session_timeout_ms,
                     properties: s.properties,
                 }))
@@ -373,8 +374,10 @@ impl Loader<'_> {
 
     fn chart_output(&mut self, root: &mut Table, name: &str) -> Option<ChartOutput> {
         let (mut own, origin) = Self::own_keys(root, "chart", &CHART_OUTPUT_KEYS);
+        let output_origin = own.get("output").map_or_else(|| origin.clone(), |e| e.node.origin.clone());
         let s: ChartOutputSettings = self.runner_settings("chart", "output", &mut own, &origin)?;
         Some(ChartOutput {
+            origin: output_origin,
             base: s.output.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("out/{name}"))),
             min_frame_interval: Duration::from_secs_f64(1.0 / s.fps),
             png_interval: Duration::from_millis(s.png_interval_ms),
@@ -414,6 +417,7 @@ impl Loader<'_> {
             replication: 1,
             start: StartAt::Beginning,
             idempotence: true,
+            create_topic: true,
             session_timeout_ms: 6000,
             properties: Default::default(),
         }))

@@ -91,6 +91,7 @@ pub struct KafkaTransport {
     pub replication: i32,
     pub start: StartAt,
     pub idempotence: bool,
+    pub create_topic: bool,
     pub session_timeout_ms: u64,
     pub properties: std::collections::BTreeMap<String, String>,
 }
@@ -118,12 +119,37 @@ impl TransportSpec {
 }
 
 /// Where and how often the chart is written.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ChartOutput {
     /// `<base>.svg`, `<base>.png`, `<base>.json`.
     pub base: PathBuf,
     pub min_frame_interval: Duration,
     pub png_interval: Duration,
+    /// Where `output` is written in the file (for errors about the folder).
+    pub origin: Origin,
+}
+
+impl PartialEq for ChartOutput {
+    /// The same output, wherever the setting moved to in the file.
+    fn eq(&self, other: &Self) -> bool {
+        (&self.base, self.min_frame_interval, self.png_interval)
+            == (&other.base, other.min_frame_interval, other.png_interval)
+    }
+}
+
+impl ChartOutput {
+    /// Makes the output folder and proves it takes files, or says why not.
+    pub fn check_writable(&self) -> Result<(), String> {
+        let dir = self.base.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        let problem = |e: std::io::Error| {
+            format!(
+                "cannot write charts to folder {}: {e}; choose another `output`, or make the folder writable",
+                dir.display()
+            )
+        };
+        std::fs::create_dir_all(dir).map_err(problem)?;
+        tempfile::Builder::new().prefix(".buzz-probe-").tempfile_in(dir).map(drop).map_err(problem)
+    }
 }
 
 /// A checked pipeline, ready to build.

@@ -74,6 +74,10 @@ pub struct KafkaTransportSettings {
     /// Idempotent producer (no duplicates from producer retries).
     #[serde(default = "yes")]
     pub idempotence: bool,
+    /// Create the topic if it is missing (an existing topic is never
+    /// changed); false requires it to exist, and says so until it does.
+    #[serde(default = "yes")]
+    pub create_topic: bool,
     /// Consumer group session timeout in milliseconds.
     #[serde(default = "default_session_timeout_ms")]
     #[schemars(range(min = 1000, max = 300000))]

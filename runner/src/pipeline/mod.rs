@@ -151,7 +151,16 @@ pub fn check(spec: &PipelineSpec) -> Result<(), Diagnostics> {
             errors.0.extend(e.0);
         }
     }
+    if let Err(e) = check_chart_output(spec) {
+        errors.0.extend(e.0);
+    }
     errors.into_result(())
+}
+
+/// The chart's folder must take files, said at `chart.output`.
+fn check_chart_output(spec: &PipelineSpec) -> Result<(), Diagnostics> {
+    let output = &spec.chart_output;
+    output.check_writable().map_err(|e| spec.file.error(&output.origin, format!("chart.output: {e}")).into())
 }
 
 /// The running configuration, for the summary: each stage's type and settings.
@@ -276,6 +285,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
     let mut consumer = None;
     let mut files = None;
     if options.role.consumes() {
+        check_chart_output(spec)?;
         let transform = build_stage(spec, &spec.transform)?;
         let chart = build_stage(spec, &spec.chart)?;
         let reader = transport::open_reader(&spec.transport).map_err(|e| fail(format!("transport: {e}")))?;

@@ -60,7 +60,7 @@ impl Producer {
                     tracing::warn!(pipeline = %shared.name, "transport cannot take records yet, retrying: {e}");
                 }
                 if shared.stop.wait(errors.backoff()) {
-                    tracing::warn!(pipeline = %shared.name, "stopped before the transport took {} records; the source will make them again from its saved state on the next run", batch.records.len());
+                    tracing::warn!(pipeline = %shared.name, "stopped before the transport took {} records: they were not sent", batch.records.len());
                     return self.close(shared);
                 }
                 rejected.clear();

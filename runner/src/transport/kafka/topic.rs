@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::producer::Producer;
 use rdkafka::types::RDKafkaErrorCode;
 
 use super::client::base_config;
@@ -31,13 +32,41 @@ impl TopicCreator {
         if self.done {
             return Ok(());
         }
-        if self.spec.brokers == Brokers::Embedded {
+        if !self.spec.create_topic {
+            self.check_exists()?;
+        } else if self.spec.brokers == Brokers::Embedded {
             create_embedded_topic(&self.spec.topic, self.spec.partitions)?;
         } else {
             self.create_on_cluster()?;
         }
         self.done = true;
         Ok(())
+    }
+
+    /// With `create_topic = false`: the topic must exist (and be readable).
+    fn check_exists(&mut self) -> Result<(), TransportError> {
+        let (spec, bootstrap) = (&self.spec, &self.bootstrap);
+        let client: rdkafka::producer::BaseProducer = base_config(spec, bootstrap)
+            .set("allow.auto.create.topics", "false")
+            .create()
+            .map_err(|e| TransportError(format!("cannot create a Kafka client: {e}")))?;
+        let metadata = client.client().fetch_metadata(Some(&spec.topic), Duration::from_secs(5)).map_err(|e| {
+            TransportError(format!("cannot read the metadata of topic {} at {bootstrap}: {e}", spec.topic))
+        })?;
+        let topic = metadata.topics().iter().find(|t| t.name() == spec.topic);
+        match topic.and_then(|t| t.error()) {
+            None if topic.is_some_and(|t| !t.partitions().is_empty()) => Ok(()),
+            Some(rdkafka::types::RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) => {
+                Err(TransportError(format!(
+                    "not authorized for topic {} at {bootstrap}: grant this client access to it (ACLs), or use another topic",
+                    spec.topic
+                )))
+            }
+            _ => Err(TransportError(format!(
+                "topic {} does not exist at {bootstrap}, and create_topic = false: create it, or set create_topic = true",
+                spec.topic
+            ))),
+        }
     }
 
     fn create_on_cluster(&mut self) -> Result<(), TransportError> {
@@ -64,6 +93,14 @@ impl TopicCreator {
             match result {
                 Ok(name) => tracing::info!(topic = %name, partitions = spec.partitions, "created Kafka topic"),
                 Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((
+                    name,
+                    RDKafkaErrorCode::TopicAuthorizationFailed | RDKafkaErrorCode::ClusterAuthorizationFailed,
+                )) => {
+                    return Err(TransportError(format!(
+                        "not authorized to create topic {name} at {bootstrap}: create it yourself (and set create_topic = false), or grant this client the right"
+                    )));
+                }
                 Err((name, code)) => {
                     return Err(TransportError(format!("cannot create topic {name} at {bootstrap}: {code}")));
                 }

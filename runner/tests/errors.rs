@@ -1,0 +1,147 @@
+//! Errors a user can act on, end to end: bad CSV input, an output folder
+//! that cannot take files, a disk that fills while a chart is written, and
+//! a Kafka topic that is missing where buzz may not create it.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::broker::{Broker, unique};
+use common::watched::{Watched, wait_for};
+use common::*;
+
+/// The smoker pipeline on `csv`, over a file transport in `dir`.
+fn smoker_on(csv: &Path, dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo_root().join("pipelines/smoker.toml")).unwrap();
+    let start = text.find("[transport]").unwrap();
+    let end = start + 1 + text[start + 1..].find("\n[").unwrap();
+    let text =
+        format!("{}[transport]\ntype = \"file\"\npath = {:?}\n{}", &text[..start], dir.join("t.jsonl"), &text[end..])
+            .replace("\"data/smoker.csv\"", &format!("{csv:?}"));
+    let path = dir.join("smoker.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_csv_without_a_required_column_is_refused_at_its_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("readings.csv");
+    std::fs::write(&csv, "timestamp,temp\n2025-01-01 10:00:00,70.1\n").unwrap();
+    let pipeline = smoker_on(&csv, dir.path());
+    let output = buzz().arg("check").arg(&pipeline).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = std::fs::read_to_string(&pipeline).unwrap().lines().position(|l| l.starts_with("required")).unwrap() + 1;
+    assert!(stderr.starts_with(&format!("{}:{line}:12: source.required:", pipeline.display())), "{stderr}");
+    assert!(stderr.contains("has no column \"temperature\"; its header has: timestamp, temp"), "{stderr}");
+}
+
+#[test]
+fn unparsable_numbers_and_ragged_rows_go_to_the_dead_letters_and_the_rest_is_charted() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("readings.csv");
+    std::fs::write(
+        &csv,
+        "timestamp,temperature\n2025-01-01 10:00:00,70.1\n2025-01-01 10:01:00,warm\n2025-01-01 10:02:00\n2025-01-01 10:03:00,70.4\n",
+    )
+    .unwrap();
+    let run = run_to_end(smoker_on(&csv, dir.path()).to_str().unwrap(), dir.path(), &["--set", "source.interval_ms=0"]);
+    run.assert_success();
+    assert_eq!(run.summary()["records_out"], 2);
+    assert_eq!(run.summary()["dead_letter"], 2);
+    let dead = read_json_lines(&dir.path().join("dead.jsonl"));
+    assert!(dead.iter().all(|d| d["stage"] == "source"));
+    assert!(
+        dead[0]["reason"].as_str().unwrap().ends_with(":3: column temperature: \"warm\" is not a number"),
+        "{}",
+        dead[0]
+    );
+    assert!(dead[1]["reason"].as_str().unwrap().ends_with(":4: row has 1 fields, the header has 2"), "{}", dead[1]);
+    assert_eq!(dead[1]["payload"], "2025-01-01 10:02:00");
+}
+
+#[test]
+fn an_output_folder_that_cannot_take_files_is_named_at_its_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_folder = dir.path().join("a-file");
+    std::fs::write(&not_a_folder, "x").unwrap();
+    for output in [not_a_folder.join("chart"), Path::new("/proc/buzz-no-such-folder/chart").to_path_buf()] {
+        let text = std::fs::read_to_string(repo_root().join("pipelines/buzz-file.toml"))
+            .unwrap()
+            .replace("\"out/buzz-file\"", &format!("{output:?}"));
+        let pipeline = dir.path().join("p.toml");
+        std::fs::write(&pipeline, &text).unwrap();
+        let line = text.lines().position(|l| l.starts_with("output")).unwrap() + 1;
+        let output = buzz().arg("check").arg(&pipeline).output().unwrap();
+        assert_eq!(output.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr
+                .starts_with(&format!("{}:{line}:10: chart.output: cannot write charts to folder", pipeline.display())),
+            "{stderr}"
+        );
+        assert!(stderr.contains("choose another `output`, or make the folder writable"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_disk_that_fills_while_a_chart_is_written_leaves_the_previous_chart_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    // Files may grow to 8 KiB only (as if the disk were full beyond): the
+    // smoker's chart outgrows that as readings arrive. SIGXFSZ is ignored,
+    // so writes fail with an error instead of killing buzz.
+    let args: Vec<String> = ["run", "pipelines/smoker.toml", "--set", "source.interval_ms=2", "--exit-when-done"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(outputs_in(dir.path()))
+        .collect();
+    let buzz_path = env!("CARGO_BIN_EXE_buzz");
+    let script = format!("trap '' XFSZ; ulimit -f 8; exec {buzz_path} \"$@\"");
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg("buzz")
+        .args(&args)
+        .current_dir(repo_root())
+        .env("BUZZ_HTTP", "off")
+        .env("BUZZ_LOG", "warn")
+        .env_remove("BUZZ_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("the previous file is kept"), "the failed writes were reported: {stderr}");
+    let svg_path = dir.path().join("chart.svg");
+    assert!(stderr.contains(&format!("cannot write {}", svg_path.display())), "{stderr}");
+    // The SVG on disk is a whole, earlier frame (the last that fitted), not
+    // half of a later one; the same for the JSON.
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert_svg(&svg);
+    assert!(svg.len() <= 8 * 1024, "{} bytes", svg.len());
+    let shown = read_json(&dir.path().join("chart.json"))["series"][0]["points"].as_array().unwrap().len();
+    assert!(shown > 0 && shown < 240, "the JSON on disk is a whole earlier frame: {shown} of 240 readings");
+    assert!(
+        dir.path().read_dir().unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().starts_with(".buzz-tmp")),
+        "no temporary file left behind"
+    );
+}
+
+#[test]
+fn a_missing_topic_where_buzz_may_not_create_it_is_reported_until_it_exists() {
+    let broker = Broker::tansu();
+    let topic = unique("missing");
+    let mut command = buzz();
+    broker.apply(&mut command);
+    command.args(["run", "pipelines/buzz-kafka.toml", "--role", "produce", "--set", "transport.create_topic=false"]);
+    command.args(["--set", &format!("transport.topic={topic}")]);
+    let mut run = Watched::spawn(command);
+    let expected = format!(
+        "topic {topic} does not exist at {}, and create_topic = false: create it, or set create_topic = true",
+        broker.address().unwrap()
+    );
+    wait_for("the missing topic to be reported", Duration::from_secs(30), || run.text().contains(&expected));
+    assert!(run.interrupt().success(), "{}", run.text());
+}
