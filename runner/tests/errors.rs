@@ -93,7 +93,7 @@ fn a_disk_that_fills_while_a_chart_is_written_leaves_the_previous_chart_intact()
     // Files may grow to 8 KiB only (as if the disk were full beyond): the
     // smoker's chart outgrows that as readings arrive. SIGXFSZ is ignored,
     // so writes fail with an error instead of killing buzz.
-    let args: Vec<String> = ["run", "pipelines/smoker.toml", "--set", "source.interval_ms=2", "--exit-when-done"]
+    let args: Vec<String> = ["run", "pipelines/smoker.toml", "--set", "source.interval_ms=20", "--exit-when-done"]
         .iter()
         .map(|s| s.to_string())
         .chain(outputs_in(dir.path()))
