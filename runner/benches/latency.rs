@@ -44,7 +44,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
-fn measure(transport: &str, fps: u32) {
+fn measure(label: &str, transport: &str, fps: u32) {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         r#"name = "latency"
@@ -98,7 +98,7 @@ fps = {fps}
     latencies.sort_by(f64::total_cmp);
     let p99 = percentile(&latencies, 0.99);
     println!(
-        "latency {transport:<34} {fps:>2} frames/s, {} records at {RATE}/s: p50 {:.1} ms, p99 {p99:.1} ms, max {:.1} ms over {} records ({} frames) | p99 / 100 ms target = {:.2}",
+        "latency {label:<6} {fps:>2} frames/s, {} records at {RATE}/s: p50 {:.1} ms, p99 {p99:.1} ms, max {:.1} ms over {} records ({} frames) | p99 / 100 ms target = {:.2}",
         summary.records_out,
         percentile(&latencies, 0.5),
         latencies.last().copied().unwrap_or_default(),
@@ -111,7 +111,7 @@ fps = {fps}
 fn main() {
     let _ = tracing_subscriber::fmt().with_env_filter("error").try_init();
     for fps in [10, 20, 30] {
-        measure("type = \"kafka\"\ntopic = \"latency\"", fps);
-        measure("type = \"memory\"", fps);
+        measure("kafka", "type = \"kafka\"\ntopic = \"latency\"", fps);
+        measure("memory", "type = \"memory\"", fps);
     }
 }

@@ -1,6 +1,7 @@
 //! Errors a user can act on, end to end: bad CSV input, an output folder
 //! that cannot take files, a disk that fills while a chart is written, and
-//! a Kafka topic that is missing where buzz may not create it.
+//! a Kafka topic that is missing where buzz may not create it, and one this
+//! client is not authorized to use.
 
 mod common;
 
@@ -144,4 +145,48 @@ fn a_missing_topic_where_buzz_may_not_create_it_is_reported_until_it_exists() {
     );
     wait_for("the missing topic to be reported", Duration::from_secs(30), || run.text().contains(&expected));
     assert!(run.interrupt().success(), "{}", run.text());
+}
+
+/// In process: only the embedded broker can be told to refuse a topic (no
+/// ACLs on tansu). The refusal is shown where the dashboard shows it; once
+/// access is granted the pipeline carries on and loses nothing.
+#[test]
+fn an_unauthorized_topic_is_reported_and_the_pipeline_carries_on_once_access_is_granted() {
+    use buzz::config::{self, Override};
+    use buzz::pipeline::{self, Role, RunOptions};
+    use buzz::transport::kafka::{embedded_bootstrap, set_embedded_topic_error};
+    use rdkafka::types::RDKafkaRespErr;
+
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("forbidden");
+    set_embedded_topic_error(&topic, Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)).unwrap();
+    let overrides: Vec<Override> = [
+        "transport.brokers=embedded".to_string(),
+        format!("transport.topic={topic}"),
+        "transport.create_topic=false".to_string(),
+        "source.interval_ms=0".to_string(),
+        format!("source.path={}", repo_root().join("data/smoker.csv").display()),
+        format!("transport.schema={}", repo_root().join("schemas/smoker-reading.schema.json").display()),
+        format!("chart.output={}", dir.path().join("chart").display()),
+        format!("dead_letter.path={}", dir.path().join("dead.jsonl").display()),
+    ]
+    .iter()
+    .map(|o| Override::parse(o).unwrap())
+    .collect();
+    let spec = config::load(&repo_root().join("pipelines/smoker.toml"), &overrides).expect("pipeline loads");
+    let running =
+        pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: true }).expect("pipeline starts");
+    let shared = running.shared().clone();
+    let expected = format!(
+        "not authorized for topic {topic} at {}: grant this client access to it (ACLs), or use another topic",
+        embedded_bootstrap().unwrap()
+    );
+    wait_for("the refusal on the dashboard's transport state", Duration::from_secs(30), || {
+        let status = shared.transport.lock().unwrap();
+        status.state == "retrying" && status.detail.as_deref().is_some_and(|d| d.contains(&expected))
+    });
+
+    set_embedded_topic_error(&topic, None).unwrap();
+    let summary = running.wait();
+    assert_eq!((summary.records_in, summary.records_out, summary.dead_letter), (240, 240, 0));
 }

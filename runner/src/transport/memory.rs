@@ -107,7 +107,15 @@ pub struct MemoryReader {
 
 impl MemoryReader {
     pub fn open(spec: &MemoryTransport) -> Self {
-        MemoryReader { queue: queue(spec), committed: 0, pending: 0 }
+        let queue = queue(spec);
+        // The queue outlives its readers (a reload, or a second run in the
+        // same process): records taken before this reader count as taken,
+        // or its end mark, counted from the queue's first record, is never reached.
+        let taken = {
+            let state = queue.state.lock().expect("memory queue poisoned");
+            state.sent - state.queued as u64
+        };
+        MemoryReader { queue, committed: taken, pending: 0 }
     }
 }
 
@@ -169,5 +177,52 @@ impl TransportReader for MemoryReader {
             Position::Sequence { index } => serde_json::json!({ "memory": index }),
             other => serde_json::json!(format!("{other:?}")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use buzz_sdk::abi::FfiSlice;
+
+    fn send(writer: &mut MemoryWriter, count: usize) {
+        let record = FfiRecord {
+            payload: FfiSlice::from_static("{}"),
+            key: FfiSlice::NONE,
+            timestamp_ms: NO_TIMESTAMP,
+            headers: std::ptr::null(),
+            header_count: 0,
+        };
+        writer.send(&vec![record; count], &mut Vec::new()).unwrap();
+    }
+
+    fn drain(reader: &mut MemoryReader) -> usize {
+        let mut batch = RecordBatch::default();
+        let mut taken = 0;
+        loop {
+            reader.read(&mut batch, usize::MAX, Duration::ZERO).unwrap();
+            if batch.is_empty() {
+                return taken;
+            }
+            taken += batch.len();
+            reader.commit().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_reader_opened_on_a_used_queue_reaches_the_end_mark() {
+        let spec = MemoryTransport { name: "reused-queue-test".into(), capacity: 100 };
+        let (mut writer, mut first) = (MemoryWriter::open(&spec), MemoryReader::open(&spec));
+        send(&mut writer, 5);
+        assert_eq!(drain(&mut first), 5);
+        assert!(first.reached(&writer.end_mark()));
+        // A second run in the same process: 3 records queued before its reader opens.
+        let mut writer = MemoryWriter::open(&spec);
+        send(&mut writer, 3);
+        let mut second = MemoryReader::open(&spec);
+        send(&mut writer, 4);
+        assert!(!second.reached(&writer.end_mark()));
+        assert_eq!(drain(&mut second), 7);
+        assert!(second.reached(&writer.end_mark()));
     }
 }

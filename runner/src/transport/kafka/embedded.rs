@@ -53,10 +53,14 @@ pub fn embedded_bootstrap() -> Result<String, TransportError> {
     Ok(embedded()?.bootstrap.clone())
 }
 
+fn c_topic(topic: &str) -> Result<CString, TransportError> {
+    CString::new(topic).map_err(|_| TransportError(format!("topic name {topic:?} contains a NUL byte")))
+}
+
 /// Creates a topic on the embedded broker; an existing one is left alone.
 pub fn create_embedded_topic(topic: &str, partitions: i32) -> Result<(), TransportError> {
     let cluster = embedded()?.cluster;
-    let name = CString::new(topic).map_err(|_| TransportError(format!("topic name {topic:?} contains a NUL byte")))?;
+    let name = c_topic(topic)?;
     // SAFETY: a live cluster and a valid C string.
     let err = unsafe { sys::rd_kafka_mock_topic_create(cluster, name.as_ptr(), partitions, 1) };
     match err {
@@ -64,6 +68,19 @@ pub fn create_embedded_topic(topic: &str, partitions: i32) -> Result<(), Transpo
         | sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS => Ok(()),
         other => Err(TransportError(format!("cannot create topic {topic} on the embedded broker: {other:?}"))),
     }
+}
+
+/// Makes the embedded broker answer every metadata request for `topic` with
+/// `error` (creating the topic if missing), or answer normally again with
+/// `None`: rehearses a topic this client may not use
+/// (`TOPIC_AUTHORIZATION_FAILED`) without a broker that enforces ACLs.
+pub fn set_embedded_topic_error(topic: &str, error: Option<sys::rd_kafka_resp_err_t>) -> Result<(), TransportError> {
+    let cluster = embedded()?.cluster;
+    let name = c_topic(topic)?;
+    let error = error.unwrap_or(sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR);
+    // SAFETY: a live cluster and a valid C string, copied by librdkafka.
+    unsafe { sys::rd_kafka_mock_topic_set_error(cluster, name.as_ptr(), error) };
+    Ok(())
 }
 
 /// Takes the embedded broker down or brings it back, to rehearse an outage
