@@ -152,30 +152,20 @@ fn a_missing_topic_where_buzz_may_not_create_it_is_reported_until_it_exists() {
 /// access is granted the pipeline carries on and loses nothing.
 #[test]
 fn an_unauthorized_topic_is_reported_and_the_pipeline_carries_on_once_access_is_granted() {
-    use buzz::config::{self, Override};
-    use buzz::pipeline::{self, Role, RunOptions};
     use buzz::transport::kafka::{embedded_bootstrap, set_embedded_topic_error};
     use rdkafka::types::RDKafkaRespErr;
 
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("forbidden");
     set_embedded_topic_error(&topic, Some(RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)).unwrap();
-    let overrides: Vec<Override> = [
-        "transport.brokers=embedded".to_string(),
+    let settings = [
         format!("transport.topic={topic}"),
         "transport.create_topic=false".to_string(),
         "source.interval_ms=0".to_string(),
         format!("source.path={}", repo_root().join("data/smoker.csv").display()),
         format!("transport.schema={}", repo_root().join("schemas/smoker-reading.schema.json").display()),
-        format!("chart.output={}", dir.path().join("chart").display()),
-        format!("dead_letter.path={}", dir.path().join("dead.jsonl").display()),
-    ]
-    .iter()
-    .map(|o| Override::parse(o).unwrap())
-    .collect();
-    let spec = config::load(&repo_root().join("pipelines/smoker.toml"), &overrides).expect("pipeline loads");
-    let running =
-        pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: true }).expect("pipeline starts");
+    ];
+    let running = start_on_embedded_broker(&repo_root().join("pipelines/smoker.toml"), dir.path(), &settings);
     let shared = running.shared().clone();
     let expected = format!(
         "not authorized for topic {topic} at {}: grant this client access to it (ACLs), or use another topic",

@@ -2,17 +2,22 @@
 //! and a real, independent tansu process started on a free loopback port.
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::repo_root;
 
-/// The tansu binary installed by scripts/setup-test.
-pub fn tansu_binary() -> PathBuf {
-    let path = repo_root().join(".tools/bin/tansu");
-    assert!(path.exists(), "tansu is not installed at {}: run scripts/setup-test (scripts/test does)", path.display());
+/// A tool installed by scripts/setup-test under .tools/bin.
+fn installed(name: &str) -> PathBuf {
+    let path = repo_root().join(".tools/bin").join(name);
+    assert!(path.exists(), "{name} is not installed at {}: run scripts/setup-test (scripts/test does)", path.display());
     path
+}
+
+/// The tansu binary installed by scripts/setup-test (memory storage).
+pub fn tansu_binary() -> PathBuf {
+    installed("tansu")
 }
 
 pub fn free_port() -> u16 {
@@ -32,20 +37,27 @@ impl Tansu {
     }
 
     pub fn start_on(port: u16) -> Tansu {
+        Self::launch(Command::new(tansu_binary()), port, "memory://tansu/")
+    }
+
+    /// A broker that keeps its data (topics, records, committed offsets,
+    /// producer state) in a SQLite file in `dir`, so it can be stopped and
+    /// started again like a production broker.
+    pub fn start_durable_on(port: u16, dir: &Path) -> Tansu {
+        let mut command = Command::new(installed("tansu-sqlite"));
+        // tansu resolves the database path against its working directory.
+        command.current_dir(dir);
+        Self::launch(command, port, "sqlite://tansu.db")
+    }
+
+    fn launch(mut command: Command, port: u16, storage: &str) -> Tansu {
         let url = format!("tcp://127.0.0.1:{port}");
         let log = std::env::temp_dir().join(format!("buzz-tansu-{port}.log"));
-        let child = Command::new(tansu_binary())
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-                "--storage-engine",
-                "memory://tansu/",
-            ])
+        let child = command
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", storage])
             .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("tansu log file"))
+            // Appended: a broker restarted on the same port keeps both logs.
+            .stderr(std::fs::File::options().create(true).append(true).open(&log).expect("tansu log file"))
             .spawn()
             .expect("tansu starts");
         let tansu = Tansu { child, port, address: format!("127.0.0.1:{port}") };

@@ -94,6 +94,24 @@ pub fn outputs_in(dir: &Path) -> Vec<String> {
     ]
 }
 
+/// Starts `pipeline` inside this test process (both halves, stopping when
+/// its source is done) on the embedded broker, with its outputs in `dir`
+/// and the extra `key=value` settings: for tests that steer the embedded
+/// broker, which lives in the process that uses it.
+pub fn start_on_embedded_broker(pipeline: &Path, dir: &Path, settings: &[String]) -> buzz::pipeline::Running {
+    use buzz::config::{self, Override};
+    use buzz::pipeline::{self, Role, RunOptions};
+    let mut all = vec![
+        "transport.brokers=embedded".to_string(),
+        format!("chart.output={}", dir.join("chart").display()),
+        format!("dead_letter.path={}", dir.join("dead.jsonl").display()),
+    ];
+    all.extend_from_slice(settings);
+    let overrides: Vec<Override> = all.iter().map(|o| Override::parse(o).expect("a valid setting")).collect();
+    let spec = config::load(pipeline, &overrides).expect("pipeline loads");
+    pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: true }).expect("pipeline starts")
+}
+
 /// Settings that keep a file transport's file inside `dir` too.
 pub fn file_outputs_in(dir: &Path) -> Vec<String> {
     let mut args = outputs_in(dir);

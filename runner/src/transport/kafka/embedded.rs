@@ -83,6 +83,17 @@ pub fn set_embedded_topic_error(topic: &str, error: Option<sys::rd_kafka_resp_er
     Ok(())
 }
 
+/// Makes the embedded broker answer the next produce request with `error`:
+/// rehearses a broker that lost an idempotent producer's state
+/// (`OUT_OF_ORDER_SEQUENCE_NUMBER` is fatal to that producer).
+pub fn fail_next_embedded_produce(error: sys::rd_kafka_resp_err_t) -> Result<(), TransportError> {
+    const PRODUCE: i16 = 0;
+    let cluster = embedded()?.cluster;
+    // SAFETY: a live cluster; one error, read before the call returns.
+    unsafe { sys::rd_kafka_mock_push_request_errors_array(cluster, PRODUCE, 1, &error) };
+    Ok(())
+}
+
 /// Takes the embedded broker down or brings it back, to rehearse an outage
 /// (clients see a broker that stopped answering; nothing it holds is lost).
 pub fn set_embedded_broker_up(up: bool) -> Result<(), TransportError> {

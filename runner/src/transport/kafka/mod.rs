@@ -13,7 +13,7 @@ mod topic;
 mod writer;
 
 pub use client::bootstrap;
-pub use embedded::{embedded_bootstrap, set_embedded_broker_up, set_embedded_topic_error};
+pub use embedded::{embedded_bootstrap, fail_next_embedded_produce, set_embedded_broker_up, set_embedded_topic_error};
 pub use reader::KafkaReader;
 pub use writer::KafkaWriter;
 

@@ -75,9 +75,20 @@ impl ProducerContext for DeliveryContext {
                     .insert(message.partition(), message.offset() + 1);
             }
             Err((error, message)) => {
+                // The producer's failure, not the record's: the broker lost
+                // or rejected the producer's state, or the queue was purged
+                // when the producer was replaced.
                 let resend = matches!(
                     error.rdkafka_error_code(),
-                    Some(RDKafkaErrorCode::Fatal | RDKafkaErrorCode::PurgeQueue | RDKafkaErrorCode::PurgeInflight)
+                    Some(
+                        RDKafkaErrorCode::Fatal
+                            | RDKafkaErrorCode::PurgeQueue
+                            | RDKafkaErrorCode::PurgeInflight
+                            | RDKafkaErrorCode::OutOfOrderSequenceNumber
+                            | RDKafkaErrorCode::UnknownProducerId
+                            | RDKafkaErrorCode::InvalidProducerEpoch
+                            | RDKafkaErrorCode::InvalidProducerIdMapping
+                    )
                 );
                 self.deliveries.undelivered.lock().expect("failures poisoned").push(Undelivered {
                     payload: message.payload().unwrap_or_default().to_vec(),
