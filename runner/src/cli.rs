@@ -95,8 +95,9 @@ pub struct PluginsArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ReplayArgs {
-    /// A dead-letter file (JSON lines, as buzz writes them).
-    pub dead_letters: PathBuf,
+    /// A dead-letter file (JSON lines, as buzz writes them). Default: the
+    /// pipeline's own dead-letter output, its file or its Kafka topic.
+    pub dead_letters: Option<PathBuf>,
     /// The pipeline whose transport the records go into.
     #[arg(long)]
     pub into: PathBuf,
@@ -106,6 +107,10 @@ pub struct ReplayArgs {
     /// Override settings of the pipeline, as `buzz run --set`.
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     pub set: Vec<String>,
+    /// Write the dead letters to this JSON-lines file instead of replaying
+    /// them: to fix them by hand (say, from a Kafka topic), then replay the file.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

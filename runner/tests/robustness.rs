@@ -29,6 +29,12 @@ fn smoker_over_file(dir: &Path, transport: &Path, extra_transport: &str) -> Path
     path
 }
 
+/// The temperatures on the smoker chart in `dir`, in order.
+fn charted_temperatures(dir: &Path) -> Vec<f64> {
+    let chart = read_json(&dir.join("chart.json"));
+    chart["series"][0]["points"].as_array().unwrap().iter().map(|p| p[1].as_f64().unwrap()).collect()
+}
+
 /// Runs the consumer half of `pipeline` to the end of its transport.
 fn consume(pipeline: &Path, dir: &Path, extra: &[&str]) -> Run {
     let mut command = buzz();
@@ -141,13 +147,67 @@ fn fixed_dead_letters_replayed_into_the_pipeline_are_charted() {
     assert_eq!(second.summary()["records_in"], 2, "only the replayed records are new");
     assert_eq!(second.summary()["records_out"], 2);
     assert_eq!(second.summary()["dead_letter"], 0);
-    let temperatures: Vec<f64> = read_json(&dir.path().join("chart.json"))["series"][0]["points"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p[1].as_f64().unwrap())
-        .collect();
+    let temperatures = charted_temperatures(dir.path());
     assert_eq!(temperatures, [90.5, 80.5]);
+}
+
+/// Dead letters in a Kafka topic on a real broker: each with its stage,
+/// reason and position; `buzz replay --export` reads the topic back into a
+/// file to fix by hand, and `buzz replay` sends records back in, from that
+/// file or straight from the topic.
+#[test]
+fn dead_letters_in_a_kafka_topic_are_exported_fixed_and_replayed() {
+    let broker = Broker::tansu();
+    let dir = tempfile::tempdir().unwrap();
+    let transport = dir.path().join("readings.jsonl");
+    let lines = [
+        r#"{"timestamp": "2025-01-01 10:00:00", "temperature": 70.1}"#,
+        r#"{"timestamp": "2025-01-01 10:01:00", "temperature": "hot"}"#,
+        r#"{"timestamp": "2025-01-01 10:02:00", "temperature": 70.4}"#,
+    ];
+    std::fs::write(&transport, lines.join("\n") + "\n").unwrap();
+    let pipeline = smoker_over_file(dir.path(), &transport, "schema = \"schemas/smoker-reading.schema.json\"");
+    let topic = unique("dead-letters");
+    let to_topic = [
+        "--set".to_string(),
+        format!("dead_letter.topic={topic}"),
+        "--set".to_string(),
+        format!("dead_letter.brokers={}", broker.address().unwrap()),
+    ];
+    let extra: Vec<&str> = to_topic.iter().map(String::as_str).collect();
+    let first = consume(&pipeline, dir.path(), &extra);
+    first.assert_success();
+    assert_eq!((first.summary()["records_out"].as_u64(), first.summary()["dead_letter"].as_u64()), (Some(2), Some(1)));
+    assert!(!dir.path().join("dead.jsonl").exists(), "the dead letter went to the topic, not the file");
+
+    let replay = |args: &[&str]| {
+        let output = buzz().arg("replay").args(args).arg("--into").arg(&pipeline).args(&extra).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    // Read back from the topic, fixed by hand, replayed from the file.
+    let exported = dir.path().join("exported.jsonl");
+    let said = replay(&["--export", exported.to_str().unwrap()]);
+    assert!(said.starts_with(&format!("saved 1 dead letters from kafka topic {topic} to ")), "{said}");
+    let letters = read_json_lines(&exported);
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0]["stage"], "transport");
+    assert!(letters[0]["reason"].as_str().unwrap().contains("temperature"), "{}", letters[0]);
+    assert_eq!(letters[0]["payload"], lines[1]);
+    assert!(letters[0]["position"].to_string().contains("readings.jsonl"), "{}", letters[0]);
+    std::fs::write(&exported, std::fs::read_to_string(&exported).unwrap().replace(r#"\"hot\""#, "90.5")).unwrap();
+    assert!(replay(&[exported.to_str().unwrap()]).starts_with("replayed 1 of 1 dead letters"));
+    // Straight from the topic, unfixed: refused again, so dead-lettered again.
+    let said = replay(&[]);
+    assert!(said.starts_with(&format!("replayed 1 of 1 dead letters from kafka topic {topic} into")), "{said}");
+
+    let second = consume(&pipeline, dir.path(), &extra);
+    second.assert_success();
+    assert_eq!(second.summary()["records_in"], 2, "only the replayed records are new");
+    assert_eq!(second.summary()["records_out"], 1);
+    assert_eq!(second.summary()["dead_letter"], 1);
+    let temperatures = charted_temperatures(dir.path());
+    assert_eq!(temperatures, [90.5]);
 }
 
 #[test]

@@ -1,7 +1,11 @@
-//! `buzz replay DEADLETTERS --into PIPELINE`: send dead letters (fixed by
-//! hand, say) back into a pipeline's transport, with their keys, headers
-//! and timestamps, so no record is ever lost for good.
+//! `buzz replay [DEADLETTERS] --into PIPELINE`: send dead letters (fixed by
+//! hand, or after fixing the stage that refused them) back into a
+//! pipeline's transport, with their keys, headers and timestamps, so no
+//! record is ever lost for good. They come from a file, or by default from
+//! the pipeline's own dead-letter output: its file or its Kafka topic.
+//! `--export FILE` writes them out instead, to be fixed and replayed.
 
+use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,7 +14,8 @@ use buzz_sdk::abi::{FfiHeader, FfiRecord, FfiSlice, NO_TIMESTAMP};
 use serde_json::Value as Json;
 
 use crate::cli::ReplayArgs;
-use crate::config;
+use crate::config::{self, DeadLetterTarget};
+use crate::transport::kafka::read_topic;
 use crate::transport::open_writer;
 
 /// One dead letter's record, decoded.
@@ -69,7 +74,27 @@ pub fn replay(args: ReplayArgs) -> i32 {
 fn run(args: &ReplayArgs) -> Result<String, String> {
     let overrides = super::parse_overrides(&args.set).map_err(|d| d.to_string())?;
     let spec = config::load(&args.into, &overrides).map_err(|d| d.to_string())?;
-    let letters = read_letters(&args.dead_letters, args.stage.as_deref())?;
+    let target = match &args.dead_letters {
+        Some(path) => DeadLetterTarget::File(path.clone()),
+        None => spec.dead_letter.clone(),
+    };
+    let entries = read_entries(&target, args.stage.as_deref())?;
+    if let Some(export) = &args.export {
+        return export_entries(&entries, export).map(|()| {
+            format!(
+                "saved {} dead letters from {} to {}: fix them, then `buzz replay {} --into {}`",
+                entries.len(),
+                target.describe(),
+                export.display(),
+                export.display(),
+                args.into.display()
+            )
+        });
+    }
+    let letters = entries
+        .iter()
+        .map(|(at, entry)| decode(entry).map_err(|e| format!("{at}: the dead letter {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut writer = open_writer(&spec.transport).map_err(|e| format!("transport: {e}"))?;
     let header_views: Vec<Vec<FfiHeader>> = letters
         .iter()
@@ -105,26 +130,53 @@ fn run(args: &ReplayArgs) -> Result<String, String> {
         eprintln!("record {} was not sent: {reason}", index + 1);
     }
     let sent = records.len() - rejected.len() - failed.len();
+    let kept = match target {
+        DeadLetterTarget::File(_) => "they are still in the dead-letter file: remove them once the pipeline took them",
+        DeadLetterTarget::Kafka(_) => "they stay in the dead-letter topic: replaying it again sends them again",
+    };
     Ok(format!(
-        "replayed {sent} of {} dead letters from {} into {}; they are still in the dead-letter file: remove them once the pipeline took them",
+        "replayed {sent} of {} dead letters from {} into {}; {kept}",
         records.len(),
-        args.dead_letters.display(),
+        target.describe(),
         spec.transport.describe()
     ))
 }
 
-/// The dead letters of the file (only those of `stage`, if given).
-fn read_letters(path: &Path, stage: Option<&str>) -> Result<Vec<Letter>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read the dead letters: {e}", path.display()))?;
-    let mut letters = Vec::new();
-    for (number, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let at = format!("{}:{}", path.display(), number + 1);
-        let entry: Json = serde_json::from_str(line).map_err(|e| format!("{at}: not a dead letter (JSON): {e}"))?;
-        if stage.is_some_and(|s| entry["stage"] != s) {
-            continue;
+/// The dead letters (only those of `stage`, if given), each with where it is.
+fn read_entries(target: &DeadLetterTarget, stage: Option<&str>) -> Result<Vec<(String, Json)>, String> {
+    let lines: Vec<(String, Vec<u8>)> = match target {
+        DeadLetterTarget::File(path) => {
+            let text =
+                std::fs::read(path).map_err(|e| format!("{}: cannot read the dead letters: {e}", path.display()))?;
+            text.split(|b| *b == b'\n')
+                .enumerate()
+                .filter(|(_, line)| !line.trim_ascii().is_empty())
+                .map(|(number, line)| (format!("{}:{}", path.display(), number + 1), line.to_vec()))
+                .collect()
         }
-        letters.push(decode(&entry).map_err(|e| format!("{at}: the dead letter {e}"))?);
+        DeadLetterTarget::Kafka(spec) => read_topic(spec)
+            .map_err(|e| format!("dead letters: {e}"))?
+            .into_iter()
+            .map(|record| (record.position, record.payload))
+            .collect(),
+    };
+    let mut entries = Vec::new();
+    for (at, line) in lines {
+        let entry: Json = serde_json::from_slice(&line).map_err(|e| format!("{at}: not a dead letter (JSON): {e}"))?;
+        if stage.is_none_or(|s| entry["stage"] == s) {
+            entries.push((at, entry));
+        }
     }
-    Ok(letters)
+    Ok(entries)
+}
+
+/// Writes the dead letters as JSON lines, the file format `buzz replay` reads.
+fn export_entries(entries: &[(String, Json)], path: &Path) -> Result<(), String> {
+    let fail = |e: std::io::Error| format!("{}: cannot write the dead letters: {e}", path.display());
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(fail)?);
+    for (_, entry) in entries {
+        serde_json::to_writer(&mut file, entry).map_err(|e| fail(e.into()))?;
+        file.write_all(b"\n").map_err(fail)?;
+    }
+    file.flush().map_err(fail)
 }

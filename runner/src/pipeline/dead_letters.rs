@@ -147,7 +147,6 @@ impl DeadLetters {
     }
 }
 
-/// The dead-letter file, opened on the first dead letter.
 /// The dead-letter file or topic, opened on the first dead letter.
 struct Sink {
     target: DeadLetterTarget,

@@ -9,12 +9,14 @@
 mod client;
 mod embedded;
 mod reader;
+mod snapshot;
 mod topic;
 mod writer;
 
 pub use client::bootstrap;
 pub use embedded::{embedded_bootstrap, fail_next_embedded_produce, set_embedded_broker_up, set_embedded_topic_error};
 pub use reader::KafkaReader;
+pub use snapshot::{TopicRecord, read_topic};
 pub use writer::KafkaWriter;
 
 /// Creates the spec's topic if it is missing (for tools and benchmarks).
