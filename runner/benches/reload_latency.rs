@@ -69,6 +69,7 @@ fn main() {
         "source.interval_ms=0".to_string(),
         "source.loops=0".into(),
         format!("source.path={}", repo_root().join("data/smoker.csv").display()),
+        format!("transport.schema={}", repo_root().join("schemas/smoker-reading.schema.json").display()),
         "chart.x=$index".into(),
         format!("chart.output={}", dir.path().join("chart").display()),
         format!("dead_letter.path={}", dir.path().join("dead.jsonl").display()),

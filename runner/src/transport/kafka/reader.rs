@@ -124,6 +124,11 @@ impl KafkaReader {
         // that is only slightly slower than the fetcher (measured: 140k
         // rec/s with it, 700k+ without).
         set_default(&mut config, spec, "fetch.queue.backoff.ms", "10");
+        // How many records librdkafka keeps fetched ahead (default 100,000).
+        // Measured on the smoker pipeline, 10 M records on the embedded
+        // broker: 20,000 runs as fast (14.5 s) with 10 MB less peak memory;
+        // 5,000 was 25% slower, 1,000 three times slower.
+        set_default(&mut config, spec, "queued.min.messages", "20000");
         if spec.brokers == Brokers::Embedded {
             // The mock broker answers a fetch only after the full wait.
             set_default(&mut config, spec, "fetch.wait.max.ms", "10");
