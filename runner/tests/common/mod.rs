@@ -84,14 +84,17 @@ impl Run {
     }
 }
 
-/// Settings that keep the chart and dead letters of a pipeline inside `dir`.
-pub fn outputs_in(dir: &Path) -> Vec<String> {
-    vec![
-        "--set".into(),
+/// `key=value` settings that keep the chart and dead letters inside `dir`.
+fn output_settings(dir: &Path) -> [String; 2] {
+    [
         format!("chart.output={}", dir.join("chart").display()),
-        "--set".into(),
         format!("dead_letter.path={}", dir.join("dead.jsonl").display()),
     ]
+}
+
+/// Settings that keep the chart and dead letters of a pipeline inside `dir`.
+pub fn outputs_in(dir: &Path) -> Vec<String> {
+    output_settings(dir).into_iter().flat_map(|setting| ["--set".to_string(), setting]).collect()
 }
 
 /// Starts `pipeline` inside this test process (both halves, stopping when
@@ -101,11 +104,8 @@ pub fn outputs_in(dir: &Path) -> Vec<String> {
 pub fn start_on_embedded_broker(pipeline: &Path, dir: &Path, settings: &[String]) -> buzz::pipeline::Running {
     use buzz::config::{self, Override};
     use buzz::pipeline::{self, Role, RunOptions};
-    let mut all = vec![
-        "transport.brokers=embedded".to_string(),
-        format!("chart.output={}", dir.join("chart").display()),
-        format!("dead_letter.path={}", dir.join("dead.jsonl").display()),
-    ];
+    let mut all = vec!["transport.brokers=embedded".to_string()];
+    all.extend(output_settings(dir));
     all.extend_from_slice(settings);
     let overrides: Vec<Override> = all.iter().map(|o| Override::parse(o).expect("a valid setting")).collect();
     let spec = config::load(pipeline, &overrides).expect("pipeline loads");

@@ -91,10 +91,11 @@ pub fn read_topic(spec: &KafkaTransport) -> Result<Vec<TopicRecord>, TransportEr
             Err(e) => return Err(fail("read", &e)),
         };
         let (partition, offset) = (message.partition(), message.offset());
-        if ends.get(&partition).is_some_and(|end| offset < *end) {
+        let Some(&end) = ends.get(&partition) else { continue };
+        if offset < end {
             records.insert((partition, offset), message.payload().unwrap_or_default().to_vec());
         }
-        if ends.get(&partition).is_some_and(|end| offset + 1 >= *end) {
+        if offset + 1 >= end {
             ends.remove(&partition);
         }
     }
