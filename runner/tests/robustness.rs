@@ -407,6 +407,12 @@ fn every_record_charted(dir: &Path, rows: u64) -> u64 {
     seen.len() as u64 - rows
 }
 
+/// The broker stops answering mid-stream for longer than the group's session
+/// timeout (6 s): the consumer loses its partitions without handing them
+/// over, so its last offsets are never committed. When the broker returns it
+/// gets them back and resumes after what it processed itself: every record
+/// is charted exactly once. (Before buzz did so, this outage charted about
+/// 500 records twice.)
 #[test]
 fn a_broker_outage_mid_stream_is_reported_and_nothing_is_lost_when_it_returns() {
     use buzz::pipeline::Counters;
@@ -417,8 +423,8 @@ fn a_broker_outage_mid_stream_is_reported_and_nothing_is_lost_when_it_returns() 
     let running = sequence_flowing_on_embedded_broker(dir.path(), rows);
     let shared = running.shared().clone();
 
-    // The broker stops answering for two seconds, mid-stream.
     set_embedded_broker_up(false).unwrap();
+    let down = std::time::Instant::now();
     std::thread::sleep(Duration::from_millis(300));
     let during = Counters::get(&shared.counters.consumed);
     std::thread::sleep(Duration::from_millis(1700));
@@ -426,6 +432,7 @@ fn a_broker_outage_mid_stream_is_reported_and_nothing_is_lost_when_it_returns() 
     wait_for("the outage on the dashboard's transport state", Duration::from_secs(20), || {
         shared.transport.lock().unwrap().state == "retrying"
     });
+    std::thread::sleep(Duration::from_secs(8).saturating_sub(down.elapsed()));
     set_embedded_broker_up(true).unwrap();
 
     let summary = running.wait();

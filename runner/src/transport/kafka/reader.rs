@@ -4,6 +4,12 @@
 //! counts nothing twice. (Offsets are committed by hand rather than stored
 //! for librdkafka's auto-commit: storing them per batch slowed consumption
 //! several times over on these machines.)
+//!
+//! A member that loses its partitions without handing them over (its session
+//! expired while the broker was unreachable) and gets them back resumes
+//! after what it processed itself, not at the older committed offset, as
+//! stream engines that keep their own offsets do: an outage counts nothing
+//! twice unless another member took the partition meanwhile.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -16,7 +22,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
 use rdkafka::statistics::Statistics;
-use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList, TopicPartitionListElem};
 
 use super::client::{ErrorReporter, base_config, bootstrap, log_librdkafka, set_default};
 use super::topic::TopicCreator;
@@ -26,16 +32,71 @@ use crate::config::{Brokers, KafkaTransport, StartAt};
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 use crate::transport::{EndMark, Position, RecordBatch, TransportError, TransportReader, TransportState};
 
-/// Offsets processed but maybe not yet committed, per partition; shared
-/// with the rebalance callback, which commits them on revocation.
+/// Shared with the rebalance callback, which commits the held offsets on
+/// revocation and resumes reassigned partitions after what was processed.
 struct ReaderContext {
     topic: String,
     errors: ErrorReporter,
     /// Records behind the partitions' ends, from librdkafka's statistics
     /// (-1 until known).
     lag: AtomicI64,
-    stored: Mutex<BTreeMap<i32, i64>>,
+    offsets: Mutex<Offsets>,
     assigned: Mutex<BTreeSet<i32>>,
+}
+
+/// Next offsets after what the transform took, per partition.
+#[derive(Default)]
+struct Offsets {
+    /// Partitions held now, maybe not yet committed.
+    held: BTreeMap<i32, i64>,
+    /// Every partition this run processed, kept across revocations.
+    processed: BTreeMap<i32, i64>,
+}
+
+impl ReaderContext {
+    /// Commits exactly what was processed of the revoked partitions, so the
+    /// next owner starts right after it.
+    fn hand_over(&self, consumer: &BaseConsumer<Self>, revoked: &TopicPartitionList) {
+        let revoked: Vec<i32> = revoked.elements().iter().map(|p| p.partition()).collect();
+        let mut offsets = self.offsets.lock().expect("offsets poisoned");
+        let tpl = offsets_list(&self.topic, offsets.held.iter().filter(|(p, _)| revoked.contains(p)));
+        if tpl.count() > 0
+            && let Err(e) = consumer.commit(&tpl, CommitMode::Sync)
+        {
+            tracing::warn!(topic = %self.topic, "cannot commit offsets of revoked partitions: {e}");
+        }
+        offsets.held.retain(|p, _| !revoked.contains(p));
+        self.assigned.lock().expect("assignment poisoned").retain(|p| !revoked.contains(p));
+        tracing::info!(topic = %self.topic, "partitions revoked: {revoked:?}");
+    }
+
+    /// Starts each reassigned partition after what this run processed of it
+    /// when that is past the group's committed offset (a hand-over commit
+    /// that failed); a partition new to this run starts at the commit.
+    fn resume_after_processed(&self, consumer: &BaseConsumer<Self>, assigned: &TopicPartitionList) {
+        let offsets = self.offsets.lock().expect("offsets poisoned");
+        let known = |p: &TopicPartitionListElem<'_>| offsets.processed.get(&p.partition()).copied();
+        if assigned.elements().iter().all(|p| known(p).is_none()) {
+            return;
+        }
+        // Asked only on a reassignment; if the coordinator does not answer,
+        // the commit stands (at-least-once either way).
+        let committed = match consumer.committed_offsets(assigned.clone(), Duration::from_secs(5)) {
+            Ok(committed) => committed,
+            Err(e) => return tracing::warn!(topic = %self.topic, "cannot read committed offsets: {e}"),
+        };
+        for mut partition in assigned.elements() {
+            let Some(processed) = known(&partition) else { continue };
+            let commit = committed.find_partition(&self.topic, partition.partition()).map(|c| c.offset());
+            let behind = match commit {
+                Some(Offset::Offset(c)) => c < processed,
+                _ => true,
+            };
+            if behind && partition.set_offset(Offset::Offset(processed)).is_ok() {
+                tracing::info!(topic = %self.topic, partition = partition.partition(), "resuming after offset {} processed before the partition was lost", processed - 1);
+            }
+        }
+    }
 }
 
 impl ClientContext for ReaderContext {
@@ -56,20 +117,10 @@ impl ClientContext for ReaderContext {
 
 impl ConsumerContext for ReaderContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(partitions) = rebalance {
-            // Hand over exactly what was processed, so the next owner
-            // starts right after it.
-            let revoked: Vec<i32> = partitions.elements().iter().map(|p| p.partition()).collect();
-            let mut stored = self.stored.lock().expect("offsets poisoned");
-            let tpl = offsets_list(&self.topic, stored.iter().filter(|(p, _)| revoked.contains(p)));
-            if tpl.count() > 0
-                && let Err(e) = consumer.commit(&tpl, CommitMode::Sync)
-            {
-                tracing::warn!(topic = %self.topic, "cannot commit offsets of revoked partitions: {e}");
-            }
-            stored.retain(|p, _| !revoked.contains(p));
-            self.assigned.lock().expect("assignment poisoned").retain(|p| !revoked.contains(p));
-            tracing::info!(topic = %self.topic, "partitions revoked: {revoked:?}");
+        match rebalance {
+            Rebalance::Revoke(partitions) => self.hand_over(consumer, partitions),
+            Rebalance::Assign(partitions) => self.resume_after_processed(consumer, partitions),
+            Rebalance::Error(_) => {}
         }
     }
 
@@ -104,8 +155,6 @@ pub struct KafkaReader {
     consumer: BaseConsumer<ReaderContext>,
     /// The last read's next offsets, and partitions at their end.
     read: ReadProgress,
-    /// Next offset per partition after everything processed in this run.
-    progress: BTreeMap<i32, i64>,
     last_commit: Instant,
 }
 
@@ -144,7 +193,7 @@ impl KafkaReader {
             topic: spec.topic.clone(),
             errors: ErrorReporter::new(format!("consumer of topic {} at {bootstrap}", spec.topic)),
             lag: AtomicI64::new(-1),
-            stored: Mutex::new(BTreeMap::new()),
+            offsets: Mutex::new(Offsets::default()),
             assigned: Mutex::new(BTreeSet::new()),
         };
         let consumer: BaseConsumer<ReaderContext> = config
@@ -157,7 +206,6 @@ impl KafkaReader {
             subscribed: false,
             consumer,
             read: ReadProgress::default(),
-            progress: BTreeMap::new(),
             last_commit: Instant::now(),
         })
     }
@@ -232,12 +280,12 @@ impl TransportReader for KafkaReader {
         if pending.is_empty() {
             return Ok(());
         }
-        let mut stored = self.consumer.context().stored.lock().expect("offsets poisoned");
-        stored.extend(pending.iter());
-        self.progress.extend(pending);
+        let mut offsets = self.consumer.context().offsets.lock().expect("offsets poisoned");
+        offsets.held.extend(pending.iter());
+        offsets.processed.extend(pending);
         if self.last_commit.elapsed() >= COMMIT_EVERY {
             self.last_commit = Instant::now();
-            let tpl = offsets_list(&self.topic, stored.iter());
+            let tpl = offsets_list(&self.topic, offsets.held.iter());
             self.consumer
                 .commit(&tpl, CommitMode::Async)
                 .map_err(|e| TransportError(format!("cannot commit offsets: {e}")))?;
@@ -247,7 +295,10 @@ impl TransportReader for KafkaReader {
 
     fn reached(&self, mark: &EndMark) -> bool {
         match mark {
-            EndMark::Kafka(ends) => ends.iter().all(|(p, end)| self.progress.get(p).is_some_and(|done| done >= end)),
+            EndMark::Kafka(ends) => {
+                let offsets = self.consumer.context().offsets.lock().expect("offsets poisoned");
+                ends.iter().all(|(p, end)| offsets.processed.get(p).is_some_and(|done| done >= end))
+            }
             EndMark::File(_) | EndMark::Sequence(_) => false,
         }
     }
@@ -258,11 +309,11 @@ impl TransportReader for KafkaReader {
     }
 
     fn close(&mut self) -> Result<(), TransportError> {
-        let stored = self.consumer.context().stored.lock().expect("offsets poisoned").clone();
-        if stored.is_empty() {
+        let held = self.consumer.context().offsets.lock().expect("offsets poisoned").held.clone();
+        if held.is_empty() {
             return Ok(());
         }
-        let tpl = offsets_list(&self.topic, stored.iter());
+        let tpl = offsets_list(&self.topic, held.iter());
         self.consumer.commit(&tpl, CommitMode::Sync).map_err(|e| TransportError(format!("cannot commit offsets: {e}")))
     }
 
