@@ -28,10 +28,15 @@ fn topic_args(topic: &str) -> Vec<String> {
 
 /// `buzz run <pipeline> ... --exit-when-done` on `broker` and `topic`.
 fn run_kafka(broker: &Broker, topic: &str, pipeline: &str, dir: &Path, extra: &[&str]) -> Run {
+    run_kafka_with(on(broker), topic, pipeline, dir, extra)
+}
+
+/// As [`run_kafka`], from a prepared command (see [`on`]).
+fn run_kafka_with(command: Command, topic: &str, pipeline: &str, dir: &Path, extra: &[&str]) -> Run {
     let mut args = topic_args(topic);
     args.extend(extra.iter().map(|a| a.to_string()));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    run_to_end_with(on(broker), pipeline, dir, &args)
+    run_to_end_with(command, pipeline, dir, &args)
 }
 
 /// `buzz run <pipeline> --role <role>` on `broker` and `topic`, plus `extra`.
@@ -73,6 +78,31 @@ fn smoker_over_the_embedded_broker() {
 #[test]
 fn smoker_over_a_real_broker() {
     smoker_over(Broker::tansu());
+}
+
+/// The topic is created with the partition count the file sets (3 in
+/// buzz-kafka.toml); the lone consumer is assigned all of them. (The
+/// embedded broker used to make it with its own default of 4 first.)
+fn topic_made_as_the_file_says(broker: Broker) {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = ["--set", "source.count=50", "--set", "source.interval_ms=0"];
+    let mut command = on(&broker);
+    command.env("BUZZ_LOG", "info");
+    let run = run_kafka_with(command, &unique("partitions"), "pipelines/buzz-kafka.toml", dir.path(), &settings);
+    run.assert_success();
+    assert_eq!(run.summary()["records_out"], 50);
+    let log = run.stderr();
+    assert!(log.contains("partitions assigned: [0, 1, 2] "), "the topic has 3 partitions:\n{log}");
+}
+
+#[test]
+fn the_embedded_broker_makes_the_topic_as_the_file_says() {
+    topic_made_as_the_file_says(Broker::Embedded);
+}
+
+#[test]
+fn a_real_broker_gets_the_topic_as_the_file_says() {
+    topic_made_as_the_file_says(Broker::tansu());
 }
 
 fn project_over(broker: Broker) {

@@ -258,7 +258,11 @@ impl TransportReader for KafkaReader {
                 None => break,
                 Some(Ok(message)) => {
                     self.read.take(&message, batch);
-                    self.consumer.context().errors.clear();
+                    // A record means the broker answers again; once per
+                    // read, as clearing takes a lock.
+                    if batch.len() == 1 {
+                        self.consumer.context().errors.clear();
+                    }
                 }
                 Some(Err(KafkaError::PartitionEOF(partition))) => {
                     self.read.at_end.insert(partition);

@@ -119,6 +119,8 @@ impl KafkaWriter {
         set_default(&mut config, spec, "enable.idempotence", &spec.idempotence.to_string());
         // Never drop a record for taking too long: wait for the broker.
         set_default(&mut config, spec, "message.timeout.ms", "0");
+        // buzz creates the topic itself, with the file's partition count.
+        set_default(&mut config, spec, "allow.auto.create.topics", "false");
         set_default(&mut config, spec, "linger.ms", "5");
         set_default(&mut config, spec, "queue.buffering.max.messages", "1000000");
         if spec.brokers == Brokers::Embedded {
@@ -133,8 +135,10 @@ impl KafkaWriter {
             // The idempotent producer asks for its id as soon as it starts,
             // usually before its connection is up, and then waits 500 ms to
             // ask again; a metadata answer makes it ask at once. Measured:
-            // first chart frame after ~0.5-1.1 s without this.
-            let _ = producer.client().fetch_metadata(Some(&spec.topic), Duration::from_secs(1));
+            // first chart frame after ~0.5-1.1 s without this. (No topic is
+            // named: asking for a missing one would create it with the
+            // broker's partition count, not the file's.)
+            let _ = producer.client().fetch_metadata(None, Duration::from_secs(1));
         }
         Ok(KafkaWriter {
             topic: spec.topic.clone(),
