@@ -29,8 +29,8 @@ fn smoker_over_file(dir: &Path, transport: &Path, extra_transport: &str) -> Path
     path
 }
 
-/// The temperatures on the smoker chart in `dir`, in order.
-fn charted_temperatures(dir: &Path) -> Vec<f64> {
+/// The y values of the line chart `chart.json` in `dir`, in order.
+fn charted_values(dir: &Path) -> Vec<f64> {
     let chart = read_json(&dir.join("chart.json"));
     chart["series"][0]["points"].as_array().unwrap().iter().map(|p| p[1].as_f64().unwrap()).collect()
 }
@@ -147,7 +147,7 @@ fn fixed_dead_letters_replayed_into_the_pipeline_are_charted() {
     assert_eq!(second.summary()["records_in"], 2, "only the replayed records are new");
     assert_eq!(second.summary()["records_out"], 2);
     assert_eq!(second.summary()["dead_letter"], 0);
-    let temperatures = charted_temperatures(dir.path());
+    let temperatures = charted_values(dir.path());
     assert_eq!(temperatures, [90.5, 80.5]);
 }
 
@@ -206,7 +206,7 @@ fn dead_letters_in_a_kafka_topic_are_exported_fixed_and_replayed() {
     assert_eq!(second.summary()["records_in"], 2, "only the replayed records are new");
     assert_eq!(second.summary()["records_out"], 1);
     assert_eq!(second.summary()["dead_letter"], 1);
-    let temperatures = charted_temperatures(dir.path());
+    let temperatures = charted_values(dir.path());
     assert_eq!(temperatures, [90.5]);
 }
 
@@ -241,7 +241,6 @@ fn a_plugin_that_panics_on_one_record_dead_letters_it_and_the_rest_carry_on() {
     assert_eq!(read_json(&dir.path().join("chart.json"))["total_points"], 999);
 }
 
-/// The `seq` values a line chart shows (y), in order.
 /// Points a running chart holds so far (0 until its first frame is written).
 fn charted_so_far(chart: &Path) -> u64 {
     std::fs::read(chart)
@@ -250,8 +249,9 @@ fn charted_so_far(chart: &Path) -> u64 {
         .map_or(0, |c| c["total_points"].as_u64().unwrap_or(0))
 }
 
-fn charted_sequence(chart: &Path) -> Vec<u64> {
-    read_json(chart)["series"][0]["points"].as_array().unwrap().iter().map(|p| p[1].as_f64().unwrap() as u64).collect()
+/// The `seq` values the sequence pipeline's chart in `dir` shows, in order.
+fn charted_sequence(dir: &Path) -> Vec<u64> {
+    charted_values(dir).into_iter().map(|y| y as u64).collect()
 }
 
 /// A pipeline replaying `rows` sequence numbers through Kafka at `interval_ms`.
@@ -336,8 +336,8 @@ fn a_consumer_killed_mid_stream_and_restarted_loses_nothing() {
 
     // The first consumer charted 0..=k (its last frame may lag what it
     // processed); the second read from the last commit, j <= k + 1, to the end.
-    let seen_first = charted_sequence(&first_chart);
-    let seen_second = charted_sequence(&second_dir.join("chart.json"));
+    let seen_first = charted_sequence(&first_dir);
+    let seen_second = charted_sequence(&second_dir);
     assert_eq!(seen_first, (0..seen_first.len() as u64).collect::<Vec<_>>(), "the first consumer saw a gapless prefix");
     let j = seen_second[0];
     assert_eq!(seen_second, (j..rows).collect::<Vec<_>>(), "the second consumer saw a gapless rest");
@@ -402,7 +402,7 @@ fn sequence_flowing_on_embedded_broker(dir: &Path, rows: u64) -> buzz::pipeline:
 
 /// Asserts every record of the sequence was charted; returns how many twice.
 fn every_record_charted(dir: &Path, rows: u64) -> u64 {
-    let seen = charted_sequence(&dir.join("chart.json"));
+    let seen = charted_sequence(dir);
     assert_eq!(seen.iter().copied().collect::<BTreeSet<_>>(), (0..rows).collect::<BTreeSet<_>>());
     seen.len() as u64 - rows
 }
