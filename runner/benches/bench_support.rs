@@ -1,8 +1,9 @@
-//! Shared by the in-process benchmarks: paths, temporary pipelines, and
-//! running a pipeline to its end.
+//! Shared by the benchmarks: paths, settings, temporary pipelines, and the
+//! release `buzz` command.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use buzz::config::{self, Override, PipelineSpec};
 
@@ -10,12 +11,37 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
-/// Writes `text` as a pipeline file in `dir` and loads it with `overrides`.
-pub fn pipeline(dir: &Path, name: &str, text: &str, overrides: &[String]) -> PipelineSpec {
+/// `key=value` settings that keep a run's chart and dead letters in `dir`.
+pub fn output_settings(dir: &Path) -> [String; 2] {
+    [
+        format!("chart.output={}", dir.join("chart").display()),
+        format!("dead_letter.path={}", dir.join("dead.jsonl").display()),
+    ]
+}
+
+/// `key=value` settings parsed as `buzz run --set` parses them.
+pub fn overrides(settings: &[String]) -> Vec<Override> {
+    settings.iter().map(|s| Override::parse(s).unwrap()).collect()
+}
+
+/// Loads the pipeline file at `path` with `key=value` settings.
+pub fn load(path: &Path, settings: &[String]) -> PipelineSpec {
+    config::load(path, &overrides(settings)).unwrap_or_else(|d| panic!("{}: {d}", path.display()))
+}
+
+/// Writes `text` as a pipeline file in `dir` and loads it with `settings`.
+pub fn pipeline(dir: &Path, name: &str, text: &str, settings: &[String]) -> PipelineSpec {
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
-    let overrides: Vec<Override> = overrides.iter().map(|o| Override::parse(o).unwrap()).collect();
-    config::load(&path, &overrides).unwrap_or_else(|d| panic!("{name}: {d}"))
+    load(&path, settings)
+}
+
+/// The release `buzz` (cargo build --release --workspace), run at the
+/// repository root, its standard output discarded.
+pub fn release_buzz() -> Command {
+    let mut command = Command::new(repo_root().join("target/release/buzz"));
+    command.current_dir(repo_root()).stdout(Stdio::null());
+    command
 }
 
 /// Pins this process (and the threads it starts from now on) to one core.

@@ -20,21 +20,21 @@
 //! (scripts/setup-test). BENCH_RECORDS sets N (default 1,000,000),
 //! BENCH_ROUNDS the rounds per broker (default 5; the medians are compared).
 
+#[path = "bench_support.rs"]
+mod support;
+
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use buzz::config::{self, Brokers, KafkaTransport, Override, StartAt, TransportSpec};
+use buzz::config::{Brokers, KafkaTransport, StartAt, TransportSpec};
 use buzz::pipeline::{self, LagLimit, Role, RunOptions};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use support::{output_settings, repo_root};
 
 /// Payloads shaped like buzz messages, so both sides move the same bytes.
 fn payloads(n: usize) -> Vec<Vec<u8>> {
@@ -141,20 +141,16 @@ fn buzz_run(brokers: &Brokers, topic: &str, n: usize, out: &Path) -> (Duration, 
         Brokers::Embedded => "embedded".to_string(),
         Brokers::Servers(s) => s.clone(),
     };
-    let overrides: Vec<Override> = [
+    let mut settings = vec![
         "source.interval_ms=0".to_string(),
         format!("source.count={n}"),
         format!("transport.brokers={brokers}"),
         format!("transport.topic={topic}"),
         format!("transport.group={topic}-group"),
         "transport.partitions=1".into(),
-        format!("chart.output={}", out.join("chart").display()),
-        format!("dead_letter.path={}", out.join("dead.jsonl").display()),
-    ]
-    .iter()
-    .map(|s| Override::parse(s).unwrap())
-    .collect();
-    let spec = config::load(&repo_root().join("pipelines/buzz-kafka.toml"), &overrides).expect("pipeline loads");
+    ];
+    settings.extend(output_settings(out));
+    let spec = support::load(&repo_root().join("pipelines/buzz-kafka.toml"), &settings);
     assert!(matches!(spec.transport, TransportSpec::Kafka(_)));
     let started = Instant::now();
     let running =

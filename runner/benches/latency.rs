@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use buzz::pipeline::{self, Role, RunOptions};
 use serde::Deserialize;
-use support::pipeline;
+use support::{output_settings, pipeline};
 
 const RATE: u64 = 10_000;
 const SECONDS: u64 = 8;
@@ -65,11 +65,7 @@ fps = {fps}
 "#,
         RATE * SECONDS
     );
-    let overrides = vec![
-        format!("chart.output={}", dir.path().join("chart").display()),
-        format!("dead_letter.path={}", dir.path().join("dead.jsonl").display()),
-    ];
-    let spec = pipeline(dir.path(), "latency", &text, &overrides);
+    let spec = pipeline(dir.path(), "latency", &text, &output_settings(dir.path()));
     let started_ms = now_ms();
     let running = pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: true }).unwrap();
     let mut frames = running.shared().frames.subscribe();

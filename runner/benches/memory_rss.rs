@@ -21,11 +21,10 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use support::repo_root;
+use support::{output_settings, release_buzz, repo_root};
 
 const ROWS: u64 = 240;
 const TARGET_MB: f64 = 100.0;
@@ -67,17 +66,15 @@ fn run(over_file_transport: bool, loops: u64) -> Run {
     let out = tempfile::tempdir().unwrap();
     let pipeline = if over_file_transport { over_file(out.path()) } else { repo_root().join("pipelines/smoker.toml") };
     let (summary, log) = (out.path().join("summary.json"), out.path().join("buzz.log"));
-    let child = Command::new(repo_root().join("target/release/buzz"))
-        .current_dir(repo_root())
-        .arg("run")
-        .arg(&pipeline)
-        .args(["--set", "source.interval_ms=0", "--set", &format!("source.loops={loops}")])
-        .args(["--set", "chart.x=$index"])
-        .args(["--set", &format!("chart.output={}", out.path().join("chart").display())])
-        .args(["--set", &format!("dead_letter.path={}", out.path().join("dead.jsonl").display())])
+    let mut command = release_buzz();
+    command.arg("run").arg(&pipeline);
+    let settings = ["source.interval_ms=0".to_string(), format!("source.loops={loops}"), "chart.x=$index".into()];
+    for setting in settings.into_iter().chain(output_settings(out.path())) {
+        command.args(["--set", &setting]);
+    }
+    let child = command
         .args(["--exit-when-done", "--http", "off", "--no-reload", "--summary"])
         .arg(&summary)
-        .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .expect("target/release/buzz runs (cargo build --release --workspace)");

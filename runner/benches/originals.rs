@@ -27,7 +27,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde_json::Value;
-use support::repo_root;
+use support::{output_settings, release_buzz, repo_root};
 
 const SMOKER_ROWS: u64 = 240;
 const SMOKER_LOOPS: u64 = 4167;
@@ -71,16 +71,12 @@ struct BuzzRun {
 /// Runs `pipeline` to its end with the release buzz, writing into `out`.
 fn buzz(pipeline: &str, sets: &[String], out: &Path) -> BuzzRun {
     let summary = out.join("summary.json");
-    let mut command = Command::new(repo_root().join("target/release/buzz"));
-    command.current_dir(repo_root()).args(["run", pipeline, "--exit-when-done", "--http", "off", "--no-reload"]);
-    let outputs = [
-        format!("chart.output={}", out.join("chart").display()),
-        format!("dead_letter.path={}", out.join("dead.jsonl").display()),
-    ];
-    for set in sets.iter().chain(&outputs) {
+    let mut command = release_buzz();
+    command.args(["run", pipeline, "--exit-when-done", "--http", "off", "--no-reload"]);
+    for set in sets.iter().chain(&output_settings(out)) {
         command.args(["--set", set]);
     }
-    command.arg("--summary").arg(&summary).stdout(Stdio::null());
+    command.arg("--summary").arg(&summary);
     let started = Instant::now();
     let output = command.output().expect("target/release/buzz runs (cargo build --release --workspace)");
     let seconds = started.elapsed().as_secs_f64();

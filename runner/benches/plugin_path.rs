@@ -12,15 +12,14 @@ mod support;
 use std::time::Instant;
 
 use buzz::pipeline::{self, Role, RunOptions};
-use support::{cpu_seconds, pin_to_one_core, pipeline, repo_root};
+use support::{cpu_seconds, output_settings, pin_to_one_core, pipeline, repo_root};
 
 const TARGET: f64 = 1_000_000.0;
 
 fn measure(name: &str, text: &str, overrides: &[String], records: u64) {
     let dir = tempfile::tempdir().unwrap();
     let mut overrides = overrides.to_vec();
-    overrides.push(format!("chart.output={}", dir.path().join("chart").display()));
-    overrides.push(format!("dead_letter.path={}", dir.path().join("dead.jsonl").display()));
+    overrides.extend(output_settings(dir.path()));
     let spec = pipeline(dir.path(), name, text, &overrides);
     let cpu = cpu_seconds();
     let started = Instant::now();

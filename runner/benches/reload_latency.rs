@@ -8,19 +8,18 @@
 //!
 //! Run with `scripts/bench reload`.
 
-use std::path::{Path, PathBuf};
+#[path = "bench_support.rs"]
+mod support;
+
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use buzz::config::{self, Override};
 use buzz::pipeline::{self, Role, RunOptions};
 use notify::{RecursiveMode, Watcher};
+use support::{output_settings, repo_root};
 
 const SAMPLES: usize = 40;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
@@ -65,19 +64,16 @@ fn main() {
     let path = dir.path().join("smoker.toml");
     let shipped = std::fs::read_to_string(repo_root().join("pipelines/smoker.toml")).unwrap();
     std::fs::write(&path, &shipped).unwrap();
-    let overrides: Vec<Override> = [
+    let mut settings = vec![
         "source.interval_ms=0".to_string(),
         "source.loops=0".into(),
         format!("source.path={}", repo_root().join("data/smoker.csv").display()),
         format!("transport.schema={}", repo_root().join("schemas/smoker-reading.schema.json").display()),
         "chart.x=$index".into(),
-        format!("chart.output={}", dir.path().join("chart").display()),
-        format!("dead_letter.path={}", dir.path().join("dead.jsonl").display()),
-    ]
-    .iter()
-    .map(|s| Override::parse(s).unwrap())
-    .collect();
-    let spec = config::load(&path, &overrides).expect("pipeline loads");
+    ];
+    settings.extend(output_settings(dir.path()));
+    let spec = support::load(&path, &settings);
+    let overrides = support::overrides(&settings);
     let running =
         pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: false }).expect("pipeline starts");
     let shared = running.shared().clone();

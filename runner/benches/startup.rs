@@ -13,23 +13,17 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use support::repo_root;
+use support::{output_settings, release_buzz};
 
 const RUNS: usize = 10;
 const TARGET: Duration = Duration::from_secs(1);
 
-fn buzz() -> Command {
-    let mut command = Command::new(repo_root().join("target/release/buzz"));
-    command.current_dir(repo_root()).stdout(Stdio::null());
-    command
-}
-
 fn version_floor() -> Duration {
     let started = Instant::now();
-    let status = buzz().arg("--version").status().expect("target/release/buzz runs");
+    let status = release_buzz().arg("--version").status().expect("target/release/buzz runs");
     assert!(status.success());
     started.elapsed()
 }
@@ -46,13 +40,12 @@ fn first_frame() -> Duration {
     let out = tempfile::tempdir().unwrap();
     let (json, log): (PathBuf, PathBuf) = (out.path().join("chart.json"), out.path().join("buzz.log"));
     let started = Instant::now();
-    let child = buzz()
-        .args(["run", "pipelines/smoker.toml", "--http", "off"])
-        .args(["--set", &format!("chart.output={}", out.path().join("chart").display())])
-        .args(["--set", &format!("dead_letter.path={}", out.path().join("dead.jsonl").display())])
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let mut command = release_buzz();
+    command.args(["run", "pipelines/smoker.toml", "--http", "off"]);
+    for setting in output_settings(out.path()) {
+        command.args(["--set", &setting]);
+    }
+    let child = command.stderr(std::fs::File::create(&log).unwrap()).spawn().unwrap();
     while !json.exists() {
         assert!(
             started.elapsed() < Duration::from_secs(30),
