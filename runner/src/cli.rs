@@ -28,6 +28,9 @@ pub enum Command {
     New(NewArgs),
     /// Send dead letters (fixed by hand, say) back into a pipeline.
     Replay(ReplayArgs),
+    /// Start pipelines over: clear their checkpoints (chart state and
+    /// positions) and their source's position, and say what was cleared.
+    Reset(ResetArgs),
     /// Print the JSON Schema of pipeline files (schemas/pipeline.schema.json).
     Schema(SchemaArgs),
 }
@@ -111,6 +114,21 @@ pub struct ReplayArgs {
     /// them: to fix them by hand (say, from a Kafka topic), then replay the file.
     #[arg(long, value_name = "FILE")]
     pub export: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ResetArgs {
+    /// Pipeline files (TOML).
+    #[arg(required = true)]
+    pub pipelines: Vec<PathBuf>,
+    /// Override settings of the pipeline, as `buzz run --set`.
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    pub set: Vec<String>,
+    /// Chart everything the transport already holds again, from an empty
+    /// state (default: start empty at its current end, so the next run
+    /// charts only what comes next).
+    #[arg(long)]
+    pub reread: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -13,4 +13,5 @@ pub mod logging;
 pub mod pipeline;
 pub mod plugin_host;
 pub mod reload;
+pub mod state;
 pub mod transport;

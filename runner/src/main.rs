@@ -11,6 +11,7 @@ fn main() {
         Command::Check(args) => commands::check::check(args),
         Command::Plugins(args) => commands::plugins::plugins(args),
         Command::Replay(args) => commands::replay::replay(args),
+        Command::Reset(args) => commands::reset::reset(args),
         Command::Schema(args) => commands::schema::schema(args),
         Command::New(args) => match args.what {
             NewCommand::Plugin(p) => commands::new_plugin::new_plugin(&p),

@@ -4,6 +4,7 @@ pub mod check;
 pub mod new_plugin;
 pub mod plugins;
 pub mod replay;
+pub mod reset;
 pub mod run;
 pub mod schema;
 

@@ -64,7 +64,13 @@ pub fn run(args: RunArgs) -> i32 {
         eprintln!("cannot write the summary to {}: {e}", path.display());
         return 1;
     }
-    0
+    match summaries.iter().find_map(|s| s.error.as_ref().map(|e| (&s.pipeline, e))) {
+        Some((pipeline, error)) => {
+            eprintln!("pipeline {pipeline} stopped: {error}");
+            1
+        }
+        None => 0,
+    }
 }
 
 /// Runs the pipelines to their end; with `reload` (the run's overrides),

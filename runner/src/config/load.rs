@@ -13,7 +13,8 @@ use super::diagnostics::{Diagnostics, Origin, SourceFile};
 use super::document::{self, Node, Table, Value};
 use super::runner_settings::{
     CHART_OUTPUT_KEYS, ChartOutputSettings, DashboardSettings, DeadLetterSettings, FileTransportSettings,
-    KafkaTransportSettings, MemoryTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, RecordFormat, schema_of,
+    KafkaTransportSettings, MemoryTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, RecordFormat, StateSettings,
+    schema_of,
 };
 use super::schema_check::{self, Subject};
 use super::suggest::did_you_mean;
@@ -23,8 +24,18 @@ use super::{
 };
 use crate::plugin_host::{Catalog, LookupError, default_dirs};
 
-const TOP_LEVEL_KEYS: [&str; 9] =
-    ["name", "description", "plugins_dir", "source", "transport", "transform", "chart", "dead_letter", "dashboard"];
+const TOP_LEVEL_KEYS: [&str; 10] = [
+    "name",
+    "description",
+    "plugins_dir",
+    "source",
+    "transport",
+    "transform",
+    "chart",
+    "dead_letter",
+    "dashboard",
+    "state",
+];
 const TRANSPORT_TYPES: [&str; 3] = ["file", "kafka", "memory"];
 
 /// Loads and checks a pipeline file with `--set` overrides applied, taking
@@ -60,7 +71,7 @@ impl Loader<'_> {
         for entry in &root.entries {
             if !TOP_LEVEL_KEYS.contains(&entry.key.as_str()) {
                 let hint = did_you_mean(&entry.key, TOP_LEVEL_KEYS);
-                self.error(&entry.key_origin, format!("unknown top-level key `{}`{hint}; a pipeline has name, description, plugins_dir and the tables [source], [transport], [transform], [chart], [dead_letter], [dashboard]", entry.key));
+                self.error(&entry.key_origin, format!("unknown top-level key `{}`{hint}; a pipeline has name, description, plugins_dir and the tables [source], [transport], [transform], [chart], [dead_letter], [dashboard], [state]", entry.key));
             }
         }
         let name = match root.get("name") {
@@ -87,6 +98,7 @@ impl Loader<'_> {
         let transport = self.transport(&mut root, &name);
         let dead_letter = self.dead_letter(&mut root, &name, transport.as_ref());
         let dashboard_listen = self.dashboard(&mut root);
+        let checkpoint_every = self.state(&mut root);
 
         match (source, transform, chart, transport, chart_output, dead_letter, dashboard_listen, record_check) {
             (
@@ -99,6 +111,7 @@ impl Loader<'_> {
                 Some(dashboard_listen),
                 Some(record_check),
             ) if self.errors.is_empty() => Ok(PipelineSpec {
+                checkpoint_every: checkpoint_every.unwrap_or(Duration::from_secs(1)),
                 file: self.file.clone(),
                 name,
                 source,
@@ -382,6 +395,12 @@ impl Loader<'_> {
             min_frame_interval: Duration::from_secs_f64(1.0 / s.fps),
             png_interval: Duration::from_millis(s.png_interval_ms),
         })
+    }
+
+    fn state(&mut self, root: &mut Table) -> Option<Duration> {
+        let (mut table, origin) = self.take_table(root, "state", false)?;
+        let s: StateSettings = self.runner_settings("state", "settings", &mut table, &origin)?;
+        Some(Duration::from_millis(s.checkpoint_ms))
     }
 
     fn dashboard(&mut self, root: &mut Table) -> Option<Option<String>> {

@@ -167,6 +167,8 @@ pub struct PipelineSpec {
     pub dashboard_listen: Option<String>,
     /// What every record must be before the transform sees it.
     pub record_check: RecordCheck,
+    /// How often state is checkpointed (`[state] checkpoint_ms`).
+    pub checkpoint_every: Duration,
 }
 
 /// Where dead letters go.

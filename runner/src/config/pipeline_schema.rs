@@ -7,7 +7,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::runner_settings::{
     CHART_OUTPUT_KEYS, ChartOutputSettings, DashboardSettings, DeadLetterSettings, FileTransportSettings,
-    KafkaTransportSettings, MemoryTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, schema_of,
+    KafkaTransportSettings, MemoryTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, StateSettings, schema_of,
 };
 use crate::plugin_host::Catalog;
 use buzz_sdk::StageKind;
@@ -19,6 +19,7 @@ pub fn pipeline_schema(catalog: &Catalog) -> Json {
     let record_check = hoist(&schema_of::<RecordCheckSettings>(), "record_check", &mut definitions);
     let dead_letter = hoist(&schema_of::<DeadLetterSettings>(), "dead_letter", &mut definitions);
     let dashboard = hoist(&schema_of::<DashboardSettings>(), "dashboard", &mut definitions);
+    let state = hoist(&schema_of::<StateSettings>(), "state", &mut definitions);
     let mut section = |name: &str, kind: Option<StageKind>, extra: &[Json]| {
         let stages: Vec<(String, Json)> = match kind {
             Some(kind) => catalog
@@ -77,6 +78,7 @@ pub fn pipeline_schema(catalog: &Catalog) -> Json {
             "chart": { "$ref": "#/definitions/chart" },
             "dead_letter": dead_letter,
             "dashboard": dashboard,
+            "state": state,
         },
         "definitions": definitions,
     })

@@ -194,6 +194,23 @@ pub struct DeadLetterSettings {
     pub brokers: Option<String>,
 }
 
+/// `[state]`: how the pipeline's state survives restarts.
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StateSettings {
+    /// Milliseconds between checkpoints: each partition's transform and
+    /// chart state saved with the position it stands for, and the source's
+    /// position (also saved at every clean stop and partition hand-over).
+    /// A consumer killed and restarted resumes from the last one exactly.
+    #[serde(default = "default_checkpoint_ms")]
+    #[schemars(range(min = 10, max = 600000))]
+    pub checkpoint_ms: u64,
+}
+
+fn default_checkpoint_ms() -> u64 {
+    1000
+}
+
 /// `[dashboard]`: where `buzz run` serves its live charts.
 #[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -4,6 +4,7 @@
 //! predecessors' state), a new transport (after draining the old one), a new
 //! chart output.
 
+use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
@@ -14,9 +15,13 @@ use super::control::{ConsumerSwap, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
 use super::record_gate::RecordGate;
+use super::tasks::{Task, Tasks, build};
 use super::throttle::Throttle;
+use super::view;
 use crate::chart_output::ChartWriter;
-use crate::plugin_host::{Batch, StageInstance};
+use crate::config::StageSpec;
+use crate::plugin_host::{Batch, ChartRenderer, PluginBytes, StageInstance};
+use crate::state::TaskCheckpoint;
 use crate::transport::{EndMark, RecordBatch, TransportReader, TransportStatus};
 
 /// Records read per batch.
@@ -30,10 +35,12 @@ const STATUS_EVERY: Duration = Duration::from_millis(250);
 
 pub struct Consumer {
     pub reader: Box<dyn TransportReader>,
-    pub transform: StageInstance,
-    pub chart: StageInstance,
+    /// A transform and a chart per input partition.
+    pub tasks: Tasks,
     pub writer: ChartWriter,
     pub frames: FrameClock,
+    /// How often the tasks' state is checkpointed with their positions.
+    pub checkpoint_every: Duration,
     pub control: Receiver<ConsumerSwap>,
     /// Checks each record before the transform sees it.
     pub gate: RecordGate,
@@ -49,8 +56,8 @@ pub struct Consumer {
 #[derive(Default)]
 struct Buffers {
     batch: RecordBatch,
-    /// Indices of the batch's records that passed the gate.
-    passed: Vec<usize>,
+    /// Indices of the batch's records that passed the gate, per partition.
+    passed: BTreeMap<i32, Vec<usize>>,
     records: Vec<FfiRecord>,
     headers: Vec<FfiHeader>,
 }
@@ -61,13 +68,21 @@ impl Consumer {
         let mut read_errors = Throttle::new(Duration::from_secs(5));
         let mut stopping_since: Option<Instant> = None;
         let mut status_at = Instant::now() - STATUS_EVERY;
+        let mut checkpoint_at = Instant::now();
         loop {
             while let Ok(swap) = self.control.try_recv() {
                 self.apply(swap, &mut buffers, shared);
             }
+            self.follow_partitions(shared);
+            if shared.stop.is_stopped() && shared.failed() {
+                break;
+            }
             if status_at.elapsed() >= STATUS_EVERY {
                 status_at = Instant::now();
                 shared.set_transport(TransportStatus::new(self.reader.state(), self.reader.lag()));
+                if self.reader.poll_peers() {
+                    self.frames.changed();
+                }
             }
             match self.reader.read(&mut buffers.batch, BATCH, self.frames.wait_hint()) {
                 Ok(()) => read_errors.reset(),
@@ -88,6 +103,10 @@ impl Consumer {
                 }
             }
             self.take_batch(&mut buffers, shared);
+            if checkpoint_at.elapsed() >= self.checkpoint_every {
+                checkpoint_at = Instant::now();
+                self.checkpoint(shared, |task| task.dirty);
+            }
             if self.frames.due() {
                 self.draw(shared);
             }
@@ -98,7 +117,7 @@ impl Consumer {
         self.finish(shared);
     }
 
-    /// Processes what the last read returned and saves the position.
+    /// Processes what the last read returned and marks the position taken.
     fn take_batch(&mut self, buffers: &mut Buffers, shared: &Shared) {
         if buffers.batch.is_empty() {
             return;
@@ -111,6 +130,71 @@ impl Consumer {
         shared.reload_status.first_record_processed();
     }
 
+    /// Takes on the partitions the transport assigned (restored from their
+    /// checkpoints) and lets go of those it revoked (checkpointed first).
+    fn follow_partitions(&mut self, shared: &Shared) {
+        if let Some(why) = self.reader.failure() {
+            return shared.fail(why);
+        }
+        let revoked = self.reader.take_revoked();
+        if !revoked.is_empty() {
+            self.checkpoint(shared, |_| true);
+            for partition in revoked {
+                self.tasks.remove(partition);
+            }
+            self.frames.changed();
+        }
+        for checkpoint in self.reader.take_restored() {
+            self.restore(&checkpoint, shared);
+        }
+    }
+
+    fn restore(&mut self, checkpoint: &TaskCheckpoint, shared: &Shared) {
+        match self.tasks.install(checkpoint) {
+            Ok(()) => {
+                tracing::info!(pipeline = %shared.name, partition = checkpoint.partition, "state restored from the checkpoint at position {}", checkpoint.next);
+                self.frames.changed();
+            }
+            Err(e) => shared.fail(format!("cannot restore partition {}: {e}", checkpoint.partition)),
+        }
+    }
+
+    /// Saves the state of the tasks `which` picks with their positions,
+    /// after the dead letters they produced are on disk: a position never
+    /// passes a record that is not kept somewhere.
+    fn checkpoint(&mut self, shared: &Shared, which: impl Fn(&Task) -> bool) {
+        if !self.reader.keeps_checkpoints() {
+            return;
+        }
+        if let Err(e) = shared.dead_letters.sync() {
+            tracing::warn!(pipeline = %shared.name, "not checkpointing: the dead letters could not be saved ({e}); retrying");
+            return;
+        }
+        let mut checkpoints = Vec::new();
+        let reader = &*self.reader;
+        for (partition, task) in self.tasks.iter_mut().filter(|(_, t)| which(t)) {
+            let Some(next) = reader.position(partition) else { continue };
+            match task.checkpoint(partition, next) {
+                Ok(checkpoint) => checkpoints.push(checkpoint),
+                Err(e) => tracing::error!(pipeline = %shared.name, "cannot checkpoint partition {partition}: {e}"),
+            }
+        }
+        if checkpoints.is_empty() {
+            return;
+        }
+        match self.reader.save_checkpoints(&checkpoints) {
+            Ok(()) => {
+                for (partition, task) in self.tasks.iter_mut() {
+                    if checkpoints.iter().any(|c| c.partition == partition) {
+                        task.dirty = false;
+                    }
+                }
+                shared.checkpointed();
+            }
+            Err(e) => tracing::warn!(pipeline = %shared.name, "cannot save the checkpoint, retrying: {e}"),
+        }
+    }
+
     /// Whether the loop should end now.
     fn finished(&mut self, shared: &Shared, stopping_since: &mut Option<Instant>, idle: bool) -> bool {
         let end_mark = shared.end_mark.lock().expect("end mark poisoned").clone();
@@ -118,7 +202,7 @@ impl Consumer {
         if shared.stop.is_stopped() {
             let since = *stopping_since.get_or_insert_with(Instant::now);
             // With a producer here, take what it already sent (bounded);
-            // otherwise stop at once: the saved position keeps the rest.
+            // otherwise stop at once: the checkpoint keeps the rest.
             return !self.local_producer
                 || producer_done
                 || since.elapsed() > DRAIN_LIMIT
@@ -134,81 +218,86 @@ impl Consumer {
         let reader = &*self.reader;
         buffers.passed.clear();
         for i in 0..batch.len() {
+            let passed = buffers.passed.entry(batch.position(i).partition()).or_default();
             match self.gate.check(batch.payload(i)) {
-                Ok(()) => buffers.passed.push(i),
+                Ok(()) => passed.push(i),
                 Err(reason) => shared.dead_letter(
                     DeadLetter::new("transport", "check", &reason, batch.payload(i)).from_batch(batch, i, reader),
                 ),
             }
         }
-        let passed = &buffers.passed;
-        batch.ffi(passed, &mut buffers.records, &mut buffers.headers);
-        let transform_type = self.transform.type_name().to_string();
-        match self.transform.process(&buffers.records) {
-            Ok(out) => {
-                for reject in out.rejects {
-                    let letter = DeadLetter::new("transform", &transform_type, reason_of(reject), &[])
-                        .panicked(reject.panicked != 0);
-                    let letter = match passed.get(reject.input_index) {
-                        None => letter,
-                        Some(&index) => {
-                            DeadLetter { payload: batch.payload(index), ..letter }.from_batch(batch, index, reader)
-                        }
-                    };
-                    shared.dead_letter(letter);
+        for (&partition, passed) in &buffers.passed {
+            let task = match self.tasks.get(partition) {
+                Ok(task) => task,
+                Err(e) => {
+                    tracing::error!(pipeline = %shared.name, "partition {partition}: {e}");
+                    for &i in passed {
+                        let letter = DeadLetter::new("transform", &self.tasks.transform.type_name, &e, batch.payload(i));
+                        shared.dead_letter(letter.from_batch(batch, i, reader));
+                    }
+                    continue;
                 }
-                Counters::add(&shared.counters.records_out, passed.len() - out.rejects.len());
-                feed_chart(&mut self.chart, out, shared);
-            }
-            Err(e) => {
-                // The whole batch failed (its end-of-batch step erred or panicked):
-                // every record goes to the dead letters with the reason.
-                tracing::error!(pipeline = %shared.name, "transform {transform_type} failed on a batch: {e}");
-                for &i in passed {
-                    let letter = DeadLetter::new("transform", &transform_type, &e.message, batch.payload(i));
-                    shared.dead_letter(letter.panicked(e.panicked).from_batch(batch, i, reader));
-                }
-            }
+            };
+            // Even a batch that all went to the dead letters moves the position.
+            task.dirty = true;
+            batch.ffi(passed, &mut buffers.records, &mut buffers.headers);
+            process_task(task, &buffers.records, passed, batch, reader, shared);
         }
     }
 
     fn draw(&mut self, shared: &Shared) {
-        match self.chart.frame() {
-            Ok(frame) => {
-                self.writer.submit(frame, self.chart.renderer());
+        match self.current_frame() {
+            Ok((frame, renderer)) => {
+                self.writer.submit(frame, renderer);
                 Counters::add(&shared.counters.frames, 1);
             }
-            Err(e) => {
-                tracing::error!(pipeline = %shared.name, "chart {} failed to give a frame: {e}", self.chart.type_name())
-            }
+            Err(e) => tracing::error!(pipeline = %shared.name, "the chart failed to give a frame: {e}"),
         }
     }
 
-    /// The transform's held-back output (a partial batch) goes to the chart.
-    fn flush_transform(&mut self, shared: &Shared) {
-        match self.transform.flush() {
-            Ok(out) => feed_chart(&mut self.chart, out, shared),
-            Err(e) => {
-                tracing::error!(pipeline = %shared.name, "transform {} failed to flush: {e}", self.transform.type_name())
-            }
+    /// The chart of everything this consumer and its peers hold: its one
+    /// task's own chart when it holds the whole input, else a merge.
+    fn current_frame(&mut self) -> Result<(PluginBytes, ChartRenderer), String> {
+        let peers = self.reader.peer_checkpoints();
+        if peers.is_empty()
+            && let Some(task) = self.tasks.only()
+        {
+            let frame = task.chart.frame().map_err(|e| e.to_string())?;
+            return Ok((frame, task.chart.renderer()));
+        }
+        let own = self.tasks.states()?;
+        let mut parts: Vec<view::PartialState<'_>> = own.iter().map(|(t, c)| (Some(t), Some(c))).collect();
+        parts.extend(peers.iter().map(|p| (p.transform.as_ref(), p.chart.as_ref())));
+        let mut chart = view::merged_chart(&self.tasks, &parts)?;
+        let frame = chart.frame().map_err(|e| e.to_string())?;
+        Ok((frame, chart.renderer()))
+    }
+
+    /// The input has ended (or the pipeline stops): every transform's
+    /// held-back output goes to its chart.
+    fn flush_transforms(&mut self, shared: &Shared) {
+        for (_, task) in self.tasks.iter_mut() {
+            flush_transform(task, shared);
         }
     }
 
-    /// End of input: flush the transform, draw the final chart, save the position.
+    /// End of input: flush the transforms, draw the final chart, save the checkpoint.
     fn finish(mut self, shared: &Shared) {
-        self.flush_transform(shared);
-        match self.chart.frame() {
-            Ok(frame) => {
-                let renderer = self.chart.renderer();
+        if shared.failed() {
+            // A task could not be restored: saving now would overwrite its checkpoint.
+            return;
+        }
+        self.flush_transforms(shared);
+        self.checkpoint(shared, |_| true);
+        if let Err(e) = self.reader.close() {
+            tracing::error!(pipeline = %shared.name, "cannot close the transport: {e}");
+        }
+        match self.current_frame() {
+            Ok((frame, renderer)) => {
                 self.writer.finish(frame, renderer);
                 Counters::add(&shared.counters.frames, 1);
             }
-            Err(e) => {
-                tracing::error!(pipeline = %shared.name, "chart {} failed to give its final frame: {e}", self.chart.type_name())
-            }
-        }
-        if let Err(e) = self.reader.close() {
-            tracing::error!(pipeline = %shared.name, "cannot save the final read position: {e}");
+            Err(e) => tracing::error!(pipeline = %shared.name, "the chart failed to give its final frame: {e}"),
         }
     }
 
@@ -250,7 +339,7 @@ impl Consumer {
             let started = Instant::now();
             while !self.reader.reached(mark) {
                 if started.elapsed() > SWITCH_DRAIN_LIMIT || shared.stop.is_stopped() {
-                    tracing::warn!(pipeline = %shared.name, "switching transport before reading everything sent on the old one; the rest stays there, behind the saved position");
+                    tracing::warn!(pipeline = %shared.name, "switching transport before reading everything sent on the old one; the rest stays there, behind the checkpoint");
                     break;
                 }
                 if self.reader.read(&mut buffers.batch, BATCH, Duration::from_millis(50)).is_ok() {
@@ -258,43 +347,102 @@ impl Consumer {
                 }
             }
         }
+        self.checkpoint(shared, |_| true);
         if let Err(e) = self.reader.close() {
-            tracing::warn!(pipeline = %shared.name, "cannot save the position on the old transport: {e}");
+            tracing::warn!(pipeline = %shared.name, "cannot close the old transport: {e}");
         }
         self.reader = reader;
         buffers.batch.clear();
     }
 
-    /// Puts new stages in place, each carrying its predecessor's state;
-    /// all or nothing.
+    /// Puts new stages in place in every task, each carrying its
+    /// predecessor's state; all or nothing.
     fn swap_stages(
         &mut self,
-        transform: Option<StageInstance>,
-        chart: Option<StageInstance>,
+        transform: Option<StageSpec>,
+        chart: Option<StageSpec>,
         shared: &Shared,
     ) -> Result<(), String> {
-        let mut transform = transform;
-        let mut chart = chart;
-        if let Some(new) = &mut transform {
-            carry_state(&mut self.transform, new)
-                .map_err(|e| format!("the transform's state could not be carried over: {e}"))?;
+        let mut replaced: Vec<(i32, Option<StageInstance>, Option<StageInstance>)> = Vec::new();
+        for (partition, task) in self.tasks.iter_mut() {
+            let new_transform = transform.as_ref().map(|spec| successor(&mut task.transform, spec)).transpose()?;
+            let new_chart = chart.as_ref().map(|spec| successor(&mut task.chart, spec)).transpose()?;
+            replaced.push((partition, new_transform, new_chart));
         }
-        if let Some(new) = &mut chart {
-            carry_state(&mut self.chart, new)
-                .map_err(|e| format!("the chart's state could not be carried over: {e}"))?;
-        }
-        if let Some(new) = transform {
-            if new.type_name() != self.transform.type_name() {
-                // A different transform starts afresh: what the old one
-                // held back goes to the chart first.
-                self.flush_transform(shared);
+        for (partition, new_transform, new_chart) in replaced {
+            let task = self.tasks.get(partition)?;
+            if let Some(new) = new_transform {
+                if new.type_name() != task.transform.type_name() {
+                    // A different transform starts afresh: what the old one
+                    // held back goes to the chart first.
+                    flush_transform(task, shared);
+                }
+                task.transform = new;
             }
-            self.transform = new;
+            if let Some(new) = new_chart {
+                task.chart = new;
+            }
         }
-        if let Some(new) = chart {
-            self.chart = new;
+        if let Some(spec) = transform {
+            self.tasks.transform = spec;
+        }
+        if let Some(spec) = chart {
+            self.tasks.chart = spec;
         }
         Ok(())
+    }
+}
+
+/// A stage built from `spec` with `old`'s state carried over.
+fn successor(old: &mut StageInstance, spec: &StageSpec) -> Result<StageInstance, String> {
+    let mut new = build(spec)?;
+    carry_state(old, &mut new).map_err(|e| format!("the {}'s state could not be carried over: {e}", spec.section))?;
+    Ok(new)
+}
+
+/// One partition's records through its transform and into its chart.
+fn process_task(
+    task: &mut Task,
+    records: &[FfiRecord],
+    passed: &[usize],
+    batch: &RecordBatch,
+    reader: &dyn TransportReader,
+    shared: &Shared,
+) {
+    let transform_type = task.transform.type_name().to_string();
+    match task.transform.process(records) {
+        Ok(out) => {
+            for reject in out.rejects {
+                let letter =
+                    DeadLetter::new("transform", &transform_type, reason_of(reject), &[]).panicked(reject.panicked != 0);
+                let letter = match passed.get(reject.input_index) {
+                    None => letter,
+                    Some(&index) => DeadLetter { payload: batch.payload(index), ..letter }.from_batch(batch, index, reader),
+                };
+                shared.dead_letter(letter);
+            }
+            Counters::add(&shared.counters.records_out, passed.len() - out.rejects.len());
+            feed_chart(&mut task.chart, out, shared);
+        }
+        Err(e) => {
+            // The whole batch failed (its end-of-batch step erred or panicked):
+            // every record goes to the dead letters with the reason.
+            tracing::error!(pipeline = %shared.name, "transform {transform_type} failed on a batch: {e}");
+            for &i in passed {
+                let letter = DeadLetter::new("transform", &transform_type, &e.message, batch.payload(i));
+                shared.dead_letter(letter.panicked(e.panicked).from_batch(batch, i, reader));
+            }
+        }
+    }
+}
+
+/// The transform's held-back output (a partial batch) goes to the chart.
+fn flush_transform(task: &mut Task, shared: &Shared) {
+    match task.transform.flush() {
+        Ok(out) => feed_chart(&mut task.chart, out, shared),
+        Err(e) => {
+            tracing::error!(pipeline = %shared.name, "transform {} failed to flush: {e}", task.transform.type_name())
+        }
     }
 }
 

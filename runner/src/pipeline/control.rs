@@ -7,13 +7,15 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::record_gate::RecordGate;
 use crate::chart_output::ChartWriter;
+use crate::config::StageSpec;
 use crate::plugin_host::StageInstance;
 use crate::transport::{EndMark, TransportReader, TransportWriter};
 
 /// New parts for the consumer half; `None` keeps the running one.
 pub struct ConsumerSwap {
-    pub transform: Option<StageInstance>,
-    pub chart: Option<StageInstance>,
+    /// Built once per partition task (the reload built one to check it).
+    pub transform: Option<StageSpec>,
+    pub chart: Option<StageSpec>,
     pub reader: Option<Box<dyn TransportReader>>,
     /// Read the old transport up to here before switching.
     pub drain_to: Option<EndMark>,

@@ -18,6 +18,7 @@ pub struct Counters {
     pub frames: AtomicU64,
     pub reloads_applied: AtomicU64,
     pub reloads_refused: AtomicU64,
+    pub checkpoints: AtomicU64,
 }
 
 impl Counters {

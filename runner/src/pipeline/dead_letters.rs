@@ -145,6 +145,12 @@ impl DeadLetters {
     pub fn flush(&self) {
         self.sink.lock().expect("dead letters poisoned").flush();
     }
+
+    /// Makes every dead letter so far durable (on disk, or acknowledged by
+    /// the broker), before a checkpoint moves the position past them.
+    pub fn sync(&self) -> Result<(), String> {
+        self.sink.lock().expect("dead letters poisoned").sync()
+    }
 }
 
 /// The dead-letter file or topic, opened on the first dead letter.
@@ -184,6 +190,15 @@ impl Sink {
                 let writer = self.topic.as_mut().expect("opened above");
                 writer.send(&[record], &mut Vec::new()).map_err(std::io::Error::other)
             }
+        }
+    }
+
+    fn sync(&mut self) -> Result<(), String> {
+        let failed = |e: &dyn std::fmt::Display| format!("cannot save dead letters to {}: {e}", self.target.describe());
+        match (self.file.as_mut(), self.topic.as_mut()) {
+            (Some(file), _) => file.flush().and_then(|_| file.get_ref().sync_data()).map_err(|e| failed(&e)),
+            (_, Some(topic)) => topic.flush().map_err(|e| failed(&e)),
+            _ => Ok(()),
         }
     }
 

@@ -10,7 +10,9 @@ mod producer;
 mod record_gate;
 mod stop;
 mod summary;
+mod tasks;
 pub(crate) mod throttle;
+mod view;
 
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
@@ -39,6 +41,9 @@ pub enum Role {
     Consume,
     /// Both halves in one process.
     Both,
+    /// No half: serve the chart of the whole input from the checkpoints
+    /// the consumers of the group save.
+    View,
 }
 
 impl Role {
@@ -46,8 +51,9 @@ impl Role {
         matches!(self, Role::Produce | Role::Both)
     }
 
+    /// Runs the consumer loop (a view runs it without taking partitions).
     pub fn consumes(self) -> bool {
-        matches!(self, Role::Consume | Role::Both)
+        matches!(self, Role::Consume | Role::Both | Role::View)
     }
 
     pub fn name(self) -> &'static str {
@@ -55,6 +61,7 @@ impl Role {
             Role::Produce => "produce",
             Role::Consume => "consume",
             Role::Both => "both",
+            Role::View => "view",
         }
     }
 }
@@ -85,6 +92,10 @@ pub struct Shared {
     pub transport: Mutex<TransportStatus>,
     /// The chart's drawn frames, for viewers.
     pub frames: FrameSender,
+    /// Why the pipeline stopped on its own with an error, if it did.
+    pub failure: Mutex<Option<String>>,
+    /// When the state was last checkpointed.
+    pub last_checkpoint: Mutex<Option<Instant>>,
 }
 
 /// The embedded broker keeps only the newest 100,000 records or 5 MB per
@@ -131,6 +142,22 @@ impl Shared {
     pub fn dead_letter(&self, letter: DeadLetter<'_>) {
         self.dead_letters.write(letter);
         Counters::add(&self.counters.dead_letter, 1);
+    }
+
+    /// Stops the pipeline because it cannot go on correctly.
+    pub fn fail(&self, why: String) {
+        tracing::error!(pipeline = %self.name, "{why}");
+        self.failure.lock().expect("failure poisoned").get_or_insert(why);
+        self.stop.stop();
+    }
+
+    pub fn failed(&self) -> bool {
+        self.failure.lock().expect("failure poisoned").is_some()
+    }
+
+    pub fn checkpointed(&self) {
+        Counters::add(&self.counters.checkpoints, 1);
+        *self.last_checkpoint.lock().expect("checkpoint time poisoned") = Some(Instant::now());
     }
 }
 
@@ -190,6 +217,7 @@ pub struct PipelineHandle {
     shared: Arc<Shared>,
     threads: Arc<Mutex<Threads>>,
     role: Role,
+    checkpoint_every: Duration,
 }
 
 /// How long a reload waits for a pipeline thread to take its new parts.
@@ -241,7 +269,7 @@ impl PipelineHandle {
         }
         *self.shared.end_mark.lock().expect("end mark poisoned") = None;
         let (control, receiver) = mpsc::channel();
-        let producer = producer::Producer { source, writer, control: receiver };
+        let producer = producer::Producer { source, writer, control: receiver, checkpoint_every: self.checkpoint_every, resume: false };
         let shared = self.shared.clone();
         let thread = std::thread::Builder::new()
             .name(format!("{}-produce", self.shared.name))
@@ -274,6 +302,8 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         configuration: Mutex::new(configuration(spec)),
         transport: Mutex::new(TransportStatus::new(TransportState::Waiting("starting".into()), None)),
         frames: FrameSender::new(None),
+        failure: Mutex::new(None),
+        last_checkpoint: Mutex::new(None),
     });
     let fail = |message: String| -> Diagnostics { spec.file.error(&crate::config::Origin::Default, message).into() };
     if matches!(spec.transport, TransportSpec::Memory(_)) && options.role != Role::Both {
@@ -286,9 +316,16 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
     let mut files = None;
     if options.role.consumes() {
         check_chart_output(spec)?;
-        let transform = build_stage(spec, &spec.transform)?;
-        let chart = build_stage(spec, &spec.chart)?;
-        let reader = transport::open_reader(&spec.transport).map_err(|e| fail(format!("transport: {e}")))?;
+        // Built once here to report a bad stage at start; the consumer
+        // builds one of each per partition.
+        build_stage(spec, &spec.transform)?;
+        build_stage(spec, &spec.chart)?;
+        let reader = if options.role == Role::View {
+            transport::open_view(&spec.transport)
+        } else {
+            transport::open_reader(&spec.transport)
+        }
+        .map_err(|e| fail(format!("transport: {e}")))?;
         let writer = ChartWriter::start(
             &spec.chart_output.base,
             spec.chart_output.png_interval,
@@ -301,10 +338,10 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         threads.consumer_control = Some(control);
         consumer = Some(consumer::Consumer {
             reader,
-            transform,
-            chart,
+            tasks: tasks::Tasks::new(spec.transform.clone(), spec.chart.clone()),
             writer,
             frames: consumer::FrameClock::new(spec.chart_output.min_frame_interval),
+            checkpoint_every: spec.checkpoint_every,
             control: receiver,
             gate: RecordGate::new(&spec.record_check).map_err(fail)?,
             exit_when_caught_up: options.exit_when_done && !options.role.produces(),
@@ -317,7 +354,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         let writer = transport::open_writer(&spec.transport).map_err(|e| fail(format!("transport: {e}")))?;
         let (control, receiver) = mpsc::channel();
         threads.producer_control = Some(control);
-        Some(producer::Producer { source, writer, control: receiver })
+        Some(producer::Producer { source, writer, control: receiver, checkpoint_every: spec.checkpoint_every, resume: true })
     } else {
         None
     };
@@ -330,7 +367,12 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
     };
     threads.consumer = consumer.map(|c| spawn("consume", Box::new(move |s| c.run(s)))).transpose()?;
     threads.producer = producer.map(|p| spawn("produce", Box::new(move |s| p.run(s)))).transpose()?;
-    let handle = PipelineHandle { shared, threads: Arc::new(Mutex::new(threads)), role: options.role };
+    let handle = PipelineHandle {
+        shared,
+        threads: Arc::new(Mutex::new(threads)),
+        role: options.role,
+        checkpoint_every: spec.checkpoint_every,
+    };
     Ok(Running { handle, files, started: Instant::now() })
 }
 
@@ -396,6 +438,8 @@ impl Running {
             pipeline: shared.name.clone(),
             role: role.name(),
             records_in: if role.consumes() { consumed } else { produced },
+            checkpoints: Counters::get(&c.checkpoints),
+            error: shared.failure.lock().expect("failure poisoned").clone(),
             records_out: Counters::get(&c.records_out),
             dead_letter: Counters::get(&c.dead_letter),
             produced,

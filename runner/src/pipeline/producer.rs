@@ -2,6 +2,11 @@
 //! take yet is retried, never dropped. Between batches (and during a
 //! source's pauses) it applies hot reloads: a new source carrying the old
 //! one's position, a new transport after flushing the old one.
+//!
+//! Every `checkpoint_every`, once the transport has delivered everything
+//! sent so far, the source's state is checkpointed with how far the
+//! transport had got; a restarted producer resumes its source from there
+//! and the transport skips what was written after it.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -23,6 +28,10 @@ pub struct Producer {
     pub source: StageInstance,
     pub writer: Box<dyn TransportWriter>,
     pub control: Receiver<ProducerSwap>,
+    pub checkpoint_every: Duration,
+    /// Resume the source from the transport's checkpoint (not when a reload
+    /// starts a new run after the old source was exhausted).
+    pub resume: bool,
 }
 
 impl Producer {
@@ -30,6 +39,10 @@ impl Producer {
         let mut errors = Throttle::new(Duration::from_secs(5));
         let mut rejected = Vec::new();
         let mut connected = false;
+        if self.resume && !self.resume_source(shared) {
+            return;
+        }
+        let mut checkpoint_at = Instant::now();
         while !shared.stop.is_stopped() {
             while let Ok(swap) = self.control.try_recv() {
                 self.apply(swap, shared);
@@ -82,6 +95,10 @@ impl Producer {
             let poll = batch.poll;
             self.dead_letter_failed(shared);
             shared.wait_for_lag(&source_type);
+            if checkpoint_at.elapsed() >= self.checkpoint_every {
+                checkpoint_at = Instant::now();
+                self.checkpoint(shared);
+            }
             match poll {
                 PollStatus::Ready => {}
                 // No flush here: the transport delivers in the background,
@@ -99,6 +116,59 @@ impl Producer {
             }
         }
         self.close(shared);
+    }
+
+    /// Resumes the source from the transport's checkpoint, if it has one;
+    /// false if the pipeline stopped (or failed) meanwhile.
+    fn resume_source(&mut self, shared: &Shared) -> bool {
+        let source_type = self.source.type_name().to_string();
+        let mut errors = Throttle::new(Duration::from_secs(5));
+        let saved = loop {
+            match self.writer.resume_source(&source_type) {
+                Ok(saved) => break saved,
+                Err(e) => {
+                    if errors.ready() {
+                        tracing::warn!(pipeline = %shared.name, "cannot read the source's checkpoint yet, retrying: {e}");
+                    }
+                    if shared.stop.wait(errors.backoff()) {
+                        return false;
+                    }
+                }
+            }
+        };
+        let Some(state) = saved else {
+            // A first checkpoint before anything is sent: a producer killed
+            // before its next one then resumes here and repeats nothing.
+            self.checkpoint(shared);
+            return true;
+        };
+        match self.source.restore_state(&state) {
+            Ok(()) => {
+                tracing::info!(pipeline = %shared.name, "source {source_type} resumes from its checkpoint");
+                true
+            }
+            Err(e) => {
+                shared.fail(format!(
+                    "source {source_type} cannot read its checkpointed position ({e}); start over with `buzz reset`"
+                ));
+                false
+            }
+        }
+    }
+
+    /// Saves the source's position once everything sent so far is delivered.
+    fn checkpoint(&mut self, shared: &Shared) {
+        if let Err(e) = self.writer.flush() {
+            tracing::debug!(pipeline = %shared.name, "source checkpoint postponed: {e}");
+            return;
+        }
+        let source_type = self.source.type_name().to_string();
+        let saved = self.source.save_state().map_err(|e| e.to_string()).and_then(|state| {
+            self.writer.checkpoint_source(&source_type, state).map_err(|e| e.to_string())
+        });
+        if let Err(e) = saved {
+            tracing::warn!(pipeline = %shared.name, "cannot checkpoint source {source_type}, retrying: {e}");
+        }
     }
 
     /// Waits for the source's next turn, applying reloads that come in
@@ -168,6 +238,7 @@ impl Producer {
     /// Flushes and tells the consumer how far it must read.
     fn close(mut self, shared: &Shared) {
         self.deliver_all(shared);
+        self.checkpoint(shared);
         *shared.end_mark.lock().expect("end mark poisoned") = Some(self.writer.end_mark());
     }
 

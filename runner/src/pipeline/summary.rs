@@ -20,6 +20,10 @@ pub struct Summary {
     pub consumed: u64,
     pub reloads_applied: u64,
     pub reloads_refused: u64,
+    /// Checkpoints saved (state with its position).
+    pub checkpoints: u64,
+    /// Why the pipeline stopped with an error, if it did.
+    pub error: Option<String>,
     /// The latest reload: applied, or refused with its error.
     pub last_reload: Option<ReloadReport>,
     pub frames: u64,

@@ -21,6 +21,16 @@ pub enum Position {
     },
 }
 
+impl Position {
+    /// The input partition the record belongs to (a file or queue has one).
+    pub fn partition(&self) -> i32 {
+        match self {
+            Position::Kafka { partition, .. } => *partition,
+            Position::File { .. } | Position::Sequence { .. } => 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Meta {
     payload: Range<usize>,

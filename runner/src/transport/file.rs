@@ -1,6 +1,11 @@
 //! The file transport: the producer appends one JSON record per line; the
-//! consumer tails the file from its saved position, so a consumer started
-//! late (or restarted) misses nothing and counts nothing twice.
+//! consumer tails the file from its checkpoint, so a consumer started late
+//! (or restarted, or killed) misses nothing and counts nothing twice.
+//!
+//! Checkpoints live beside the file: `<file>.<group>.checkpoint` holds the
+//! consumer's state and the byte offset it stands for, and
+//! `<file>.source.checkpoint` the source's position with the file's length
+//! when it was saved. Both are replaced atomically and fsynced.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -9,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use buzz_sdk::abi::FfiRecord;
 
-use super::offset_store::OffsetStore;
+use serde_json::{Value, json};
+
 use super::{EndMark, Position, RecordBatch, TransportError, TransportReader, TransportState, TransportWriter};
 use crate::config::{FileTransport, StartAt};
+use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState, TaskCheckpoint};
 
-/// How often a consumer's position is saved while it runs (and always on close).
-const SAVE_EVERY: Duration = Duration::from_millis(200);
 /// Bytes read from the file per system call.
 const READ_CHUNK: usize = 256 * 1024;
 
@@ -27,6 +32,44 @@ pub struct FileWriter {
     path: PathBuf,
     file: File,
     buffer: Vec<u8>,
+    /// Records a resumed source sends again that the last run had already
+    /// written after its checkpoint: skipped, not written twice.
+    skip: u64,
+}
+
+/// `<file><suffix>` beside the file.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(suffix);
+    path.with_file_name(name)
+}
+
+/// Where the source's checkpoint of a file transport lives.
+pub fn source_checkpoint_path(path: &Path) -> PathBuf {
+    beside(path, ".source.checkpoint")
+}
+
+/// Where a consumer group's checkpoint of a file transport lives.
+pub fn checkpoint_path(path: &Path, group: &str) -> PathBuf {
+    beside(path, &format!(".{group}.checkpoint"))
+}
+
+/// Line ends in `file` from `from` to its end, and where the last one ends.
+fn count_lines_after(file: &mut File, from: u64) -> std::io::Result<(u64, u64)> {
+    file.seek(SeekFrom::Start(from))?;
+    let (mut lines, mut last_end, mut offset) = (0, from, from);
+    let mut chunk = vec![0; READ_CHUNK];
+    loop {
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            return Ok((lines, last_end));
+        }
+        for (i, _) in chunk[..n].iter().enumerate().filter(|(_, b)| **b == b'\n') {
+            lines += 1;
+            last_end = offset + i as u64 + 1;
+        }
+        offset += n as u64;
+    }
 }
 
 impl FileWriter {
@@ -39,7 +82,53 @@ impl FileWriter {
             .append(true)
             .open(path)
             .map_err(|e| io_error("open for appending", path, e))?;
-        Ok(FileWriter { path: path.to_path_buf(), file, buffer: Vec::new() })
+        Ok(FileWriter { path: path.to_path_buf(), file, buffer: Vec::new(), skip: 0 })
+    }
+
+    fn len(&self) -> Result<u64, TransportError> {
+        Ok(self.file.metadata().map_err(|e| io_error("inspect", &self.path, e))?.len())
+    }
+
+    /// A file whose last line has no end (a producer died while writing
+    /// it) gets one, so the fragment is read (and dead-lettered) alone
+    /// instead of glued to the next record.
+    fn end_torn_line(&mut self) -> Result<(), TransportError> {
+        let len = self.len()?;
+        if len == 0 {
+            return Ok(());
+        }
+        let mut last = [0u8];
+        let mut reader = File::open(&self.path).map_err(|e| io_error("open", &self.path, e))?;
+        reader.seek(SeekFrom::Start(len - 1)).and_then(|_| reader.read_exact(&mut last)).map_err(|e| io_error("read", &self.path, e))?;
+        if last[0] != b'\n' {
+            tracing::warn!(file = %self.path.display(), "{} ends in a partial line (a producer stopped mid-write); ending it so it stands alone", self.path.display());
+            self.file.write_all(b"\n").map_err(|e| io_error("append to", &self.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Skips what the last run wrote after its checkpoint: its complete
+    /// lines are counted (the resumed source sends them again, to be
+    /// skipped) and a torn last line, which that source will send again
+    /// whole, is cut off. Only bytes after the checkpoint are touched, and
+    /// no consumer has read past the last line end.
+    fn skip_after(&mut self, written: u64) -> Result<bool, TransportError> {
+        let len = self.len()?;
+        if len < written {
+            tracing::warn!(file = %self.path.display(), "{} is shorter ({len} bytes) than when the source was checkpointed ({written}): it was replaced, so the source starts from its beginning", self.path.display());
+            return Ok(false);
+        }
+        let mut reader = File::open(&self.path).map_err(|e| io_error("open", &self.path, e))?;
+        let (lines, last_end) = count_lines_after(&mut reader, written).map_err(|e| io_error("read", &self.path, e))?;
+        if last_end < len {
+            tracing::warn!(file = %self.path.display(), "removing a partial last line of {} bytes (the producer stopped mid-write; the record is sent again whole)", len - last_end);
+            self.file.set_len(last_end).map_err(|e| io_error("truncate", &self.path, e))?;
+        }
+        if lines > 0 {
+            tracing::info!(file = %self.path.display(), "the source resumes from its checkpoint; its first {lines} records are already in the file and are not written again");
+        }
+        self.skip = lines;
+        Ok(true)
     }
 }
 
@@ -54,6 +143,8 @@ impl TransportWriter for FileWriter {
                     .push((i, "record contains a line break; the file transport carries one record per line".into()));
             } else if payload.trim_ascii().is_empty() {
                 rejected.push((i, "record is empty".into()));
+            } else if self.skip > 0 {
+                self.skip -= 1;
             } else {
                 self.buffer.extend_from_slice(payload);
                 self.buffer.push(b'\n');
@@ -71,13 +162,51 @@ impl TransportWriter for FileWriter {
     fn end_mark(&self) -> EndMark {
         EndMark::File(self.file.metadata().map(|m| m.len()).unwrap_or(0))
     }
+
+    fn resume_source(&mut self, source_type: &str) -> Result<Option<Value>, TransportError> {
+        let path = source_checkpoint_path(&self.path);
+        let saved = state::read_json(&path, SourceCheckpoint::decode).map_err(TransportError)?;
+        let Some(saved) = saved.filter(|s| s.source.type_name == source_type) else {
+            self.end_torn_line()?;
+            return Ok(None);
+        };
+        let written = saved.transport["length"].as_u64().unwrap_or(0);
+        if !self.skip_after(written)? {
+            self.end_torn_line()?;
+            return Ok(None);
+        }
+        Ok(saved.source.state)
+    }
+
+    fn checkpoint_source(&mut self, source_type: &str, state: Option<Value>) -> Result<(), TransportError> {
+        if self.skip > 0 {
+            // The file is ahead of the source until the skipping is done:
+            // the previous checkpoint still stands for both.
+            return Ok(());
+        }
+        // The lines the checkpoint counts must be on disk before it is.
+        self.file.sync_data().map_err(|e| io_error("sync", &self.path, e))?;
+        let checkpoint = SourceCheckpoint {
+            format: FORMAT_VERSION,
+            source: StageState { type_name: source_type.to_string(), state },
+            transport: json!({ "length": self.len()? }),
+            saved_at_ms: state::now_ms(),
+        };
+        let path = source_checkpoint_path(&self.path);
+        let bytes = serde_json::to_vec(&checkpoint).expect("checkpoints encode");
+        state::write_durable(&path, &bytes).map_err(|e| io_error("save the source checkpoint to", &path, e))
+    }
 }
 
-/// Tails the file from the saved position.
+/// Tails the file from the checkpoint.
 pub struct FileReader {
     path: PathBuf,
     file: Option<File>,
-    store: OffsetStore,
+    checkpoint_path: PathBuf,
+    /// The checkpoint found at open, until the file is opened.
+    saved: Option<TaskCheckpoint>,
+    /// The checkpoint reading resumed from, until the consumer takes it.
+    restored: Option<TaskCheckpoint>,
     start: StartAt,
     poll: Duration,
     /// Bytes read but not yet turned into records; `buffer[cursor..]` is
@@ -89,18 +218,19 @@ pub struct FileReader {
     pending: u64,
     /// Offset just after the last committed record.
     committed: u64,
-    saved: u64,
-    last_save: Instant,
     state: TransportState,
 }
 
 impl FileReader {
     pub fn open(spec: &FileTransport) -> Result<Self, TransportError> {
-        let store = OffsetStore::for_file(&spec.path, &spec.group);
+        let checkpoint_path = checkpoint_path(&spec.path, &spec.group);
+        let saved = state::read_json(&checkpoint_path, TaskCheckpoint::decode).map_err(TransportError)?;
         let mut reader = FileReader {
             path: spec.path.clone(),
             file: None,
-            store,
+            checkpoint_path,
+            saved,
+            restored: None,
             start: spec.start,
             poll: spec.poll,
             buffer: Vec::new(),
@@ -108,8 +238,6 @@ impl FileReader {
             buffer_offset: 0,
             pending: 0,
             committed: 0,
-            saved: 0,
-            last_save: Instant::now(),
             state: TransportState::Waiting(format!("waiting for {} to appear", spec.path.display())),
         };
         reader.try_open()?;
@@ -127,13 +255,18 @@ impl FileReader {
             Err(e) => return Err(io_error("open", &self.path, e)),
         };
         let len = file.metadata().map_err(|e| io_error("inspect", &self.path, e))?.len();
-        let start = match self.store.load() {
-            Some(saved) if saved <= len => saved,
+        let start = match self.saved.take() {
+            Some(saved) if saved.next as u64 <= len => {
+                let next = saved.next as u64;
+                self.restored = Some(saved);
+                next
+            }
             Some(saved) => {
                 tracing::warn!(
                     file = %self.path.display(),
-                    "{} is shorter ({len} bytes) than the saved position ({saved}); it was replaced, so reading starts from its beginning",
-                    self.path.display()
+                    "{} is shorter ({len} bytes) than its checkpoint's position ({}); it was replaced, so reading starts from its beginning with an empty chart",
+                    self.path.display(),
+                    saved.next
                 );
                 0
             }
@@ -148,7 +281,6 @@ impl FileReader {
         self.buffer_offset = start;
         self.pending = start;
         self.committed = start;
-        self.saved = start;
         self.state = TransportState::Connected;
         Ok(true)
     }
@@ -166,6 +298,13 @@ impl FileReader {
         let file = self.file.as_mut().expect("opened above");
         let end = self.buffer_offset + self.buffer.len() as u64;
         let len = file.metadata().map_err(|e| io_error("inspect", &self.path, e))?.len();
+        if len < end && len >= self.pending {
+            // Only an unfinished last line was cut (a restarted producer
+            // removes the one its killed predecessor left): drop those bytes.
+            self.buffer.truncate((len - self.buffer_offset) as usize);
+            file.seek(SeekFrom::Start(len)).map_err(|e| io_error("seek in", &self.path, e))?;
+            return Ok(0);
+        }
         if len < end {
             tracing::warn!(file = %self.path.display(), "{} was truncated; reading starts again from its beginning", self.path.display());
             file.seek(SeekFrom::Start(0)).map_err(|e| io_error("seek in", &self.path, e))?;
@@ -201,14 +340,6 @@ impl FileReader {
         }
     }
 
-    fn save(&mut self) -> Result<(), TransportError> {
-        if self.committed != self.saved {
-            self.store.save(self.committed).map_err(|e| io_error("save the read position to", self.store.path(), e))?;
-            self.saved = self.committed;
-        }
-        self.last_save = Instant::now();
-        Ok(())
-    }
 }
 
 impl TransportReader for FileReader {
@@ -233,9 +364,6 @@ impl TransportReader for FileReader {
 
     fn commit(&mut self) -> Result<(), TransportError> {
         self.committed = self.pending;
-        if self.last_save.elapsed() >= SAVE_EVERY {
-            self.save()?;
-        }
         Ok(())
     }
 
@@ -254,7 +382,7 @@ impl TransportReader for FileReader {
     }
 
     fn close(&mut self) -> Result<(), TransportError> {
-        self.save()
+        Ok(())
     }
 
     fn state(&self) -> TransportState {
@@ -271,6 +399,98 @@ impl TransportReader for FileReader {
             Position::File { offset } => serde_json::json!({ "file": self.path, "offset": offset }),
             other => serde_json::json!(format!("{other:?}")),
         }
+    }
+
+    fn position(&self, partition: i32) -> Option<i64> {
+        (partition == 0 && self.file.is_some()).then_some(self.committed as i64)
+    }
+
+    fn take_restored(&mut self) -> Vec<TaskCheckpoint> {
+        self.restored.take().into_iter().collect()
+    }
+
+    fn keeps_checkpoints(&self) -> bool {
+        true
+    }
+
+    fn save_checkpoints(&mut self, checkpoints: &[TaskCheckpoint]) -> Result<(), TransportError> {
+        let Some(checkpoint) = checkpoints.iter().find(|c| c.partition == 0) else { return Ok(()) };
+        let bytes = serde_json::to_vec(checkpoint).expect("checkpoints encode");
+        state::write_durable(&self.checkpoint_path, &bytes)
+            .map_err(|e| io_error("save the checkpoint to", &self.checkpoint_path, e))
+    }
+}
+
+/// Follows a consumer's checkpoint file instead of reading the data
+/// (`--role view`): the chart as that consumer last saved it.
+pub struct CheckpointView {
+    path: PathBuf,
+    checkpoint_path: PathBuf,
+    latest: Option<TaskCheckpoint>,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl CheckpointView {
+    pub fn open(spec: &FileTransport) -> Self {
+        CheckpointView { path: spec.path.clone(), checkpoint_path: checkpoint_path(&spec.path, &spec.group), latest: None, modified: None }
+    }
+}
+
+impl TransportReader for CheckpointView {
+    fn read(&mut self, batch: &mut RecordBatch, _max: usize, wait: Duration) -> Result<(), TransportError> {
+        batch.clear();
+        std::thread::sleep(wait.min(Duration::from_millis(50)));
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+
+    fn reached(&self, _mark: &EndMark) -> bool {
+        false
+    }
+
+    fn caught_up(&mut self) -> bool {
+        let len = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        self.latest.as_ref().is_some_and(|c| c.next as u64 >= len)
+    }
+
+    fn close(&mut self) -> Result<(), TransportError> {
+        Ok(())
+    }
+
+    fn state(&self) -> TransportState {
+        match &self.latest {
+            Some(_) => TransportState::Connected,
+            None => TransportState::Waiting(format!("waiting for a checkpoint in {}", self.checkpoint_path.display())),
+        }
+    }
+
+    fn describe_position(&self, position: Position) -> serde_json::Value {
+        serde_json::json!(format!("{position:?}"))
+    }
+
+    fn poll_peers(&mut self) -> bool {
+        let modified = std::fs::metadata(&self.checkpoint_path).and_then(|m| m.modified()).ok();
+        if modified.is_none() || modified == self.modified {
+            return false;
+        }
+        match state::read_json(&self.checkpoint_path, TaskCheckpoint::decode) {
+            Ok(latest) => {
+                self.modified = modified;
+                self.latest = latest;
+                true
+            }
+            Err(e) => {
+                tracing::warn!("{e}");
+                false
+            }
+        }
+    }
+
+    fn peer_checkpoints(&self) -> Vec<TaskCheckpoint> {
+        self.latest.iter().cloned().collect()
     }
 }
 

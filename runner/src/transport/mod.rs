@@ -5,7 +5,6 @@ mod batch;
 pub mod file;
 pub mod kafka;
 pub mod memory;
-mod offset_store;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,8 +12,10 @@ use std::time::Duration;
 
 pub use batch::{Position, RecordBatch};
 use buzz_sdk::abi::FfiRecord;
+use serde_json::Value;
 
 use crate::config::TransportSpec;
+use crate::state::TaskCheckpoint;
 
 /// A transport failure; the pipeline retries and reports it.
 #[derive(Debug, Clone)]
@@ -84,6 +85,19 @@ pub trait TransportWriter: Send {
     fn pending(&self) -> usize {
         0
     }
+    /// The source state saved by the last run, if this transport keeps one.
+    /// The writer then skips the records that run wrote after saving it, so
+    /// a source resumed from it repeats nothing (a single producer per file
+    /// or topic, and a source that replays the same records from the same
+    /// state, are assumed).
+    fn resume_source(&mut self, _source_type: &str) -> Result<Option<Value>, TransportError> {
+        Ok(None)
+    }
+    /// Saves the source's state with how far this transport has written;
+    /// called after `flush` succeeded, so everything before it is delivered.
+    fn checkpoint_source(&mut self, _source_type: &str, _state: Option<Value>) -> Result<(), TransportError> {
+        Ok(())
+    }
 }
 
 /// The consumer half's end of a transport.
@@ -107,6 +121,43 @@ pub trait TransportReader: Send {
     }
     /// A record's position as JSON, for dead letters.
     fn describe_position(&self, position: Position) -> serde_json::Value;
+
+    /// Where reading resumes in `partition` (just after the last record
+    /// taken), if anything was read or restored there.
+    fn position(&self, _partition: i32) -> Option<i64> {
+        None
+    }
+    /// Checkpoints restored for partitions this reader took on, each once;
+    /// the reader already resumed each partition at its checkpoint.
+    fn take_restored(&mut self) -> Vec<TaskCheckpoint> {
+        Vec::new()
+    }
+    /// Why this reader cannot go on correctly (a partition it was given
+    /// could not be restored), if so: the pipeline stops.
+    fn failure(&self) -> Option<String> {
+        None
+    }
+    /// Partitions this reader gave up since the last call.
+    fn take_revoked(&mut self) -> Vec<i32> {
+        Vec::new()
+    }
+    /// Whether this transport keeps checkpoints (the memory queue does not).
+    fn keeps_checkpoints(&self) -> bool {
+        false
+    }
+    /// Stores each task's checkpoint, all or nothing per partition.
+    fn save_checkpoints(&mut self, _checkpoints: &[TaskCheckpoint]) -> Result<(), TransportError> {
+        Ok(())
+    }
+    /// Picks up checkpoints that other consumers saved; true if any changed.
+    fn poll_peers(&mut self) -> bool {
+        false
+    }
+    /// The latest checkpoint of every partition this reader does not hold,
+    /// for a chart of the whole input.
+    fn peer_checkpoints(&self) -> Vec<TaskCheckpoint> {
+        Vec::new()
+    }
 }
 
 /// Opens the producer end of a transport.
@@ -124,5 +175,17 @@ pub fn open_reader(spec: &TransportSpec) -> Result<Box<dyn TransportReader>, Tra
         TransportSpec::File(f) => Ok(Box::new(file::FileReader::open(f)?)),
         TransportSpec::Kafka(k) => Ok(Box::new(kafka::KafkaReader::open(k)?)),
         TransportSpec::Memory(m) => Ok(Box::new(memory::MemoryReader::open(m))),
+    }
+}
+
+/// Opens a reader that takes no input itself and follows the checkpoints
+/// the consumers save, for a chart of the whole input (`--role view`).
+pub fn open_view(spec: &TransportSpec) -> Result<Box<dyn TransportReader>, TransportError> {
+    match spec {
+        TransportSpec::File(f) => Ok(Box::new(file::CheckpointView::open(f))),
+        TransportSpec::Kafka(k) => Ok(Box::new(kafka::KafkaReader::open_view(k)?)),
+        TransportSpec::Memory(_) => Err(TransportError(
+            "the memory transport keeps no checkpoints to view; run the pipeline itself".into(),
+        )),
     }
 }

@@ -6,6 +6,7 @@
 //! after the transform took it, and commits what it stored on rebalance and
 //! on shutdown.
 
+pub mod changelog;
 mod client;
 mod embedded;
 mod reader;
@@ -16,7 +17,7 @@ mod writer;
 pub use client::bootstrap;
 pub use embedded::{embedded_bootstrap, fail_next_embedded_produce, set_embedded_broker_up, set_embedded_topic_error};
 pub use reader::KafkaReader;
-pub use snapshot::{TopicRecord, read_topic};
+pub use snapshot::{TopicRecord, partition_ends, read_topic};
 pub use writer::KafkaWriter;
 
 /// Creates the spec's topic if it is missing (for tools and benchmarks).

@@ -5,15 +5,16 @@
 //! for librdkafka's auto-commit: storing them per batch slowed consumption
 //! several times over on these machines.)
 //!
-//! A member that loses its partitions without handing them over (its session
-//! expired while the broker was unreachable) and gets them back resumes
-//! after what it processed itself, not at the older committed offset, as
-//! stream engines that keep their own offsets do: an outage counts nothing
-//! twice unless another member took the partition meanwhile.
+//! State and position live together in checkpoints (see `changelog.rs`):
+//! a partition assigned to this member is restored from its latest
+//! checkpoint and read from the position that checkpoint stands for; the
+//! group's committed offsets are kept for lag tools only. So neither a
+//! crash, nor a partition moving to another member, nor one lost in an
+//! outage and given back, loses or repeats a record in the chart.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
@@ -22,14 +23,20 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Headers, Message};
 use rdkafka::statistics::Statistics;
-use rdkafka::topic_partition_list::{Offset, TopicPartitionList, TopicPartitionListElem};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
+use super::changelog::Changelog;
 use super::client::{ErrorReporter, base_config, bootstrap, log_librdkafka, set_default};
 use super::topic::TopicCreator;
 use crate::config::{Brokers, KafkaTransport, StartAt};
+use crate::state::TaskCheckpoint;
 
-/// How often a running consumer commits what it processed.
+/// How often a running consumer commits what it processed (for lag tools).
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
+/// How long an assignment waits for the changelog before giving up.
+const RESTORE_LIMIT: Duration = Duration::from_secs(30);
+/// How long a partition's end, asked for `caught_up`, is trusted.
+const ENDS_FRESH_FOR: Duration = Duration::from_millis(500);
 use crate::transport::{EndMark, Position, RecordBatch, TransportError, TransportReader, TransportState};
 
 /// Shared with the rebalance callback, which commits the held offsets on
@@ -42,20 +49,30 @@ struct ReaderContext {
     lag: AtomicI64,
     offsets: Mutex<Offsets>,
     assigned: Mutex<BTreeSet<i32>>,
+    start: StartAt,
+    changelog: Mutex<Changelog>,
+    /// Checkpoints of newly assigned partitions, for the consumer to restore.
+    restored: Mutex<Vec<TaskCheckpoint>>,
+    revoked: Mutex<Vec<i32>>,
+    /// A rebalance happened during the current read: it ends the read, so
+    /// a batch never mixes records from before and after one.
+    rebalanced: AtomicBool,
+    /// Why an assignment could not be restored (the pipeline stops).
+    failure: Mutex<Option<String>>,
 }
 
 /// Next offsets after what the transform took, per partition.
 #[derive(Default)]
 struct Offsets {
-    /// Partitions held now, maybe not yet committed.
+    /// Partitions held now, maybe not yet committed to the group.
     held: BTreeMap<i32, i64>,
-    /// Every partition this run processed, kept across revocations.
+    /// Where each partition this member took or restored resumes.
     processed: BTreeMap<i32, i64>,
 }
 
 impl ReaderContext {
-    /// Commits exactly what was processed of the revoked partitions, so the
-    /// next owner starts right after it.
+    /// Commits what was processed of the revoked partitions (for lag
+    /// tools) and tells the consumer, which checkpoints their state.
     fn hand_over(&self, consumer: &BaseConsumer<Self>, revoked: &TopicPartitionList) {
         let revoked: Vec<i32> = revoked.elements().iter().map(|p| p.partition()).collect();
         let mut offsets = self.offsets.lock().expect("offsets poisoned");
@@ -67,33 +84,44 @@ impl ReaderContext {
         }
         offsets.held.retain(|p, _| !revoked.contains(p));
         self.assigned.lock().expect("assignment poisoned").retain(|p| !revoked.contains(p));
+        self.revoked.lock().expect("revoked poisoned").extend(&revoked);
+        self.rebalanced.store(true, Ordering::Relaxed);
         tracing::info!(topic = %self.topic, "partitions revoked: {revoked:?}");
     }
 
-    /// Starts each reassigned partition after what this run processed of it
-    /// when that is past the group's committed offset (a hand-over commit
-    /// that failed); a partition new to this run starts at the commit.
-    fn resume_after_processed(&self, consumer: &BaseConsumer<Self>, assigned: &TopicPartitionList) {
-        let offsets = self.offsets.lock().expect("offsets poisoned");
-        let known = |p: &TopicPartitionListElem<'_>| offsets.processed.get(&p.partition()).copied();
-        if assigned.elements().iter().all(|p| known(p).is_none()) {
-            return;
+    /// Starts each assigned partition at its latest checkpoint (handed to
+    /// the consumer to restore), or, with none, where `start` says: the
+    /// group's committed offset is not used, since no state goes with it.
+    fn restore(&self, assigned: &TopicPartitionList) {
+        self.rebalanced.store(true, Ordering::Relaxed);
+        let mut changelog = self.changelog.lock().expect("changelog poisoned");
+        let started = Instant::now();
+        while let Err(e) = changelog.catch_up(Duration::from_secs(10)) {
+            if started.elapsed() > RESTORE_LIMIT {
+                let why = format!("cannot restore partitions of topic {}: {e}", self.topic);
+                *self.failure.lock().expect("failure poisoned") = Some(why);
+                return;
+            }
+            tracing::warn!(topic = %self.topic, "waiting for the changelog to restore assigned partitions: {e}");
+            std::thread::sleep(Duration::from_secs(1));
         }
-        // Asked only on a reassignment; if the coordinator does not answer,
-        // the commit stands (at-least-once either way).
-        let committed = match consumer.committed_offsets(assigned.clone(), Duration::from_secs(5)) {
-            Ok(committed) => committed,
-            Err(e) => return tracing::warn!(topic = %self.topic, "cannot read committed offsets: {e}"),
-        };
+        let mut offsets = self.offsets.lock().expect("offsets poisoned");
+        let mut restored = self.restored.lock().expect("restored poisoned");
         for mut partition in assigned.elements() {
-            let Some(processed) = known(&partition) else { continue };
-            let commit = committed.find_partition(&self.topic, partition.partition()).map(|c| c.offset());
-            let behind = match commit {
-                Some(Offset::Offset(c)) => c < processed,
-                _ => true,
+            let id = partition.partition();
+            let offset = match changelog.task(id) {
+                Some(checkpoint) => {
+                    offsets.processed.insert(id, checkpoint.next);
+                    restored.push(checkpoint.clone());
+                    Offset::Offset(checkpoint.next)
+                }
+                None => {
+                    offsets.processed.remove(&id);
+                    if self.start == StartAt::End { Offset::End } else { Offset::Beginning }
+                }
             };
-            if behind && partition.set_offset(Offset::Offset(processed)).is_ok() {
-                tracing::info!(topic = %self.topic, partition = partition.partition(), "resuming after offset {} processed before the partition was lost", processed - 1);
+            if let Err(e) = partition.set_offset(offset) {
+                tracing::warn!(topic = %self.topic, partition = id, "cannot set where to start reading: {e}");
             }
         }
     }
@@ -119,7 +147,7 @@ impl ConsumerContext for ReaderContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Revoke(partitions) => self.hand_over(consumer, partitions),
-            Rebalance::Assign(partitions) => self.resume_after_processed(consumer, partitions),
+            Rebalance::Assign(partitions) => self.restore(partitions),
             Rebalance::Error(_) => {}
         }
     }
@@ -156,9 +184,21 @@ pub struct KafkaReader {
     /// The last read's next offsets, and partitions at their end.
     read: ReadProgress,
     last_commit: Instant,
+    /// Takes no partitions: follows the others' checkpoints (`--role view`).
+    view: bool,
+    /// Each partition's end, when last asked.
+    ends: Option<(Instant, BTreeMap<i32, i64>)>,
 }
 
 impl KafkaReader {
+    /// A reader that takes no partitions and follows the checkpoints of the
+    /// group's consumers, for a chart of the whole topic.
+    pub fn open_view(spec: &KafkaTransport) -> Result<Self, TransportError> {
+        let mut reader = Self::open(spec)?;
+        reader.view = true;
+        Ok(reader)
+    }
+
     pub fn open(spec: &KafkaTransport) -> Result<Self, TransportError> {
         let bootstrap = bootstrap(spec)?;
         let mut config = base_config(spec, &bootstrap);
@@ -195,6 +235,12 @@ impl KafkaReader {
             lag: AtomicI64::new(-1),
             offsets: Mutex::new(Offsets::default()),
             assigned: Mutex::new(BTreeSet::new()),
+            start: spec.start,
+            changelog: Mutex::new(Changelog::open(spec, &bootstrap)?),
+            restored: Mutex::new(Vec::new()),
+            revoked: Mutex::new(Vec::new()),
+            rebalanced: AtomicBool::new(false),
+            failure: Mutex::new(None),
         };
         let consumer: BaseConsumer<ReaderContext> = config
             .create_with_context(context)
@@ -207,6 +253,8 @@ impl KafkaReader {
             consumer,
             read: ReadProgress::default(),
             last_commit: Instant::now(),
+            view: false,
+            ends: None,
         })
     }
 }
@@ -241,6 +289,10 @@ impl TransportReader for KafkaReader {
     fn read(&mut self, batch: &mut RecordBatch, max: usize, wait: Duration) -> Result<(), TransportError> {
         batch.clear();
         self.read.pending.clear();
+        if self.view {
+            std::thread::sleep(wait.min(Duration::from_millis(50)));
+            return Ok(());
+        }
         if !self.subscribed {
             self.creator.ensure()?;
             self.consumer
@@ -272,7 +324,9 @@ impl TransportReader for KafkaReader {
                     break;
                 }
             }
-            if batch.is_empty() && Instant::now() >= deadline {
+            if self.consumer.context().rebalanced.swap(false, Ordering::Relaxed)
+                || (batch.is_empty() && Instant::now() >= deadline)
+            {
                 break;
             }
         }
@@ -307,9 +361,18 @@ impl TransportReader for KafkaReader {
         }
     }
 
+    /// Every partition of the topic is charted to its end: this member's
+    /// own read to their ends, the others checkpointed at theirs.
     fn caught_up(&mut self) -> bool {
-        let assigned = self.consumer.context().assigned.lock().expect("assignment poisoned");
-        !assigned.is_empty() && assigned.iter().all(|p| self.read.at_end.contains(p)) && self.read.pending.is_empty()
+        let assigned = self.consumer.context().assigned.lock().expect("assignment poisoned").clone();
+        if !assigned.iter().all(|p| self.read.at_end.contains(p)) || !self.read.pending.is_empty() {
+            return false;
+        }
+        let Some(ends) = self.partition_ends() else { return false };
+        let changelog = self.consumer.context().changelog.lock().expect("changelog poisoned");
+        ends.iter()
+            .filter(|(p, _)| !assigned.contains(p))
+            .all(|(p, end)| *end == 0 || changelog.task(*p).is_some_and(|c| c.next >= *end))
     }
 
     fn close(&mut self) -> Result<(), TransportError> {
@@ -340,5 +403,61 @@ impl TransportReader for KafkaReader {
             }
             other => serde_json::json!(format!("{other:?}")),
         }
+    }
+
+    fn position(&self, partition: i32) -> Option<i64> {
+        self.consumer.context().offsets.lock().expect("offsets poisoned").processed.get(&partition).copied()
+    }
+
+    fn take_restored(&mut self) -> Vec<TaskCheckpoint> {
+        std::mem::take(&mut *self.consumer.context().restored.lock().expect("restored poisoned"))
+    }
+
+    fn take_revoked(&mut self) -> Vec<i32> {
+        std::mem::take(&mut *self.consumer.context().revoked.lock().expect("revoked poisoned"))
+    }
+
+    fn failure(&self) -> Option<String> {
+        self.consumer.context().failure.lock().expect("failure poisoned").clone()
+    }
+
+    fn keeps_checkpoints(&self) -> bool {
+        !self.view
+    }
+
+    fn save_checkpoints(&mut self, checkpoints: &[TaskCheckpoint]) -> Result<(), TransportError> {
+        self.consumer.context().changelog.lock().expect("changelog poisoned").save_tasks(checkpoints)
+    }
+
+    fn poll_peers(&mut self) -> bool {
+        self.consumer.context().changelog.lock().expect("changelog poisoned").poll()
+    }
+
+    fn peer_checkpoints(&self) -> Vec<TaskCheckpoint> {
+        let assigned = self.consumer.context().assigned.lock().expect("assignment poisoned");
+        let changelog = self.consumer.context().changelog.lock().expect("changelog poisoned");
+        changelog.tasks().filter(|c| !assigned.contains(&c.partition)).cloned().collect()
+    }
+}
+
+impl KafkaReader {
+    /// Each partition's end offset, asked of the broker at most every
+    /// `ENDS_FRESH_FOR`.
+    fn partition_ends(&mut self) -> Option<BTreeMap<i32, i64>> {
+        if let Some((at, ends)) = &self.ends
+            && at.elapsed() < ENDS_FRESH_FOR
+        {
+            return Some(ends.clone());
+        }
+        let wait = Duration::from_secs(5);
+        let metadata = self.consumer.fetch_metadata(Some(&self.topic), wait).ok()?;
+        let topic = metadata.topics().iter().find(|t| t.name() == self.topic && t.error().is_none())?;
+        let mut ends = BTreeMap::new();
+        for partition in topic.partitions() {
+            let (_, high) = self.consumer.fetch_watermarks(&self.topic, partition.id(), wait).ok()?;
+            ends.insert(partition.id(), high);
+        }
+        self.ends = Some((Instant::now(), ends.clone()));
+        Some(ends)
     }
 }

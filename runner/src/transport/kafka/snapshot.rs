@@ -24,6 +24,27 @@ pub struct TopicRecord {
     pub payload: Vec<u8>,
 }
 
+/// Each partition's end offset now.
+pub fn partition_ends(spec: &KafkaTransport) -> Result<BTreeMap<i32, i64>, TransportError> {
+    let bootstrap = super::client::bootstrap(spec)?;
+    let fail = |e: &dyn std::fmt::Display| TransportError(format!("cannot find the ends of topic {} at {bootstrap}: {e}", spec.topic));
+    let consumer: BaseConsumer = base_config(spec, &bootstrap)
+        .set("group.id", format!("buzz-read-{}", spec.topic))
+        .set("allow.auto.create.topics", "false")
+        .create()
+        .map_err(|e| fail(&e))?;
+    let metadata = consumer.fetch_metadata(Some(&spec.topic), METADATA_WAIT).map_err(|e| fail(&e))?;
+    let topic = metadata.topics().iter().find(|t| t.name() == spec.topic && t.error().is_none());
+    let Some(topic) = topic.filter(|t| !t.partitions().is_empty()) else {
+        return Err(TransportError(format!("topic {} does not exist at {bootstrap}", spec.topic)));
+    };
+    topic
+        .partitions()
+        .iter()
+        .map(|p| Ok((p.id(), consumer.fetch_watermarks(&spec.topic, p.id(), METADATA_WAIT).map_err(|e| fail(&e))?.1)))
+        .collect()
+}
+
 /// Every record the topic holds now, in partition then offset order.
 pub fn read_topic(spec: &KafkaTransport) -> Result<Vec<TopicRecord>, TransportError> {
     if spec.brokers == Brokers::Embedded {

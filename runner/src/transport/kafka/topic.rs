@@ -20,11 +20,19 @@ pub struct TopicCreator {
     bootstrap: String,
     admin: Option<AdminClient<DefaultClientContext>>,
     done: bool,
+    /// `cleanup.policy=compact`: the broker may keep only the latest record per key.
+    compacted: bool,
 }
 
 impl TopicCreator {
     pub fn new(spec: &KafkaTransport, bootstrap: &str) -> Self {
-        TopicCreator { spec: spec.clone(), bootstrap: bootstrap.to_string(), admin: None, done: false }
+        TopicCreator { spec: spec.clone(), bootstrap: bootstrap.to_string(), admin: None, done: false, compacted: false }
+    }
+
+    /// Creates a compacted topic (a changelog of the latest value per key).
+    pub fn compacted(mut self) -> Self {
+        self.compacted = true;
+        self
     }
 
     /// Ok once the topic exists; an error (to retry later) while it cannot be made.
@@ -78,7 +86,10 @@ impl TopicCreator {
             self.admin = Some(admin);
         }
         let admin = self.admin.as_ref().expect("made above");
-        let topic = NewTopic::new(&spec.topic, spec.partitions, TopicReplication::Fixed(spec.replication));
+        let mut topic = NewTopic::new(&spec.topic, spec.partitions, TopicReplication::Fixed(spec.replication));
+        if self.compacted {
+            topic = topic.set("cleanup.policy", "compact");
+        }
         let options = AdminOptions::new()
             .operation_timeout(Some(Duration::from_secs(5)))
             .request_timeout(Some(Duration::from_secs(5)));

@@ -2,6 +2,15 @@
 //! (`message.timeout.ms = 0`): while the broker is away, records wait in
 //! librdkafka's queue and the pipeline waits when the queue is full.
 //!
+//! The source's checkpoint goes to the group's changelog topic with each
+//! partition's end at that moment. A restarted producer resumes its source
+//! from it and skips, per partition, as many records as the topic gained
+//! after it: those the killed producer had delivered. Records go to
+//! partitions by a pure function of their key (or of their sequence
+//! number), so the skipped ones are exactly the delivered ones; no broker
+//! transactions are needed (tansu has none). This assumes one producer per
+//! topic and a source that replays the same records from the same state.
+//!
 //! An idempotent producer meets a fatal error when the broker forgets it
 //! (a broker restarted without its data, say). The producer is then
 //! replaced by a new one and every record the old one had not delivered is
@@ -19,8 +28,10 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
+use super::changelog::Changelog;
 use super::client::{ErrorReporter, base_config, log_librdkafka, set_default};
 use super::topic::TopicCreator;
+use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState};
 use crate::config::{Brokers, KafkaTransport};
 use crate::pipeline::throttle::Throttle;
 use crate::transport::{EndMark, TransportError, TransportWriter};
@@ -30,6 +41,7 @@ struct Undelivered {
     payload: Vec<u8>,
     key: Option<Vec<u8>>,
     timestamp_ms: Option<i64>,
+    partition: i32,
     reason: String,
     /// Failed because its producer failed (send it again), not because
     /// the broker refused the record (dead-letter it).
@@ -94,6 +106,7 @@ impl ProducerContext for DeliveryContext {
                     payload: message.payload().unwrap_or_default().to_vec(),
                     key: message.key().map(<[u8]>::to_vec),
                     timestamp_ms: message.timestamp().to_millis(),
+                    partition: message.partition(),
                     reason: format!("Kafka refused the record: {error}"),
                     resend,
                 });
@@ -103,8 +116,20 @@ impl ProducerContext for DeliveryContext {
 }
 
 pub struct KafkaWriter {
+    spec: KafkaTransport,
+    bootstrap: String,
     topic: String,
     creator: TopicCreator,
+    /// Opened when the source is first resumed or checkpointed.
+    changelog: Option<Changelog>,
+    /// Records per partition that the last run delivered after its
+    /// checkpoint; the resumed source sends them again, and they are skipped.
+    skip: BTreeMap<i32, i64>,
+    /// Records sent by this producer since the topic began (restored from
+    /// the checkpoint), which places records with no key.
+    sequence: u64,
+    /// The topic's partition count, once known.
+    partitions: Option<i32>,
     config: ClientConfig,
     label: String,
     deliveries: Arc<Deliveries>,
@@ -141,6 +166,12 @@ impl KafkaWriter {
             let _ = producer.client().fetch_metadata(None, Duration::from_secs(1));
         }
         Ok(KafkaWriter {
+            spec: spec.clone(),
+            bootstrap: bootstrap.clone(),
+            changelog: None,
+            skip: BTreeMap::new(),
+            sequence: 0,
+            partitions: None,
             topic: spec.topic.clone(),
             creator: TopicCreator::new(spec, &bootstrap),
             config,
@@ -151,6 +182,46 @@ impl KafkaWriter {
         })
     }
 
+    fn changelog(&mut self) -> Result<&mut Changelog, TransportError> {
+        if self.changelog.is_none() {
+            self.changelog = Some(Changelog::open(&self.spec, &self.bootstrap)?);
+        }
+        Ok(self.changelog.as_mut().expect("opened above"))
+    }
+
+    /// Each partition's end offset now.
+    fn ends(&self) -> Result<BTreeMap<i32, i64>, TransportError> {
+        let fail = |e: KafkaError| TransportError(format!("cannot find the ends of topic {}: {e}", self.topic));
+        let wait = Duration::from_secs(5);
+        let metadata = self.producer.client().fetch_metadata(Some(&self.topic), wait).map_err(fail)?;
+        let topic = metadata.topics().iter().find(|t| t.name() == self.topic && t.error().is_none());
+        let Some(topic) = topic.filter(|t| !t.partitions().is_empty()) else {
+            return Err(TransportError(format!("topic {} has no partitions yet", self.topic)));
+        };
+        topic
+            .partitions()
+            .iter()
+            .map(|p| Ok((p.id(), self.producer.client().fetch_watermarks(&self.topic, p.id(), wait).map_err(fail)?.1)))
+            .collect()
+    }
+
+    /// The partition a record goes to: a pure function of its key, or of
+    /// its sequence number when it has none, so a restarted producer knows
+    /// where each record it sends again went the first time.
+    fn partition_for(&mut self, _key: Option<&[u8]>) -> Result<i32, TransportError> {
+        let partitions = match self.partitions {
+            Some(n) => n,
+            None => {
+                let n = self.ends()?.len() as i32;
+                self.partitions = Some(n);
+                n
+            }
+        };
+        let sequence = self.sequence;
+        self.sequence += 1;
+        Ok(((sequence / 1024) % partitions.max(1) as u64) as i32)
+    }
+
     /// Sends one record, waiting while the queue is full and replacing a
     /// producer that failed for good.
     fn send_one(
@@ -158,9 +229,11 @@ impl KafkaWriter {
         payload: &[u8],
         key: Option<&[u8]>,
         timestamp_ms: Option<i64>,
+        partition: i32,
     ) -> Result<(), TransportError> {
         loop {
-            let mut message: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic).payload(payload);
+            let mut message: BaseRecord<'_, [u8], [u8]> =
+                BaseRecord::to(&self.topic).payload(payload).partition(partition);
             if let Some(key) = key {
                 message = message.key(key);
             }
@@ -212,7 +285,7 @@ impl KafkaWriter {
         };
         tracing::info!("Kafka {}: sending {} undelivered records again", self.label, resend.len());
         for record in &resend {
-            self.send_one(&record.payload, record.key.as_deref(), record.timestamp_ms)?;
+            self.send_one(&record.payload, record.key.as_deref(), record.timestamp_ms, record.partition)?;
         }
         Ok(())
     }
@@ -234,7 +307,12 @@ impl TransportWriter for KafkaWriter {
             // SAFETY: records come from a live plugin output.
             let (payload, key) = unsafe { (record.payload.as_bytes(), record.key.as_opt()) };
             let timestamp_ms = (record.timestamp_ms != NO_TIMESTAMP).then_some(record.timestamp_ms);
-            self.send_one(payload, key, timestamp_ms)?;
+            let partition = self.partition_for(key)?;
+            if let Some(left) = self.skip.get_mut(&partition).filter(|left| **left > 0) {
+                *left -= 1;
+                continue;
+            }
+            self.send_one(payload, key, timestamp_ms, partition)?;
         }
         self.queue_full.reset();
         Ok(())
@@ -268,5 +346,43 @@ impl TransportWriter for KafkaWriter {
 
     fn pending(&self) -> usize {
         self.producer.in_flight_count().max(0) as usize
+    }
+
+    fn resume_source(&mut self, source_type: &str) -> Result<Option<serde_json::Value>, TransportError> {
+        self.creator.ensure()?;
+        let changelog = self.changelog()?;
+        changelog.catch_up(Duration::from_secs(30))?;
+        let topic = changelog.topic().to_string();
+        let Some(saved) = changelog.source().filter(|s| s.source.type_name == source_type).cloned() else {
+            return Ok(None);
+        };
+        let then: BTreeMap<i32, i64> = serde_json::from_value(saved.transport["ends"].clone()).unwrap_or_default();
+        let now = self.ends()?;
+        if then.iter().any(|(p, end)| now.get(p).is_none_or(|n| n < end)) {
+            tracing::warn!(topic = %self.topic, "topic {} is shorter than when the source was checkpointed (in {topic}): it was recreated, so the source starts from its beginning", self.topic);
+            return Ok(None);
+        }
+        self.skip = now.iter().map(|(p, end)| (*p, end - then.get(p).copied().unwrap_or(0))).collect();
+        self.sequence = saved.transport["sequence"].as_u64().unwrap_or(0);
+        let repeated: i64 = self.skip.values().sum();
+        if repeated > 0 {
+            tracing::info!(topic = %self.topic, "the source resumes from its checkpoint; the {repeated} records it had delivered after it are not sent again");
+        }
+        Ok(saved.source.state)
+    }
+
+    fn checkpoint_source(&mut self, source_type: &str, state: Option<serde_json::Value>) -> Result<(), TransportError> {
+        if self.skip.values().any(|left| *left > 0) {
+            // The topic is ahead of the source until the skipping is done:
+            // the previous checkpoint still stands for both.
+            return Ok(());
+        }
+        let checkpoint = SourceCheckpoint {
+            format: FORMAT_VERSION,
+            source: StageState { type_name: source_type.to_string(), state },
+            transport: serde_json::json!({ "ends": self.ends()?, "sequence": self.sequence }),
+            saved_at_ms: state::now_ms(),
+        };
+        self.changelog()?.save_source(Some(&checkpoint))
     }
 }

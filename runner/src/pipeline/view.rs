@@ -1,0 +1,45 @@
+//! A chart of the whole input, merged from partial states: this consumer's
+//! live tasks and the latest checkpoints of partitions other consumers
+//! hold. Merging is each stage's business (`merge_state`: counts add, means
+//! combine by sum and count, line points union by x). An aggregating
+//! transform's merged totals are then re-announced to the merged chart, so
+//! a chart of averages shows the merged averages, not their sum.
+
+use crate::plugin_host::StageInstance;
+use crate::state::StageState;
+
+use super::tasks::{Tasks, build};
+
+/// One partition's saved transform and chart state.
+pub type PartialState<'a> = (Option<&'a StageState>, Option<&'a StageState>);
+
+/// A chart holding every partition's data, as one consumer of all of them would.
+pub fn merged_chart(tasks: &Tasks, parts: &[PartialState<'_>]) -> Result<StageInstance, String> {
+    let mut chart = build(&tasks.chart)?;
+    fold(&mut chart, parts.iter().filter_map(|p| p.1)).map_err(|e| format!("cannot merge the partitions' charts: {e}"))?;
+    let mut transform = build(&tasks.transform)?;
+    // A transform that keeps no mergeable state (a per-record detector,
+    // say) has nothing to re-announce: the charts' merge stands.
+    if fold(&mut transform, parts.iter().filter_map(|p| p.0)).is_ok() {
+        // An empty batch makes an aggregate emit every group it holds.
+        let out = transform.process(&[]).map_err(|e| format!("the merged transform failed: {e}"))?;
+        if !out.records.is_empty() {
+            chart.process(out.records).map_err(|e| format!("the merged chart failed: {e}"))?;
+        }
+    }
+    Ok(chart)
+}
+
+/// Restores the first state into `stage` and merges the others into it.
+fn fold<'a>(stage: &mut StageInstance, states: impl Iterator<Item = &'a StageState>) -> Result<(), String> {
+    let mut first = true;
+    let type_name = stage.type_name().to_string();
+    // A state saved by another type of stage (from before a reload) does
+    // not describe this one: it is left out.
+    for state in states.filter(|s| s.type_name == type_name).filter_map(|s| s.state.as_ref()) {
+        let result = if first { stage.restore_state(state) } else { stage.merge_state(state) };
+        result.map_err(|e| e.to_string())?;
+        first = false;
+    }
+    Ok(())
+}

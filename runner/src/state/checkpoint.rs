@@ -1,0 +1,102 @@
+//! The saved forms of a partition's task and of a source, with a format
+//! version so an older buzz refuses a newer checkpoint instead of misreading it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Bumped when the shape or meaning of a checkpoint changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A stage's saved state, with the type that saved it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StageState {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// What `save_state` returned (`None`: the stage keeps no state).
+    #[serde(default)]
+    pub state: Option<Value>,
+}
+
+/// One input partition's transform and chart state, and where reading
+/// resumes for that state to be exact.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskCheckpoint {
+    pub format: u32,
+    /// The input partition (0 for a file).
+    pub partition: i32,
+    /// The byte offset (file) or offset (Kafka) just after the last record
+    /// this state has taken.
+    pub next: i64,
+    /// `None` after `buzz reset`: start empty at `next`.
+    #[serde(default)]
+    pub transform: Option<StageState>,
+    #[serde(default)]
+    pub chart: Option<StageState>,
+    /// Milliseconds since the Unix epoch.
+    pub saved_at_ms: i64,
+}
+
+impl TaskCheckpoint {
+    /// An empty state at `next`: what `buzz reset` leaves.
+    pub fn empty(partition: i32, next: i64) -> Self {
+        TaskCheckpoint { format: FORMAT_VERSION, partition, next, transform: None, chart: None, saved_at_ms: now_ms() }
+    }
+
+    /// Decodes a saved checkpoint, refusing one from a newer buzz.
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let checkpoint: TaskCheckpoint =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a buzz checkpoint: {e}"))?;
+        check_format(checkpoint.format)?;
+        Ok(checkpoint)
+    }
+}
+
+/// A source's saved position, with the transport's own mark of how far it
+/// had written when the position was saved (a file's length, a topic's
+/// partition ends): a restarted producer skips what was written after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceCheckpoint {
+    pub format: u32,
+    pub source: StageState,
+    pub transport: Value,
+    pub saved_at_ms: i64,
+}
+
+impl SourceCheckpoint {
+    pub fn decode(bytes: &[u8]) -> Result<Self, String> {
+        let checkpoint: SourceCheckpoint =
+            serde_json::from_slice(bytes).map_err(|e| format!("not a buzz source checkpoint: {e}"))?;
+        check_format(checkpoint.format)?;
+        Ok(checkpoint)
+    }
+}
+
+fn check_format(format: u32) -> Result<(), String> {
+    if format > FORMAT_VERSION {
+        return Err(format!(
+            "written by a newer buzz (checkpoint format {format}, this one reads up to {FORMAT_VERSION}); \
+             upgrade buzz, or start over with `buzz reset`"
+        ));
+    }
+    Ok(())
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_from_a_newer_format_is_refused_by_name() {
+        let mut checkpoint = TaskCheckpoint::empty(0, 10);
+        checkpoint.format = FORMAT_VERSION + 1;
+        let bytes = serde_json::to_vec(&checkpoint).unwrap();
+        let error = TaskCheckpoint::decode(&bytes).unwrap_err();
+        assert!(error.contains("newer buzz") && error.contains("buzz reset"), "{error}");
+        checkpoint.format = FORMAT_VERSION;
+        assert_eq!(TaskCheckpoint::decode(&serde_json::to_vec(&checkpoint).unwrap()).unwrap(), checkpoint);
+    }
+}

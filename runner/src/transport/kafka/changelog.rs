@@ -1,0 +1,247 @@
+//! Checkpoints kept in Kafka: a compacted changelog topic per pipeline and
+//! consumer group (`buzz-<pipeline>-<group>-changelog`, one partition),
+//! keyed by what each record is the checkpoint of (`partition-<n>`,
+//! `source`), so a consumer on another machine that takes over a partition
+//! takes over its state too, as with Kafka Streams' changelog topics.
+//!
+//! Compaction keeps only the latest record per key, but a reader replays
+//! the topic from its start and never relies on compaction having run
+//! (tansu compacts only on SQL storage, every few minutes). The latest
+//! record of a key wins, as compaction would have it; an empty record
+//! deletes the key. Every checkpoint is a consistent pair of state and
+//! position, so even a late one from a member that just lost the partition
+//! is exact to resume from (it only means more to re-read).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use std::sync::Mutex;
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::client::base_config;
+use super::topic::TopicCreator;
+use crate::config::KafkaTransport;
+use crate::state::{SourceCheckpoint, TaskCheckpoint};
+use crate::transport::TransportError;
+
+/// A state of 100,000 keys is a few MB of JSON: above librdkafka's 1 MB
+/// default record size, so the changelog's clients allow 64 MB.
+const MAX_CHECKPOINT_BYTES: &str = "67108864";
+const RECEIVE_MAX_BYTES: &str = "67109376";
+const SOURCE_KEY: &str = "source";
+
+/// The changelog topic of a pipeline's consumer group.
+pub fn topic_name(spec: &KafkaTransport) -> String {
+    format!("buzz-{}-{}-changelog", spec.pipeline, spec.group)
+}
+
+fn task_key(partition: i32) -> String {
+    format!("partition-{partition}")
+}
+
+/// Remembers a checkpoint the broker refused, so saving it is not reported
+/// as done.
+#[derive(Default)]
+struct Deliveries {
+    failed: Mutex<Option<String>>,
+}
+
+impl ClientContext for Deliveries {}
+
+impl ProducerContext for Deliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((error, _)) = result {
+            *self.failed.lock().expect("deliveries poisoned") = Some(error.to_string());
+        }
+    }
+}
+
+pub struct Changelog {
+    topic: String,
+    creator: TopicCreator,
+    producer: BaseProducer<Deliveries>,
+    tail: BaseConsumer,
+    assigned: bool,
+    /// The next changelog offset to read.
+    next: i64,
+    tasks: BTreeMap<i32, TaskCheckpoint>,
+    source: Option<SourceCheckpoint>,
+}
+
+impl Changelog {
+    pub fn open(spec: &KafkaTransport, bootstrap: &str) -> Result<Self, TransportError> {
+        let topic = topic_name(spec);
+        let changelog_spec = KafkaTransport { topic: topic.clone(), partitions: 1, create_topic: true, ..spec.clone() };
+        let fail = |e: KafkaError| TransportError(format!("cannot open the changelog topic {topic}: {e}"));
+        let producer = base_config(spec, bootstrap)
+            .set("enable.idempotence", "true")
+            .set("allow.auto.create.topics", "false")
+            .set("linger.ms", "0")
+            .set("message.max.bytes", MAX_CHECKPOINT_BYTES)
+            .create_with_context(Deliveries::default())
+            .map_err(fail)?;
+        let tail = base_config(spec, bootstrap)
+            .set("group.id", format!("{topic}-reader"))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("allow.auto.create.topics", "false")
+            .set("fetch.max.bytes", MAX_CHECKPOINT_BYTES)
+            .set("max.partition.fetch.bytes", MAX_CHECKPOINT_BYTES)
+            .set("receive.message.max.bytes", RECEIVE_MAX_BYTES)
+            .set("fetch.wait.max.ms", "10")
+            .create()
+            .map_err(fail)?;
+        Ok(Changelog {
+            creator: TopicCreator::new(&changelog_spec, bootstrap).compacted(),
+            topic,
+            producer,
+            tail,
+            assigned: false,
+            next: 0,
+            tasks: BTreeMap::new(),
+            source: None,
+        })
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// Creates the topic if missing and starts following it.
+    fn ensure(&mut self) -> Result<(), TransportError> {
+        if self.assigned {
+            return Ok(());
+        }
+        self.creator.ensure()?;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&self.topic, 0, Offset::Beginning)
+            .and_then(|()| self.tail.assign(&tpl))
+            .map_err(|e| TransportError(format!("cannot read the changelog topic {}: {e}", self.topic)))?;
+        self.assigned = true;
+        Ok(())
+    }
+
+    /// Reads everything the changelog holds now.
+    pub fn catch_up(&mut self, limit: Duration) -> Result<(), TransportError> {
+        self.ensure()?;
+        let (_, end) = self
+            .tail
+            .fetch_watermarks(&self.topic, 0, Duration::from_secs(5))
+            .map_err(|e| TransportError(format!("cannot find the end of the changelog topic {}: {e}", self.topic)))?;
+        let deadline = Instant::now() + limit;
+        while self.next < end {
+            if Instant::now() > deadline {
+                return Err(TransportError(format!(
+                    "the changelog topic {} did not reach its end ({end}) within {} s",
+                    self.topic,
+                    limit.as_secs()
+                )));
+            }
+            self.take(Duration::from_millis(100))?;
+        }
+        Ok(())
+    }
+
+    /// Takes what has arrived without waiting; true if anything changed.
+    pub fn poll(&mut self) -> bool {
+        if self.ensure().is_err() {
+            return false;
+        }
+        let before = self.next;
+        while let Ok(true) = self.take(Duration::ZERO) {}
+        self.next != before
+    }
+
+    /// Reads one record; false if none came within `wait`.
+    fn take(&mut self, wait: Duration) -> Result<bool, TransportError> {
+        let message = match self.tail.poll(wait) {
+            None | Some(Err(KafkaError::PartitionEOF(_))) => return Ok(false),
+            Some(Err(e)) => return Err(TransportError(format!("cannot read the changelog topic {}: {e}", self.topic))),
+            Some(Ok(message)) => message,
+        };
+        self.next = message.offset() + 1;
+        let key = message.key().map(String::from_utf8_lossy).unwrap_or_default();
+        let payload = message.payload();
+        if key == SOURCE_KEY {
+            self.source = payload.and_then(|p| decoded(SourceCheckpoint::decode(p), &key));
+        } else if let Some(partition) = key.strip_prefix("partition-").and_then(|p| p.parse().ok()) {
+            match payload.and_then(|p| decoded(TaskCheckpoint::decode(p), &key)) {
+                Some(checkpoint) => self.tasks.insert(partition, checkpoint),
+                None => self.tasks.remove(&partition),
+            };
+        }
+        Ok(true)
+    }
+
+    pub fn task(&self, partition: i32) -> Option<&TaskCheckpoint> {
+        self.tasks.get(&partition)
+    }
+
+    pub fn tasks(&self) -> impl Iterator<Item = &TaskCheckpoint> {
+        self.tasks.values()
+    }
+
+    pub fn source(&self) -> Option<&SourceCheckpoint> {
+        self.source.as_ref()
+    }
+
+    /// Deletes the partitions' checkpoints: they start over (`buzz reset`).
+    pub fn delete_tasks(&mut self, partitions: impl Iterator<Item = i32>) -> Result<(), TransportError> {
+        for partition in partitions {
+            self.put(&task_key(partition), None)?;
+        }
+        self.flush()
+    }
+
+    /// Writes the checkpoints and waits until the broker has them.
+    pub fn save_tasks(&mut self, checkpoints: &[TaskCheckpoint]) -> Result<(), TransportError> {
+        for checkpoint in checkpoints {
+            let bytes = serde_json::to_vec(checkpoint).expect("checkpoints encode");
+            self.put(&task_key(checkpoint.partition), Some(&bytes))?;
+        }
+        self.flush()
+    }
+
+    /// Writes (or with `None` deletes) the source's checkpoint.
+    pub fn save_source(&mut self, checkpoint: Option<&SourceCheckpoint>) -> Result<(), TransportError> {
+        let bytes = checkpoint.map(|c| serde_json::to_vec(c).expect("checkpoints encode"));
+        self.put(SOURCE_KEY, bytes.as_deref())?;
+        self.flush()
+    }
+
+    fn put(&mut self, key: &str, payload: Option<&[u8]>) -> Result<(), TransportError> {
+        self.ensure()?;
+        let mut record: BaseRecord<'_, str, [u8]> = BaseRecord::to(&self.topic).key(key).partition(0);
+        if let Some(payload) = payload {
+            record = record.payload(payload);
+        }
+        self.producer
+            .send(record)
+            .map_err(|(e, _)| TransportError(format!("cannot write to the changelog topic {}: {e}", self.topic)))
+    }
+
+    fn flush(&mut self) -> Result<(), TransportError> {
+        let refused = |e: &dyn std::fmt::Display| {
+            TransportError(format!("the changelog topic {} did not take the checkpoint: {e}", self.topic))
+        };
+        self.producer.flush(Duration::from_secs(5)).map_err(|e| refused(&e))?;
+        match self.producer.context().failed.lock().expect("deliveries poisoned").take() {
+            Some(e) => Err(refused(&e)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A checkpoint the changelog holds, or `None` (with a warning) for one
+/// this buzz cannot read.
+fn decoded<T>(result: Result<T, String>, key: &str) -> Option<T> {
+    result.map_err(|e| tracing::warn!("changelog record {key}: {e}")).ok()
+}

@@ -1,0 +1,313 @@
+//! State that survives: checkpoints of the chart's state with the position
+//! it stands for, restored after a clean stop or a `kill -9`, on the file
+//! transport and on a real broker with durable storage; `buzz reset`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use common::broker::{Tansu, free_port, unique};
+use common::watched::{Watched, wait_for};
+use common::*;
+
+/// The file pipeline with everything it writes inside `dir`.
+fn file_run(dir: &Path, extra: &[&str]) -> Command {
+    let mut command = buzz();
+    command.args(["run", "pipelines/buzz-file.toml", "--no-reload", "--exit-when-done"]);
+    command.args(file_outputs_in(dir)).args(["--set", "source.interval_ms=0", "--set", "source.seed=7"]);
+    command.args(extra);
+    command
+}
+
+fn chart(dir: &Path) -> BTreeMap<String, f64> {
+    bar_values(&read_json(&dir.join("chart.json")))
+}
+
+fn lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+fn finish(mut command: Command) {
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "buzz failed:\n{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Kills `child` with SIGKILL: no clean stop, no final checkpoint.
+fn kill_9(child: &mut Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// A small deterministic generator, so kill moments differ but reruns match.
+struct Moments(u64);
+
+impl Moments {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % below
+    }
+}
+
+#[test]
+fn runs_of_a_file_pipeline_add_up_and_a_restart_continues_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    finish(file_run(dir.path(), &["--set", "source.count=100"]));
+    assert_eq!(chart(dir.path()).values().sum::<f64>(), 100.0);
+    // A larger count resumes the source where it stopped: 50 more.
+    finish(file_run(dir.path(), &["--set", "source.count=150"]));
+    assert_eq!(lines(&dir.path().join("transport.jsonl")), 150);
+    let counted = chart(dir.path());
+    assert_eq!(counted.values().sum::<f64>(), 150.0, "the chart continues: {counted:?}");
+    let messages = read_json_lines(&dir.path().join("transport.jsonl"));
+    assert_eq!(counted, count_authors(&messages), "the chart is the file's");
+    // The same run again sends nothing twice and keeps the chart.
+    finish(file_run(dir.path(), &["--set", "source.count=150"]));
+    assert_eq!(lines(&dir.path().join("transport.jsonl")), 150);
+    assert_eq!(chart(dir.path()), counted);
+}
+
+#[test]
+fn twenty_kill_9s_of_a_file_pipeline_end_with_the_chart_of_an_uninterrupted_run() {
+    let count = "source.count=100000";
+    let fast = "state.checkpoint_ms=20";
+    let whole = tempfile::tempdir().unwrap();
+    finish(file_run(whole.path(), &["--set", count]));
+    let expected = chart(whole.path());
+    assert_eq!(expected.values().sum::<f64>(), 100_000.0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("transport.jsonl");
+    let mut moments = Moments(0x9e37_79b9_7f4a_7c15);
+    let mut killed_mid_run = 0;
+    for _ in 0..20 {
+        // Kill once the file has grown by a random amount (or after a
+        // random time, for kills during start-up and restore).
+        let before = lines(&file);
+        let grow = moments.next(20_000) as usize;
+        let after = Duration::from_millis(moments.next(400));
+        let mut child = file_run(dir.path(), &["--set", count, "--set", fast]).spawn().unwrap();
+        let started = Instant::now();
+        while lines(&file) < before + grow && started.elapsed() < after && child.try_wait().unwrap().is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        if child.try_wait().unwrap().is_none() {
+            killed_mid_run += 1;
+        }
+        kill_9(&mut child);
+    }
+    assert!(killed_mid_run >= 10, "most kills land mid-run: {killed_mid_run}");
+    finish(file_run(dir.path(), &["--set", count, "--set", fast]));
+    assert_eq!(lines(&file), 100_000, "the source repeated nothing and lost nothing");
+    assert_eq!(chart(dir.path()), expected, "category by category, as one uninterrupted run");
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        std::fs::read(whole.path().join("transport.jsonl")).unwrap(),
+        "the same records in the same order"
+    );
+}
+
+#[test]
+fn a_producer_killed_mid_line_leaves_no_glued_record() {
+    let dir = tempfile::tempdir().unwrap();
+    finish(file_run(dir.path(), &["--set", "source.count=10"]));
+    // What a producer killed mid-write leaves: half a record, no line end.
+    let file = dir.path().join("transport.jsonl");
+    std::fs::OpenOptions::new().append(true).open(&file).unwrap().write_all(b"{\"message\": \"I just").unwrap();
+    finish(file_run(dir.path(), &["--set", "source.count=20"]));
+    let messages = read_json_lines(&file);
+    assert_eq!(messages.len(), 20, "the fragment went, the record was written whole");
+    assert_eq!(chart(dir.path()).values().sum::<f64>(), 20.0);
+
+    // A fragment written by someone else (no checkpoint covers it) is
+    // ended, so it is dead-lettered alone and the next record is kept.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("transport.jsonl"), "{\"author\": \"Eve\", \"mess").unwrap();
+    finish(file_run(other.path(), &["--set", "source.count=5"]));
+    assert_eq!(chart(other.path()).values().sum::<f64>(), 5.0);
+    let dead = read_json_lines(&other.path().join("dead.jsonl"));
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0]["payload"], "{\"author\": \"Eve\", \"mess");
+}
+
+#[test]
+fn reset_starts_the_chart_over_and_says_what_it_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    finish(file_run(dir.path(), &["--set", "source.count=100"]));
+    let reset = |extra: &[&str]| {
+        let output = buzz()
+            .args(["reset", "pipelines/buzz-file.toml"])
+            .args(file_outputs_in(dir.path()))
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let said = reset(&[]);
+    assert!(said.contains("chart starts empty") && said.contains("source's position: it starts from its beginning"), "{said}");
+    // A fresh chart: only what the next run sends, all of it again.
+    finish(file_run(dir.path(), &["--set", "source.count=30"]));
+    assert_eq!(lines(&dir.path().join("transport.jsonl")), 130);
+    assert_eq!(chart(dir.path()).values().sum::<f64>(), 30.0);
+    // --reread charts everything the file holds, from empty (the source
+    // starts over too: 30 more).
+    let said = reset(&["--reread"]);
+    assert!(said.contains("charts all of"), "{said}");
+    finish(file_run(dir.path(), &["--set", "source.count=30"]));
+    assert_eq!(lines(&dir.path().join("transport.jsonl")), 160);
+    let counted = chart(dir.path());
+    assert_eq!(counted, count_authors(&read_json_lines(&dir.path().join("transport.jsonl"))));
+}
+
+#[test]
+fn a_checkpoint_from_another_transform_is_refused_until_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    finish(file_run(dir.path(), &["--set", "source.count=10"]));
+    // The same pipeline with another transform, offline.
+    let text = std::fs::read_to_string(repo_root().join("pipelines/buzz-file.toml")).unwrap();
+    let changed = text.replace("type = \"count_by\"\nfield = \"author\"", "type = \"average_by\"\ngroup = \"author\"\nvalue = \"n\"");
+    assert_ne!(changed, text);
+    let pipeline = dir.path().join("changed.toml");
+    std::fs::write(&pipeline, changed).unwrap();
+    let pipeline = pipeline.display().to_string();
+    let run = |command: &str| {
+        let mut c = buzz();
+        c.args([command, &pipeline]).args(file_outputs_in(dir.path()));
+        c
+    };
+    let refused = run("run").args(["--no-reload", "--exit-when-done", "--set", "source.count=10"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(stderr.contains("count_by") && stderr.contains("buzz reset"), "{stderr}");
+    assert_eq!(chart(dir.path()).values().sum::<f64>(), 10.0, "the old chart is left as it was");
+    assert!(run("reset").output().unwrap().status.success());
+    assert!(run("run").args(["--no-reload", "--exit-when-done"]).output().unwrap().status.success());
+}
+
+// ---------------------------------------------------------------------------
+// Kafka, on tansu with durable (SQLite) storage.
+
+/// `buzz run pipelines/buzz-kafka.toml` on `broker` with its own topic.
+fn kafka_run(broker: &str, topic: &str, dir: &Path, extra: &[&str]) -> Command {
+    let mut command = buzz();
+    command.env("KAFKA_BROKERS", broker);
+    command.args(["run", "pipelines/buzz-kafka.toml", "--no-reload"]);
+    command.args(["--set", &format!("transport.topic={topic}"), "--set", &format!("transport.group={topic}-g")]);
+    command.args(outputs_in(dir)).args(["--set", "source.interval_ms=0", "--set", "source.seed=11"]);
+    command.args(extra);
+    command
+}
+
+#[test]
+fn twenty_kill_9s_on_a_durable_broker_end_with_the_chart_of_an_uninterrupted_run() {
+    let data = tempfile::tempdir().unwrap();
+    let broker = Tansu::start_durable_on(free_port(), data.path());
+    let count = "source.count=100000";
+    let fast = "state.checkpoint_ms=100";
+
+    let whole = tempfile::tempdir().unwrap();
+    finish({
+        let mut c = kafka_run(&broker.address, &unique("whole"), whole.path(), &["--set", count]);
+        c.arg("--exit-when-done");
+        c
+    });
+    let expected = chart(whole.path());
+    assert_eq!(expected.values().sum::<f64>(), 100_000.0);
+
+    let topic = unique("killed");
+    let dir = tempfile::tempdir().unwrap();
+    let mut moments = Moments(0x2545_f491_4f6c_dd1d);
+    for _ in 0..20 {
+        let mut child = kafka_run(&broker.address, &topic, dir.path(), &["--set", count, "--set", fast]).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(200 + moments.next(2500)));
+        kill_9(&mut child);
+    }
+    let mut last = kafka_run(&broker.address, &topic, dir.path(), &["--set", count, "--set", fast]);
+    last.arg("--exit-when-done");
+    finish(last);
+    assert_eq!(chart(dir.path()), expected, "category by category, as one uninterrupted run");
+}
+
+/// A consumer of `topic` in its own folder, showing the whole topic.
+fn member(broker: &str, topic: &str, dir: &Path, role: &str) -> Watched {
+    let mut command = kafka_run(broker, topic, dir, &["--role", role, "--set", "transport.partitions=6"]);
+    command.args(["--set", "state.checkpoint_ms=200", "--summary", &dir.join("summary.json").display().to_string()]);
+    Watched::spawn(command)
+}
+
+#[test]
+fn three_consumers_over_six_partitions_each_chart_the_whole_topic_even_after_one_is_killed() {
+    let data = tempfile::tempdir().unwrap();
+    let broker = Tansu::start_durable_on(free_port(), data.path());
+    let topic = unique("group");
+    let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
+    let mut members: Vec<Watched> = (0..3).map(|i| member(&broker.address, &topic, dirs[i].path(), "consume")).collect();
+    wait_for("the three consumers to share the six partitions", Duration::from_secs(90), || {
+        let sets: Vec<_> = members.iter().map(Watched::assignment).collect();
+        sets.iter().all(|s| !s.is_empty()) && sets.iter().map(|s| s.len()).sum::<usize>() == 6
+    });
+    let produce = |count: &str| {
+        let mut producer = kafka_run(&broker.address, &topic, dirs[3].path(), &["--role", "produce"]);
+        producer.args(["--set", "transport.partitions=6", "--set", count]);
+        finish(producer);
+    };
+    produce("source.count=30000");
+    let expected = count_authors(&read_topic_messages(&broker.address, &topic));
+    assert_eq!(expected.values().sum::<f64>(), 30_000.0);
+    for (i, dir) in dirs[..3].iter().enumerate() {
+        wait_for(&format!("consumer {i} to chart the whole topic"), Duration::from_secs(60), || {
+            std::fs::read(dir.path().join("chart.json")).is_ok_and(|b| bar_values(&serde_json::from_slice(&b).unwrap()) == expected)
+        });
+    }
+
+    // One member killed: the others take its partitions from its last
+    // checkpoint, and every chart is exact again once more records came.
+    kill_9(&mut members[2].child);
+    produce("source.count=36000");
+    let expected = count_authors(&read_topic_messages(&broker.address, &topic));
+    assert_eq!(expected.values().sum::<f64>(), 36_000.0);
+    for (i, dir) in dirs[..2].iter().enumerate() {
+        wait_for(&format!("consumer {i} to chart the whole topic after the kill"), Duration::from_secs(90), || {
+            std::fs::read(dir.path().join("chart.json")).is_ok_and(|b| bar_values(&serde_json::from_slice(&b).unwrap()) == expected)
+        });
+    }
+    for member in &mut members[..2] {
+        assert!(member.interrupt().success(), "{}", member.text());
+    }
+
+    // A process that holds no partition serves the same chart.
+    let view_dir = tempfile::tempdir().unwrap();
+    let mut view = kafka_run(&broker.address, &topic, view_dir.path(), &["--role", "view", "--exit-when-done"]);
+    view.args(["--set", "transport.partitions=6"]);
+    finish(view);
+    assert_eq!(chart(view_dir.path()), expected);
+}
+
+/// The buzz messages in a topic, read with buzz's own snapshot reader.
+fn read_topic_messages(broker: &str, topic: &str) -> Vec<serde_json::Value> {
+    let spec = buzz::config::KafkaTransport {
+        pipeline: "test".into(),
+        brokers: buzz::config::Brokers::Servers(broker.into()),
+        topic: topic.into(),
+        group: "test".into(),
+        partitions: 1,
+        replication: 1,
+        start: buzz::config::StartAt::Beginning,
+        idempotence: true,
+        create_topic: false,
+        session_timeout_ms: 6000,
+        properties: Default::default(),
+    };
+    buzz::transport::kafka::read_topic(&spec)
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.payload).unwrap())
+        .collect()
+}
+
+use std::io::Write as _;
