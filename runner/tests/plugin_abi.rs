@@ -50,6 +50,32 @@ fn a_workspace_plugin_loads_and_a_batch_goes_through_it() {
 }
 
 #[test]
+fn partial_states_merge_through_the_abi_and_stages_that_cannot_merge_refuse() {
+    let aggregate = Arc::new(plugin_host::load(&library_path("aggregate")).expect("aggregate plugin loads"));
+    let mut a = StageInstance::new(aggregate.clone(), "count_by", &json!({})).unwrap();
+    let mut b = StageInstance::new(aggregate, "count_by", &json!({})).unwrap();
+    a.process(&records(&[r#"{"author":"Alice"}"#, r#"{"author":"Bob"}"#])).unwrap();
+    b.process(&records(&[r#"{"author":"Alice"}"#])).unwrap();
+    let state = b.save_state().unwrap().expect("count_by keeps state");
+    a.merge_state(&state).unwrap();
+    let out = a.process(&[]).unwrap();
+    let emitted: Vec<serde_json::Value> =
+        out.records.iter().map(|r| serde_json::from_slice(unsafe { r.payload.as_bytes() }).unwrap()).collect();
+    assert_eq!(emitted, vec![json!({"author": "Alice", "count": 2})]);
+    let error = a.merge_state(&json!({"totals": 1})).unwrap_err();
+    assert!(!error.panicked && error.message.starts_with("invalid state to merge"), "{error}");
+
+    let smoker = Arc::new(plugin_host::load(&library_path("smoker")).expect("smoker plugin loads"));
+    let mut stall = StageInstance::new(smoker, "stall_detection", &json!({})).unwrap();
+    let error = stall.merge_state(&json!({"window": [100.0]})).unwrap_err();
+    assert_eq!((error.panicked, error.message.as_str()), (false, "stall_detection cannot merge partial states"));
+    let basics = Arc::new(plugin_host::load(&library_path("basics")).expect("basics plugin loads"));
+    let mut ticks = StageInstance::new(basics, "ticks", &json!({})).unwrap();
+    let error = ticks.merge_state(&json!({})).unwrap_err();
+    assert_eq!(error.message, "ticks is a source: sources cannot merge partial states");
+}
+
+#[test]
 fn a_plugin_built_for_another_abi_is_refused_by_name_before_any_call() {
     let dir = tempfile::tempdir().unwrap();
     let path = install_fixture("wrong_abi", dir.path(), "future");

@@ -106,6 +106,12 @@ impl Transform for AverageBy {
     fn restore_state(&mut self, state: serde_json::Value) -> Result<(), String> {
         self.means.restore(state)
     }
+
+    /// Means combine by sum and count; the next batch re-announces every
+    /// group the other instance saw, with its merged average.
+    fn merge_state(&mut self, other: serde_json::Value) -> Result<(), String> {
+        self.means.merge(other)
+    }
 }
 
 #[cfg(test)]
@@ -144,5 +150,35 @@ mod tests {
         assert!(out.records.is_empty());
         assert_eq!(out.rejects[0].reason, "field \"sentiment\" is a string, not a number");
         assert_eq!(out.rejects[1].reason, "record has no \"sentiment\" field");
+    }
+
+    fn scores(pairs: &[(&str, f64)]) -> Vec<TestRecord> {
+        pairs.iter().map(|(c, s)| TestRecord::json(json!({"category": c, "sentiment": s}))).collect()
+    }
+
+    #[test]
+    fn two_halves_merged_average_by_sum_and_count_like_one_stage_fed_all() {
+        let first = scores(&[("tech", 1.0), ("food", 0.25), ("tech", 0.5)]);
+        let second = scores(&[("tech", -0.75), ("news", 0.5), ("food", 0.75), ("food", 0.5)]);
+        let mut one = TestStage::transform::<AverageBy>(json!({})).unwrap();
+        one.process(&first).unwrap();
+        one.process(&second).unwrap();
+
+        let mut a = TestStage::transform::<AverageBy>(json!({})).unwrap();
+        a.process(&first).unwrap();
+        let mut b = TestStage::transform::<AverageBy>(json!({})).unwrap();
+        b.process(&second).unwrap();
+        a.merge_state(b.save_state().unwrap()).unwrap();
+
+        assert_eq!(a.save_state(), one.save_state());
+        // tech: (1 + 0.5 - 0.75) / 3, not the mean of the halves' means.
+        assert_eq!(
+            a.process(&[]).unwrap().json(),
+            vec![
+                json!({"category": "tech", "average": 0.25, "count": 3}),
+                json!({"category": "news", "average": 0.5, "count": 1}),
+                json!({"category": "food", "average": 0.5, "count": 3})
+            ]
+        );
     }
 }

@@ -79,6 +79,12 @@ impl Transform for CountBy {
     fn restore_state(&mut self, state: serde_json::Value) -> Result<(), String> {
         self.counts.restore(state)
     }
+
+    /// Counts add per value; the next batch re-announces every value the
+    /// other instance counted, with its merged count.
+    fn merge_state(&mut self, other: serde_json::Value) -> Result<(), String> {
+        self.counts.merge(other)
+    }
 }
 
 #[cfg(test)]
@@ -153,5 +159,62 @@ mod tests {
                 json!({"author": "Charlie", "count": 1})
             ]
         );
+    }
+
+    #[test]
+    fn two_halves_merged_count_what_one_stage_fed_all_counts() {
+        let first = ["Alice", "Bob", "Alice", "Eve"];
+        let second = ["Bob", "Carol", "Alice", "Bob"];
+        let mut one = TestStage::transform::<CountBy>(json!({})).unwrap();
+        one.process(&messages(&first)).unwrap();
+        one.process(&messages(&second)).unwrap();
+
+        let mut a = TestStage::transform::<CountBy>(json!({})).unwrap();
+        a.process(&messages(&first)).unwrap();
+        let mut b = TestStage::transform::<CountBy>(json!({})).unwrap();
+        b.process(&messages(&second)).unwrap();
+        a.merge_state(b.save_state().unwrap()).unwrap();
+
+        assert_eq!(a.save_state(), one.save_state());
+        // An empty batch re-announces every group the other half counted,
+        // with the merged totals; Eve, counted here alone, is unchanged.
+        assert_eq!(
+            a.process(&[]).unwrap().json(),
+            vec![
+                json!({"author": "Bob", "count": 3}),
+                json!({"author": "Carol", "count": 1}),
+                json!({"author": "Alice", "count": 3})
+            ]
+        );
+        assert!(a.process(&[]).unwrap().records.is_empty(), "announced once");
+    }
+
+    #[test]
+    fn held_back_records_of_both_halves_join_one_batch() {
+        let mut a = TestStage::transform::<CountBy>(json!({"batch_size": 5})).unwrap();
+        a.process(&messages(&["Alice", "Bob", "Alice"])).unwrap();
+        let mut b = TestStage::transform::<CountBy>(json!({"batch_size": 5})).unwrap();
+        b.process(&messages(&["Bob", "Eve"])).unwrap();
+        a.merge_state(b.save_state().unwrap()).unwrap();
+        // 3 + 2 held back make a full batch of 5.
+        assert_eq!(
+            a.process(&[]).unwrap().json(),
+            vec![
+                json!({"author": "Alice", "count": 2}),
+                json!({"author": "Bob", "count": 2}),
+                json!({"author": "Eve", "count": 1})
+            ]
+        );
+    }
+
+    #[test]
+    fn a_state_that_is_not_counts_is_refused_and_changes_nothing() {
+        let mut a = TestStage::transform::<CountBy>(json!({})).unwrap();
+        a.process(&messages(&["Alice"])).unwrap();
+        let before = a.save_state();
+        let error =
+            a.merge_state(json!({"totals": {"keys": ["Bob"], "values": [{"sum": 1.0, "count": 1}]}})).unwrap_err();
+        assert!(error.starts_with("invalid state to merge"), "{error}");
+        assert_eq!(a.save_state(), before);
     }
 }

@@ -131,6 +131,39 @@ impl<A: Accumulator> Aggregator<A> {
         }
         Ok(())
     }
+
+    /// Folds in another instance's saved state (another partition's, say):
+    /// totals merge per key with [`Accumulator::merge`], keys new here
+    /// joining after this instance's own in the other's first-seen order.
+    /// Every key the other's totals hold is marked changed, so the next
+    /// [`emit_changed`](Self::emit_changed) re-announces its merged total.
+    /// The other's pending records join this instance's pending batch,
+    /// which is applied if that makes it full. An invalid state changes
+    /// nothing.
+    pub fn merge(&mut self, state: serde_json::Value) -> Result<(), String> {
+        let other: Aggregator<A> = serde_json::from_value(state).map_err(|e| format!("invalid state to merge: {e}"))?;
+        if other.totals.keys.len() != other.totals.values.len()
+            || other.pending.keys.len() != other.pending.values.len()
+        {
+            return Err("invalid state to merge: keys and values differ in number".into());
+        }
+        for (key, value) in other.totals.keys.iter().zip(&other.totals.values) {
+            let i = self.totals.slot(key);
+            self.totals.values[i].merge(value);
+            if !self.changed.contains(&i) {
+                self.changed.push(i);
+            }
+        }
+        for (key, value) in other.pending.keys.iter().zip(&other.pending.values) {
+            let i = self.pending.slot(key);
+            self.pending.values[i].merge(value);
+        }
+        self.pending_records += other.pending_records;
+        if self.pending_records >= self.batch_size {
+            self.apply_pending();
+        }
+        Ok(())
+    }
 }
 
 /// The group key of a record: the text of `field`, or why there is none.

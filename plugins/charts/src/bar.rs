@@ -278,4 +278,21 @@ impl Chart for BarChart {
         }
         Ok(())
     }
+
+    /// Bars add per category; a category only one side has keeps its value,
+    /// the other's new ones following this chart's in their first-seen
+    /// order. Right for counts and sums (`count_by`'s running totals);
+    /// values that do not add, such as averages, are merged upstream
+    /// (`average_by` merges by sum and count).
+    fn merge_state(&mut self, other: serde_json::Value) -> Result<(), String> {
+        let other: BarState =
+            serde_json::from_value(other).map_err(|e| format!("invalid bar chart state to merge: {e}"))?;
+        for (name, value) in other.bars {
+            match self.index.get(&name) {
+                Some(&i) => self.bars[i].1 += value,
+                None => self.set(name, value),
+            }
+        }
+        Ok(())
+    }
 }

@@ -127,6 +127,38 @@ impl Downsampler {
         }
     }
 
+    /// Folds in another line (another partition's, say): the summary points
+    /// of both, with `x_shift` added to the other's x, are pushed again in x
+    /// order (this line's first among equal x) into this line's capacity.
+    /// While neither line has been thinned that is exactly the union of
+    /// their points; after, every bucket's first, last, lowest and highest
+    /// point goes in, so both envelopes survive. The totals add.
+    pub fn merge(&mut self, other: &Downsampler, x_shift: f64) {
+        let total = self.total + other.total;
+        if self.buckets.is_empty() && x_shift == 0.0 {
+            let capacity = self.capacity;
+            *self = other.clone();
+            self.set_capacity(capacity);
+        } else if !other.buckets.is_empty() {
+            let ours = self.points();
+            let theirs: Vec<[f64; 2]> = other.points().into_iter().map(|[x, y]| [x + x_shift, y]).collect();
+            let mut merged = Downsampler::new(self.capacity);
+            let (mut i, mut j) = (0, 0);
+            while i < ours.len() || j < theirs.len() {
+                let take_ours = j == theirs.len() || (i < ours.len() && ours[i][0] <= theirs[j][0]);
+                let [x, y] = if take_ours { ours[i] } else { theirs[j] };
+                if take_ours {
+                    i += 1;
+                } else {
+                    j += 1;
+                }
+                merged.push(Point(x, y));
+            }
+            *self = merged;
+        }
+        self.total = total;
+    }
+
     /// Points received so far.
     pub fn total(&self) -> u64 {
         self.total
@@ -196,6 +228,44 @@ mod tests {
         let span = d.span();
         let buckets = d.buckets();
         assert!(buckets[..buckets.len() - 1].iter().all(|b| b.count == span));
+    }
+
+    #[test]
+    fn merging_unthinned_lines_is_their_union_in_x_order() {
+        let mut a = Downsampler::new(16);
+        let mut b = Downsampler::new(16);
+        for i in 0..6 {
+            a.push(Point((2 * i) as f64, 1.0));
+            b.push(Point((2 * i + 1) as f64, 2.0));
+        }
+        a.merge(&b, 0.0);
+        assert_eq!(a.total(), 12);
+        let expected: Vec<[f64; 2]> = (0..12).map(|i| [i as f64, if i % 2 == 0 { 1.0 } else { 2.0 }]).collect();
+        assert_eq!(a.points(), expected);
+        // Shifted past this line's end: the other line follows it.
+        let mut c = Downsampler::new(16);
+        c.push(Point(0.0, 5.0));
+        c.merge(&b, 10.0);
+        assert_eq!(c.points()[..3], [[0.0, 5.0], [11.0, 2.0], [13.0, 2.0]]);
+    }
+
+    #[test]
+    fn merging_thinned_lines_stays_bounded_and_keeps_both_envelopes() {
+        let mut a = Downsampler::new(16);
+        let mut b = Downsampler::new(16);
+        for i in 0..10_000u64 {
+            let x = i as f64;
+            a.push(Point(x, if i == 1234 { 500.0 } else { 0.0 }));
+            b.push(Point(x + 0.5, if i == 8765 { -500.0 } else { 1.0 }));
+        }
+        a.merge(&b, 0.0);
+        assert!(a.buckets().len() <= 16);
+        assert_eq!(a.total(), 20_000);
+        let points = a.points();
+        assert!(points.contains(&[1234.0, 500.0]));
+        assert!(points.contains(&[8765.5, -500.0]));
+        assert_eq!((points.first(), points.last()), (Some(&[0.0, 0.0]), Some(&[9999.5, 1.0])));
+        assert!(points.is_sorted_by(|p, q| p[0] <= q[0]));
     }
 
     #[test]

@@ -295,4 +295,21 @@ impl Chart for LineChart {
         self.data = data;
         Ok(())
     }
+
+    /// Points union ordered by x, through this chart's downsampler (so at
+    /// most `max_points` buckets); markers union; total points add. With
+    /// `x = "$index"` the other's records are numbered after this chart's,
+    /// as if one chart had seen this input and then the other's.
+    fn merge_state(&mut self, other: serde_json::Value) -> Result<(), String> {
+        let other: LineData =
+            serde_json::from_value(other).map_err(|e| format!("invalid line chart state to merge: {e}"))?;
+        let offset = self.data.line.total();
+        let x_shift = if self.by_index() { offset as f64 } else { 0.0 };
+        let data = &mut self.data;
+        data.line.merge(&other.line, x_shift);
+        data.markers.merge(other.markers, offset, x_shift, data.line.span(), self.max_points);
+        data.saw_time |= other.saw_time;
+        data.saw_number |= other.saw_number;
+        Ok(())
+    }
 }

@@ -65,6 +65,25 @@ impl Markers {
         self.thinned = true;
     }
 
+    /// Appends another line's markers after these, their sequence numbers
+    /// moved past this line's `seq_shift` points (and x by `x_shift`), then
+    /// thins to `capacity` as `push` would.
+    pub fn merge(&mut self, other: Markers, seq_shift: u64, x_shift: f64, span: u64, capacity: usize) {
+        let start = self.items.len();
+        self.items.extend(other.items.into_iter().map(|m| Marked {
+            seq: m.seq + seq_shift,
+            x: m.x + x_shift,
+            y: m.y,
+            run_start: m.run_start,
+        }));
+        if let Some(first) = self.items.get_mut(start) {
+            first.run_start |= std::mem::take(&mut self.carry_run_start);
+        }
+        self.carry_run_start |= other.carry_run_start;
+        self.thinned |= other.thinned;
+        self.fit(span, capacity);
+    }
+
     pub fn items(&self) -> &[Marked] {
         &self.items
     }

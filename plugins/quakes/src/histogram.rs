@@ -277,6 +277,39 @@ impl Chart for Histogram {
         self.tally = saved.rebinned(min, max, bins);
         Ok(())
     }
+
+    /// Bin counts, underflow, overflow and the sum (for the mean) add. Counts
+    /// from other bins are first moved to this chart's bins by bin centre, as
+    /// a restore does, with a warning.
+    fn merge_state(&mut self, other: serde_json::Value) -> Result<(), String> {
+        let other: Tally = saved::load(other, "histogram counts to merge")?;
+        if !(other.min.is_finite() && other.max.is_finite() && other.min < other.max) || other.counts.is_empty() {
+            return Err(format!(
+                "invalid histogram counts to merge: {} bins in {}..{} is no bin layout",
+                other.counts.len(),
+                other.min,
+                other.max
+            ));
+        }
+        let (min, max, bins) = (self.tally.min, self.tally.max, self.tally.counts.len());
+        if (other.min, other.max, other.counts.len()) != (min, max, bins) {
+            log::warn!(
+                "merging histogram counts in {} bins in {}..{} into {bins} in {min}..{max}: counts moved by bin centre",
+                other.counts.len(),
+                other.min,
+                other.max
+            );
+        }
+        let other = other.rebinned(min, max, bins);
+        let tally = &mut self.tally;
+        for (count, more) in tally.counts.iter_mut().zip(other.counts) {
+            *count += more;
+        }
+        tally.underflow += other.underflow;
+        tally.overflow += other.overflow;
+        tally.sum += other.sum;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -347,6 +380,39 @@ mod tests {
         let frame = coarser.frame().unwrap();
         assert_eq!(frame["series"][0]["counts"], json!([3, 0]));
         assert_eq!((frame["overflow"].clone(), frame["total"].clone()), (json!(1), json!(4)));
+    }
+
+    #[test]
+    fn merged_partial_histograms_add_their_counts_and_means() {
+        let settings = json!({"min": 0, "max": 4, "bins": 4});
+        let values: Vec<Value> = [0.5, 1.5, 1.25, 9.0, 3.75, -1.0, 1.5, 2.5].iter().map(|&v| json!(v)).collect();
+        let one = histogram(settings.clone(), &values);
+        let mut a = histogram(settings.clone(), &values[..3]);
+        let b = histogram(settings, &values[3..]);
+        a.merge_state(b.save_state().unwrap()).unwrap();
+        assert_eq!(a.frame().unwrap(), one.frame().unwrap());
+        let frame = a.frame().unwrap();
+        assert_eq!(frame["series"][0]["counts"], json!([1, 3, 1, 1]));
+        assert_eq!((frame["underflow"].clone(), frame["overflow"].clone()), (json!(1), json!(1)));
+        assert_eq!(frame["markers"][0]["x"], json!(19.0 / 8.0));
+    }
+
+    #[test]
+    fn counts_in_other_bins_move_by_centre_when_merged_and_bad_counts_are_refused() {
+        let mut fine = histogram(json!({"min": 0, "max": 4, "bins": 4}), &[json!(0.5)]);
+        let coarse = histogram(json!({"min": 0, "max": 4, "bins": 2}), &[json!(0.5), 2.5.into(), 3.5.into()]);
+        fine.merge_state(coarse.save_state().unwrap()).unwrap();
+        // The coarse bins' centres are 1 and 3.
+        assert_eq!(fine.frame().unwrap()["series"][0]["counts"], json!([1, 1, 0, 2]));
+        assert_eq!(fine.frame().unwrap()["total"], 4);
+
+        let before = fine.save_state();
+        let mut empty = coarse.save_state().unwrap();
+        empty["counts"] = json!([]);
+        let error = fine.merge_state(empty).unwrap_err();
+        assert!(error.contains("is no bin layout"), "{error}");
+        assert!(fine.merge_state(json!({"counts": "many"})).is_err());
+        assert_eq!(fine.save_state(), before, "a refused merge changes nothing");
     }
 
     #[test]

@@ -105,11 +105,14 @@ pub struct ScatterStyle {
     pub color_by: Option<String>,
 }
 
+/// (x, y, colour value).
+type Dot = (f64, f64, Option<f64>);
+
 /// Saved across a hot reload.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Dots {
-    /// (x, y, colour value), oldest first.
-    latest: VecDeque<(f64, f64, Option<f64>)>,
+    /// Oldest first.
+    latest: VecDeque<Dot>,
     total: u64,
 }
 
@@ -140,7 +143,7 @@ fn axis_range(name: &str, range: Option<[f64; 2]>) -> Result<Option<[f64; 2]>, S
 }
 
 impl Scatter {
-    fn keep(&mut self, dot: (f64, f64, Option<f64>)) {
+    fn keep(&mut self, dot: Dot) {
         if self.dots.latest.len() == self.max_points {
             self.dots.latest.pop_front();
         }
@@ -236,6 +239,46 @@ impl Chart for Scatter {
         }
         Ok(())
     }
+
+    /// The union of both sides' points, keeping the latest `max_points`.
+    /// Neither side knows when the other's points came, so they are ordered
+    /// as if both inputs were spread evenly over the same time: each point
+    /// at its place in its own side's whole input (point i of n as i / n),
+    /// this chart's first among equals. Totals add. A chart with `color_by`
+    /// refuses points without colour values.
+    fn merge_state(&mut self, other: serde_json::Value) -> Result<(), String> {
+        let other: Dots = saved::load(other, "scatter points to merge")?;
+        if let Some(field) = &self.style.color_by {
+            if other.latest.iter().any(|d| d.2.is_none()) {
+                return Err(format!(
+                    "cannot merge scatter points without {field:?} values into a chart coloured by {field:?}"
+                ));
+            }
+        }
+        let ours = std::mem::take(&mut self.dots);
+        let (a, b) = (placed(&ours), placed(&other));
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let take_ours = j == b.len() || (i < a.len() && a[i].0 <= b[j].0);
+            let dot = if take_ours { a[i].1 } else { b[j].1 };
+            if take_ours {
+                i += 1;
+            } else {
+                j += 1;
+            }
+            self.keep(dot);
+        }
+        self.dots.total = ours.total + other.total;
+        Ok(())
+    }
+}
+
+/// Each kept dot with its place in its chart's whole input, 0 to 1: the
+/// latest n of t records are at (t - n + 1) / t ..= 1.
+fn placed(dots: &Dots) -> Vec<(f64, Dot)> {
+    let n = dots.latest.len() as u64;
+    let t = dots.total.max(n);
+    dots.latest.iter().enumerate().map(|(k, &dot)| ((t - n + k as u64 + 1) as f64 / t as f64, dot)).collect()
 }
 
 #[cfg(test)]
@@ -292,6 +335,54 @@ mod tests {
         let frame = new.frame().unwrap();
         assert_eq!(frame["series"][0]["points"][0], json!([10.0, 10.0]));
         assert_eq!((frame["total"].clone(), frame["title"].clone()), (json!(20), json!("Restyled")));
+    }
+
+    #[test]
+    fn merged_partial_scatters_hold_the_union_of_their_points() {
+        let mut a = TestStage::chart::<Scatter>(json!({})).unwrap();
+        feed(&mut a, (0..3).map(|i| json!({"x": i, "y": 0})));
+        let mut b = TestStage::chart::<Scatter>(json!({})).unwrap();
+        feed(&mut b, (0..2).map(|i| json!({"x": i, "y": 1})));
+        a.merge_state(b.save_state().unwrap()).unwrap();
+        let frame = a.frame().unwrap();
+        assert_eq!(frame["total"], 5);
+        // Interleaved by place in each input: a at 1/3, 2/3, 1; b at 1/2, 1.
+        assert_eq!(frame["series"][0]["points"], json!([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [2.0, 0.0], [1.0, 1.0]]));
+    }
+
+    #[test]
+    fn merged_scatters_keep_the_latest_max_points_of_both() {
+        let mut a = TestStage::chart::<Scatter>(map()).unwrap();
+        feed(&mut a, (0..20).map(|i| json!({"longitude": i, "latitude": 0, "depth_km": 1})));
+        let mut b = TestStage::chart::<Scatter>(map()).unwrap();
+        feed(&mut b, (100..105).map(|i| json!({"longitude": i, "latitude": 1, "depth_km": 2})));
+        a.merge_state(b.save_state().unwrap()).unwrap();
+        let frame = a.frame().unwrap();
+        assert_eq!(frame["total"], 25);
+        // a keeps 10..20 of 20 (places 0.55..1), b all 5 (0.2..1): the 10
+        // latest places, equal places this chart's first.
+        let xs: Vec<f64> =
+            frame["series"][0]["points"].as_array().unwrap().iter().map(|p| p[0].as_f64().unwrap()).collect();
+        assert_eq!(xs, [12.0, 13.0, 14.0, 15.0, 103.0, 16.0, 17.0, 18.0, 19.0, 104.0]);
+        assert_eq!(frame["series"][0]["values"].as_array().unwrap().len(), 10);
+    }
+
+    #[test]
+    fn points_without_colour_values_are_not_merged_into_a_coloured_scatter() {
+        let mut coloured = TestStage::chart::<Scatter>(map()).unwrap();
+        feed(&mut coloured, [json!({"longitude": 1, "latitude": 2, "depth_km": 3})]);
+        let mut plain = TestStage::chart::<Scatter>(json!({})).unwrap();
+        feed(&mut plain, [json!({"x": 1, "y": 2})]);
+        let before = coloured.save_state();
+        let error = coloured.merge_state(plain.save_state().unwrap()).unwrap_err();
+        assert_eq!(
+            error,
+            "cannot merge scatter points without \"depth_km\" values into a chart coloured by \"depth_km\""
+        );
+        assert_eq!(coloured.save_state(), before);
+        // The other way round the colour values are just kept.
+        plain.merge_state(coloured.save_state().unwrap()).unwrap();
+        assert_eq!(plain.frame().unwrap()["total"], 2);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use std::ffi::c_void;
 pub const MAGIC: u64 = u64::from_be_bytes(*b"BUZZPLUG");
 
 /// Bumped whenever anything in this module changes shape or meaning.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Name of the exported declaration static (NUL-terminated for `dlsym`).
 pub const DECLARATION_SYMBOL: &[u8] = b"BUZZ_PLUGIN_DECLARATION\0";
@@ -284,6 +284,14 @@ pub struct PluginDeclaration {
         out: *mut FfiBuf,
         err: *mut FfiBuf,
     ) -> i32,
+
+    // ABI version 2.
+    /// Transforms and charts: fold the saved state (from `stage_save_state`)
+    /// of another instance of the same stage type into this one, as if this
+    /// instance had seen the other's input too. Stages that cannot merge
+    /// (sources, order-sensitive windows) return [`STATUS_ERROR`] and stay
+    /// as they were.
+    pub stage_merge_state: unsafe extern "C" fn(stage: StageHandle, state_json: FfiSlice, err: *mut FfiBuf) -> i32,
 }
 
 // SAFETY: the declaration is immutable static data and function pointers.

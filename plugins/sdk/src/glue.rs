@@ -26,6 +26,8 @@ pub(crate) trait ErasedStage: Send {
     }
     fn save_state(&self) -> Option<serde_json::Value>;
     fn restore_state(&mut self, state: serde_json::Value) -> Result<(), String>;
+    /// Sources refuse: a read position does not merge.
+    fn merge_state(&mut self, state: serde_json::Value) -> Result<(), String>;
 }
 
 type BuildFn = fn(&[u8]) -> Result<Box<dyn ErasedStage>, StageError>;
@@ -157,6 +159,9 @@ impl<S: Source> ErasedStage for SourceStage<S> {
     fn restore_state(&mut self, state: serde_json::Value) -> Result<(), String> {
         self.inner.restore_state(state)
     }
+    fn merge_state(&mut self, _state: serde_json::Value) -> Result<(), String> {
+        Err(format!("{} is a source: sources cannot merge partial states", S::TYPE))
+    }
 }
 
 impl<T: Transform> ErasedStage for TransformStage<T> {
@@ -178,6 +183,9 @@ impl<T: Transform> ErasedStage for TransformStage<T> {
     fn restore_state(&mut self, state: serde_json::Value) -> Result<(), String> {
         self.inner.restore_state(state)
     }
+    fn merge_state(&mut self, state: serde_json::Value) -> Result<(), String> {
+        self.inner.merge_state(state)
+    }
 }
 
 impl<C: Chart> ErasedStage for ChartStage<C> {
@@ -195,6 +203,9 @@ impl<C: Chart> ErasedStage for ChartStage<C> {
     }
     fn restore_state(&mut self, state: serde_json::Value) -> Result<(), String> {
         self.inner.restore_state(state)
+    }
+    fn merge_state(&mut self, state: serde_json::Value) -> Result<(), String> {
+        self.inner.merge_state(state)
     }
 }
 
@@ -222,6 +233,7 @@ pub const fn declaration<P: Plugin>() -> PluginDeclaration {
         stage_flush: ffi_stage_flush,
         chart_frame: ffi_chart_frame,
         chart_render: ffi_chart_render::<P>,
+        stage_merge_state: ffi_merge_state,
     }
 }
 
@@ -346,6 +358,15 @@ unsafe extern "C" fn ffi_restore_state(stage: StageHandle, state: FfiSlice, err:
         let (stage, state) = unsafe { (stage_mut(stage), state.as_bytes()) };
         let state = serde_json::from_slice(state).map_err(|e| report(format!("invalid state: {e}")))?;
         stage.restore_state(state).map_err(report)
+    })
+}
+
+unsafe extern "C" fn ffi_merge_state(stage: StageHandle, state: FfiSlice, err: *mut FfiBuf) -> i32 {
+    guarded(err, || {
+        // SAFETY: a live handle and a valid slice from the host.
+        let (stage, state) = unsafe { (stage_mut(stage), state.as_bytes()) };
+        let state = serde_json::from_slice(state).map_err(|e| report(format!("invalid state to merge: {e}")))?;
+        stage.merge_state(state).map_err(report)
     })
 }
 

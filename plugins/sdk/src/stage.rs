@@ -120,6 +120,9 @@ pub trait Source: Send + Sized + 'static {
     fn restore_state(&mut self, _state: serde_json::Value) -> Result<(), String> {
         Ok(())
     }
+
+    // No `merge_state`: a source's state is a position in its own input,
+    // and two positions do not add up to one.
 }
 
 /// Turns records into other records: counts, averages, detects.
@@ -155,6 +158,31 @@ pub trait Transform: Send + Sized + 'static {
     fn restore_state(&mut self, _state: serde_json::Value) -> Result<(), String> {
         Ok(())
     }
+
+    /// Folds the saved state of another instance of this stage type (one that saw a
+    /// different part of the input, such as another partition) into this one, so this
+    /// instance holds what a single instance that saw both inputs would.
+    ///
+    /// `other` is what the other instance's [`save_state`](Transform::save_state)
+    /// returned; this instance keeps its own settings (the other's are not
+    /// seen). The usual rules:
+    ///
+    /// * counts and sums add per key; a key only one side has is kept, keys
+    ///   new here joining after this instance's own;
+    /// * means combine by sum and count (never by averaging averages);
+    /// * an aggregating transform marks every group the other state holds as
+    ///   changed, so its next [`end_batch`](Transform::end_batch) (an empty
+    ///   batch will do) re-announces the merged totals to the chart downstream
+    ///   (groups only this instance holds have not changed and are not).
+    ///   Records the other instance held back (a partial batch) are held back
+    ///   here too, and applied with this instance's batching.
+    ///
+    /// A stage whose state depends on the order of its whole input (a rolling
+    /// window over consecutive readings) cannot merge, and keeps this default.
+    /// Sources never merge. On `Err` the stage must be left as it was.
+    fn merge_state(&mut self, _other: serde_json::Value) -> Result<(), String> {
+        Err(format!("{} cannot merge partial states", Self::TYPE))
+    }
 }
 
 /// Keeps chart state from records and draws it.
@@ -185,5 +213,26 @@ pub trait Chart: Send + Sized + 'static {
 
     fn restore_state(&mut self, _state: serde_json::Value) -> Result<(), String> {
         Ok(())
+    }
+
+    /// Folds the saved state of another instance of this stage type (one that saw a
+    /// different part of the input, such as another partition) into this one, so this
+    /// instance holds what a single instance that saw both inputs would.
+    ///
+    /// `other` is what the other instance's [`save_state`](Chart::save_state)
+    /// returned; this chart keeps its own settings (title, size, bins, ...).
+    /// The usual rules:
+    ///
+    /// * counts add (bars per category, histogram bins, totals); a category
+    ///   only one side has is kept;
+    /// * means combine by sum and count;
+    /// * line points are the union of both sides' points ordered by x, thinned
+    ///   to this chart's bounds as if ingested; markers are the union too.
+    ///
+    /// The next [`frame`](Chart::frame) shows the merged data. A chart whose
+    /// state depends on the order of its whole input cannot merge, and keeps
+    /// this default. On `Err` the chart must be left as it was.
+    fn merge_state(&mut self, _other: serde_json::Value) -> Result<(), String> {
+        Err(format!("{} cannot merge partial states", Self::TYPE))
     }
 }

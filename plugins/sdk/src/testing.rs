@@ -1,6 +1,7 @@
 //! Test a stage the way the runner drives it: settings from JSON (defaults
 //! applied), whole batches, panics caught per record, state saved and
-//! restored. No library loading is involved, so these are plain unit tests.
+//! restored or merged. No library loading is involved, so these are plain
+//! unit tests.
 //!
 //! ```ignore
 //! let mut stage = TestStage::transform::<MyTransform>(json!({"window": 3}))?;
@@ -151,6 +152,13 @@ impl TestStage {
 
     pub fn restore_state(&mut self, state: serde_json::Value) -> Result<(), String> {
         self.stage.restore_state(state)
+    }
+
+    /// Fold another instance's saved state into this one (see
+    /// `Transform::merge_state`), as the runner does when it combines
+    /// per-partition stages: `a.merge_state(b.save_state().unwrap())`.
+    pub fn merge_state(&mut self, state: serde_json::Value) -> Result<(), String> {
+        self.stage.merge_state(state)
     }
 }
 

@@ -101,6 +101,11 @@ impl Transform for StallDetection {
         self.window = Window::from_values(self.settings.window, values);
         Ok(())
     }
+
+    // No `merge_state`: the default refuses. A stall is a run of consecutive
+    // readings of one smoker, so two windows over different parts of the
+    // input do not make the window one stage that saw both would hold (and
+    // the readings' interleaving is not in the state).
 }
 
 #[cfg(test)]

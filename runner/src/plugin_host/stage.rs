@@ -205,6 +205,17 @@ impl StageInstance {
         check(status, &err)
     }
 
+    /// Folds another instance's saved state (from `save_state` on a stage of
+    /// the same type, say another partition's) into this one. Sources and
+    /// order-sensitive stages refuse with an error and are left as they were.
+    pub fn merge_state(&mut self, state: &serde_json::Value) -> Result<(), CallError> {
+        let json = serde_json::to_vec(state).expect("JSON values always encode");
+        let mut err = FfiBuf::EMPTY;
+        // SAFETY: live handle; `json` is valid for the call.
+        let status = unsafe { (self.library.decl.stage_merge_state)(self.handle, FfiSlice::new(&json), &mut err) };
+        check(status, &err)
+    }
+
     /// A renderer for this chart's frames, usable from another thread.
     pub fn renderer(&self) -> ChartRenderer {
         ChartRenderer { library: self.library.clone(), type_name: self.type_name.clone() }

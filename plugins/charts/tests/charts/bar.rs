@@ -235,3 +235,25 @@ fn state_round_trips() {
 
     assert!(restyled.restore_state(json!({"bars": "nope"})).is_err());
 }
+
+#[test]
+fn merged_partial_charts_add_their_bars() {
+    let count = |author: &str, n: u32| json!({"author": author, "count": n});
+    let mut a = bar_chart(authors()).unwrap();
+    feed(&mut a, [count("Alice", 1), count("Bob", 1), count("Alice", 2), count("Eve", 4)]);
+    let mut b = bar_chart(authors()).unwrap();
+    feed(&mut b, [count("Bob", 1), count("Carol", 1), count("Bob", 2), count("Alice", 1)]);
+    a.merge_state(b.save_state().unwrap()).unwrap();
+    let series = &a.frame().unwrap()["series"][0];
+    // Eve (here alone) and Carol (there alone) keep their values; Carol
+    // follows this chart's categories.
+    assert_eq!(series["categories"], json!(["Alice", "Bob", "Eve", "Carol"]));
+    assert_eq!(series["values"], json!([3.0, 3.0, 4.0, 1.0]));
+    // Merged bars are updated in place like any other.
+    feed(&mut a, [count("Carol", 9)]);
+    assert_eq!(a.frame().unwrap()["series"][0]["values"], json!([3.0, 3.0, 4.0, 9.0]));
+
+    let before = a.save_state();
+    assert!(a.merge_state(json!({"bars": "nope"})).unwrap_err().starts_with("invalid bar chart state to merge"));
+    assert_eq!(a.save_state(), before, "a refused merge changes nothing");
+}

@@ -266,3 +266,63 @@ fn ten_million_records_stay_far_under_100_mb() {
         assert!(peak_kb < 100 * 1024, "peak RSS {peak_kb} kB");
     }
 }
+
+#[test]
+fn merged_partial_lines_are_the_union_of_their_points_by_x() {
+    let settings = json!({"x": "t", "marker_field": "m", "max_points": 100});
+    let reading = |t: u32| json!({"t": t, "value": t * 10, "m": t % 5 == 3});
+    let mut one = line_chart(settings.clone()).unwrap();
+    feed(&mut one, (0..40).map(reading));
+    // Two partitions: the even and the odd times.
+    let mut a = line_chart(settings.clone()).unwrap();
+    feed(&mut a, (0..40).filter(|t| t % 2 == 0).map(reading));
+    let mut b = line_chart(settings).unwrap();
+    feed(&mut b, (0..40).filter(|t| t % 2 == 1).map(reading));
+    a.merge_state(b.save_state().unwrap()).unwrap();
+
+    let (merged, whole) = (a.frame().unwrap(), one.frame().unwrap());
+    assert_eq!(points(&merged), points(&whole));
+    assert_eq!(merged["total_points"], 40);
+    // Markers from both sides (3, 13, ... odd; 8, 18, ... even), each its own run.
+    assert_eq!(merged["markers"], whole["markers"]);
+    let xs: Vec<f64> = merged["markers"].as_array().unwrap().iter().map(|m| m["x"].as_f64().unwrap()).collect();
+    assert_eq!(xs, [3.0, 8.0, 13.0, 18.0, 23.0, 28.0, 33.0, 38.0]);
+    // Ingesting goes on after the merge.
+    feed(&mut a, [reading(40)]);
+    assert_eq!(a.frame().unwrap()["total_points"], 41);
+    assert_eq!(points(&a.frame().unwrap()).last(), Some(&(40.0, 400.0)));
+}
+
+#[test]
+fn merged_lines_stay_bounded_and_keep_both_spikes() {
+    let settings = json!({"x": "t", "marker_field": "m", "max_points": 16});
+    let mut a = line_chart(settings.clone()).unwrap();
+    feed(&mut a, (0..5000).map(|t| json!({"t": 2 * t, "value": if t == 1000 { 99 } else { 0 }, "m": true})));
+    let mut b = line_chart(settings).unwrap();
+    feed(&mut b, (0..5000).map(|t| json!({"t": 2 * t + 1, "value": if t == 4000 { -99 } else { 1 }, "m": true})));
+    a.merge_state(b.save_state().unwrap()).unwrap();
+    let frame = a.frame().unwrap();
+    assert_eq!(frame["total_points"], 10_000);
+    let line = points(&frame);
+    assert!(line.len() <= 4 * 16, "{} points", line.len());
+    assert!(line.contains(&(2000.0, 99.0)) && line.contains(&(8001.0, -99.0)));
+    assert!(line.is_sorted_by(|p, q| p.0 <= q.0));
+    assert!(frame["markers"].as_array().unwrap().len() <= 16);
+}
+
+#[test]
+fn merged_index_lines_number_the_other_records_after_these() {
+    let mut a = line_chart(json!({"x": "$index", "marker_field": "m"})).unwrap();
+    feed(&mut a, [json!({"value": 1}), json!({"value": 2})]);
+    let mut b = line_chart(json!({"x": "$index", "marker_field": "m"})).unwrap();
+    feed(&mut b, [json!({"value": 3, "m": true}), json!({"value": 4})]);
+    a.merge_state(b.save_state().unwrap()).unwrap();
+    feed(&mut a, [json!({"value": 5})]);
+    let frame = a.frame().unwrap();
+    assert_eq!(points(&frame), vec![(0.0, 1.0), (1.0, 2.0), (2.0, 3.0), (3.0, 4.0), (4.0, 5.0)]);
+    assert_eq!(frame["markers"][0]["x"], 2.0);
+
+    let before = a.save_state();
+    assert!(a.merge_state(json!({"line": 1})).unwrap_err().starts_with("invalid line chart state to merge"));
+    assert_eq!(a.save_state(), before, "a refused merge changes nothing");
+}
