@@ -149,7 +149,10 @@ fn reset_starts_the_chart_over_and_says_what_it_cleared() {
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
     let said = reset(&[]);
-    assert!(said.contains("chart starts empty") && said.contains("source's position: it starts from its beginning"), "{said}");
+    assert!(
+        said.contains("chart starts empty") && said.contains("source's position: it starts from its beginning"),
+        "{said}"
+    );
     // A fresh chart: only what the next run sends, all of it again.
     finish(file_run(dir.path(), &["--set", "source.count=30"]));
     assert_eq!(lines(&dir.path().join("transport.jsonl")), 130);
@@ -170,7 +173,8 @@ fn a_checkpoint_from_another_transform_is_refused_until_reset() {
     finish(file_run(dir.path(), &["--set", "source.count=10"]));
     // The same pipeline with another transform, offline.
     let text = std::fs::read_to_string(repo_root().join("pipelines/buzz-file.toml")).unwrap();
-    let changed = text.replace("type = \"count_by\"\nfield = \"author\"", "type = \"average_by\"\ngroup = \"author\"\nvalue = \"n\"");
+    let changed = text
+        .replace("type = \"count_by\"\nfield = \"author\"", "type = \"average_by\"\ngroup = \"author\"\nvalue = \"n\"");
     assert_ne!(changed, text);
     let pipeline = dir.path().join("changed.toml");
     std::fs::write(&pipeline, changed).unwrap();
@@ -186,7 +190,14 @@ fn a_checkpoint_from_another_transform_is_refused_until_reset() {
     assert!(stderr.contains("count_by") && stderr.contains("buzz reset"), "{stderr}");
     assert_eq!(chart(dir.path()).values().sum::<f64>(), 10.0, "the old chart is left as it was");
     assert!(run("reset").output().unwrap().status.success());
-    assert!(run("run").args(["--no-reload", "--exit-when-done"]).output().unwrap().status.success());
+    assert!(
+        run("run")
+            .args(["--no-reload", "--exit-when-done", "--set", "source.count=10"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -209,6 +220,9 @@ fn twenty_kill_9s_on_a_durable_broker_end_with_the_chart_of_an_uninterrupted_run
     let broker = Tansu::start_durable_on(free_port(), data.path());
     let count = "source.count=100000";
     let fast = "state.checkpoint_ms=100";
+    // A member killed stays in the group until its session times out; a
+    // short one lets each restarted consumer get its partitions soon.
+    let session = "transport.session_timeout_ms=1500";
 
     let whole = tempfile::tempdir().unwrap();
     finish({
@@ -222,12 +236,23 @@ fn twenty_kill_9s_on_a_durable_broker_end_with_the_chart_of_an_uninterrupted_run
     let topic = unique("killed");
     let dir = tempfile::tempdir().unwrap();
     let mut moments = Moments(0x2545_f491_4f6c_dd1d);
-    for _ in 0..20 {
-        let mut child = kafka_run(&broker.address, &topic, dir.path(), &["--set", count, "--set", fast]).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(200 + moments.next(2500)));
+    let mut logs = String::new();
+    for i in 0..20 {
+        let log = dir.path().join(format!("run{i}.log"));
+        let mut command =
+            kafka_run(&broker.address, &topic, dir.path(), &["--set", count, "--set", fast, "--set", session]);
+        command.env("BUZZ_LOG", "info").stderr(std::fs::File::create(&log).unwrap());
+        let mut child = command.spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(500 + moments.next(3500)));
         kill_9(&mut child);
+        logs.push_str(&std::fs::read_to_string(&log).unwrap());
     }
-    let mut last = kafka_run(&broker.address, &topic, dir.path(), &["--set", count, "--set", fast]);
+    // The kills hit both halves at work: consumers restored state, and
+    // producers resumed with records delivered after their checkpoint.
+    let restored = logs.matches("state restored from the checkpoint").count();
+    let skipped = logs.matches("are not sent again").count();
+    assert!(restored >= 5 && skipped >= 1, "restored {restored} partitions, skipped records in {skipped} runs");
+    let mut last = kafka_run(&broker.address, &topic, dir.path(), &["--set", count, "--set", fast, "--set", session]);
     last.arg("--exit-when-done");
     finish(last);
     assert_eq!(chart(dir.path()), expected, "category by category, as one uninterrupted run");
@@ -246,7 +271,8 @@ fn three_consumers_over_six_partitions_each_chart_the_whole_topic_even_after_one
     let broker = Tansu::start_durable_on(free_port(), data.path());
     let topic = unique("group");
     let dirs: Vec<_> = (0..4).map(|_| tempfile::tempdir().unwrap()).collect();
-    let mut members: Vec<Watched> = (0..3).map(|i| member(&broker.address, &topic, dirs[i].path(), "consume")).collect();
+    let mut members: Vec<Watched> =
+        (0..3).map(|i| member(&broker.address, &topic, dirs[i].path(), "consume")).collect();
     wait_for("the three consumers to share the six partitions", Duration::from_secs(90), || {
         let sets: Vec<_> = members.iter().map(Watched::assignment).collect();
         sets.iter().all(|s| !s.is_empty()) && sets.iter().map(|s| s.len()).sum::<usize>() == 6
@@ -261,7 +287,8 @@ fn three_consumers_over_six_partitions_each_chart_the_whole_topic_even_after_one
     assert_eq!(expected.values().sum::<f64>(), 30_000.0);
     for (i, dir) in dirs[..3].iter().enumerate() {
         wait_for(&format!("consumer {i} to chart the whole topic"), Duration::from_secs(60), || {
-            std::fs::read(dir.path().join("chart.json")).is_ok_and(|b| bar_values(&serde_json::from_slice(&b).unwrap()) == expected)
+            std::fs::read(dir.path().join("chart.json"))
+                .is_ok_and(|b| bar_values(&serde_json::from_slice(&b).unwrap()) == expected)
         });
     }
 
@@ -273,7 +300,8 @@ fn three_consumers_over_six_partitions_each_chart_the_whole_topic_even_after_one
     assert_eq!(expected.values().sum::<f64>(), 36_000.0);
     for (i, dir) in dirs[..2].iter().enumerate() {
         wait_for(&format!("consumer {i} to chart the whole topic after the kill"), Duration::from_secs(90), || {
-            std::fs::read(dir.path().join("chart.json")).is_ok_and(|b| bar_values(&serde_json::from_slice(&b).unwrap()) == expected)
+            std::fs::read(dir.path().join("chart.json"))
+                .is_ok_and(|b| bar_values(&serde_json::from_slice(&b).unwrap()) == expected)
         });
     }
     for member in &mut members[..2] {

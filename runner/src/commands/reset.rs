@@ -80,7 +80,11 @@ fn reset_file(spec: &FileTransport, reread: bool) -> Result<String, TransportErr
             spec.path.display()
         )
     };
-    let source = if source { "cleared the source's position: it starts from its beginning" } else { "the source had no saved position" };
+    let source = if source {
+        "cleared the source's position: it starts from its beginning"
+    } else {
+        "the source had no saved position"
+    };
     Ok(format!("{consumer}; {source}"))
 }
 
@@ -91,7 +95,10 @@ fn reset_kafka(spec: &KafkaTransport, reread: bool) -> Result<String, TransportE
     let ends = kafka::partition_ends(spec)?;
     let consumer = if reread {
         changelog.delete_tasks(ends.keys().copied())?;
-        format!("cleared the state and positions of consumer group {}; the next run charts all of topic {} again", spec.group, spec.topic)
+        format!(
+            "cleared the state and positions of consumer group {}; the next run charts all of topic {} again",
+            spec.group, spec.topic
+        )
     } else {
         let empty: Vec<TaskCheckpoint> = ends.iter().map(|(p, end)| TaskCheckpoint::empty(*p, *end)).collect();
         changelog.save_tasks(&empty)?;
@@ -105,6 +112,10 @@ fn reset_kafka(spec: &KafkaTransport, reread: bool) -> Result<String, TransportE
     };
     let had_source = changelog.source().is_some();
     changelog.save_source(None)?;
-    let source = if had_source { "cleared the source's position: it starts from its beginning" } else { "the source had no saved position" };
+    let source = if had_source {
+        "cleared the source's position: it starts from its beginning"
+    } else {
+        "the source had no saved position"
+    };
     Ok(format!("{consumer}; {source} (changelog topic {})", changelog.topic()))
 }

@@ -13,8 +13,8 @@ use super::diagnostics::{Diagnostics, Origin, SourceFile};
 use super::document::{self, Node, Table, Value};
 use super::runner_settings::{
     CHART_OUTPUT_KEYS, ChartOutputSettings, DashboardSettings, DeadLetterSettings, FileTransportSettings,
-    KafkaTransportSettings, MemoryTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, RecordFormat, StateSettings,
-    schema_of,
+    KafkaTransportSettings, MemoryTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, RecordFormat,
+    StateSettings, schema_of,
 };
 use super::schema_check::{self, Subject};
 use super::suggest::did_you_mean;

@@ -232,7 +232,8 @@ impl Consumer {
                 Err(e) => {
                     tracing::error!(pipeline = %shared.name, "partition {partition}: {e}");
                     for &i in passed {
-                        let letter = DeadLetter::new("transform", &self.tasks.transform.type_name, &e, batch.payload(i));
+                        let letter =
+                            DeadLetter::new("transform", &self.tasks.transform.type_name, &e, batch.payload(i));
                         shared.dead_letter(letter.from_batch(batch, i, reader));
                     }
                     continue;
@@ -413,11 +414,13 @@ fn process_task(
     match task.transform.process(records) {
         Ok(out) => {
             for reject in out.rejects {
-                let letter =
-                    DeadLetter::new("transform", &transform_type, reason_of(reject), &[]).panicked(reject.panicked != 0);
+                let letter = DeadLetter::new("transform", &transform_type, reason_of(reject), &[])
+                    .panicked(reject.panicked != 0);
                 let letter = match passed.get(reject.input_index) {
                     None => letter,
-                    Some(&index) => DeadLetter { payload: batch.payload(index), ..letter }.from_batch(batch, index, reader),
+                    Some(&index) => {
+                        DeadLetter { payload: batch.payload(index), ..letter }.from_batch(batch, index, reader)
+                    }
                 };
                 shared.dead_letter(letter);
             }

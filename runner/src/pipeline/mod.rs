@@ -269,7 +269,13 @@ impl PipelineHandle {
         }
         *self.shared.end_mark.lock().expect("end mark poisoned") = None;
         let (control, receiver) = mpsc::channel();
-        let producer = producer::Producer { source, writer, control: receiver, checkpoint_every: self.checkpoint_every, resume: false };
+        let producer = producer::Producer {
+            source,
+            writer,
+            control: receiver,
+            checkpoint_every: self.checkpoint_every,
+            resume: false,
+        };
         let shared = self.shared.clone();
         let thread = std::thread::Builder::new()
             .name(format!("{}-produce", self.shared.name))
@@ -354,7 +360,13 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         let writer = transport::open_writer(&spec.transport).map_err(|e| fail(format!("transport: {e}")))?;
         let (control, receiver) = mpsc::channel();
         threads.producer_control = Some(control);
-        Some(producer::Producer { source, writer, control: receiver, checkpoint_every: spec.checkpoint_every, resume: true })
+        Some(producer::Producer {
+            source,
+            writer,
+            control: receiver,
+            checkpoint_every: spec.checkpoint_every,
+            resume: true,
+        })
     } else {
         None
     };

@@ -163,9 +163,11 @@ impl Producer {
             return;
         }
         let source_type = self.source.type_name().to_string();
-        let saved = self.source.save_state().map_err(|e| e.to_string()).and_then(|state| {
-            self.writer.checkpoint_source(&source_type, state).map_err(|e| e.to_string())
-        });
+        let saved = self
+            .source
+            .save_state()
+            .map_err(|e| e.to_string())
+            .and_then(|state| self.writer.checkpoint_source(&source_type, state).map_err(|e| e.to_string()));
         if let Err(e) = saved {
             tracing::warn!(pipeline = %shared.name, "cannot checkpoint source {source_type}, retrying: {e}");
         }

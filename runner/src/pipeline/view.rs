@@ -16,7 +16,8 @@ pub type PartialState<'a> = (Option<&'a StageState>, Option<&'a StageState>);
 /// A chart holding every partition's data, as one consumer of all of them would.
 pub fn merged_chart(tasks: &Tasks, parts: &[PartialState<'_>]) -> Result<StageInstance, String> {
     let mut chart = build(&tasks.chart)?;
-    fold(&mut chart, parts.iter().filter_map(|p| p.1)).map_err(|e| format!("cannot merge the partitions' charts: {e}"))?;
+    fold(&mut chart, parts.iter().filter_map(|p| p.1))
+        .map_err(|e| format!("cannot merge the partitions' charts: {e}"))?;
     let mut transform = build(&tasks.transform)?;
     // A transform that keeps no mergeable state (a per-record detector,
     // say) has nothing to re-announce: the charts' merge stands.

@@ -113,8 +113,11 @@ impl Reloader {
         let writer = (role.produces() && diff.transport).then(open_writer).transpose()?;
         // The consumer builds a transform and a chart per partition; one of
         // each is built here to check the new settings before anything changes.
-        let transform = (role.consumes() && diff.transform).then(|| build(&new.transform).map(|_| new.transform.clone())).transpose()?;
-        let chart = (role.consumes() && diff.chart).then(|| build(&new.chart).map(|_| new.chart.clone())).transpose()?;
+        let transform = (role.consumes() && diff.transform)
+            .then(|| build(&new.transform).map(|_| new.transform.clone()))
+            .transpose()?;
+        let chart =
+            (role.consumes() && diff.chart).then(|| build(&new.chart).map(|_| new.chart.clone())).transpose()?;
         let reader = (role.consumes() && diff.transport).then(open_reader).transpose()?;
         let gate =
             (role.consumes() && diff.record_check).then(|| pipeline::RecordGate::new(&new.record_check)).transpose()?;

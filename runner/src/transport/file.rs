@@ -99,7 +99,10 @@ impl FileWriter {
         }
         let mut last = [0u8];
         let mut reader = File::open(&self.path).map_err(|e| io_error("open", &self.path, e))?;
-        reader.seek(SeekFrom::Start(len - 1)).and_then(|_| reader.read_exact(&mut last)).map_err(|e| io_error("read", &self.path, e))?;
+        reader
+            .seek(SeekFrom::Start(len - 1))
+            .and_then(|_| reader.read_exact(&mut last))
+            .map_err(|e| io_error("read", &self.path, e))?;
         if last[0] != b'\n' {
             tracing::warn!(file = %self.path.display(), "{} ends in a partial line (a producer stopped mid-write); ending it so it stands alone", self.path.display());
             self.file.write_all(b"\n").map_err(|e| io_error("append to", &self.path, e))?;
@@ -339,7 +342,6 @@ impl FileReader {
             self.pending = self.buffer_offset + self.cursor as u64;
         }
     }
-
 }
 
 impl TransportReader for FileReader {
@@ -432,7 +434,12 @@ pub struct CheckpointView {
 
 impl CheckpointView {
     pub fn open(spec: &FileTransport) -> Self {
-        CheckpointView { path: spec.path.clone(), checkpoint_path: checkpoint_path(&spec.path, &spec.group), latest: None, modified: None }
+        CheckpointView {
+            path: spec.path.clone(),
+            checkpoint_path: checkpoint_path(&spec.path, &spec.group),
+            latest: None,
+            modified: None,
+        }
     }
 }
 

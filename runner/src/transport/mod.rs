@@ -184,8 +184,8 @@ pub fn open_view(spec: &TransportSpec) -> Result<Box<dyn TransportReader>, Trans
     match spec {
         TransportSpec::File(f) => Ok(Box::new(file::CheckpointView::open(f))),
         TransportSpec::Kafka(k) => Ok(Box::new(kafka::KafkaReader::open_view(k)?)),
-        TransportSpec::Memory(_) => Err(TransportError(
-            "the memory transport keeps no checkpoints to view; run the pipeline itself".into(),
-        )),
+        TransportSpec::Memory(_) => {
+            Err(TransportError("the memory transport keeps no checkpoints to view; run the pipeline itself".into()))
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! Checkpoints kept in Kafka: a compacted changelog topic per pipeline and
-//! consumer group (`buzz-<pipeline>-<group>-changelog`, one partition),
+//! Checkpoints kept in Kafka: a compacted changelog topic per pipeline,
+//! consumer group and input topic (`buzz-<pipeline>-<group>-<topic>-changelog`,
+//! one partition),
 //! keyed by what each record is the checkpoint of (`partition-<n>`,
 //! `source`), so a consumer on another machine that takes over a partition
 //! takes over its state too, as with Kafka Streams' changelog topics.
@@ -36,9 +37,10 @@ const MAX_CHECKPOINT_BYTES: &str = "67108864";
 const RECEIVE_MAX_BYTES: &str = "67109376";
 const SOURCE_KEY: &str = "source";
 
-/// The changelog topic of a pipeline's consumer group.
+/// The changelog topic of a pipeline's consumer group reading its topic
+/// (another topic's checkpoints would stand for other records).
 pub fn topic_name(spec: &KafkaTransport) -> String {
-    format!("buzz-{}-{}-changelog", spec.pipeline, spec.group)
+    format!("buzz-{}-{}-{}-changelog", spec.pipeline, spec.group, spec.topic)
 }
 
 fn task_key(partition: i32) -> String {

@@ -27,7 +27,9 @@ pub struct TopicRecord {
 /// Each partition's end offset now.
 pub fn partition_ends(spec: &KafkaTransport) -> Result<BTreeMap<i32, i64>, TransportError> {
     let bootstrap = super::client::bootstrap(spec)?;
-    let fail = |e: &dyn std::fmt::Display| TransportError(format!("cannot find the ends of topic {} at {bootstrap}: {e}", spec.topic));
+    let fail = |e: &dyn std::fmt::Display| {
+        TransportError(format!("cannot find the ends of topic {} at {bootstrap}: {e}", spec.topic))
+    };
     let consumer: BaseConsumer = base_config(spec, &bootstrap)
         .set("group.id", format!("buzz-read-{}", spec.topic))
         .set("allow.auto.create.topics", "false")

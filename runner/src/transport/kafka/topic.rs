@@ -26,7 +26,13 @@ pub struct TopicCreator {
 
 impl TopicCreator {
     pub fn new(spec: &KafkaTransport, bootstrap: &str) -> Self {
-        TopicCreator { spec: spec.clone(), bootstrap: bootstrap.to_string(), admin: None, done: false, compacted: false }
+        TopicCreator {
+            spec: spec.clone(),
+            bootstrap: bootstrap.to_string(),
+            admin: None,
+            done: false,
+            compacted: false,
+        }
     }
 
     /// Creates a compacted topic (a changelog of the latest value per key).

@@ -31,9 +31,9 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use super::changelog::Changelog;
 use super::client::{ErrorReporter, base_config, log_librdkafka, set_default};
 use super::topic::TopicCreator;
-use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState};
 use crate::config::{Brokers, KafkaTransport};
 use crate::pipeline::throttle::Throttle;
+use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState};
 use crate::transport::{EndMark, TransportError, TransportWriter};
 
 /// A record the producer did not deliver.
@@ -333,8 +333,15 @@ impl TransportWriter for KafkaWriter {
         Ok(())
     }
 
+    /// Every partition's end (not only those this run wrote to): a consumer
+    /// resuming from checkpoints has read everything only once it reaches them all.
     fn end_mark(&self) -> EndMark {
-        EndMark::Kafka(self.deliveries.delivered.lock().expect("deliveries poisoned").clone())
+        let mut ends = self.ends().unwrap_or_default();
+        for (partition, delivered) in self.deliveries.delivered.lock().expect("deliveries poisoned").iter() {
+            let end = ends.entry(*partition).or_insert(*delivered);
+            *end = (*end).max(*delivered);
+        }
+        EndMark::Kafka(ends)
     }
 
     fn take_failed(&mut self, out: &mut Vec<(Vec<u8>, String)>) {
