@@ -169,7 +169,7 @@ fn missing_table_and_unknown_top_level_key() {
     let (code, errors, path) = check(&GOOD.replace("[chart]\ntype = \"line_chart\"\ntitle = \"T\"\n", "[chrt]\n"));
     assert_eq!(code, 1);
     let file = path.display().to_string();
-    assert!(errors.contains(&format!("{file}:15:2: unknown top-level key `chrt`; did you mean `chart`?; a pipeline has name, description, plugins_dir and the tables [source], [transport], [transform], [chart], [dead_letter], [dashboard]")), "{errors:#?}");
+    assert!(errors.contains(&format!("{file}:15:2: unknown top-level key `chrt`; did you mean `chart`?; a pipeline has name, description, plugins_dir and the tables [source], [transport], [transform], [chart], [dead_letter], [dashboard], [state]")), "{errors:#?}");
     assert!(errors.iter().any(|e| e.starts_with(&format!("{file}:1:1: missing [chart] table"))), "{errors:#?}");
 }
 

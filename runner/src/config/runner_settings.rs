@@ -27,8 +27,9 @@ pub struct FileTransportSettings {
     /// Where a consumer with no saved position starts.
     #[serde(default)]
     pub start: StartAt,
-    /// Name of the consumer's saved position (kept beside the file as
-    /// `<path>.<group>.offset`), so a restarted consumer continues where it stopped.
+    /// Name of the consumer's checkpoint (its chart state and position, kept
+    /// beside the file as `<path>.<group>.checkpoint`), so a restarted
+    /// consumer continues its chart where it stopped.
     #[serde(default = "default_group")]
     pub group: String,
     /// How often, in milliseconds, an idle consumer looks for new lines.
@@ -68,7 +69,7 @@ pub struct KafkaTransportSettings {
     #[serde(default = "one")]
     #[schemars(range(min = 1, max = 100))]
     pub replication: i32,
-    /// Where a consumer group with no committed offset starts.
+    /// Where a consumer group with no checkpoint starts.
     #[serde(default)]
     pub start: StartAt,
     /// Idempotent producer (no duplicates from producer retries).

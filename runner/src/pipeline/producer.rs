@@ -127,6 +127,7 @@ impl Producer {
             match self.writer.resume_source(&source_type) {
                 Ok(saved) => break saved,
                 Err(e) => {
+                    shared.set_transport(TransportStatus::new(TransportState::Retrying(e.to_string()), None));
                     if errors.ready() {
                         tracing::warn!(pipeline = %shared.name, "cannot read the source's checkpoint yet, retrying: {e}");
                     }

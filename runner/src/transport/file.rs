@@ -504,6 +504,7 @@ impl TransportReader for CheckpointView {
 #[cfg(test)]
 mod tests {
     use buzz_sdk::abi::{FfiSlice, NO_TIMESTAMP};
+    use serde_json::json;
 
     use super::*;
 
@@ -556,16 +557,44 @@ mod tests {
     }
 
     #[test]
-    fn a_restarted_consumer_continues_where_it_committed() {
+    fn a_restarted_consumer_continues_at_its_checkpoint_with_its_state() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
         std::fs::write(&path, "{\"n\":1}\n{\"n\":2}\n").unwrap();
         let mut first = FileReader::open(&spec(&path)).unwrap();
+        assert!(first.take_restored().is_empty());
         assert_eq!(read_all(&mut first), ["{\"n\":1}", "{\"n\":2}"]);
-        first.close().unwrap();
+        let next = first.position(0).unwrap();
+        let state = StageState { type_name: "count_by".into(), state: Some(json!({"n": 2})) };
+        let checkpoint = TaskCheckpoint { transform: Some(state), ..TaskCheckpoint::empty(0, next) };
+        first.save_checkpoints(std::slice::from_ref(&checkpoint)).unwrap();
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"n\":3}\n").unwrap();
         let mut second = FileReader::open(&spec(&path)).unwrap();
         assert_eq!(read_all(&mut second), ["{\"n\":3}"]);
+        let restored = second.take_restored();
+        assert_eq!(restored.len(), 1);
+        assert_eq!((restored[0].next, &restored[0].transform), (checkpoint.next, &checkpoint.transform));
+    }
+
+    #[test]
+    fn a_writer_resumed_from_its_checkpoint_skips_what_was_written_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        let payloads: Vec<Vec<u8>> = (0..5).map(|i| format!("{{\"n\":{i}}}").into_bytes()).collect();
+        let records: Vec<_> = payloads.iter().map(|p| record(p)).collect();
+        let mut first = FileWriter::open(&path).unwrap();
+        assert_eq!(first.resume_source("s").unwrap(), None);
+        first.send(&records[..2], &mut Vec::new()).unwrap();
+        first.checkpoint_source("s", Some(json!({"sent": 2}))).unwrap();
+        first.send(&records[2..4], &mut Vec::new()).unwrap();
+        // Killed mid-write: half of record 4.
+        first.file.write_all(b"{\"n\"").unwrap();
+        drop(first);
+        let mut second = FileWriter::open(&path).unwrap();
+        assert_eq!(second.resume_source("s").unwrap(), Some(json!({"sent": 2})));
+        second.send(&records[2..], &mut Vec::new()).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().collect::<Vec<_>>(), ["{\"n\":0}", "{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}"]);
     }
 
     #[test]

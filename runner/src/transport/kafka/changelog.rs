@@ -152,20 +152,24 @@ impl Changelog {
         Ok(())
     }
 
-    /// Takes what has arrived without waiting; true if anything changed.
+    /// Takes what has arrived without waiting; true if a partition's
+    /// checkpoint changed.
     pub fn poll(&mut self) -> bool {
         if self.ensure().is_err() {
             return false;
         }
-        let before = self.next;
-        while let Ok(true) = self.take(Duration::ZERO) {}
-        self.next != before
+        let mut changed = false;
+        while let Ok(Some(task)) = self.take(Duration::ZERO) {
+            changed |= task;
+        }
+        changed
     }
 
-    /// Reads one record; false if none came within `wait`.
-    fn take(&mut self, wait: Duration) -> Result<bool, TransportError> {
+    /// Reads one record: `None` if none came within `wait`, else whether
+    /// it was a partition's checkpoint.
+    fn take(&mut self, wait: Duration) -> Result<Option<bool>, TransportError> {
         let message = match self.tail.poll(wait) {
-            None | Some(Err(KafkaError::PartitionEOF(_))) => return Ok(false),
+            None | Some(Err(KafkaError::PartitionEOF(_))) => return Ok(None),
             Some(Err(e)) => return Err(TransportError(format!("cannot read the changelog topic {}: {e}", self.topic))),
             Some(Ok(message)) => message,
         };
@@ -174,13 +178,16 @@ impl Changelog {
         let payload = message.payload();
         if key == SOURCE_KEY {
             self.source = payload.and_then(|p| decoded(SourceCheckpoint::decode(p), &key));
-        } else if let Some(partition) = key.strip_prefix("partition-").and_then(|p| p.parse().ok()) {
-            match payload.and_then(|p| decoded(TaskCheckpoint::decode(p), &key)) {
-                Some(checkpoint) => self.tasks.insert(partition, checkpoint),
-                None => self.tasks.remove(&partition),
-            };
+            return Ok(Some(false));
         }
-        Ok(true)
+        let Some(partition) = key.strip_prefix("partition-").and_then(|p| p.parse().ok()) else {
+            return Ok(Some(false));
+        };
+        match payload.and_then(|p| decoded(TaskCheckpoint::decode(p), &key)) {
+            Some(checkpoint) => self.tasks.insert(partition, checkpoint),
+            None => self.tasks.remove(&partition),
+        };
+        Ok(Some(true))
     }
 
     pub fn task(&self, partition: i32) -> Option<&TaskCheckpoint> {

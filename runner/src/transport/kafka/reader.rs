@@ -355,7 +355,7 @@ impl TransportReader for KafkaReader {
         match mark {
             EndMark::Kafka(ends) => {
                 let offsets = self.consumer.context().offsets.lock().expect("offsets poisoned");
-                ends.iter().all(|(p, end)| offsets.processed.get(p).is_some_and(|done| done >= end))
+                ends.iter().all(|(p, end)| *end == 0 || offsets.processed.get(p).is_some_and(|done| done >= end))
             }
             EndMark::File(_) | EndMark::Sequence(_) => false,
         }
