@@ -11,6 +11,12 @@
 //!   consumer started on an empty checkpoint at the same position (both
 //!   read nothing); the difference is the restore; target < 1 s.
 //!
+//! - merged-view lag: a `--role view` process charts a topic from the
+//!   checkpoints of the consumer that reads it; p99 of the time from a
+//!   record's production to the view's first frame showing it, against the
+//!   same for the consumer's own chart; target: at most the checkpoint
+//!   interval + 100 ms.
+//!
 //! Run with `scripts/bench checkpoints`. BENCH_RECORDS sets the records
 //! per throughput round (default 2,000,000), BENCH_ROUNDS the rounds
 //! (default 3).
@@ -153,8 +159,108 @@ output = "chart"
     );
 }
 
+#[derive(serde::Deserialize)]
+struct LineFrame {
+    series: Vec<LineSeries>,
+}
+
+#[derive(serde::Deserialize)]
+struct LineSeries {
+    points: Vec<[f64; 2]>,
+}
+
+fn now_ms() -> f64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0
+}
+
+/// Production-to-frame delays (ms) of every record seen in `running`'s
+/// frames, until `records` were seen or the time is up.
+fn delays(running: &pipeline::Running, records: u64, warm_up_until_ms: f64) -> Vec<f64> {
+    let mut frames = running.shared().frames.subscribe();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (mut delays, mut seen) = (Vec::new(), -1.0);
+    let deadline = Instant::now() + std::time::Duration::from_secs(60);
+    while seen + 1.0 < records as f64 && Instant::now() < deadline {
+        let wait = std::time::Duration::from_secs(2);
+        if !matches!(runtime.block_on(async { tokio::time::timeout(wait, frames.changed()).await }), Ok(Ok(()))) {
+            continue;
+        }
+        let arrived = now_ms();
+        let Some(frame) = frames.borrow_and_update().clone() else { continue };
+        let frame: LineFrame = serde_json::from_slice(&frame.json).unwrap();
+        let mut points = frame.series[0].points.clone();
+        points.sort_by(|a, b| a[1].total_cmp(&b[1]));
+        for [x_seconds, _] in points.iter().rev().take_while(|p| p[1] > seen) {
+            if x_seconds * 1000.0 > warm_up_until_ms {
+                delays.push(arrived - x_seconds * 1000.0);
+            }
+        }
+        seen = points.last().map_or(seen, |p| p[1]);
+    }
+    delays.sort_by(f64::total_cmp);
+    delays
+}
+
+fn p99(sorted: &[f64]) -> f64 {
+    sorted[((sorted.len() as f64 * 0.99).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+fn view_lag() {
+    const RATE: u64 = 2000;
+    const SECONDS: u64 = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"name = "viewlag"
+[source]
+type = "ticks"
+rate_per_s = {RATE}
+count = {}
+[transport]
+type = "kafka"
+brokers = "embedded"
+topic = "viewlag"
+partitions = 2
+[transform]
+type = "identity"
+[chart]
+type = "line_chart"
+x = "ts_ms"
+y = "seq"
+max_points = 100000
+[state]
+checkpoint_ms = 1000
+"#,
+        RATE * SECONDS
+    );
+    let started = now_ms();
+    let start = |role: Role, out: &str| {
+        let settings = output_settings(&dir.path().join(out));
+        let spec = pipeline(dir.path(), "viewlag", &text, &settings);
+        pipeline::start(&spec, RunOptions { role, exit_when_done: true }).unwrap()
+    };
+    let consumer = start(Role::Consume, "consumer");
+    let view = start(Role::View, "view");
+    let producer = start(Role::Produce, "producer");
+    let records = RATE * SECONDS;
+    let (own, merged) = std::thread::scope(|s| {
+        let own = s.spawn(|| delays(&consumer, records, started + 2000.0));
+        let merged = delays(&view, records, started + 2000.0);
+        (own.join().unwrap(), merged)
+    });
+    producer.wait();
+    consumer.wait();
+    view.wait();
+    println!(
+        "checkpoints view lag       {records} records at {RATE}/s over 2 partitions: p99 {:.0} ms in the view (from checkpoints), {:.0} ms in the consumer's own chart | view p99 / (1000 + 100 ms) target = {:.2}",
+        p99(&merged),
+        p99(&own),
+        p99(&merged) / 1100.0
+    );
+}
+
 fn main() {
     let _ = tracing_subscriber::fmt().with_env_filter("error").try_init();
+    view_lag();
     throughput("file", "[transport]\ntype = \"file\"\npath = \"{dir}/t.jsonl\"");
     throughput(
         "kafka-embedded",

@@ -181,10 +181,16 @@ fn two_terminals_produce_then_consume_and_a_restarted_consumer_continues() {
     again.assert_success();
     assert_eq!(again.summary()["records_in"], 0, "a clean restart reads nothing twice");
 
-    produce(250);
+    // The source resumes from its checkpoint: 250 more to make 850 in all.
+    produce(850);
     let more = consume();
     more.assert_success();
     assert_eq!(more.summary()["records_in"], 250);
+    assert_eq!(
+        bar_values(&read_json(&dir.path().join("chart.json"))).values().sum::<f64>(),
+        850.0,
+        "the chart continues"
+    );
 }
 
 #[test]
@@ -282,6 +288,8 @@ fn a_consumer_stopped_mid_stream_and_restarted_loses_nothing_and_counts_nothing_
     second.assert_success();
     let seen_second = second.summary()["records_in"].as_u64().unwrap();
     assert_eq!(seen_first + seen_second, 4000, "first {seen_first} + second {seen_second}");
+    let charted = bar_values(&read_json(&dir.path().join("chart.json")));
+    assert_eq!(charted.values().sum::<f64>(), 4000.0, "the restarted chart continues the first: {charted:?}");
 }
 
 #[test]

@@ -122,11 +122,17 @@ fn a_consumer_started_after_the_producer_misses_nothing_and_a_restart_counts_not
     again.assert_success();
     assert_eq!(again.summary()["records_in"], 0);
 
-    // More arrives: only the new records are read.
-    assert!(produce("120").success());
+    // More arrives (the source resumes from its checkpoint: 120 more to
+    // make 420 in all): only the new records are read, and the chart
+    // continues from its checkpoint.
+    assert!(produce("420").success());
     let more = consume();
     more.assert_success();
     assert_eq!(more.summary()["records_in"], 120);
+    assert_eq!(
+        bar_counts(&read_json(&dir.path().join("chart.json"))),
+        author_counts(&dir.path().join("transport.jsonl"))
+    );
 }
 
 #[test]

@@ -147,8 +147,10 @@ fn fixed_dead_letters_replayed_into_the_pipeline_are_charted() {
     assert_eq!(second.summary()["records_in"], 2, "only the replayed records are new");
     assert_eq!(second.summary()["records_out"], 2);
     assert_eq!(second.summary()["dead_letter"], 0);
+    // The chart continues from its checkpoint: the first run's readings
+    // and the replayed ones, in time order.
     let temperatures = charted_values(dir.path());
-    assert_eq!(temperatures, [90.5, 80.5]);
+    assert_eq!(temperatures, [70.1, 90.5, 80.5, 70.4]);
 }
 
 /// Dead letters in a Kafka topic on a real broker: each with its stage,
@@ -206,8 +208,10 @@ fn dead_letters_in_a_kafka_topic_are_exported_fixed_and_replayed() {
     assert_eq!(second.summary()["records_in"], 2, "only the replayed records are new");
     assert_eq!(second.summary()["records_out"], 1);
     assert_eq!(second.summary()["dead_letter"], 1);
+    // The chart continues from its checkpoint: the first run's readings
+    // and the replayed one, in time order.
     let temperatures = charted_values(dir.path());
-    assert_eq!(temperatures, [90.5]);
+    assert_eq!(temperatures, [70.1, 90.5, 70.4]);
 }
 
 #[test]

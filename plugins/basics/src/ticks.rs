@@ -10,7 +10,8 @@ pub struct TicksSettings {
     #[serde(default = "default_rate")]
     #[schemars(range(min = 0.001, max = 10000000.0))]
     pub rate_per_s: f64,
-    /// How many records to make; absent makes them for ever.
+    /// How many records to make in all (a source resumed from its
+    /// checkpoint counts those it made before); absent makes them for ever.
     #[serde(default)]
     pub count: Option<u64>,
 }

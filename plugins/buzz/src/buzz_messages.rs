@@ -11,7 +11,8 @@ pub struct BuzzMessagesSettings {
     /// was 3 s); 0 makes them as fast as the pipeline takes them.
     #[serde(default = "default_interval_ms")]
     pub interval_ms: u64,
-    /// How many messages to make; absent makes them for ever.
+    /// How many messages to make in all (a source resumed from its
+    /// checkpoint counts those it made before); absent makes them for ever.
     #[serde(default)]
     pub count: Option<u64>,
     /// Seed for a reproducible run; absent seeds from the clock.

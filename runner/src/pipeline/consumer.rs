@@ -80,9 +80,10 @@ impl Consumer {
             if status_at.elapsed() >= STATUS_EVERY {
                 status_at = Instant::now();
                 shared.set_transport(TransportStatus::new(self.reader.state(), self.reader.lag()));
-                if self.reader.poll_peers() {
-                    self.frames.changed();
-                }
+            }
+            // Other consumers' checkpoints, for the chart of the whole input.
+            if self.reader.poll_peers() {
+                self.frames.changed();
             }
             match self.reader.read(&mut buffers.batch, BATCH, self.frames.wait_hint()) {
                 Ok(()) => read_errors.reset(),
@@ -103,6 +104,8 @@ impl Consumer {
                 }
             }
             self.take_batch(&mut buffers, shared);
+            // A rebalance ends a read: its partitions change after its records.
+            self.follow_partitions(shared);
             if checkpoint_at.elapsed() >= self.checkpoint_every {
                 checkpoint_at = Instant::now();
                 self.checkpoint(shared, |task| task.dirty);

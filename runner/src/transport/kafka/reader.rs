@@ -34,7 +34,7 @@ use crate::state::TaskCheckpoint;
 /// How often a running consumer commits what it processed (for lag tools).
 const COMMIT_EVERY: Duration = Duration::from_secs(1);
 /// How long an assignment waits for the changelog before giving up.
-const RESTORE_LIMIT: Duration = Duration::from_secs(30);
+const RESTORE_LIMIT: Duration = Duration::from_secs(15);
 /// How long a partition's end, asked for `caught_up`, is trusted.
 const ENDS_FRESH_FOR: Duration = Duration::from_millis(500);
 use crate::transport::{EndMark, Position, RecordBatch, TransportError, TransportReader, TransportState};
