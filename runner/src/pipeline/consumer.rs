@@ -67,7 +67,9 @@ impl Consumer {
             }
             if status_at.elapsed() >= STATUS_EVERY {
                 status_at = Instant::now();
-                shared.set_transport(TransportStatus::new(self.reader.state(), self.reader.lag()));
+                shared.set_transport(
+                    TransportStatus::new(self.reader.state(), self.reader.lag()).with_warning(self.reader.warning()),
+                );
             }
             match self.reader.read(&mut buffers.batch, BATCH, self.frames.wait_hint()) {
                 Ok(()) => read_errors.reset(),

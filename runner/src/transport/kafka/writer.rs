@@ -20,7 +20,8 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
 use super::client::{ErrorReporter, base_config, log_librdkafka, set_default};
-use super::topic::TopicCreator;
+use super::partitioner::Partitioner;
+use super::topic::{TopicCreator, partition_count};
 use crate::config::{Brokers, KafkaTransport};
 use crate::pipeline::throttle::Throttle;
 use crate::transport::{EndMark, TransportError, TransportWriter};
@@ -29,6 +30,7 @@ use crate::transport::{EndMark, TransportError, TransportWriter};
 struct Undelivered {
     payload: Vec<u8>,
     key: Option<Vec<u8>>,
+    partition: i32,
     timestamp_ms: Option<i64>,
     reason: String,
     /// Failed because its producer failed (send it again), not because
@@ -93,6 +95,7 @@ impl ProducerContext for DeliveryContext {
                 self.deliveries.undelivered.lock().expect("failures poisoned").push(Undelivered {
                     payload: message.payload().unwrap_or_default().to_vec(),
                     key: message.key().map(<[u8]>::to_vec),
+                    partition: message.partition(),
                     timestamp_ms: message.timestamp().to_millis(),
                     reason: format!("Kafka refused the record: {error}"),
                     resend,
@@ -110,6 +113,8 @@ pub struct KafkaWriter {
     deliveries: Arc<Deliveries>,
     producer: ThreadedProducer<DeliveryContext>,
     queue_full: Throttle,
+    /// Picks each record's key and partition (partitioner.rs).
+    partitioner: Partitioner,
 }
 
 impl KafkaWriter {
@@ -148,6 +153,7 @@ impl KafkaWriter {
             deliveries,
             producer,
             queue_full: Throttle::new(Duration::from_secs(5)),
+            partitioner: Partitioner::new(spec.key.clone()),
         })
     }
 
@@ -157,10 +163,12 @@ impl KafkaWriter {
         &mut self,
         payload: &[u8],
         key: Option<&[u8]>,
+        partition: i32,
         timestamp_ms: Option<i64>,
     ) -> Result<(), TransportError> {
         loop {
-            let mut message: BaseRecord<'_, [u8], [u8]> = BaseRecord::to(&self.topic).payload(payload);
+            let mut message: BaseRecord<'_, [u8], [u8]> =
+                BaseRecord::to(&self.topic).payload(payload).partition(partition);
             if let Some(key) = key {
                 message = message.key(key);
             }
@@ -212,7 +220,7 @@ impl KafkaWriter {
         };
         tracing::info!("Kafka {}: sending {} undelivered records again", self.label, resend.len());
         for record in &resend {
-            self.send_one(&record.payload, record.key.as_deref(), record.timestamp_ms)?;
+            self.send_one(&record.payload, record.key.as_deref(), record.partition, record.timestamp_ms)?;
         }
         Ok(())
     }
@@ -230,11 +238,15 @@ fn new_producer(
 impl TransportWriter for KafkaWriter {
     fn send(&mut self, records: &[FfiRecord], _rejected: &mut Vec<(usize, String)>) -> Result<(), TransportError> {
         self.creator.ensure()?;
+        if self.partitioner.partitions().is_none() {
+            self.partitioner.set_partitions(partition_count(self.producer.client(), &self.topic)?);
+        }
         for record in records {
             // SAFETY: records come from a live plugin output.
             let (payload, key) = unsafe { (record.payload.as_bytes(), record.key.as_opt()) };
             let timestamp_ms = (record.timestamp_ms != NO_TIMESTAMP).then_some(record.timestamp_ms);
-            self.send_one(payload, key, timestamp_ms)?;
+            let (key, partition) = self.partitioner.route(payload, key);
+            self.send_one(payload, key.as_deref(), partition, timestamp_ms)?;
         }
         self.queue_full.reset();
         Ok(())
