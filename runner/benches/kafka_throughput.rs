@@ -57,6 +57,7 @@ fn spec(brokers: &Brokers, topic: &str) -> KafkaTransport {
         partitions: 1,
         replication: 1,
         start: StartAt::Beginning,
+        key: None,
         idempotence: true,
         create_topic: true,
         session_timeout_ms: 6000,

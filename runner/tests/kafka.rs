@@ -213,23 +213,14 @@ fn consumer_group_members_share_the_partitions_and_see_every_record_once() {
         !x.is_empty() && !y.is_empty() && x.is_disjoint(&y) && x.union(&y).count() == 4
     });
 
-    // Unkeyed records go to one partition per batch by default (sticky
-    // partitioning); spread them so every member has some to read.
-    let spread = r#"transport.properties={"sticky.partitioning.linger.ms"="0"}"#;
+    // Keyed by author (buzz-kafka.toml): the four authors hash to four
+    // different partitions of four (Java's murmur2), so both members have
+    // some to read.
     let output = role(
         &broker,
         &topic,
         "produce",
-        &[
-            "--set",
-            "transport.partitions=4",
-            "--set",
-            "source.interval_ms=0",
-            "--set",
-            "source.count=4000",
-            "--set",
-            spread,
-        ],
+        &["--set", "transport.partitions=4", "--set", "source.interval_ms=0", "--set", "source.count=4000"],
     )
     .output()
     .unwrap();
@@ -408,4 +399,151 @@ fn the_embedded_broker_says_where_it_listens_and_a_lone_consumer_is_warned() {
     let stderr = run.stderr();
     assert!(stderr.contains("embedded Kafka broker (librdkafka mock cluster) listening at 127.0.0.1:"), "{stderr}");
     assert!(stderr.contains("--role consume on the embedded broker"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------
+// Keys and partitions
+
+/// The partition Kafka's Java client picks for `key`, as librdkafka's own
+/// Java-compatible partitioner computes it (not buzz's code).
+fn java_partition(key: &str, partitions: i32) -> i32 {
+    // SAFETY: it reads `keylen` bytes of `key` and nothing else (its body in
+    // librdkafka's rdkafka_msg.c: murmur2 of the key, modulo the count).
+    unsafe {
+        rdkafka_sys::rd_kafka_msg_partitioner_murmur2(
+            std::ptr::null(),
+            key.as_ptr().cast(),
+            key.len(),
+            partitions,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    }
+}
+
+/// Every record of `topic` (`count` of them), read by the Python client:
+/// {"value", "key", "partition", "offset"} each.
+fn read_back(address: &str, topic: &str, count: usize) -> Vec<Value> {
+    let output = Command::new(python())
+        .arg(interop_script("consume.py"))
+        .args([address, topic, &count.to_string()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// buzz-kafka.toml keys its records by author: read back by an independent
+/// client, every record carries its author as key and sits on the partition
+/// the Java client would pick for it, so each author is on one partition.
+fn assert_keyed_by_author(records: &[Value], partitions: i32) {
+    let mut by_author: BTreeMap<String, BTreeSet<i32>> = BTreeMap::new();
+    for record in records {
+        let message: Value = serde_json::from_str(record["value"].as_str().unwrap()).unwrap();
+        let author = message["author"].as_str().unwrap();
+        assert_eq!(record["key"], author, "the key is the author: {record}");
+        by_author.entry(author.to_string()).or_default().insert(record["partition"].as_i64().unwrap() as i32);
+    }
+    assert_eq!(by_author.keys().collect::<Vec<_>>(), ["Alice", "Bob", "Charlie", "Eve"]);
+    for (author, seen) in &by_author {
+        let expected = BTreeSet::from([java_partition(author, partitions)]);
+        assert_eq!(seen, &expected, "{author}'s records are all on the Java client's partition for it");
+    }
+}
+
+#[test]
+fn records_keyed_by_author_land_where_the_java_client_puts_them_on_a_real_broker() {
+    let broker = Broker::tansu();
+    let topic = unique("keyed");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = ["--set", "source.count=3000", "--set", "source.interval_ms=0"];
+    let run = run_kafka(&broker, &topic, "pipelines/buzz-kafka.toml", dir.path(), &settings);
+    run.assert_success();
+    assert_eq!(run.summary()["records_out"], 3000);
+    let records = read_back(broker.address().unwrap(), &topic, 3000);
+    assert_eq!(records.len(), 3000);
+    assert_keyed_by_author(&records, 3);
+}
+
+/// In this process, as the embedded broker lives in the process that runs
+/// the pipeline; the Python client reads it at its address afterwards.
+#[test]
+fn records_keyed_by_author_land_where_the_java_client_puts_them_on_the_embedded_broker() {
+    let topic = unique("keyed");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [
+        format!("transport.topic={topic}"),
+        format!("transport.group={topic}-group"),
+        "source.count=3000".into(),
+        "source.interval_ms=0".into(),
+    ];
+    let running = start_on_embedded_broker(&repo_root().join("pipelines/buzz-kafka.toml"), dir.path(), &settings);
+    let summary = running.wait();
+    assert_eq!(summary.records_out, 3000);
+    let records = read_back(&buzz::transport::kafka::embedded_bootstrap().unwrap(), &topic, 3000);
+    assert_eq!(records.len(), 3000);
+    assert_keyed_by_author(&records, 3);
+}
+
+/// `create_topic.py`: the Python client makes `topic` with `partitions`.
+fn python_creates_topic(address: &str, topic: &str, partitions: u32) {
+    let output = Command::new(python())
+        .arg(interop_script("create_topic.py"))
+        .args([address, topic, &partitions.to_string()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+/// Another client made the topic with 3 partitions; a pipeline that needs
+/// order (partitions = 1) reads it: it says so loudly, and reads it all.
+#[test]
+fn an_ordered_pipeline_reading_a_topic_with_more_partitions_is_warned() {
+    let broker = Broker::tansu();
+    let topic = unique("unordered");
+    let address = broker.address().unwrap();
+    python_creates_topic(address, &topic, 3);
+    let output =
+        Command::new(python()).arg(interop_script("produce_original.py")).args([address, &topic, "300"]).output();
+    assert!(output.as_ref().unwrap().status.success(), "{output:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let settings = ["--role", "consume", "--set", "transport.partitions=1"];
+    let run = run_kafka(&broker, &topic, "pipelines/buzz-kafka.toml", dir.path(), &settings);
+    run.assert_success();
+    assert_eq!(run.summary()["records_in"], 300);
+    let log = run.stderr();
+    let warning = format!("topic {topic} has 3 partitions, but this pipeline's transport sets partitions = 1");
+    assert!(log.contains("WARN") && log.contains(&warning), "a loud warning naming the topic:\n{log}");
+    assert!(log.contains(&format!("Recreate topic {topic} with 1 partition")), "what to do:\n{log}");
+}
+
+/// The same on the embedded broker, in this process: the Python client's
+/// records make the broker create the topic with its own partition count
+/// (the mock cluster answers no CreateTopics), and the warning is also part
+/// of the transport status the dashboard shows.
+#[test]
+fn an_ordered_pipeline_on_the_embedded_broker_shows_the_warning_on_the_dashboard() {
+    let topic = unique("unordered");
+    let address = buzz::transport::kafka::embedded_bootstrap().unwrap();
+    let output =
+        Command::new(python()).arg(interop_script("produce_original.py")).args([&address, &topic, "300"]).output();
+    assert!(output.as_ref().unwrap().status.success(), "{output:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [
+        format!("transport.topic={topic}"),
+        format!("transport.group={topic}-group"),
+        "transport.partitions=1".into(),
+        "source.count=300".into(),
+        "source.interval_ms=5".into(),
+    ];
+    let running = start_on_embedded_broker(&repo_root().join("pipelines/buzz-kafka.toml"), dir.path(), &settings);
+    let shared = running.shared().clone();
+    let named = format!("topic {topic} has ");
+    let asked = "partitions, but this pipeline's transport sets partitions = 1";
+    wait_for("the order warning in the dashboard's transport status", Duration::from_secs(30), || {
+        let status = shared.transport.lock().unwrap();
+        status.warning.as_deref().is_some_and(|w| w.starts_with(&named) && w.contains(asked))
+    });
+    assert!(running.wait().records_in >= 300);
 }

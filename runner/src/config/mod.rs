@@ -90,6 +90,8 @@ pub struct KafkaTransport {
     pub partitions: i32,
     pub replication: i32,
     pub start: StartAt,
+    /// The JSON field whose value is each record's key.
+    pub key: Option<String>,
     pub idempotence: bool,
     pub create_topic: bool,
     pub session_timeout_ms: u64,

@@ -72,6 +72,14 @@ pub struct KafkaTransportSettings {
     /// Where a consumer group with no checkpoint starts.
     #[serde(default)]
     pub start: StartAt,
+    /// The JSON field whose value is each record's key (a string as is,
+    /// a number as its JSON text): records with one key go to one partition,
+    /// in order, where Kafka's Java client would put them. A record without
+    /// the field (or not JSON) is sent unkeyed. Default: the key the source
+    /// gave, if any.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub key: Option<String>,
     /// Idempotent producer (no duplicates from producer retries).
     #[serde(default = "yes")]
     pub idempotence: bool,

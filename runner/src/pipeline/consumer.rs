@@ -79,7 +79,9 @@ impl Consumer {
             }
             if status_at.elapsed() >= STATUS_EVERY {
                 status_at = Instant::now();
-                shared.set_transport(TransportStatus::new(self.reader.state(), self.reader.lag()));
+                shared.set_transport(
+                    TransportStatus::new(self.reader.state(), self.reader.lag()).with_warning(self.reader.warning()),
+                );
             }
             // Other consumers' checkpoints, for the chart of the whole input.
             if self.reader.poll_peers() {

@@ -56,6 +56,10 @@ pub struct TransportStatus {
     pub detail: Option<String>,
     /// How far behind the consumer is, where known ("1200 records", "3 kB").
     pub lag: Option<String>,
+    /// A lasting problem with how the transport is set up that does not
+    /// stop it (see [`TransportReader::warning`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
 }
 
 impl TransportStatus {
@@ -65,7 +69,11 @@ impl TransportStatus {
             TransportState::Waiting(why) => ("waiting", Some(why)),
             TransportState::Retrying(why) => ("retrying", Some(why)),
         };
-        TransportStatus { state, detail, lag }
+        TransportStatus { state, detail, lag, warning: None }
+    }
+
+    pub fn with_warning(self, warning: Option<String>) -> Self {
+        TransportStatus { warning, ..self }
     }
 }
 
@@ -117,6 +125,12 @@ pub trait TransportReader: Send {
     fn state(&self) -> TransportState;
     /// How far behind the newest record this consumer is, where known.
     fn lag(&self) -> Option<String> {
+        None
+    }
+    /// A lasting problem with how the transport is set up that does not
+    /// stop it but the user should fix (a topic with more partitions than
+    /// an ordered pipeline asked for), shown whatever the state.
+    fn warning(&self) -> Option<String> {
         None
     }
     /// A record's position as JSON, for dead letters.

@@ -44,8 +44,10 @@ function showStats(stats) {
   reloadNode.className = `last-reload ${reloadClass}`;
   const t = stats.transport;
   const transport = node.querySelector(".transport");
-  transport.textContent = [t.state, t.detail, t.lag ? `lag ${t.lag}` : null].filter(Boolean).join(" · ");
-  transport.className = `transport ${t.state}`;
+  transport.textContent = [t.state, t.detail, t.lag ? `lag ${t.lag}` : null, t.warning ? `warning: ${t.warning}` : null]
+    .filter(Boolean)
+    .join(" · ");
+  transport.className = `transport ${t.warning && t.state === "connected" ? "warning" : t.state}`;
 }
 
 const connection = document.getElementById("connection");

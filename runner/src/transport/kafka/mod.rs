@@ -5,10 +5,14 @@
 //! the broker takes each record; the consumer stores a record's offset only
 //! after the transform took it, and commits what it stored on rebalance and
 //! on shutdown.
+//!
+//! buzz picks each record's partition itself (`partitioner.rs`): a keyed
+//! record goes where Kafka's Java client would send it.
 
 pub mod changelog;
 mod client;
 mod embedded;
+mod partitioner;
 mod reader;
 mod snapshot;
 mod topic;
@@ -16,6 +20,7 @@ mod writer;
 
 pub use client::bootstrap;
 pub use embedded::{embedded_bootstrap, fail_next_embedded_produce, set_embedded_broker_up, set_embedded_topic_error};
+pub use partitioner::{murmur2, partition_for_key, partition_for_unkeyed};
 pub use reader::KafkaReader;
 pub use snapshot::{TopicRecord, partition_ends, read_topic};
 pub use writer::KafkaWriter;

@@ -27,7 +27,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::changelog::Changelog;
 use super::client::{ErrorReporter, base_config, bootstrap, log_librdkafka, set_default};
-use super::topic::TopicCreator;
+use super::topic::{TopicCreator, partition_count};
 use crate::config::{Brokers, KafkaTransport, StartAt};
 use crate::state::TaskCheckpoint;
 
@@ -188,6 +188,10 @@ pub struct KafkaReader {
     view: bool,
     /// Each partition's end, when last asked.
     ends: Option<(Instant, BTreeMap<i32, i64>)>,
+    /// `partitions = 1`: the pipeline needs its records in order.
+    ordered: bool,
+    /// Set at subscription when an ordered pipeline's topic has more partitions.
+    order_warning: Option<String>,
 }
 
 impl KafkaReader {
@@ -255,7 +259,29 @@ impl KafkaReader {
             last_commit: Instant::now(),
             view: false,
             ends: None,
+            ordered: spec.partitions == 1,
+            order_warning: None,
         })
+    }
+
+    /// Warns (loudly, and on the dashboard) when the pipeline asks for one
+    /// partition, as order matters to it, but the topic has more (made by
+    /// another client, say): Kafka orders records only within a partition.
+    fn check_order(&self) -> Result<Option<String>, TransportError> {
+        let partitions = partition_count(self.consumer.client(), &self.topic)?;
+        if partitions <= 1 {
+            return Ok(None);
+        }
+        let warning = format!(
+            "topic {topic} has {partitions} partitions, but this pipeline's transport sets partitions = 1: \
+             its records must stay in order, and Kafka keeps order only within a partition, so they may \
+             reach the transform out of order. Recreate topic {topic} with 1 partition, or use a new topic \
+             (buzz creates it with 1); if only each key's order matters, key the records (transport `key`) \
+             and set partitions = {partitions}",
+            topic = self.topic
+        );
+        tracing::warn!(topic = %self.topic, partitions, "{warning}");
+        Ok(Some(warning))
     }
 }
 
@@ -295,6 +321,9 @@ impl TransportReader for KafkaReader {
         }
         if !self.subscribed {
             self.creator.ensure()?;
+            if self.ordered {
+                self.order_warning = self.check_order()?;
+            }
             self.consumer
                 .subscribe(&[&self.topic])
                 .map_err(|e| TransportError(format!("cannot subscribe to topic {}: {e}", self.topic)))?;
@@ -394,6 +423,10 @@ impl TransportReader for KafkaReader {
     fn lag(&self) -> Option<String> {
         let lag = self.consumer.context().lag.load(Ordering::Relaxed);
         (lag >= 0).then(|| format!("{lag} records"))
+    }
+
+    fn warning(&self) -> Option<String> {
+        self.order_warning.clone()
     }
 
     fn describe_position(&self, position: Position) -> serde_json::Value {

@@ -126,3 +126,22 @@ impl TopicCreator {
         Ok(())
     }
 }
+
+/// How many partitions `topic` has, from the broker's metadata.
+pub fn partition_count<C: rdkafka::client::ClientContext>(
+    client: &rdkafka::client::Client<C>,
+    topic: &str,
+) -> Result<i32, TransportError> {
+    let metadata = client
+        .fetch_metadata(Some(topic), Duration::from_secs(5))
+        .map_err(|e| TransportError(format!("cannot read the metadata of topic {topic}: {e}")))?;
+    let missing = || TransportError(format!("topic {topic} has no partitions yet"));
+    let found = metadata.topics().iter().find(|t| t.name() == topic).ok_or_else(missing)?;
+    if let Some(error) = found.error() {
+        return Err(TransportError(format!("cannot read the partitions of topic {topic}: {error:?}")));
+    }
+    match found.partitions().len() {
+        0 => Err(missing()),
+        n => Ok(n as i32),
+    }
+}

@@ -30,7 +30,8 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 
 use super::changelog::Changelog;
 use super::client::{ErrorReporter, base_config, log_librdkafka, set_default};
-use super::topic::TopicCreator;
+use super::partitioner::Partitioner;
+use super::topic::{TopicCreator, partition_count};
 use crate::config::{Brokers, KafkaTransport};
 use crate::pipeline::throttle::Throttle;
 use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState};
@@ -40,8 +41,8 @@ use crate::transport::{EndMark, TransportError, TransportWriter};
 struct Undelivered {
     payload: Vec<u8>,
     key: Option<Vec<u8>>,
-    timestamp_ms: Option<i64>,
     partition: i32,
+    timestamp_ms: Option<i64>,
     reason: String,
     /// Failed because its producer failed (send it again), not because
     /// the broker refused the record (dead-letter it).
@@ -105,8 +106,8 @@ impl ProducerContext for DeliveryContext {
                 self.deliveries.undelivered.lock().expect("failures poisoned").push(Undelivered {
                     payload: message.payload().unwrap_or_default().to_vec(),
                     key: message.key().map(<[u8]>::to_vec),
-                    timestamp_ms: message.timestamp().to_millis(),
                     partition: message.partition(),
+                    timestamp_ms: message.timestamp().to_millis(),
                     reason: format!("Kafka refused the record: {error}"),
                     resend,
                 });
@@ -125,16 +126,13 @@ pub struct KafkaWriter {
     /// Records per partition that the last run delivered after its
     /// checkpoint; the resumed source sends them again, and they are skipped.
     skip: BTreeMap<i32, i64>,
-    /// Records sent by this producer since the topic began (restored from
-    /// the checkpoint), which places records with no key.
-    sequence: u64,
-    /// The topic's partition count, once known.
-    partitions: Option<i32>,
     config: ClientConfig,
     label: String,
     deliveries: Arc<Deliveries>,
     producer: ThreadedProducer<DeliveryContext>,
     queue_full: Throttle,
+    /// Picks each record's key and partition (partitioner.rs).
+    partitioner: Partitioner,
 }
 
 impl KafkaWriter {
@@ -170,8 +168,6 @@ impl KafkaWriter {
             bootstrap: bootstrap.clone(),
             changelog: None,
             skip: BTreeMap::new(),
-            sequence: 0,
-            partitions: None,
             topic: spec.topic.clone(),
             creator: TopicCreator::new(spec, &bootstrap),
             config,
@@ -179,6 +175,7 @@ impl KafkaWriter {
             deliveries,
             producer,
             queue_full: Throttle::new(Duration::from_secs(5)),
+            partitioner: Partitioner::new(spec.key.clone()),
         })
     }
 
@@ -205,31 +202,14 @@ impl KafkaWriter {
             .collect()
     }
 
-    /// The partition a record goes to: a pure function of its key, or of
-    /// its sequence number when it has none, so a restarted producer knows
-    /// where each record it sends again went the first time.
-    fn partition_for(&mut self, _key: Option<&[u8]>) -> Result<i32, TransportError> {
-        let partitions = match self.partitions {
-            Some(n) => n,
-            None => {
-                let n = self.ends()?.len() as i32;
-                self.partitions = Some(n);
-                n
-            }
-        };
-        let sequence = self.sequence;
-        self.sequence += 1;
-        Ok(((sequence / 1024) % partitions.max(1) as u64) as i32)
-    }
-
     /// Sends one record, waiting while the queue is full and replacing a
     /// producer that failed for good.
     fn send_one(
         &mut self,
         payload: &[u8],
         key: Option<&[u8]>,
-        timestamp_ms: Option<i64>,
         partition: i32,
+        timestamp_ms: Option<i64>,
     ) -> Result<(), TransportError> {
         loop {
             let mut message: BaseRecord<'_, [u8], [u8]> =
@@ -285,7 +265,7 @@ impl KafkaWriter {
         };
         tracing::info!("Kafka {}: sending {} undelivered records again", self.label, resend.len());
         for record in &resend {
-            self.send_one(&record.payload, record.key.as_deref(), record.timestamp_ms, record.partition)?;
+            self.send_one(&record.payload, record.key.as_deref(), record.partition, record.timestamp_ms)?;
         }
         Ok(())
     }
@@ -303,16 +283,19 @@ fn new_producer(
 impl TransportWriter for KafkaWriter {
     fn send(&mut self, records: &[FfiRecord], _rejected: &mut Vec<(usize, String)>) -> Result<(), TransportError> {
         self.creator.ensure()?;
+        if self.partitioner.partitions().is_none() {
+            self.partitioner.set_partitions(partition_count(self.producer.client(), &self.topic)?);
+        }
         for record in records {
             // SAFETY: records come from a live plugin output.
             let (payload, key) = unsafe { (record.payload.as_bytes(), record.key.as_opt()) };
             let timestamp_ms = (record.timestamp_ms != NO_TIMESTAMP).then_some(record.timestamp_ms);
-            let partition = self.partition_for(key)?;
+            let (key, partition) = self.partitioner.route(payload, key);
             if let Some(left) = self.skip.get_mut(&partition).filter(|left| **left > 0) {
                 *left -= 1;
                 continue;
             }
-            self.send_one(payload, key, timestamp_ms, partition)?;
+            self.send_one(payload, key.as_deref(), partition, timestamp_ms)?;
         }
         self.queue_full.reset();
         Ok(())
@@ -370,7 +353,7 @@ impl TransportWriter for KafkaWriter {
             return Ok(None);
         }
         self.skip = now.iter().map(|(p, end)| (*p, end - then.get(p).copied().unwrap_or(0))).collect();
-        self.sequence = saved.transport["sequence"].as_u64().unwrap_or(0);
+        self.partitioner.set_sequence(saved.transport["sequence"].as_u64().unwrap_or(0));
         let repeated: i64 = self.skip.values().sum();
         if repeated > 0 {
             tracing::info!(topic = %self.topic, "the source resumes from its checkpoint; the {repeated} records it had delivered after it are not sent again");
@@ -387,7 +370,7 @@ impl TransportWriter for KafkaWriter {
         let checkpoint = SourceCheckpoint {
             format: FORMAT_VERSION,
             source: StageState { type_name: source_type.to_string(), state },
-            transport: serde_json::json!({ "ends": self.ends()?, "sequence": self.sequence }),
+            transport: serde_json::json!({ "ends": self.ends()?, "sequence": self.partitioner.sequence() }),
             saved_at_ms: state::now_ms(),
         };
         self.changelog()?.save_source(Some(&checkpoint))
