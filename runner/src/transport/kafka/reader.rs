@@ -57,6 +57,10 @@ struct ReaderContext {
     /// A rebalance happened during the current read: it ends the read, so
     /// a batch never mixes records from before and after one.
     rebalanced: AtomicBool,
+    /// The group gave this member an assignment (maybe empty): leaving
+    /// before that would leave the group mid-formation, which tansu cannot
+    /// recover from (measured-facts.md).
+    joined: AtomicBool,
     /// Why an assignment could not be restored (the pipeline stops).
     failure: Mutex<Option<String>>,
 }
@@ -94,6 +98,7 @@ impl ReaderContext {
     /// group's committed offset is not used, since no state goes with it.
     fn restore(&self, assigned: &TopicPartitionList) {
         self.rebalanced.store(true, Ordering::Relaxed);
+        self.joined.store(true, Ordering::Relaxed);
         let mut changelog = self.changelog.lock().expect("changelog poisoned");
         let started = Instant::now();
         while let Err(e) = changelog.catch_up(Duration::from_secs(10)) {
@@ -244,6 +249,7 @@ impl KafkaReader {
             restored: Mutex::new(Vec::new()),
             revoked: Mutex::new(Vec::new()),
             rebalanced: AtomicBool::new(false),
+            joined: AtomicBool::new(false),
             failure: Mutex::new(None),
         };
         let consumer: BaseConsumer<ReaderContext> = config
@@ -393,6 +399,9 @@ impl TransportReader for KafkaReader {
     /// Every partition of the topic is charted to its end: this member's
     /// own read to their ends, the others checkpointed at theirs.
     fn caught_up(&mut self) -> bool {
+        if !self.view && !self.consumer.context().joined.load(Ordering::Relaxed) {
+            return false;
+        }
         let assigned = self.consumer.context().assigned.lock().expect("assignment poisoned").clone();
         if !assigned.iter().all(|p| self.read.at_end.contains(p)) || !self.read.pending.is_empty() {
             return false;
