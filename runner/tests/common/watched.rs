@@ -56,6 +56,14 @@ impl Watched {
     }
 }
 
+/// A test that fails leaves no buzz process running behind it.
+impl Drop for Watched {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub fn wait_for(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
     let started = Instant::now();
     while !condition() {
