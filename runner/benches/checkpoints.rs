@@ -30,7 +30,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use buzz::pipeline::{self, Role, RunOptions};
-use support::{output_settings, pipeline, release_buzz};
+use support::{now_ms, output_settings, percentile, pipeline, release_buzz};
 
 const NO_CHECKPOINTS_MS: &str = "600000";
 
@@ -169,9 +169,6 @@ struct LineSeries {
     points: Vec<[f64; 2]>,
 }
 
-fn now_ms() -> f64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0
-}
 
 /// Production-to-frame delays (ms) of every record seen in `running`'s
 /// frames, until `records` were seen or the time is up.
@@ -202,7 +199,7 @@ fn delays(running: &pipeline::Running, records: u64, warm_up_until_ms: f64) -> V
 }
 
 fn p99(sorted: &[f64]) -> f64 {
-    sorted[((sorted.len() as f64 * 0.99).ceil() as usize).clamp(1, sorted.len()) - 1]
+    percentile(sorted, 0.99)
 }
 
 fn view_lag() {

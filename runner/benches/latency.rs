@@ -15,11 +15,11 @@
 #[path = "bench_support.rs"]
 mod support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use buzz::pipeline::{self, Role, RunOptions};
 use serde::Deserialize;
-use support::{output_settings, pipeline};
+use support::{now_ms, output_settings, percentile, pipeline};
 
 const RATE: u64 = 10_000;
 const SECONDS: u64 = 8;
@@ -36,13 +36,6 @@ struct Series {
     points: Vec<[f64; 2]>,
 }
 
-fn now_ms() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64() * 1000.0
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
 
 fn measure(label: &str, transport: &str, fps: u32) {
     let dir = tempfile::tempdir().unwrap();
