@@ -169,7 +169,6 @@ struct LineSeries {
     points: Vec<[f64; 2]>,
 }
 
-
 /// Production-to-frame delays (ms) of every record seen in `running`'s
 /// frames, until `records` were seen or the time is up.
 fn delays(running: &pipeline::Running, records: u64, warm_up_until_ms: f64) -> Vec<f64> {

@@ -36,7 +36,6 @@ struct Series {
     points: Vec<[f64; 2]>,
 }
 
-
 fn measure(label: &str, transport: &str, fps: u32) {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
