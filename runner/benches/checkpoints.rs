@@ -229,10 +229,12 @@ checkpoint_ms = 1000
         RATE * SECONDS
     );
     let started = now_ms();
+    // The consumer and the view run until stopped: with nothing produced
+    // yet they would be "done" at once.
     let start = |role: Role, out: &str| {
         let settings = output_settings(&dir.path().join(out));
         let spec = pipeline(dir.path(), "viewlag", &text, &settings);
-        pipeline::start(&spec, RunOptions { role, exit_when_done: true }).unwrap()
+        pipeline::start(&spec, RunOptions { role, exit_when_done: role == Role::Produce }).unwrap()
     };
     let consumer = start(Role::Consume, "consumer");
     let view = start(Role::View, "view");
@@ -244,6 +246,8 @@ checkpoint_ms = 1000
         (own.join().unwrap(), merged)
     });
     producer.wait();
+    consumer.stop_token().stop();
+    view.stop_token().stop();
     consumer.wait();
     view.wait();
     if merged.is_empty() || own.is_empty() {
