@@ -27,7 +27,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::changelog::Changelog;
 use super::client::{ErrorReporter, base_config, bootstrap, log_librdkafka, set_default};
-use super::topic::{TopicCreator, partition_count};
+use super::topic::{self, TopicCreator, partition_count};
 use crate::config::{Brokers, KafkaTransport, StartAt};
 use crate::state::TaskCheckpoint;
 
@@ -491,14 +491,7 @@ impl KafkaReader {
         {
             return Some(ends.clone());
         }
-        let wait = Duration::from_secs(5);
-        let metadata = self.consumer.fetch_metadata(Some(&self.topic), wait).ok()?;
-        let topic = metadata.topics().iter().find(|t| t.name() == self.topic && t.error().is_none())?;
-        let mut ends = BTreeMap::new();
-        for partition in topic.partitions() {
-            let (_, high) = self.consumer.fetch_watermarks(&self.topic, partition.id(), wait).ok()?;
-            ends.insert(partition.id(), high);
-        }
+        let ends = topic::partition_ends(self.consumer.client(), &self.topic).ok()?;
         self.ends = Some((Instant::now(), ends.clone()));
         Some(ends)
     }

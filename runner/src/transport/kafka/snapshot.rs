@@ -35,16 +35,7 @@ pub fn partition_ends(spec: &KafkaTransport) -> Result<BTreeMap<i32, i64>, Trans
         .set("allow.auto.create.topics", "false")
         .create()
         .map_err(|e| fail(&e))?;
-    let metadata = consumer.fetch_metadata(Some(&spec.topic), METADATA_WAIT).map_err(|e| fail(&e))?;
-    let topic = metadata.topics().iter().find(|t| t.name() == spec.topic && t.error().is_none());
-    let Some(topic) = topic.filter(|t| !t.partitions().is_empty()) else {
-        return Err(TransportError(format!("topic {} does not exist at {bootstrap}", spec.topic)));
-    };
-    topic
-        .partitions()
-        .iter()
-        .map(|p| Ok((p.id(), consumer.fetch_watermarks(&spec.topic, p.id(), METADATA_WAIT).map_err(|e| fail(&e))?.1)))
-        .collect()
+    super::topic::partition_ends(consumer.client(), &spec.topic).map_err(|e| fail(&e))
 }
 
 /// Every record the topic holds now, in partition then offset order.

@@ -2,6 +2,7 @@
 //! deleted, emptied or changed. Creation is retried by the pipeline (with
 //! backoff and a clear message) while the broker is unreachable.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -132,6 +133,14 @@ pub fn partition_count<C: rdkafka::client::ClientContext>(
     client: &rdkafka::client::Client<C>,
     topic: &str,
 ) -> Result<i32, TransportError> {
+    Ok(partitions(client, topic)?.len() as i32)
+}
+
+/// The topic's partitions, or why they cannot be read.
+fn partitions<C: rdkafka::client::ClientContext>(
+    client: &rdkafka::client::Client<C>,
+    topic: &str,
+) -> Result<Vec<i32>, TransportError> {
     let metadata = client
         .fetch_metadata(Some(topic), Duration::from_secs(5))
         .map_err(|e| TransportError(format!("cannot read the metadata of topic {topic}: {e}")))?;
@@ -140,8 +149,25 @@ pub fn partition_count<C: rdkafka::client::ClientContext>(
     if let Some(error) = found.error() {
         return Err(TransportError(format!("cannot read the partitions of topic {topic}: {error:?}")));
     }
-    match found.partitions().len() {
-        0 => Err(missing()),
-        n => Ok(n as i32),
+    match found.partitions().iter().map(|p| p.id()).collect::<Vec<_>>() {
+        ids if ids.is_empty() => Err(missing()),
+        ids => Ok(ids),
     }
+}
+
+/// Each partition's end offset (high watermark) now.
+pub fn partition_ends<C: rdkafka::client::ClientContext>(
+    client: &rdkafka::client::Client<C>,
+    topic: &str,
+) -> Result<BTreeMap<i32, i64>, TransportError> {
+    let wait = Duration::from_secs(5);
+    partitions(client, topic)?
+        .into_iter()
+        .map(|id| {
+            let (_, end) = client
+                .fetch_watermarks(topic, id, wait)
+                .map_err(|e| TransportError(format!("cannot find the end of topic {topic} partition {id}: {e}")))?;
+            Ok((id, end))
+        })
+        .collect()
 }

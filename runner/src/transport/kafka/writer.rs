@@ -31,7 +31,7 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 use super::changelog::Changelog;
 use super::client::{ErrorReporter, base_config, log_librdkafka, set_default};
 use super::partitioner::Partitioner;
-use super::topic::{TopicCreator, partition_count};
+use super::topic::{TopicCreator, partition_count, partition_ends};
 use crate::config::{Brokers, KafkaTransport};
 use crate::pipeline::throttle::Throttle;
 use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState};
@@ -188,18 +188,7 @@ impl KafkaWriter {
 
     /// Each partition's end offset now.
     fn ends(&self) -> Result<BTreeMap<i32, i64>, TransportError> {
-        let fail = |e: KafkaError| TransportError(format!("cannot find the ends of topic {}: {e}", self.topic));
-        let wait = Duration::from_secs(5);
-        let metadata = self.producer.client().fetch_metadata(Some(&self.topic), wait).map_err(fail)?;
-        let topic = metadata.topics().iter().find(|t| t.name() == self.topic && t.error().is_none());
-        let Some(topic) = topic.filter(|t| !t.partitions().is_empty()) else {
-            return Err(TransportError(format!("topic {} has no partitions yet", self.topic)));
-        };
-        topic
-            .partitions()
-            .iter()
-            .map(|p| Ok((p.id(), self.producer.client().fetch_watermarks(&self.topic, p.id(), wait).map_err(fail)?.1)))
-            .collect()
+        partition_ends(self.producer.client(), &self.topic)
     }
 
     /// Sends one record, waiting while the queue is full and replacing a
