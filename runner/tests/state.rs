@@ -372,3 +372,29 @@ fn on_the_embedded_broker_every_run_starts_over_and_charts_its_own_records() {
     let second = run();
     assert_eq!(second.values().sum::<f64>(), 500.0, "a fresh run, not 1,000 and not 0");
 }
+
+#[test]
+fn a_consumer_started_before_its_producer_waits_for_the_records() {
+    let data = tempfile::tempdir().unwrap();
+    let broker = Tansu::start_durable_on(free_port(), data.path());
+    let topic = unique("early");
+    let (consumer_dir, producer_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut consumer = Watched::spawn(kafka_run(
+        &broker.address,
+        &topic,
+        consumer_dir.path(),
+        &["--role", "consume", "--exit-when-done"],
+    ));
+    wait_for("the consumer to find the topic empty", Duration::from_secs(60), || {
+        assert!(consumer.child.try_wait().unwrap().is_none(), "it exited on an empty topic:\n{}", consumer.text());
+        consumer.count("is empty: waiting for its first record") > 0
+    });
+    let mut producer = kafka_run(&broker.address, &topic, producer_dir.path(), &["--role", "produce"]);
+    producer.args(["--exit-when-done", "--set", "source.count=2000"]);
+    finish(producer);
+    wait_for("the consumer to exit once caught up", Duration::from_secs(60), || {
+        consumer.child.try_wait().unwrap().is_some()
+    });
+    assert!(consumer.child.wait().unwrap().success(), "{}", consumer.text());
+    assert_eq!(chart(consumer_dir.path()).values().sum::<f64>(), 2000.0, "{}", consumer.text());
+}

@@ -376,9 +376,14 @@ impl TransportReader for FileReader {
         }
     }
 
+    /// Read to the end of a file that has records: a consumer started
+    /// before its producer waits for them.
     fn caught_up(&mut self) -> bool {
         let Some(file) = &self.file else { return false };
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        if len == 0 {
+            return false;
+        }
         let has_line = self.buffer[self.cursor..].contains(&b'\n');
         !has_line && self.buffer_offset + self.buffer.len() as u64 >= len && self.committed == self.pending
     }

@@ -35,7 +35,8 @@ impl Watched {
         self.lines.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
     }
 
-    /// The partitions of the latest "partitions assigned" line.
+    /// The partitions held after the latest assignment or revocation
+    /// ("partitions assigned: [...]; holding [...]").
     pub fn assignment(&self) -> BTreeSet<i32> {
         let lines = self.lines.lock().unwrap();
         let Some(line) =
@@ -43,11 +44,8 @@ impl Watched {
         else {
             return BTreeSet::new();
         };
-        if line.contains("revoked") {
-            return BTreeSet::new();
-        }
-        let list = &line[line.find('[').unwrap() + 1..line.find(']').unwrap()];
-        list.split(',').filter_map(|p| p.trim().parse().ok()).collect()
+        let held = &line[line.find("holding [").unwrap() + "holding [".len()..];
+        held[..held.find(']').unwrap()].split(',').filter_map(|p| p.trim().parse().ok()).collect()
     }
 
     pub fn interrupt(&mut self) -> std::process::ExitStatus {

@@ -25,7 +25,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::client::base_config;
+use super::client::{base_config, flush_promptly};
 use super::topic::TopicCreator;
 use crate::config::KafkaTransport;
 use crate::state::{SourceCheckpoint, TaskCheckpoint};
@@ -241,7 +241,13 @@ impl Changelog {
         let refused = |e: &dyn std::fmt::Display| {
             TransportError(format!("the changelog topic {} did not take the checkpoint: {e}", self.topic))
         };
-        self.producer.flush(Duration::from_secs(5)).map_err(|e| refused(&e))?;
+        let producer = &self.producer;
+        flush_promptly(
+            Duration::from_secs(5),
+            || producer.flush(Duration::ZERO),
+            || producer.poll(Duration::from_millis(1)),
+        )
+        .map_err(|e| refused(&e))?;
         match self.producer.context().failed.lock().expect("deliveries poisoned").take() {
             Some(e) => Err(refused(&e)),
             None => Ok(()),

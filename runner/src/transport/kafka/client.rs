@@ -2,11 +2,11 @@
 //! librdkafka's errors are reported every few seconds, not per retry.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::error::KafkaError;
+use rdkafka::error::{KafkaError, KafkaResult};
 
 use crate::config::{Brokers, KafkaTransport};
 use crate::pipeline::throttle::Throttle;
@@ -85,4 +85,23 @@ impl ErrorReporter {
 /// through `error`.
 pub fn log_librdkafka(level: RDKafkaLogLevel, facility: &str, message: &str) {
     tracing::debug!(target: "buzz::kafka", "librdkafka {level:?} {facility}: {message}");
+}
+
+/// Waits up to `limit` until a producer has delivered everything it holds:
+/// `flushed` asks without waiting, `serve` serves its delivery reports
+/// (or just waits, for a producer with its own polling thread). rdkafka's
+/// own `flush` waits in steps of 100 ms, which cost every checkpoint 100 ms
+/// on each half (measured: a round trip to the broker takes ~1 ms).
+pub fn flush_promptly(
+    limit: Duration,
+    mut flushed: impl FnMut() -> KafkaResult<()>,
+    mut serve: impl FnMut(),
+) -> KafkaResult<()> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match flushed() {
+            Err(_) if Instant::now() < deadline => serve(),
+            done => return done,
+        }
+    }
 }

@@ -87,10 +87,11 @@ impl ReaderContext {
             tracing::warn!(topic = %self.topic, "cannot commit offsets of revoked partitions: {e}");
         }
         offsets.held.retain(|p, _| !revoked.contains(p));
-        self.assigned.lock().expect("assignment poisoned").retain(|p| !revoked.contains(p));
+        let mut assigned = self.assigned.lock().expect("assignment poisoned");
+        assigned.retain(|p| !revoked.contains(p));
         self.revoked.lock().expect("revoked poisoned").extend(&revoked);
         self.rebalanced.store(true, Ordering::Relaxed);
-        tracing::info!(topic = %self.topic, "partitions revoked: {revoked:?}");
+        tracing::info!(topic = %self.topic, "partitions revoked: {revoked:?}; holding {:?}", assigned.iter().collect::<Vec<_>>());
     }
 
     /// Starts each assigned partition at its latest checkpoint (handed to
@@ -160,9 +161,10 @@ impl ConsumerContext for ReaderContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(partitions) => {
+                let new: Vec<i32> = partitions.elements().iter().map(|p| p.partition()).collect();
                 let mut assigned = self.assigned.lock().expect("assignment poisoned");
-                assigned.extend(partitions.elements().iter().map(|p| p.partition()));
-                tracing::info!(topic = %self.topic, "partitions assigned: {:?}", assigned.iter().collect::<Vec<_>>());
+                assigned.extend(&new);
+                tracing::info!(topic = %self.topic, "partitions assigned: {new:?}; holding {:?}", assigned.iter().collect::<Vec<_>>());
             }
             Rebalance::Error(e) => tracing::warn!(topic = %self.topic, "consumer group rebalance failed: {e}"),
             Rebalance::Revoke(_) => {}
@@ -197,6 +199,8 @@ pub struct KafkaReader {
     ordered: bool,
     /// Set at subscription when an ordered pipeline's topic has more partitions.
     order_warning: Option<String>,
+    /// `caught_up` found the topic empty and said so.
+    said_empty: bool,
 }
 
 impl KafkaReader {
@@ -232,6 +236,10 @@ impl KafkaReader {
             set_default(&mut config, spec, "fetch.wait.max.ms", "10");
         }
         set_default(&mut config, spec, "session.timeout.ms", &spec.session_timeout_ms.to_string());
+        // Incremental rebalancing (KIP-429, as Kafka Streams uses): a member
+        // joining or leaving moves only the partitions that change owner,
+        // and members keep consuming the rest instead of all pausing.
+        set_default(&mut config, spec, "partition.assignment.strategy", "cooperative-sticky");
         set_default(
             &mut config,
             spec,
@@ -267,6 +275,7 @@ impl KafkaReader {
             ends: None,
             ordered: spec.partitions == 1,
             order_warning: None,
+            said_empty: false,
         })
     }
 
@@ -291,11 +300,12 @@ impl KafkaReader {
     }
 }
 
-/// Where a read has got to: next offsets of the batch, and partitions at their end.
+/// Where a read has got to: next offsets of the batch, and partitions at
+/// their end (since when: records may have come since).
 #[derive(Default)]
 struct ReadProgress {
     pending: BTreeMap<i32, i64>,
-    at_end: BTreeSet<i32>,
+    at_end: BTreeMap<i32, Instant>,
 }
 
 impl ReadProgress {
@@ -352,7 +362,7 @@ impl TransportReader for KafkaReader {
                     }
                 }
                 Some(Err(KafkaError::PartitionEOF(partition))) => {
-                    self.read.at_end.insert(partition);
+                    self.read.at_end.insert(partition, Instant::now());
                 }
                 Some(Err(error)) => {
                     self.consumer.context().errors.report(&error, "consumer error");
@@ -397,20 +407,38 @@ impl TransportReader for KafkaReader {
     }
 
     /// Every partition of the topic is charted to its end: this member's
-    /// own read to their ends, the others checkpointed at theirs.
+    /// own read to their ends, the others checkpointed at theirs. An empty
+    /// topic is not caught up with: a consumer started before its producer
+    /// waits for the records.
     fn caught_up(&mut self) -> bool {
         if !self.view && !self.consumer.context().joined.load(Ordering::Relaxed) {
             return false;
         }
         let assigned = self.consumer.context().assigned.lock().expect("assignment poisoned").clone();
-        if !assigned.iter().all(|p| self.read.at_end.contains(p)) || !self.read.pending.is_empty() {
+        if !assigned.iter().all(|p| self.read.at_end.contains_key(p)) || !self.read.pending.is_empty() {
             return false;
         }
-        let Some(ends) = self.partition_ends() else { return false };
+        let Some((asked, ends)) = self.partition_ends() else { return false };
+        if ends.values().all(|end| *end == 0) {
+            // Nothing was ever written: the producer has not started yet.
+            self.say_waiting_once();
+            return false;
+        }
+        // An end reached before records were added is stale: the position
+        // must be at the end asked for, or the end reached after asking.
+        let offsets = self.consumer.context().offsets.lock().expect("offsets poisoned");
+        let read_to_end = |p: i32, end: i64| {
+            offsets.processed.get(&p).is_some_and(|next| *next >= end) || self.read.at_end[&p] >= asked
+        };
         let changelog = self.consumer.context().changelog.lock().expect("changelog poisoned");
-        ends.iter()
-            .filter(|(p, _)| !assigned.contains(p))
-            .all(|(p, end)| *end == 0 || changelog.task(*p).is_some_and(|c| c.next >= *end))
+        ends.iter().all(|(p, end)| {
+            *end == 0
+                || if assigned.contains(p) {
+                    read_to_end(*p, *end)
+                } else {
+                    changelog.task(*p).is_some_and(|c| c.next >= *end)
+                }
+        })
     }
 
     fn close(&mut self) -> Result<(), TransportError> {
@@ -483,16 +511,24 @@ impl TransportReader for KafkaReader {
 }
 
 impl KafkaReader {
-    /// Each partition's end offset, asked of the broker at most every
-    /// `ENDS_FRESH_FOR`.
-    fn partition_ends(&mut self) -> Option<BTreeMap<i32, i64>> {
-        if let Some((at, ends)) = &self.ends
+    /// Says once why a consumer told to exit when done keeps waiting.
+    fn say_waiting_once(&mut self) {
+        if !std::mem::replace(&mut self.said_empty, true) {
+            tracing::info!(topic = %self.topic, "topic {} is empty: waiting for its first record", self.topic);
+        }
+    }
+
+    /// Each partition's end offset and when it was asked for, asked of
+    /// the broker at most every `ENDS_FRESH_FOR`.
+    fn partition_ends(&mut self) -> Option<(Instant, BTreeMap<i32, i64>)> {
+        if let Some((at, _)) = &self.ends
             && at.elapsed() < ENDS_FRESH_FOR
         {
-            return Some(ends.clone());
+            return self.ends.clone();
         }
+        let asked = Instant::now();
         let ends = topic::partition_ends(self.consumer.client(), &self.topic).ok()?;
-        self.ends = Some((Instant::now(), ends.clone()));
-        Some(ends)
+        self.ends = Some((asked, ends));
+        self.ends.clone()
     }
 }

@@ -29,7 +29,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
 use super::changelog::Changelog;
-use super::client::{ErrorReporter, base_config, log_librdkafka, set_default};
+use super::client::{ErrorReporter, base_config, flush_promptly, log_librdkafka, set_default};
 use super::partitioner::Partitioner;
 use super::topic::{TopicCreator, partition_count, partition_ends};
 use crate::config::{Brokers, KafkaTransport};
@@ -294,7 +294,10 @@ impl TransportWriter for KafkaWriter {
         if self.producer.client().fatal_error().is_some() {
             self.replace_producer()?;
         }
-        self.producer.flush(Duration::from_secs(5)).map_err(|e| {
+        // The producer's own thread serves its delivery reports.
+        let producer = &self.producer;
+        let pause = || std::thread::sleep(Duration::from_millis(1));
+        flush_promptly(Duration::from_secs(5), || producer.flush(Duration::ZERO), pause).map_err(|e| {
             let why = self.producer.context().errors.last_error().unwrap_or_else(|| e.to_string());
             TransportError(format!("records are still waiting for the broker: {why}"))
         })?;
