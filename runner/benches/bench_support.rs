@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use buzz::config::{self, Override, PipelineSpec};
 
@@ -74,4 +74,37 @@ pub fn now_ms() -> f64 {
 /// The `p` quantile (0..1) of sorted values.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// A tansu broker for the benchmark's lifetime.
+pub struct TansuProcess(Child);
+
+impl Drop for TansuProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `.tools/bin/<binary>` (installed by scripts/setup-test) with
+/// `storage`, in `dir` (where SQLite storage keeps its file); `None` if it
+/// is not installed. Returns the broker and its address.
+pub fn start_tansu(binary: &str, storage: &str, dir: &Path) -> Option<(TansuProcess, String)> {
+    let binary = repo_root().join(".tools/bin").join(binary);
+    if !binary.exists() {
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("tcp://127.0.0.1:{port}");
+    let child = Command::new(binary)
+        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", storage])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Some((TansuProcess(child), format!("127.0.0.1:{port}")))
 }

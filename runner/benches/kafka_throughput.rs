@@ -25,7 +25,7 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -34,7 +34,7 @@ use buzz::pipeline::{self, LagLimit, Role, RunOptions};
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use support::{output_settings, repo_root};
+use support::{output_settings, repo_root, start_tansu};
 
 /// Payloads shaped like buzz messages, so both sides move the same bytes.
 fn payloads(n: usize) -> Vec<Vec<u8>> {
@@ -161,42 +161,6 @@ fn buzz_run(brokers: &Brokers, topic: &str, n: usize, out: &Path) -> (Duration, 
     (started.elapsed(), summary.frames)
 }
 
-struct TansuProcess(Child);
-
-impl Drop for TansuProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_tansu() -> Option<(TansuProcess, String)> {
-    let binary = repo_root().join(".tools/bin/tansu");
-    if !binary.exists() {
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let url = format!("tcp://127.0.0.1:{port}");
-    let child = Command::new(binary)
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-            "--storage-engine",
-            "memory://tansu/",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some((TansuProcess(child), format!("127.0.0.1:{port}")))
-}
-
 /// Runs bare and buzz in turn, `rounds` times each (on 2 cores one run
 /// swings by ±25%), and prints each round and the ratio of the medians.
 fn measure(name: &str, brokers: &Brokers, n: usize, rounds: usize) {
@@ -235,7 +199,7 @@ fn main() {
         .try_init();
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     measure("embedded", &Brokers::Embedded, n, rounds);
-    match start_tansu() {
+    match start_tansu("tansu", "memory://tansu/", &std::env::temp_dir()) {
         Some((_tansu, address)) => measure("tansu", &Brokers::Servers(address), n, rounds),
         None => println!("kafka tansu: skipped (tansu is not installed: run scripts/setup-test)"),
     }
