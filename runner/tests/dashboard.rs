@@ -215,3 +215,130 @@ fn the_dashboard_serves_only_its_own_pages() {
     }
     assert!(run.interrupt().success(), "{}", run.text());
 }
+
+/// The status line and body of a GET whose Host header is `host`.
+fn request_for_host(port: u16, host: &str, path: &str) -> (String, Vec<u8>) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = Vec::new();
+    std::io::Read::read_to_end(&mut stream, &mut response).unwrap();
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a response head") + 4;
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    (head.lines().next().unwrap_or_default().to_string(), response[split..].to_vec())
+}
+
+#[test]
+fn only_loopback_the_listen_address_and_allowed_hosts_are_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir.path());
+    let (mut run, port) = run_with_dashboard(run_command(&[&buzz_file], &["--set", "source.interval_ms=50"]));
+    // A DNS-rebinding page reaches loopback with its own name as the host.
+    for path in ["/api/stats", "/", "/charts/buzz-file/chart.json", "/events"] {
+        let (status, body) = request_for_host(port, &format!("rebind.example:{port}"), path);
+        assert!(status.contains(" 403 "), "{path}: {status}");
+        assert!(String::from_utf8_lossy(&body).contains("does not answer to the host \"rebind.example:"), "{path}");
+    }
+    // Addresses other than loopback's are refused while it listens on loopback.
+    assert!(request_for_host(port, "192.168.1.10", "/api/stats").0.contains(" 403 "));
+    for host in [format!("localhost:{port}"), "localhost".into(), format!("127.0.0.1:{port}"), format!("[::1]:{port}")]
+    {
+        let (status, _) = request_for_host(port, &host, "/api/stats");
+        assert!(status.contains(" 200 "), "{host}: {status}");
+    }
+    assert!(run.interrupt().success(), "{}", run.text());
+
+    // Listening on every interface, any address is answered, and the names
+    // in allowed_hosts, but still no other name.
+    let text = std::fs::read_to_string(&buzz_file).unwrap()
+        + "\n[dashboard]\nlisten = \"0.0.0.0:0\"\nallowed_hosts = [\"Buzz.Test\"]\n";
+    std::fs::write(&buzz_file, text).unwrap();
+    let mut command = run_command(&[&buzz_file], &["--set", "source.interval_ms=50"]);
+    command.env_remove("BUZZ_HTTP"); // the file's [dashboard] listen, not "off"
+    let mut run = Watched::spawn(command);
+    let mut port = None;
+    wait_for("the dashboard address", Duration::from_secs(30), || {
+        port = run
+            .text()
+            .lines()
+            .find_map(|l| l.split("dashboard at http://0.0.0.0:").nth(1)?.trim_end_matches('/').parse().ok());
+        port.is_some()
+    });
+    let port: u16 = port.unwrap();
+    for host in [format!("buzz.test:{port}"), format!("10.1.2.3:{port}"), format!("localhost:{port}")] {
+        let (status, _) = request_for_host(port, &host, "/api/stats");
+        assert!(status.contains(" 200 "), "{host}: {status}");
+    }
+    assert!(request_for_host(port, &format!("rebind.example:{port}"), "/api/stats").0.contains(" 403 "));
+    assert!(run.interrupt().success(), "{}", run.text());
+}
+
+/// `/api/renders`: PNGs drawn for downloads, and the most drawn at once.
+fn renders(port: u16) -> Value {
+    serde_json::from_str(&http_get(port, "/api/renders")).unwrap()
+}
+
+#[test]
+fn downloads_of_one_frame_draw_its_png_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir.path());
+    let (mut run, port) =
+        run_with_dashboard(run_command(&[&buzz_file], &["--set", "source.interval_ms=0", "--set", "source.count=300"]));
+    let chart = dir.path().join("buzz-file/buzz-file.json");
+    wait_for("all 300 records charted", Duration::from_secs(30), || {
+        std::fs::read(&chart)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|c| bar_values(&c).values().sum::<f64>() == 300.0)
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    // The source is exhausted: the frame no longer changes.
+    assert_eq!(renders(port)["png_renders"], 0);
+    let (first_status, first) = request_for_host(port, "127.0.0.1", "/charts/buzz-file/chart.png");
+    let (second_status, second) = request_for_host(port, "127.0.0.1", "/charts/buzz-file/chart.png?download");
+    assert!(first_status.contains(" 200 ") && second_status.contains(" 200 "), "{first_status} / {second_status}");
+    assert!(first.starts_with(b"\x89PNG\r\n\x1a\n") && first.len() > 1000);
+    assert_eq!(first, second);
+    assert_eq!(renders(port)["png_renders"], 1, "the second download drew the frame again");
+    assert!(run.interrupt().success(), "{}", run.text());
+}
+
+#[test]
+fn parallel_png_downloads_never_draw_more_than_the_bound_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two pipelines whose frames change 60 times a second: without a bound,
+    // downloads of both would draw their PNGs side by side.
+    let one = pipeline_in("pipelines/buzz-file.toml", dir.path());
+    let two = dir.path().join("buzz-two.toml");
+    let text = std::fs::read_to_string(&one).unwrap().replace("buzz-file", "buzz-two").replace("buzz_live", "buzz_two");
+    std::fs::write(&two, text).unwrap();
+    let extra = ["--set", "source.interval_ms=1", "--set", "chart.fps=60"];
+    let (mut run, port) = run_with_dashboard(run_command(&[&one, &two], &extra));
+    wait_for("both charts drawn", Duration::from_secs(30), || {
+        ["buzz-file", "buzz-two"]
+            .iter()
+            .all(|p| http_request(port, &format!("/charts/{p}/chart.svg")).0.contains(" 200 "))
+    });
+    let until = Instant::now() + Duration::from_secs(3);
+    let downloads: Vec<_> = (0..40)
+        .map(|i| {
+            std::thread::spawn(move || {
+                let mut done = 0;
+                while Instant::now() < until {
+                    let pipeline = if i % 2 == 0 { "buzz-file" } else { "buzz-two" };
+                    let (status, png) = request_for_host(port, "127.0.0.1", &format!("/charts/{pipeline}/chart.png"));
+                    assert!(status.contains(" 200 ") && png.starts_with(b"\x89PNG"), "{status}");
+                    done += 1;
+                }
+                done
+            })
+        })
+        .collect();
+    let downloaded: u64 = downloads.into_iter().map(|d| d.join().unwrap()).sum();
+    let counts = renders(port);
+    let drawn = counts["png_renders"].as_u64().unwrap();
+    assert!(drawn > 0 && drawn < downloaded, "{drawn} PNGs drawn for {downloaded} downloads");
+    assert_eq!(counts["png_render_limit"], 1);
+    assert_eq!(counts["png_renders_peak"], 1, "{counts}");
+    assert!(run.interrupt().success(), "{}", run.text());
+}

@@ -33,7 +33,7 @@ impl ChartFiles {
 /// The latest drawn frame, for viewers (the dashboard).
 #[derive(Clone)]
 pub struct RenderedFrame {
-    /// Counts up with every frame drawn.
+    /// Counts up with every frame drawn, across writers (reloads).
     pub sequence: u64,
     pub svg: Arc<Vec<u8>>,
     pub json: Arc<Vec<u8>>,
@@ -138,7 +138,6 @@ impl Drop for ChartWriter {
 
 fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
     let mut last_png: Option<Instant> = None;
-    let mut sequence = 0;
     loop {
         let job = {
             let mut slot = shared.slot.lock().expect("chart slot poisoned");
@@ -152,18 +151,23 @@ fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
                 slot = shared.changed.wait(slot).expect("chart slot poisoned");
             }
         };
-        sequence += 1;
         let png_due = job.last || last_png.is_none_or(|t| t.elapsed() >= png_interval);
         if let Some(svg) = draw(&job, ImageFormat::Svg, &files.svg) {
             if let Err(e) = write_atomic(&files.json, &job.frame) {
                 tracing::error!("cannot write {}: {e}; the previous file is kept", files.json.display());
             }
-            shared.frames.send_replace(Some(RenderedFrame {
-                sequence,
-                svg: Arc::new(svg.to_vec()),
-                json: Arc::new(job.frame.to_vec()),
-                renderer: job.renderer.clone(),
-            }));
+            // Numbered after the last published frame, not from 1: a writer
+            // restarted by a reload must not reuse the numbers viewers
+            // (the dashboard's PNG cache) have already seen.
+            shared.frames.send_modify(|last| {
+                let sequence = last.as_ref().map_or(0, |f| f.sequence) + 1;
+                *last = Some(RenderedFrame {
+                    sequence,
+                    svg: Arc::new(svg.to_vec()),
+                    json: Arc::new(job.frame.to_vec()),
+                    renderer: job.renderer.clone(),
+                });
+            });
         }
         if png_due {
             draw(&job, ImageFormat::Png, &files.png);

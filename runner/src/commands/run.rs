@@ -111,7 +111,8 @@ async fn run_all(
     }
     if options.role.consumes() {
         let views = running.iter().zip(&specs).map(|(r, spec)| r.dashboard_view(&spec.name)).collect();
-        serve_dashboard(listen, views).await;
+        let allowed_hosts: Vec<String> = specs.iter().flat_map(|s| s.dashboard_allowed_hosts.clone()).collect();
+        serve_dashboard(listen, views, &allowed_hosts).await;
     }
     let tokens: Vec<_> = running.iter().map(Running::stop_token).collect();
     let waiter = tokio::task::spawn_blocking(move || running.into_iter().map(Running::wait).collect::<Vec<_>>());
@@ -139,15 +140,15 @@ async fn run_all(
 }
 
 /// Starts the dashboard (a failure to serve it is reported, not fatal).
-async fn serve_dashboard(listen: Listen, views: Vec<dashboard::PipelineView>) {
+async fn serve_dashboard(listen: Listen, views: Vec<dashboard::PipelineView>, allowed_hosts: &[String]) {
     let loopback = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let bound = match listen {
         Listen::Off => return,
-        Listen::At(addr) => dashboard::serve(addr, views).await,
-        Listen::Default => match dashboard::serve(loopback(DEFAULT_PORT), views.clone()).await {
+        Listen::At(addr) => dashboard::serve(addr, views, allowed_hosts).await,
+        Listen::Default => match dashboard::serve(loopback(DEFAULT_PORT), views.clone(), allowed_hosts).await {
             Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
                 tracing::info!("port {DEFAULT_PORT} is taken; the dashboard uses a free port instead");
-                dashboard::serve(loopback(0), views).await
+                dashboard::serve(loopback(0), views, allowed_hosts).await
             }
             other => other,
         },

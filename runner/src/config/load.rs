@@ -97,10 +97,10 @@ impl Loader<'_> {
         let record_check = self.record_check(&root);
         let transport = self.transport(&mut root, &name);
         let dead_letter = self.dead_letter(&mut root, &name, transport.as_ref());
-        let dashboard_listen = self.dashboard(&mut root);
+        let dashboard = self.dashboard(&mut root);
         let checkpoint_every = self.state(&mut root);
 
-        match (source, transform, chart, transport, chart_output, dead_letter, dashboard_listen, record_check) {
+        match (source, transform, chart, transport, chart_output, dead_letter, dashboard, record_check) {
             (
                 Some(source),
                 Some(transform),
@@ -108,7 +108,7 @@ impl Loader<'_> {
                 Some(transport),
                 Some(chart_output),
                 Some(dead_letter),
-                Some(dashboard_listen),
+                Some(dashboard),
                 Some(record_check),
             ) if self.errors.is_empty() => Ok(PipelineSpec {
                 checkpoint_every: checkpoint_every.unwrap_or(Duration::from_secs(1)),
@@ -120,7 +120,8 @@ impl Loader<'_> {
                 chart,
                 chart_output,
                 dead_letter,
-                dashboard_listen,
+                dashboard_listen: dashboard.listen,
+                dashboard_allowed_hosts: dashboard.allowed_hosts,
                 record_check,
             }),
             _ => Err(self.errors),
@@ -404,10 +405,9 @@ impl Loader<'_> {
         Some(Duration::from_millis(s.checkpoint_ms))
     }
 
-    fn dashboard(&mut self, root: &mut Table) -> Option<Option<String>> {
+    fn dashboard(&mut self, root: &mut Table) -> Option<DashboardSettings> {
         let (mut table, origin) = self.take_table(root, "dashboard", false)?;
-        let s: DashboardSettings = self.runner_settings("dashboard", "settings", &mut table, &origin)?;
-        Some(s.listen)
+        self.runner_settings("dashboard", "settings", &mut table, &origin)
     }
 
     fn dead_letter(

@@ -167,6 +167,8 @@ pub struct PipelineSpec {
     pub dead_letter: DeadLetterTarget,
     /// `[dashboard] listen`, if the file sets it.
     pub dashboard_listen: Option<String>,
+    /// `[dashboard] allowed_hosts`.
+    pub dashboard_allowed_hosts: Vec<String>,
     /// What every record must be before the transform sees it.
     pub record_check: RecordCheck,
     /// How often state is checkpointed (`[state] checkpoint_ms`).

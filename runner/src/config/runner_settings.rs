@@ -229,6 +229,14 @@ pub struct DashboardSettings {
     /// address. `buzz run --http` overrides it.
     #[serde(default)]
     pub listen: Option<String>,
+    /// Host names the dashboard answers to besides localhost, loopback
+    /// addresses and the listen address (any address when listening on
+    /// 0.0.0.0 or ::), e.g. ["myhost.lan"] to open it as
+    /// http://myhost.lan:8080/. Requests naming any other host are refused
+    /// (a DNS-rebinding page could otherwise read the dashboard); "*"
+    /// allows every name.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
 }
 
 /// The JSON Schema of a runner settings struct.

@@ -4,11 +4,15 @@
 //! reload and transport state beside it.
 //!
 //! It serves only its own pages and data (no files from disk), binds to
-//! loopback unless told otherwise, and never makes a pipeline wait: frames
+//! loopback unless told otherwise, answers only the host names it should
+//! (against DNS rebinding), draws each PNG download once per frame, and
+//! never makes a pipeline wait: frames
 //! are published on a watch channel, and a slow or vanished viewer only
 //! misses intermediate frames.
 
 mod address;
+mod hosts;
+mod pngs;
 mod routes;
 mod stats;
 
@@ -29,12 +33,19 @@ pub struct PipelineView {
     pub files: Option<ChartFiles>,
 }
 
-/// Binds the dashboard and serves it until the runtime ends.
-pub async fn serve(addr: SocketAddr, pipelines: Vec<PipelineView>) -> std::io::Result<SocketAddr> {
+/// Binds the dashboard and serves it until the runtime ends, answering
+/// only requests for loopback, its own address and `allowed_hosts`.
+pub async fn serve(
+    addr: SocketAddr,
+    pipelines: Vec<PipelineView>,
+    allowed_hosts: &[String],
+) -> std::io::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let board = StatsBoard::start(pipelines.clone());
-    let app = routes::router(Arc::new(routes::AppState { pipelines, board }));
+    let pngs = pngs::Pngs::new(pipelines.len());
+    let hosts = hosts::AllowedHosts::new(bound, allowed_hosts);
+    let app = routes::router(Arc::new(routes::AppState { pipelines, board, pngs }), hosts);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("the dashboard stopped: {e}");

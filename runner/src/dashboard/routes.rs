@@ -4,6 +4,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -13,27 +14,31 @@ use futures_util::Stream;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use super::hosts::{self, AllowedHosts};
+use super::pngs::Pngs;
 use super::{PipelineView, StatsBoard};
 use crate::chart_output::RenderedFrame;
-use crate::plugin_host::ImageFormat;
 
 pub struct AppState {
     pub pipelines: Vec<PipelineView>,
     pub board: StatsBoard,
+    pub pngs: Pngs,
 }
 
 type AppStateRef = Arc<AppState>;
 
-pub fn router(state: AppStateRef) -> Router {
+pub fn router(state: AppStateRef, hosts: AllowedHosts) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/assets/app.js", get(|| asset("text/javascript; charset=utf-8", include_str!("assets/app.js"))))
         .route("/assets/style.css", get(|| asset("text/css; charset=utf-8", include_str!("assets/style.css"))))
         .route("/api/pipelines", get(pipelines))
         .route("/api/stats", get(stats))
+        .route("/api/renders", get(|State(state): State<AppStateRef>| async move { axum::Json(state.pngs.counts()) }))
         .route("/events", get(events))
         .route("/charts/{pipeline}/{file}", get(chart_file))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found: the dashboard serves only its own pages\n") })
+        .layer(axum::middleware::from_fn_with_state(hosts, hosts::check))
         .with_state(state)
 }
 
@@ -115,32 +120,19 @@ async fn chart_file(
     Path((pipeline, file)): Path<(String, String)>,
     Query(query): Query<Download>,
 ) -> Response {
-    let Some(view) = state.pipelines.iter().find(|p| p.name == pipeline) else {
+    let Some((index, view)) = state.pipelines.iter().enumerate().find(|(_, p)| p.name == pipeline) else {
         return (StatusCode::NOT_FOUND, format!("no pipeline named {pipeline:?}\n")).into_response();
     };
     let Some(frame) = view.shared.frames.borrow().clone() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no chart frame has been drawn yet\n").into_response();
     };
     let (content_type, body) = match file.as_str() {
-        "chart.svg" => ("image/svg+xml", frame.svg.to_vec()),
-        "chart.json" => ("application/json", frame.json.to_vec()),
-        "chart.png" => {
-            let json = frame.json.clone();
-            let renderer = frame.renderer.clone();
-            let png =
-                tokio::task::spawn_blocking(move || renderer.render(&json, ImageFormat::Png).map(|b| b.to_vec())).await;
-            match png {
-                Ok(Ok(png)) => ("image/png", png),
-                Ok(Err(e)) => {
-                    return (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        format!("the chart plugin failed to draw a PNG: {e}\n"),
-                    )
-                        .into_response();
-                }
-                Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("drawing failed: {e}\n")).into_response(),
-            }
-        }
+        "chart.svg" => ("image/svg+xml", Bytes::from(frame.svg.to_vec())),
+        "chart.json" => ("application/json", Bytes::from(frame.json.to_vec())),
+        "chart.png" => match state.pngs.png(index, frame).await {
+            Ok(png) => ("image/png", png),
+            Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        },
         _ => return (StatusCode::NOT_FOUND, "charts are chart.svg, chart.png and chart.json\n").into_response(),
     };
     let extension = file.rsplit('.').next().unwrap_or("bin");

@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
@@ -105,19 +104,115 @@ pub fn load_current(path: &Path) -> Result<Loaded, LoadError> {
 }
 
 /// Loads a private copy of the file, so the loader cannot return the
-/// library it already has for that path. The copy is removed once loaded
-/// (its mapping stays).
+/// library it already has for that path. The copy and its directory are
+/// removed once loaded (the mapping stays).
 fn load_copy(path: &Path) -> Result<PluginLibrary, LoadError> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let dir = std::env::temp_dir().join(format!("buzz-plugins-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| LoadError::Open(format!("cannot make {}: {e}", dir.display())))?;
+    let dir = private_dir().map_err(LoadError::Open)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let copy = dir.join(format!("{}-{name}", NEXT.fetch_add(1, Ordering::Relaxed)));
+    let copy = dir.path().join(name);
     std::fs::copy(path, &copy).map_err(|e| LoadError::Open(format!("cannot copy {}: {e}", path.display())))?;
-    let loaded = load(&copy).map(|mut library| {
+    load(&copy).map(|mut library| {
         library.path = path.to_path_buf();
         library
-    });
-    let _ = std::fs::remove_file(&copy);
-    loaded
+    })
+}
+
+/// A fresh directory for one copy, with a random name and mode 0700: a
+/// predictable shared path could be created first by another local user,
+/// who could then swap the copy before it is loaded. Under
+/// `$XDG_RUNTIME_DIR` (the user's own) when set, else the temp dir.
+fn private_dir() -> Result<tempfile::TempDir, String> {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()).map(PathBuf::from);
+    if let Some(base) = &runtime {
+        check_private(base)?;
+    }
+    let base = runtime.unwrap_or_else(std::env::temp_dir);
+    let dir = tempfile::Builder::new()
+        .prefix("buzz-plugins-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir_in(&base)
+        .map_err(|e| format!("cannot make a private directory for plugin copies in {}: {e}", base.display()))?;
+    check_private(dir.path())?;
+    Ok(dir)
+}
+
+/// Refuses a directory that is not this user's own or that others can enter.
+fn check_private(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |why: String| format!("refusing {} for plugin copies: {why}", dir.display());
+    let meta = std::fs::symlink_metadata(dir).map_err(|e| refuse(e.to_string()))?;
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_dir() {
+        return Err(refuse("it is not a directory".into()));
+    }
+    if meta.uid() != me {
+        return Err(refuse(format!("it is owned by uid {}, not by this user (uid {me})", meta.uid())));
+    }
+    if meta.mode() & 0o077 != 0 {
+        return Err(refuse(format!("other users can access it (mode {:o}; it must be 700)", meta.mode() & 0o777)));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    use super::*;
+
+    /// A built plugin: unit tests run from target/<profile>/deps, the plugins are one level up.
+    fn built_plugin() -> PathBuf {
+        let exe = std::env::current_exe().unwrap();
+        exe.parent().unwrap().parent().unwrap().join("libbuzz_fixture_relabel.so")
+    }
+
+    #[test]
+    fn a_rebuild_is_not_copied_into_a_directory_planted_at_a_predictable_path() {
+        let work = tempfile::tempdir().unwrap();
+        let plugin = work.path().join("libbuzz_fixture_relabel.so");
+        std::fs::copy(built_plugin(), &plugin).unwrap();
+        assert!(matches!(load_current(&plugin), Ok(Loaded::New(_))));
+        // Another local user plants /tmp/buzz-plugins-<pid> with the copies'
+        // names linked to a file: a copy written through a link overwrites it.
+        let trap = std::env::temp_dir().join(format!("buzz-plugins-{}", std::process::id()));
+        std::fs::create_dir_all(&trap).unwrap();
+        let victim = work.path().join("victim");
+        std::fs::write(&victim, "untouched").unwrap();
+        for name in ["libbuzz_fixture_relabel.so", "0-libbuzz_fixture_relabel.so", "1-libbuzz_fixture_relabel.so"] {
+            std::os::unix::fs::symlink(&victim, trap.join(name)).unwrap();
+        }
+        // The plugin is rebuilt: a new file (a new inode) at the same path.
+        std::fs::copy(built_plugin(), work.path().join("rebuilt")).unwrap();
+        std::fs::rename(work.path().join("rebuilt"), &plugin).unwrap();
+        let loaded = load_current(&plugin);
+        std::fs::remove_dir_all(&trap).unwrap();
+        assert!(matches!(loaded, Ok(Loaded::New(_))), "{loaded:?}");
+        assert!(std::fs::read(&victim).unwrap() == b"untouched", "the copy went through the planted link");
+    }
+
+    #[test]
+    fn copies_go_to_fresh_directories_only_this_user_can_enter() {
+        let (a, b) = (private_dir().unwrap(), private_dir().unwrap());
+        assert_ne!(a.path(), b.path());
+        for dir in [&a, &b] {
+            let meta = std::fs::metadata(dir.path()).unwrap();
+            assert_eq!(meta.mode() & 0o777, 0o700, "{}", dir.path().display());
+            // SAFETY: geteuid has no preconditions.
+            assert_eq!(meta.uid(), unsafe { libc::geteuid() });
+            let name = dir.path().file_name().unwrap().to_string_lossy().into_owned();
+            assert!(name.starts_with("buzz-plugins-") && name != format!("buzz-plugins-{}", std::process::id()));
+        }
+    }
+
+    #[test]
+    fn a_directory_others_can_enter_is_refused() {
+        let open = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let error = check_private(open.path()).unwrap_err();
+        assert!(error.contains("other users can access it (mode 755"), "{error}");
+        std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        check_private(open.path()).unwrap();
+        assert!(check_private(&open.path().join("missing")).is_err());
+    }
 }
