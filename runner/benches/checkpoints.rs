@@ -202,7 +202,7 @@ fn p99(sorted: &[f64]) -> f64 {
 }
 
 fn view_lag() {
-    const RATE: u64 = 2000;
+    const RATE: u64 = 250;
     const SECONDS: u64 = 8;
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
@@ -268,6 +268,10 @@ checkpoint_ms = 1000
 
 fn main() {
     let _ = tracing_subscriber::fmt().with_env_filter("error").try_init();
+    if std::env::var("BENCH_ONLY_VIEW").is_ok() {
+        view_lag();
+        return;
+    }
     throughput("file", "[transport]\ntype = \"file\"\npath = \"{dir}/t.jsonl\"");
     throughput(
         "kafka-embedded",
