@@ -243,10 +243,6 @@ impl KafkaReader {
         // every 1.5 s).
         let heartbeat = (spec.session_timeout_ms / 3).clamp(1, 3000);
         set_default(&mut config, spec, "heartbeat.interval.ms", &heartbeat.to_string());
-        // Incremental rebalancing (KIP-429, as Kafka Streams uses): a member
-        // joining or leaving moves only the partitions that change owner,
-        // and members keep consuming the rest instead of all pausing.
-        set_default(&mut config, spec, "partition.assignment.strategy", "cooperative-sticky");
         set_default(
             &mut config,
             spec,
