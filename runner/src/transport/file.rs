@@ -16,7 +16,9 @@ use buzz_sdk::abi::FfiRecord;
 
 use serde_json::{Value, json};
 
-use super::{EndMark, Position, RecordBatch, TransportError, TransportReader, TransportState, TransportWriter};
+use super::{
+    EndMark, Position, RecordBatch, SendProgress, TransportError, TransportReader, TransportState, TransportWriter,
+};
 use crate::config::{FileTransport, StartAt};
 use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState, TaskCheckpoint};
 
@@ -136,9 +138,10 @@ impl FileWriter {
 }
 
 impl TransportWriter for FileWriter {
-    fn send(&mut self, records: &[FfiRecord], rejected: &mut Vec<(usize, String)>) -> Result<(), TransportError> {
+    fn send(&mut self, records: &[FfiRecord], progress: &mut SendProgress) -> Result<(), TransportError> {
         self.buffer.clear();
-        for (i, record) in records.iter().enumerate() {
+        let (mut rejected, mut skip) = (Vec::new(), self.skip);
+        for (i, record) in records.iter().enumerate().skip(progress.taken) {
             // SAFETY: records come from a live plugin output.
             let payload = unsafe { record.payload.as_bytes() };
             if payload.contains(&b'\n') {
@@ -146,16 +149,20 @@ impl TransportWriter for FileWriter {
                     .push((i, "record contains a line break; the file transport carries one record per line".into()));
             } else if payload.trim_ascii().is_empty() {
                 rejected.push((i, "record is empty".into()));
-            } else if self.skip > 0 {
-                self.skip -= 1;
+            } else if skip > 0 {
+                skip -= 1;
             } else {
                 self.buffer.extend_from_slice(payload);
                 self.buffer.push(b'\n');
             }
         }
         // One write per batch: with O_APPEND, lines of concurrent producers
-        // do not interleave.
-        self.file.write_all(&self.buffer).map_err(|e| io_error("append to", &self.path, e))
+        // do not interleave. The batch is taken whole or not at all.
+        self.file.write_all(&self.buffer).map_err(|e| io_error("append to", &self.path, e))?;
+        self.skip = skip;
+        progress.rejected.append(&mut rejected);
+        progress.taken = records.len();
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<(), TransportError> {
@@ -552,9 +559,9 @@ mod tests {
         let mut writer = FileWriter::open(&path).unwrap();
         let payloads: Vec<Vec<u8>> = (0..10).map(|i| format!("{{\"n\":{i}}}").into_bytes()).collect();
         let records: Vec<_> = payloads.iter().map(|p| record(p)).collect();
-        let mut rejected = Vec::new();
-        writer.send(&records, &mut rejected).unwrap();
-        assert!(rejected.is_empty());
+        let mut progress = SendProgress::default();
+        writer.send(&records, &mut progress).unwrap();
+        assert!(progress.rejected.is_empty());
         let mut reader = FileReader::open(&spec(&path)).unwrap();
         assert_eq!(read_all(&mut reader).len(), 10);
         assert!(reader.reached(&writer.end_mark()));
@@ -589,15 +596,15 @@ mod tests {
         let records: Vec<_> = payloads.iter().map(|p| record(p)).collect();
         let mut first = FileWriter::open(&path).unwrap();
         assert_eq!(first.resume_source("s").unwrap(), None);
-        first.send(&records[..2], &mut Vec::new()).unwrap();
+        first.send(&records[..2], &mut SendProgress::default()).unwrap();
         first.checkpoint_source("s", Some(json!({"sent": 2}))).unwrap();
-        first.send(&records[2..4], &mut Vec::new()).unwrap();
+        first.send(&records[2..4], &mut SendProgress::default()).unwrap();
         // Killed mid-write: half of record 4.
         first.file.write_all(b"{\"n\"").unwrap();
         drop(first);
         let mut second = FileWriter::open(&path).unwrap();
         assert_eq!(second.resume_source("s").unwrap(), Some(json!({"sent": 2})));
-        second.send(&records[2..], &mut Vec::new()).unwrap();
+        second.send(&records[2..], &mut SendProgress::default()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().collect::<Vec<_>>(), ["{\"n\":0}", "{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}"]);
     }
@@ -617,10 +624,10 @@ mod tests {
     fn records_with_line_breaks_are_refused_by_the_writer() {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = FileWriter::open(&dir.path().join("t.jsonl")).unwrap();
-        let mut rejected = Vec::new();
-        writer.send(&[record(b"{\"a\":\n1}"), record(b"{}")], &mut rejected).unwrap();
-        assert_eq!(rejected.len(), 1);
-        assert_eq!(rejected[0].0, 0);
+        let mut progress = SendProgress::default();
+        writer.send(&[record(b"{\"a\":\n1}"), record(b"{}")], &mut progress).unwrap();
+        assert_eq!(progress.rejected.len(), 1);
+        assert_eq!(progress.rejected[0].0, 0);
     }
 
     #[test]
