@@ -80,6 +80,74 @@ fn smoker_over_a_real_broker() {
     smoker_over(Broker::tansu());
 }
 
+/// A CSV row too large for Kafka (librdkafka's `message.max.bytes`, 1,000,000
+/// bytes by default; tansu has no limit of its own) in the middle of the
+/// file: the run finishes, the row is dead-lettered with the reason and
+/// every other reading is charted once. It used to wedge the producer, which
+/// sent the readings before it again on every retry (fake stalls).
+fn too_large_record_over(broker: Broker) {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("readings.csv");
+    let mut text = String::from("timestamp,temperature,note\n");
+    let mut temperatures = Vec::new();
+    for i in 0..30 {
+        let temperature = 70.0 + i as f64 / 2.0;
+        let note = if i == 15 { "x".repeat(1_100_000) } else { "ok".into() };
+        text += &format!("2025-01-11 10:{i:02}:00,{temperature},{note}\n");
+        if i != 15 {
+            temperatures.push(temperature);
+        }
+    }
+    std::fs::write(&csv, text).unwrap();
+    // The default limit stops it before it is sent; above the limit,
+    // librdkafka refuses it and says why.
+    let cases = [
+        ("default", None, "record is 1100064 bytes, more than max_record_bytes (999000)"),
+        (
+            "raised",
+            Some("transport.max_record_bytes=2000000"),
+            "Kafka refused the record: Message production error: MessageSizeTooLarge",
+        ),
+    ];
+    for (name, limit, reason) in cases {
+        let out = dir.path().join(name);
+        let summary = out.join("summary.json");
+        let mut command = on(&broker);
+        command
+            .args(["run", "pipelines/smoker.toml", "--exit-when-done", "--summary"])
+            .arg(&summary)
+            .args(topic_args(&unique("too-large")))
+            .args(outputs_in(&out))
+            .args(["--set", "source.interval_ms=0", "--set", &format!("source.path={}", csv.display())])
+            .args(limit.iter().flat_map(|setting| ["--set", setting]));
+        let mut run = Watched::spawn(command);
+        wait_for("the run to finish", Duration::from_secs(60), || run.child.try_wait().unwrap().is_some());
+        assert!(run.child.wait().unwrap().success(), "{name}: buzz failed:\n{}", run.text());
+        let summary = read_json(&summary);
+        assert_eq!((summary["records_out"].as_u64(), summary["dead_letter"].as_u64()), (Some(29), Some(1)), "{name}");
+        let chart = read_json(&out.join("chart.json"));
+        let charted: Vec<f64> =
+            chart["series"][0]["points"].as_array().unwrap().iter().map(|p| p[1].as_f64().unwrap()).collect();
+        assert_eq!(charted, temperatures, "{name}: every other reading charted once, in order");
+        assert!(markers(&chart).is_empty(), "{name}: no stall in rising readings");
+        let dead = read_json_lines(&out.join("dead.jsonl"));
+        assert_eq!(dead.len(), 1, "{name}");
+        assert!(dead[0]["reason"].as_str().unwrap().starts_with(reason), "{name}: {}", dead[0]["reason"]);
+        let record: Value = serde_json::from_str(dead[0]["payload"].as_str().unwrap()).unwrap();
+        assert_eq!(record["note"].as_str().unwrap().len(), 1_100_000, "{name}: the whole record is kept");
+    }
+}
+
+#[test]
+fn a_record_too_large_for_the_embedded_broker_is_dead_lettered_and_nothing_is_sent_twice() {
+    too_large_record_over(Broker::Embedded);
+}
+
+#[test]
+fn a_record_too_large_for_a_real_broker_is_dead_lettered_and_nothing_is_sent_twice() {
+    too_large_record_over(Broker::tansu());
+}
+
 /// The topic is created with the partition count the file sets (3 in
 /// buzz-kafka.toml); the lone consumer is assigned all of them. (The
 /// embedded broker used to make it with its own default of 4 first.)

@@ -133,6 +133,66 @@ fn a_producer_killed_mid_line_leaves_no_glued_record() {
     assert_eq!(dead[0]["payload"], "{\"author\": \"Eve\", \"mess");
 }
 
+/// The transport file deleted and written again with new records, under a
+/// running consumer and then while it is stopped: like `tail -F`, the
+/// consumer reads the new file from its beginning and the chart adds its
+/// records to those of the old one. It used to go on at the old byte
+/// offset (or stay on the deleted file): records skipped without a word,
+/// half a line dead-lettered.
+#[test]
+fn a_replaced_transport_file_is_read_from_its_beginning_by_a_running_and_a_restarted_consumer() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("transport.jsonl");
+    let mut written = Vec::new();
+    let mut produce = |count: u64, seed: u64| {
+        // The old file and its source checkpoint go: a new producer run
+        // writes a new file (it gets the old inode back, on ext4, when no
+        // one holds the old one open).
+        let _ = std::fs::remove_file(&file);
+        let _ = std::fs::remove_file(dir.path().join("transport.jsonl.source.checkpoint"));
+        let (count, seed) = (format!("source.count={count}"), format!("source.seed={seed}"));
+        finish(file_run(dir.path(), &["--role", "produce", "--set", &count, "--set", &seed]));
+        written.extend(read_json_lines(&file));
+        count_authors(&written)
+    };
+    let consumer = |exit_when_done: bool| {
+        let mut command = buzz();
+        command.args(["run", "pipelines/buzz-file.toml", "--no-reload", "--role", "consume"]);
+        command.args(file_outputs_in(dir.path())).args(["--set", "state.checkpoint_ms=100"]);
+        command.arg("--summary").arg(dir.path().join("summary.json"));
+        if exit_when_done {
+            command.arg("--exit-when-done");
+        }
+        Watched::spawn(command)
+    };
+    let charted = || bar_values(&read_json(&dir.path().join("chart.json")));
+    let charted_so_far = || std::fs::read(dir.path().join("chart.json")).map_or(0.0, |_| charted().values().sum());
+
+    produce(1000, 1);
+    let mut running = consumer(false);
+    wait_for("the first file charted", Duration::from_secs(30), || charted_so_far() == 1000.0);
+    let expected = produce(2000, 2);
+    wait_for("the new file charted too", Duration::from_secs(30), || charted_so_far() >= 3000.0);
+    assert!(running.interrupt().success(), "{}", running.text());
+    assert_eq!(charted(), expected, "every record of both files charted once");
+    let warned = format!("{} is another file now", file.display());
+    assert_eq!(running.count(&warned), 1, "{}", running.text());
+
+    // Stopped at the end of the second file; the third is longer, so the
+    // old offset lies inside it.
+    let expected = produce(2500, 3);
+    let mut restarted = consumer(true);
+    wait_for("the restarted consumer to finish", Duration::from_secs(30), || {
+        restarted.child.try_wait().unwrap().is_some()
+    });
+    assert!(restarted.child.wait().unwrap().success(), "{}", restarted.text());
+    assert_eq!(charted(), expected, "the third file added to the chart of the first two");
+    let summary = read_json(&dir.path().join("summary.json"));
+    assert_eq!((summary["records_in"].as_u64(), summary["dead_letter"].as_u64()), (Some(2500), Some(0)));
+    assert!(!dir.path().join("dead.jsonl").exists(), "nothing dead-lettered");
+    assert!(restarted.text().contains("it was replaced, so reading starts from its beginning"), "{}", restarted.text());
+}
+
 #[test]
 fn reset_starts_the_chart_over_and_says_what_it_cleared() {
     let dir = tempfile::tempdir().unwrap();

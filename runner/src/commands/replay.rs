@@ -16,7 +16,7 @@ use serde_json::Value as Json;
 use crate::cli::ReplayArgs;
 use crate::config::{self, DeadLetterTarget};
 use crate::transport::kafka::read_topic;
-use crate::transport::open_writer;
+use crate::transport::{SendProgress, open_writer};
 
 /// One dead letter's record, decoded.
 struct Letter {
@@ -116,8 +116,9 @@ fn run(args: &ReplayArgs) -> Result<String, String> {
             header_count: h.len(),
         })
         .collect();
-    let mut rejected = Vec::new();
-    writer.send(&records, &mut rejected).map_err(|e| format!("transport: {e}"))?;
+    let mut progress = SendProgress::default();
+    writer.send(&records, &mut progress).map_err(|e| format!("transport: {e}"))?;
+    let rejected = progress.rejected;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while let Err(e) = writer.flush() {
         if std::time::Instant::now() > deadline {

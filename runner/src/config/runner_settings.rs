@@ -121,7 +121,10 @@ pub struct RecordCheckSettings {
     /// A JSON Schema file the records must follow (implies "json").
     #[serde(default)]
     pub schema: Option<String>,
-    /// Records larger than this many bytes are refused.
+    /// Records larger than this many bytes are refused: by the producer
+    /// before they are sent, and by the consumer as they arrive. The
+    /// default leaves room for a key and Kafka's framing within librdkafka's
+    /// default `message.max.bytes` (1,000,000).
     #[serde(default = "default_max_record_bytes")]
     #[schemars(range(min = 1))]
     pub max_record_bytes: u64,
@@ -139,7 +142,7 @@ pub enum RecordFormat {
 }
 
 fn default_max_record_bytes() -> u64 {
-    1024 * 1024
+    999_000
 }
 
 /// `[transport] type = "memory"`: a bounded queue inside one process.

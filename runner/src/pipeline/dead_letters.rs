@@ -13,7 +13,7 @@ use buzz_sdk::abi::{FfiRecord, FfiSlice, NO_TIMESTAMP};
 
 use crate::config::DeadLetterTarget;
 use crate::transport::kafka::KafkaWriter;
-use crate::transport::{RecordBatch, TransportReader, TransportWriter};
+use crate::transport::{RecordBatch, SendProgress, TransportReader, TransportWriter};
 
 /// One record that could not be processed.
 pub struct DeadLetter<'a> {
@@ -188,7 +188,12 @@ impl Sink {
                     header_count: 0,
                 };
                 let writer = self.topic.as_mut().expect("opened above");
-                writer.send(&[record], &mut Vec::new()).map_err(std::io::Error::other)
+                let mut progress = SendProgress::default();
+                writer.send(&[record], &mut progress).map_err(std::io::Error::other)?;
+                match progress.rejected.pop() {
+                    Some((_, reason)) => Err(std::io::Error::other(reason)),
+                    None => Ok(()),
+                }
             }
         }
     }

@@ -14,6 +14,7 @@ mod tasks;
 pub(crate) mod throttle;
 mod view;
 
+use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -96,6 +97,9 @@ pub struct Shared {
     pub failure: Mutex<Option<String>>,
     /// When the state was last checkpointed.
     pub last_checkpoint: Mutex<Option<Instant>>,
+    /// The record check's size limit, which the producer applies too (a
+    /// reload may change it).
+    pub max_record_bytes: AtomicU64,
 }
 
 /// The embedded broker keeps only the newest 100,000 records or 5 MB per
@@ -310,6 +314,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         frames: FrameSender::new(None),
         failure: Mutex::new(None),
         last_checkpoint: Mutex::new(None),
+        max_record_bytes: AtomicU64::new(spec.record_check.max_bytes),
     });
     let fail = |message: String| -> Diagnostics { spec.file.error(&crate::config::Origin::Default, message).into() };
     if matches!(spec.transport, TransportSpec::Memory(_)) && options.role != Role::Both {

@@ -8,6 +8,8 @@
 //! transport had got; a restarted producer resumes its source from there
 //! and the transport skips what was written after it.
 
+use std::borrow::Cow;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
@@ -15,9 +17,12 @@ use super::Shared;
 use super::control::{ProducerSwap, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
+use super::record_gate;
 use super::throttle::Throttle;
 use crate::plugin_host::{PollStatus, StageInstance};
-use crate::transport::{EndMark, TransportState, TransportStatus, TransportWriter};
+use buzz_sdk::abi::FfiRecord;
+
+use crate::transport::{EndMark, SendProgress, TransportState, TransportStatus, TransportWriter};
 
 /// Records asked of the source per poll.
 const BATCH: usize = 1024;
@@ -37,7 +42,6 @@ pub struct Producer {
 impl Producer {
     pub fn run(mut self, shared: &Shared) {
         let mut errors = Throttle::new(Duration::from_secs(5));
-        let mut rejected = Vec::new();
         let mut connected = false;
         if self.resume && !self.resume_source(shared) {
             return;
@@ -66,30 +70,46 @@ impl Producer {
                     DeadLetter::new("source", &source_type, &reason, payload).panicked(reject.panicked != 0),
                 );
             }
-            rejected.clear();
-            while let Err(e) = self.writer.send(batch.records, &mut rejected) {
+            // Records over max_record_bytes never reach the transport: a
+            // broker would refuse them (librdkafka's message.max.bytes), and
+            // the consumer would refuse them anyway.
+            let max_bytes = shared.max_record_bytes.load(Ordering::Relaxed);
+            let fits = |r: &FfiRecord| r.payload.len as u64 <= max_bytes;
+            let records: Cow<'_, [FfiRecord]> = if batch.records.iter().all(fits) {
+                Cow::Borrowed(batch.records)
+            } else {
+                for record in batch.records.iter().filter(|r| !fits(r)) {
+                    // SAFETY: the records are part of the live source output.
+                    let payload = unsafe { record.payload.as_bytes() };
+                    let reason = record_gate::too_large(payload.len(), max_bytes);
+                    shared.dead_letter(DeadLetter::new("transport", "send", &reason, payload));
+                }
+                Cow::Owned(batch.records.iter().copied().filter(fits).collect())
+            };
+            // Retried with the same progress: what a failed try already sent
+            // is not sent again.
+            let mut progress = SendProgress::default();
+            while let Err(e) = self.writer.send(&records, &mut progress) {
                 shared.set_transport(TransportStatus::new(TransportState::Retrying(e.to_string()), None));
                 if errors.ready() {
                     tracing::warn!(pipeline = %shared.name, "transport cannot take records yet, retrying: {e}");
                 }
                 if shared.stop.wait(errors.backoff()) {
-                    tracing::warn!(pipeline = %shared.name, "stopped before the transport took {} records: they were not sent", batch.records.len());
+                    tracing::warn!(pipeline = %shared.name, "stopped before the transport took {} records: they were not sent", records.len() - progress.taken);
                     return self.close(shared);
                 }
-                rejected.clear();
             }
             if errors.failures() > 0 || !connected {
                 shared.set_transport(TransportStatus::new(TransportState::Connected, None));
                 connected = true;
             }
             errors.reset();
-            Counters::add(&shared.counters.produced, batch.records.len() - rejected.len());
-            // SAFETY: the records are part of the live source output.
-            let bytes: usize = batch.records.iter().map(|r| r.payload.len).sum();
+            Counters::add(&shared.counters.produced, records.len() - progress.rejected.len());
+            let bytes: usize = records.iter().map(|r| r.payload.len).sum();
             Counters::add(&shared.counters.produced_bytes, bytes);
-            for (index, reason) in &rejected {
+            for (index, reason) in &progress.rejected {
                 // SAFETY: the records are part of the live source output.
-                let payload = unsafe { batch.records[*index].payload.as_bytes() };
+                let payload = unsafe { records[*index].payload.as_bytes() };
                 shared.dead_letter(DeadLetter::new("transport", "send", reason, payload));
             }
             let poll = batch.poll;

@@ -26,7 +26,7 @@ impl RecordGate {
     /// Why the record may not pass, if it may not.
     pub fn check(&self, payload: &[u8]) -> Result<(), String> {
         if payload.len() as u64 > self.max_bytes {
-            return Err(format!("record is {} bytes, more than max_record_bytes ({})", payload.len(), self.max_bytes));
+            return Err(too_large(payload.len(), self.max_bytes));
         }
         if !self.json {
             return Ok(());
@@ -53,6 +53,11 @@ impl RecordGate {
             Err(format!("record does not follow {name}: {}", problems.join("; ")))
         }
     }
+}
+
+/// Why a record of `len` bytes is refused (producer and consumer say the same).
+pub fn too_large(len: usize, max_bytes: u64) -> String {
+    format!("record is {len} bytes, more than max_record_bytes ({max_bytes})")
 }
 
 #[cfg(test)]

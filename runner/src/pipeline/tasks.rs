@@ -113,6 +113,7 @@ impl Task {
             next,
             transform: Some(save(&mut self.transform)?),
             chart: Some(save(&mut self.chart)?),
+            input: None,
             saved_at_ms: now_ms(),
         })
     }

@@ -78,6 +78,7 @@ impl Reloader {
             return self.refuse(message, noticed);
         }
         shared.dead_letters.set_target(&new.dead_letter);
+        shared.max_record_bytes.store(new.record_check.max_bytes, std::sync::atomic::Ordering::Relaxed);
         *shared.configuration.lock().expect("configuration poisoned") = pipeline::configuration(&new);
         self.spec = new;
         Counters::add(&shared.counters.reloads_applied, 1);

@@ -32,6 +32,10 @@ pub struct TaskCheckpoint {
     pub transform: Option<StageState>,
     #[serde(default)]
     pub chart: Option<StageState>,
+    /// What the transport needs to tell that `next` is still a position in
+    /// the same input (a file's device, inode and bytes before `next`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<Value>,
     /// Milliseconds since the Unix epoch.
     pub saved_at_ms: i64,
 }
@@ -39,7 +43,15 @@ pub struct TaskCheckpoint {
 impl TaskCheckpoint {
     /// An empty state at `next`: what `buzz reset` leaves.
     pub fn empty(partition: i32, next: i64) -> Self {
-        TaskCheckpoint { format: FORMAT_VERSION, partition, next, transform: None, chart: None, saved_at_ms: now_ms() }
+        TaskCheckpoint {
+            format: FORMAT_VERSION,
+            partition,
+            next,
+            transform: None,
+            chart: None,
+            input: None,
+            saved_at_ms: now_ms(),
+        }
     }
 
     /// Decodes a saved checkpoint, refusing one from a newer buzz.

@@ -2,10 +2,14 @@
 //! consumer tails the file from its checkpoint, so a consumer started late
 //! (or restarted, or killed) misses nothing and counts nothing twice.
 //!
+//! A file replaced under a consumer (deleted and written again, rotated,
+//! truncated) is read again from its beginning, as `tail -F` does.
+//!
 //! Checkpoints live beside the file: `<file>.<group>.checkpoint` holds the
-//! consumer's state and the byte offset it stands for, and
-//! `<file>.source.checkpoint` the source's position with the file's length
-//! when it was saved. Both are replaced atomically and fsynced.
+//! consumer's state, the byte offset it stands for and which file that
+//! offset is in, and `<file>.source.checkpoint` the source's position with
+//! the file's length when it was saved. Both are replaced atomically and
+//! fsynced.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -16,7 +20,9 @@ use buzz_sdk::abi::FfiRecord;
 
 use serde_json::{Value, json};
 
-use super::{EndMark, Position, RecordBatch, TransportError, TransportReader, TransportState, TransportWriter};
+use super::{
+    EndMark, Position, RecordBatch, SendProgress, TransportError, TransportReader, TransportState, TransportWriter,
+};
 use crate::config::{FileTransport, StartAt};
 use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState, TaskCheckpoint};
 
@@ -136,9 +142,10 @@ impl FileWriter {
 }
 
 impl TransportWriter for FileWriter {
-    fn send(&mut self, records: &[FfiRecord], rejected: &mut Vec<(usize, String)>) -> Result<(), TransportError> {
+    fn send(&mut self, records: &[FfiRecord], progress: &mut SendProgress) -> Result<(), TransportError> {
         self.buffer.clear();
-        for (i, record) in records.iter().enumerate() {
+        let (mut rejected, mut skip) = (Vec::new(), self.skip);
+        for (i, record) in records.iter().enumerate().skip(progress.taken) {
             // SAFETY: records come from a live plugin output.
             let payload = unsafe { record.payload.as_bytes() };
             if payload.contains(&b'\n') {
@@ -146,16 +153,20 @@ impl TransportWriter for FileWriter {
                     .push((i, "record contains a line break; the file transport carries one record per line".into()));
             } else if payload.trim_ascii().is_empty() {
                 rejected.push((i, "record is empty".into()));
-            } else if self.skip > 0 {
-                self.skip -= 1;
+            } else if skip > 0 {
+                skip -= 1;
             } else {
                 self.buffer.extend_from_slice(payload);
                 self.buffer.push(b'\n');
             }
         }
         // One write per batch: with O_APPEND, lines of concurrent producers
-        // do not interleave.
-        self.file.write_all(&self.buffer).map_err(|e| io_error("append to", &self.path, e))
+        // do not interleave. The batch is taken whole or not at all.
+        self.file.write_all(&self.buffer).map_err(|e| io_error("append to", &self.path, e))?;
+        self.skip = skip;
+        progress.rejected.append(&mut rejected);
+        progress.taken = records.len();
+        Ok(())
     }
 
     fn flush(&mut self) -> Result<(), TransportError> {
@@ -201,6 +212,87 @@ impl TransportWriter for FileWriter {
     }
 }
 
+/// Bytes before a checkpoint's position that it records a hash of.
+const FINGERPRINT_BYTES: u64 = 4096;
+
+/// Which file a file checkpoint's position is in (Unix only). ext4 gives a
+/// file made after a deletion the deleted file's inode at once, so device
+/// and inode alone do not tell a restarted consumer that its file was
+/// replaced: the creation time (where the file system keeps one) and a
+/// hash of the bytes before the position do.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct FileIdentity {
+    dev: u64,
+    ino: u64,
+    /// Nanoseconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    born: Option<u128>,
+    /// FNV-1a of the bytes (up to [`FINGERPRINT_BYTES`]) before the position.
+    before: String,
+}
+
+/// Device and inode of an open file or a path, as `tail -F` compares them.
+fn device_and_inode(meta: &std::fs::Metadata) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some((meta.dev(), meta.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        None
+    }
+}
+
+impl FileIdentity {
+    /// `file`'s identity with the bytes before `next`.
+    fn of(file: &File, next: u64) -> std::io::Result<Option<FileIdentity>> {
+        let meta = file.metadata()?;
+        let Some((dev, ino)) = device_and_inode(&meta) else { return Ok(None) };
+        let born = meta.created().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            let from = next.saturating_sub(FINGERPRINT_BYTES);
+            let mut bytes = vec![0; (next - from) as usize];
+            // At an offset: the reader's own position stays where it is.
+            file.read_exact_at(&mut bytes, from)?;
+            let hash =
+                bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3));
+            Ok(Some(FileIdentity { dev, ino, born, before: format!("{hash:016x}") }))
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (dev, ino, born, next);
+            Ok(None)
+        }
+    }
+}
+
+/// Why `file` (`len` bytes) is not the file `saved` was taken of, if it is not.
+fn replaced_since(saved: &TaskCheckpoint, file: &File, len: u64) -> Option<String> {
+    let next = saved.next as u64;
+    if len < next {
+        return Some(format!("is shorter ({len} bytes) than its checkpoint's position ({next})"));
+    }
+    // A checkpoint from before identities were kept (or `buzz reset`'s) has none.
+    let then: FileIdentity = serde_json::from_value(saved.input.clone()?).ok()?;
+    let now = FileIdentity::of(file, next).ok()??;
+    if (then.dev, then.ino) != (now.dev, now.ino) {
+        Some(format!(
+            "is another file than at its checkpoint (device and inode {}:{}, not {}:{})",
+            now.dev, now.ino, then.dev, then.ino
+        ))
+    } else if then.born.zip(now.born).is_some_and(|(then, now)| then != now) {
+        Some("is another file than at its checkpoint (created since, with the old one's inode)".into())
+    } else if then.before != now.before {
+        Some("holds other bytes before its checkpoint's position (a new file that got the old one's inode)".into())
+    } else {
+        None
+    }
+}
+
 /// Tails the file from the checkpoint.
 pub struct FileReader {
     path: PathBuf,
@@ -221,6 +313,8 @@ pub struct FileReader {
     pending: u64,
     /// Offset just after the last committed record.
     committed: u64,
+    /// Device and inode of the open file: another file at the path replaced it.
+    identity: Option<(u64, u64)>,
     state: TransportState,
 }
 
@@ -241,6 +335,7 @@ impl FileReader {
             buffer_offset: 0,
             pending: 0,
             committed: 0,
+            identity: None,
             state: TransportState::Waiting(format!("waiting for {} to appear", spec.path.display())),
         };
         reader.try_open()?;
@@ -252,39 +347,82 @@ impl FileReader {
         if self.file.is_some() {
             return Ok(true);
         }
-        let mut file = match File::open(&self.path) {
+        let file = match File::open(&self.path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
             Err(e) => return Err(io_error("open", &self.path, e)),
         };
         let len = file.metadata().map_err(|e| io_error("inspect", &self.path, e))?.len();
         let start = match self.saved.take() {
-            Some(saved) if saved.next as u64 <= len => {
-                let next = saved.next as u64;
-                self.restored = Some(saved);
-                next
-            }
-            Some(saved) => {
-                tracing::warn!(
-                    file = %self.path.display(),
-                    "{} is shorter ({len} bytes) than its checkpoint's position ({}); it was replaced, so reading starts from its beginning with an empty chart",
-                    self.path.display(),
-                    saved.next
-                );
-                0
-            }
+            Some(saved) => match replaced_since(&saved, &file, len) {
+                None => {
+                    let next = saved.next as u64;
+                    self.restored = Some(saved);
+                    next
+                }
+                Some(why) => {
+                    // The old file's records are in the state; the new
+                    // file's are added to them.
+                    tracing::warn!(
+                        file = %self.path.display(),
+                        "{} {why}: it was replaced, so reading starts from its beginning; the chart keeps what it had",
+                        self.path.display()
+                    );
+                    self.restored = Some(TaskCheckpoint { next: 0, input: None, ..saved });
+                    0
+                }
+            },
             None => match self.start {
                 StartAt::Beginning => 0,
                 StartAt::End => len,
             },
         };
+        self.start_reading(file, start)?;
+        Ok(true)
+    }
+
+    /// Reads `file` from `start` on.
+    fn start_reading(&mut self, mut file: File, start: u64) -> Result<(), TransportError> {
         file.seek(SeekFrom::Start(start)).map_err(|e| io_error("seek in", &self.path, e))?;
         tracing::info!(file = %self.path.display(), offset = start, "reading file transport");
+        self.identity = file.metadata().ok().as_ref().and_then(device_and_inode);
         self.file = Some(file);
+        self.buffer.clear();
+        self.cursor = 0;
         self.buffer_offset = start;
         self.pending = start;
         self.committed = start;
         self.state = TransportState::Connected;
+        Ok(())
+    }
+
+    /// As `tail -F` does: once the open file is read to its end, a file now
+    /// at its path with another device or inode (it was deleted and
+    /// written again, or rotated) is read from its start. An unfinished
+    /// last line of the old file will never be finished: it goes into
+    /// `batch` alone. True if it switched.
+    fn follow_new_file(&mut self, batch: &mut RecordBatch) -> Result<bool, TransportError> {
+        let Some(open) = self.identity else { return Ok(false) };
+        // No file at the path (deleted, not yet written again): wait for one.
+        let Ok(now) = std::fs::metadata(&self.path) else { return Ok(false) };
+        if device_and_inode(&now) == Some(open) {
+            return Ok(false);
+        }
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(io_error("open", &self.path, e)),
+        };
+        let rest = &self.buffer[self.cursor..];
+        if !rest.trim_ascii().is_empty() {
+            batch.push_payload(rest, Position::File { offset: self.buffer_offset + self.cursor as u64 });
+        }
+        tracing::warn!(
+            file = %self.path.display(),
+            "{} is another file now (device and inode differ: it was replaced or rotated); reading the new one from its beginning, the chart keeps what it had",
+            self.path.display()
+        );
+        self.start_reading(file, 0)?;
         Ok(true)
     }
 
@@ -356,6 +494,12 @@ impl TransportReader for FileReader {
             if self.read_more()? > 0 {
                 continue;
             }
+            if self.follow_new_file(batch)? {
+                if !batch.is_empty() {
+                    return Ok(());
+                }
+                continue;
+            }
             let now = Instant::now();
             if now >= deadline {
                 return Ok(());
@@ -422,7 +566,14 @@ impl TransportReader for FileReader {
 
     fn save_checkpoints(&mut self, checkpoints: &[TaskCheckpoint]) -> Result<(), TransportError> {
         let Some(checkpoint) = checkpoints.iter().find(|c| c.partition == 0) else { return Ok(()) };
-        let bytes = serde_json::to_vec(checkpoint).expect("checkpoints encode");
+        let mut checkpoint = checkpoint.clone();
+        if let Some(file) = &self.file {
+            // Which file the position is in, for a restarted consumer to check.
+            let identity =
+                FileIdentity::of(file, checkpoint.next as u64).map_err(|e| io_error("read", &self.path, e))?;
+            checkpoint.input = identity.map(|i| serde_json::to_value(i).expect("identities encode"));
+        }
+        let bytes = serde_json::to_vec(&checkpoint).expect("checkpoints encode");
         state::write_durable(&self.checkpoint_path, &bytes)
             .map_err(|e| io_error("save the checkpoint to", &self.checkpoint_path, e))
     }
@@ -552,9 +703,9 @@ mod tests {
         let mut writer = FileWriter::open(&path).unwrap();
         let payloads: Vec<Vec<u8>> = (0..10).map(|i| format!("{{\"n\":{i}}}").into_bytes()).collect();
         let records: Vec<_> = payloads.iter().map(|p| record(p)).collect();
-        let mut rejected = Vec::new();
-        writer.send(&records, &mut rejected).unwrap();
-        assert!(rejected.is_empty());
+        let mut progress = SendProgress::default();
+        writer.send(&records, &mut progress).unwrap();
+        assert!(progress.rejected.is_empty());
         let mut reader = FileReader::open(&spec(&path)).unwrap();
         assert_eq!(read_all(&mut reader).len(), 10);
         assert!(reader.reached(&writer.end_mark()));
@@ -582,6 +733,43 @@ mod tests {
     }
 
     #[test]
+    fn a_file_replaced_under_a_reader_is_read_from_its_beginning() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        std::fs::write(&path, "{\"n\":1}\n{\"n\":").unwrap();
+        let mut reader = FileReader::open(&spec(&path)).unwrap();
+        assert_eq!(read_all(&mut reader), ["{\"n\":1}"]);
+        // Deleted and written again: the old file's unfinished line comes
+        // alone, then the new file from its start.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, "{\"m\":1}\n{\"m\":2}\n").unwrap();
+        assert_eq!(read_all(&mut reader), ["{\"n\":", "{\"m\":1}", "{\"m\":2}"]);
+        assert_eq!(reader.position(0), Some(16));
+    }
+
+    #[test]
+    fn a_consumer_restarted_on_a_replaced_file_reads_it_from_its_beginning_with_its_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        std::fs::write(&path, "{\"n\":1}\n{\"n\":2}\n").unwrap();
+        let mut first = FileReader::open(&spec(&path)).unwrap();
+        assert_eq!(read_all(&mut first).len(), 2);
+        let state = Some(StageState { type_name: "count_by".into(), state: Some(json!({"n": 2})) });
+        let next = first.position(0).unwrap();
+        first
+            .save_checkpoints(&[TaskCheckpoint { transform: state.clone(), ..TaskCheckpoint::empty(0, next) }])
+            .unwrap();
+        drop(first);
+        // A longer file in its place (on ext4, with the same inode).
+        std::fs::remove_file(&path).unwrap();
+        std::fs::write(&path, "{\"m\":1}\n{\"m\":2}\n{\"m\":3}\n").unwrap();
+        let mut second = FileReader::open(&spec(&path)).unwrap();
+        assert_eq!(read_all(&mut second), ["{\"m\":1}", "{\"m\":2}", "{\"m\":3}"]);
+        let restored = second.take_restored();
+        assert_eq!((restored[0].next, &restored[0].transform), (0, &state), "the state is kept, the position is not");
+    }
+
+    #[test]
     fn a_writer_resumed_from_its_checkpoint_skips_what_was_written_after_it() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
@@ -589,15 +777,15 @@ mod tests {
         let records: Vec<_> = payloads.iter().map(|p| record(p)).collect();
         let mut first = FileWriter::open(&path).unwrap();
         assert_eq!(first.resume_source("s").unwrap(), None);
-        first.send(&records[..2], &mut Vec::new()).unwrap();
+        first.send(&records[..2], &mut SendProgress::default()).unwrap();
         first.checkpoint_source("s", Some(json!({"sent": 2}))).unwrap();
-        first.send(&records[2..4], &mut Vec::new()).unwrap();
+        first.send(&records[2..4], &mut SendProgress::default()).unwrap();
         // Killed mid-write: half of record 4.
         first.file.write_all(b"{\"n\"").unwrap();
         drop(first);
         let mut second = FileWriter::open(&path).unwrap();
         assert_eq!(second.resume_source("s").unwrap(), Some(json!({"sent": 2})));
-        second.send(&records[2..], &mut Vec::new()).unwrap();
+        second.send(&records[2..], &mut SendProgress::default()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().collect::<Vec<_>>(), ["{\"n\":0}", "{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}"]);
     }
@@ -617,10 +805,10 @@ mod tests {
     fn records_with_line_breaks_are_refused_by_the_writer() {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = FileWriter::open(&dir.path().join("t.jsonl")).unwrap();
-        let mut rejected = Vec::new();
-        writer.send(&[record(b"{\"a\":\n1}"), record(b"{}")], &mut rejected).unwrap();
-        assert_eq!(rejected.len(), 1);
-        assert_eq!(rejected[0].0, 0);
+        let mut progress = SendProgress::default();
+        writer.send(&[record(b"{\"a\":\n1}"), record(b"{}")], &mut progress).unwrap();
+        assert_eq!(progress.rejected.len(), 1);
+        assert_eq!(progress.rejected[0].0, 0);
     }
 
     #[test]

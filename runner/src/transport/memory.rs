@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use buzz_sdk::abi::{FfiRecord, NO_TIMESTAMP};
 
-use super::{EndMark, Position, RecordBatch, TransportError, TransportReader, TransportState, TransportWriter};
+use super::{
+    EndMark, Position, RecordBatch, SendProgress, TransportError, TransportReader, TransportState, TransportWriter,
+};
 use crate::config::MemoryTransport;
 
 /// How long a full queue blocks the producer before it backs off and retries.
@@ -55,7 +57,9 @@ impl MemoryWriter {
 }
 
 impl TransportWriter for MemoryWriter {
-    fn send(&mut self, records: &[FfiRecord], _rejected: &mut Vec<(usize, String)>) -> Result<(), TransportError> {
+    fn send(&mut self, records: &[FfiRecord], progress: &mut SendProgress) -> Result<(), TransportError> {
+        // The batch is queued whole or not at all.
+        let records = &records[progress.taken..];
         if records.is_empty() {
             return Ok(());
         }
@@ -82,6 +86,7 @@ impl TransportWriter for MemoryWriter {
         }
         state.sent += records.len() as u64;
         state.queued += records.len();
+        progress.taken += records.len();
         state.batches.push_back(batch);
         drop(state);
         queue.changed.notify_all();
@@ -193,7 +198,7 @@ mod tests {
             headers: std::ptr::null(),
             header_count: 0,
         };
-        writer.send(&vec![record; count], &mut Vec::new()).unwrap();
+        writer.send(&vec![record; count], &mut SendProgress::default()).unwrap();
     }
 
     fn drain(reader: &mut MemoryReader) -> usize {

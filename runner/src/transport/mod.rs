@@ -77,11 +77,21 @@ impl TransportStatus {
     }
 }
 
+/// How far a transport got with one batch of records. A `send` that failed
+/// part-way is retried with the same progress and goes on after the records
+/// already taken, so a retry never sends a record twice.
+#[derive(Debug, Default)]
+pub struct SendProgress {
+    /// Records from the start of the batch that were sent, skipped or rejected.
+    pub taken: usize,
+    /// Records the transport cannot carry (index, reason): not sent.
+    pub rejected: Vec<(usize, String)>,
+}
+
 /// The producer half's end of a transport.
 pub trait TransportWriter: Send {
-    /// Sends records on. Records the transport cannot carry are listed in
-    /// `rejected` (index, reason) and not sent.
-    fn send(&mut self, records: &[FfiRecord], rejected: &mut Vec<(usize, String)>) -> Result<(), TransportError>;
+    /// Sends records on, from `progress.taken` (see [`SendProgress`]).
+    fn send(&mut self, records: &[FfiRecord], progress: &mut SendProgress) -> Result<(), TransportError>;
     /// Makes everything sent so far visible to consumers.
     fn flush(&mut self) -> Result<(), TransportError>;
     /// The mark a consumer must reach to have seen everything flushed.

@@ -35,7 +35,7 @@ use super::topic::{TopicCreator, partition_count, partition_ends};
 use crate::config::{Brokers, KafkaTransport};
 use crate::pipeline::throttle::Throttle;
 use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState};
-use crate::transport::{EndMark, TransportError, TransportWriter};
+use crate::transport::{EndMark, SendProgress, TransportError, TransportWriter};
 
 /// A record the producer did not deliver.
 struct Undelivered {
@@ -192,14 +192,16 @@ impl KafkaWriter {
     }
 
     /// Sends one record, waiting while the queue is full and replacing a
-    /// producer that failed for good.
+    /// producer that failed for good. `Ok(Some(reason))`: the client refused
+    /// this record itself (too large for `message.max.bytes`); sending it
+    /// again would fail the same way.
     fn send_one(
         &mut self,
         payload: &[u8],
         key: Option<&[u8]>,
         partition: i32,
         timestamp_ms: Option<i64>,
-    ) -> Result<(), TransportError> {
+    ) -> Result<Option<String>, TransportError> {
         loop {
             let mut message: BaseRecord<'_, [u8], [u8]> =
                 BaseRecord::to(&self.topic).payload(payload).partition(partition);
@@ -210,7 +212,7 @@ impl KafkaWriter {
                 message = message.timestamp(timestamp_ms);
             }
             match self.producer.send(message) {
-                Ok(()) => return Ok(()),
+                Ok(()) => return Ok(None),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                     if self.queue_full.ready() {
                         let why = self
@@ -224,6 +226,13 @@ impl KafkaWriter {
                     self.producer.poll(Duration::from_millis(10));
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::Fatal), _)) => self.replace_producer()?,
+                Err((error @ KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge), _)) => {
+                    let limit = self.config.get("message.max.bytes").unwrap_or("1000000");
+                    return Ok(Some(format!(
+                        "Kafka refused the record: {error} (the record and its key are {} bytes; message.max.bytes is {limit})",
+                        payload.len() + key.map_or(0, <[u8]>::len)
+                    )));
+                }
                 Err((error, _)) => return Err(TransportError(format!("cannot send to topic {}: {error}", self.topic))),
             }
         }
@@ -254,6 +263,7 @@ impl KafkaWriter {
         };
         tracing::info!("Kafka {}: sending {} undelivered records again", self.label, resend.len());
         for record in &resend {
+            // Each was taken once already, so none is too large.
             self.send_one(&record.payload, record.key.as_deref(), record.partition, record.timestamp_ms)?;
         }
         Ok(())
@@ -270,21 +280,33 @@ fn new_producer(
 }
 
 impl TransportWriter for KafkaWriter {
-    fn send(&mut self, records: &[FfiRecord], _rejected: &mut Vec<(usize, String)>) -> Result<(), TransportError> {
+    fn send(&mut self, records: &[FfiRecord], progress: &mut SendProgress) -> Result<(), TransportError> {
         self.creator.ensure()?;
         if self.partitioner.partitions().is_none() {
             self.partitioner.set_partitions(partition_count(self.producer.client(), &self.topic)?);
         }
-        for record in records {
+        // Records before `progress.taken` were handed to librdkafka by an
+        // earlier try: sending them again would duplicate them.
+        for (index, record) in records.iter().enumerate().skip(progress.taken) {
             // SAFETY: records come from a live plugin output.
             let (payload, key) = unsafe { (record.payload.as_bytes(), record.key.as_opt()) };
             let timestamp_ms = (record.timestamp_ms != NO_TIMESTAMP).then_some(record.timestamp_ms);
+            let sequence = self.partitioner.sequence();
             let (key, partition) = self.partitioner.route(payload, key);
             if let Some(left) = self.skip.get_mut(&partition).filter(|left| **left > 0) {
                 *left -= 1;
-                continue;
+            } else {
+                match self.send_one(payload, key.as_deref(), partition, timestamp_ms) {
+                    Ok(None) => {}
+                    Ok(Some(reason)) => progress.rejected.push((index, reason)),
+                    Err(e) => {
+                        // Not taken: the retry routes it as this try did.
+                        self.partitioner.set_sequence(sequence);
+                        return Err(e);
+                    }
+                }
             }
-            self.send_one(payload, key.as_deref(), partition, timestamp_ms)?;
+            progress.taken = index + 1;
         }
         self.queue_full.reset();
         Ok(())
