@@ -319,7 +319,10 @@ fn twenty_kill_9s_on_a_durable_broker_end_with_the_chart_of_an_uninterrupted_run
     // producers resumed with records delivered after their checkpoint.
     let restored = logs.matches("state restored from the checkpoint").count();
     let skipped = logs.matches("are not sent again").count();
-    assert!(restored >= 5 && skipped >= 1, "restored {restored} partitions, skipped records in {skipped} runs:\n{logs}");
+    assert!(
+        restored >= 5 && skipped >= 1,
+        "restored {restored} partitions, skipped records in {skipped} runs:\n{logs}"
+    );
     let mut last = kafka_run(&broker.address, &topic, dir.path(), &["--set", count, "--set", fast, "--set", session]);
     last.arg("--exit-when-done");
     finish(last);
