@@ -11,6 +11,17 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
 
+/// The buzz app's stages in a pipeline file: messages counted per author,
+/// drawn as bars (a `[chart]` table the caller may extend).
+pub const COUNT_BY_AUTHOR: &str = r#"[transform]
+type = "count_by"
+field = "author"
+[chart]
+type = "bar_chart"
+category = "author"
+value = "count"
+"#;
+
 /// `key=value` settings that keep a run's chart and dead letters in `dir`.
 pub fn output_settings(dir: &Path) -> [String; 2] {
     [

@@ -19,7 +19,7 @@
 //!
 //! Run with `scripts/bench checkpoints`. BENCH_RECORDS sets the records
 //! per throughput round (default 2,000,000), BENCH_ROUNDS the rounds
-//! (default 3).
+//! (default 3); BENCH_ONLY_VIEW=1 measures only the merged-view lag.
 
 #[path = "bench_support.rs"]
 mod support;
@@ -30,7 +30,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use buzz::pipeline::{self, Role, RunOptions};
-use support::{now_ms, output_settings, percentile, pipeline, release_buzz};
+use support::{COUNT_BY_AUTHOR, now_ms, output_settings, percentile, pipeline, release_buzz};
 
 const NO_CHECKPOINTS_MS: &str = "600000";
 
@@ -57,14 +57,7 @@ interval_ms = 0
 count = {records}
 seed = 1
 {transport}
-[transform]
-type = "count_by"
-field = "author"
-[chart]
-type = "bar_chart"
-category = "author"
-value = "count"
-[state]
+{COUNT_BY_AUTHOR}[state]
 checkpoint_ms = {checkpoint_ms}
 "#
     );

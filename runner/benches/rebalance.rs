@@ -22,7 +22,7 @@ use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{release_buzz, start_tansu};
+use support::{COUNT_BY_AUTHOR, release_buzz, start_tansu};
 
 const PARTITIONS: i32 = 6;
 
@@ -101,14 +101,7 @@ brokers = "${{KAFKA_BROKERS}}"
 topic = "live"
 partitions = {PARTITIONS}
 properties = {{ "partition.assignment.strategy" = "{strategy}" }}
-[transform]
-type = "count_by"
-field = "author"
-[chart]
-type = "bar_chart"
-category = "author"
-value = "count"
-output = "{}"
+{COUNT_BY_AUTHOR}output = "{}"
 "#,
             dir.path().join("chart").display()
         ),
