@@ -129,7 +129,11 @@ fn fixed_dead_letters_replayed_into_the_pipeline_are_charted() {
     let dead_letters = dir.path().join("dead.jsonl");
     let fixed =
         std::fs::read_to_string(&dead_letters).unwrap().replace(r#"\"hot\""#, "90.5").replace(r#"\"warm\""#, "80.5");
-    std::fs::write(&dead_letters, fixed).unwrap();
+    // A line mangled while editing, and a letter marked not replayable (what
+    // a chart refuses is the transform's output), are skipped with a word
+    // each; the rest go in.
+    let chart_letter = r#"{"stage":"transport","replayable":false,"payload":"{\"x\":1}","reason":"r"}"#;
+    std::fs::write(&dead_letters, format!("{fixed}{{\"stage\": \"transport\", oops\n{chart_letter}\n")).unwrap();
     let output = buzz()
         .arg("replay")
         .arg(&dead_letters)
@@ -138,8 +142,11 @@ fn fixed_dead_letters_replayed_into_the_pipeline_are_charted() {
         .args(["--stage", "transport"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(String::from_utf8_lossy(&output.stdout).starts_with("replayed 2 of 2 dead letters"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("replayed 2 of 2 dead letters (2 skipped"));
+    assert!(stderr.contains("dead.jsonl:3: skipped: not a dead letter (JSON)"), "{stderr}");
+    assert!(stderr.contains("dead.jsonl:4: skipped: the chart refused it"), "{stderr}");
 
     std::fs::remove_file(&dead_letters).unwrap();
     let second = consume(&pipeline, dir.path(), &[]);

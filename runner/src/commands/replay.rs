@@ -80,10 +80,10 @@ fn run(args: &ReplayArgs) -> Result<String, String> {
     };
     let entries = read_entries(&target, args.stage.as_deref())?;
     if let Some(export) = &args.export {
-        return export_entries(&entries, export).map(|()| {
+        return export_entries(&entries.letters, export).map(|()| {
             format!(
                 "saved {} dead letters from {} to {}: fix them, then `buzz replay {} --into {}`",
-                entries.len(),
+                entries.letters.len(),
                 target.describe(),
                 export.display(),
                 export.display(),
@@ -91,10 +91,24 @@ fn run(args: &ReplayArgs) -> Result<String, String> {
             )
         });
     }
-    let letters = entries
-        .iter()
-        .map(|(at, entry)| decode(entry).map_err(|e| format!("{at}: the dead letter {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut skipped = entries.skipped;
+    let mut letters = Vec::new();
+    for (at, entry) in &entries.letters {
+        if entry["replayable"] == false {
+            eprintln!(
+                "{at}: skipped: the chart refused it, so it is the transform's output, not a record of the input"
+            );
+            skipped += 1;
+            continue;
+        }
+        match decode(entry) {
+            Ok(letter) => letters.push(letter),
+            Err(e) => {
+                eprintln!("{at}: skipped: the dead letter {e}");
+                skipped += 1;
+            }
+        }
+    }
     let mut writer = open_writer(&spec.transport).map_err(|e| format!("transport: {e}"))?;
     let header_views: Vec<Vec<FfiHeader>> = letters
         .iter()
@@ -135,16 +149,29 @@ fn run(args: &ReplayArgs) -> Result<String, String> {
         DeadLetterTarget::File(_) => "they are still in the dead-letter file: remove them once the pipeline took them",
         DeadLetterTarget::Kafka(_) => "they stay in the dead-letter topic: replaying it again sends them again",
     };
+    let skipped = match skipped {
+        0 => String::new(),
+        n => format!(" ({n} skipped, each said above)"),
+    };
     Ok(format!(
-        "replayed {sent} of {} dead letters from {} into {}; {kept}",
+        "replayed {sent} of {} dead letters{skipped} from {} into {}; {kept}",
         records.len(),
         target.describe(),
         spec.transport.describe()
     ))
 }
 
-/// The dead letters (only those of `stage`, if given), each with where it is.
-fn read_entries(target: &DeadLetterTarget, stage: Option<&str>) -> Result<Vec<(String, Json)>, String> {
+/// What a dead-letter file or topic holds.
+struct Entries {
+    /// The dead letters (only those of the stage asked for), each with where it is.
+    letters: Vec<(String, Json)>,
+    /// Lines that are not dead letters (each reported on stderr).
+    skipped: usize,
+}
+
+/// The dead letters (only those of `stage`, if given), each with where it
+/// is; a line that is not one is reported and skipped, not fatal.
+fn read_entries(target: &DeadLetterTarget, stage: Option<&str>) -> Result<Entries, String> {
     let lines: Vec<(String, Vec<u8>)> = match target {
         DeadLetterTarget::File(path) => {
             let text =
@@ -161,11 +188,15 @@ fn read_entries(target: &DeadLetterTarget, stage: Option<&str>) -> Result<Vec<(S
             .map(|record| (record.position, record.payload))
             .collect(),
     };
-    let mut entries = Vec::new();
+    let mut entries = Entries { letters: Vec::new(), skipped: 0 };
     for (at, line) in lines {
-        let entry: Json = serde_json::from_slice(&line).map_err(|e| format!("{at}: not a dead letter (JSON): {e}"))?;
-        if stage.is_none_or(|s| entry["stage"] == s) {
-            entries.push((at, entry));
+        match serde_json::from_slice::<Json>(&line) {
+            Ok(entry) if stage.is_none_or(|s| entry["stage"] == s) => entries.letters.push((at, entry)),
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("{at}: skipped: not a dead letter (JSON): {e}");
+                entries.skipped += 1;
+            }
         }
     }
     Ok(entries)

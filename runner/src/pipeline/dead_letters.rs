@@ -113,6 +113,11 @@ impl DeadLetters {
         if letter.panicked {
             entry["panicked"] = json!(true);
         }
+        if letter.stage == "chart" {
+            // What the chart refused is the transform's output, which the
+            // pipeline's input cannot take: `buzz replay` skips it.
+            entry["replayable"] = json!(false);
+        }
         match std::str::from_utf8(letter.payload) {
             Ok(text) => entry["payload"] = json!(text),
             Err(_) => entry["payload_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(letter.payload)),
@@ -162,7 +167,7 @@ struct Sink {
 
 impl Sink {
     fn append(&mut self, entry: &Json) -> std::io::Result<()> {
-        let line = serde_json::to_vec(entry)?;
+        let mut line = serde_json::to_vec(entry)?;
         match &self.target {
             DeadLetterTarget::File(path) => {
                 if self.file.is_none() {
@@ -172,9 +177,10 @@ impl Sink {
                     let opened = OpenOptions::new().create(true).append(true).open(path)?;
                     self.file = Some(BufWriter::new(opened));
                 }
-                let writer = self.file.as_mut().expect("opened above");
-                writer.write_all(&line)?;
-                writer.write_all(b"\n")
+                // The line and its newline in one write: a crash between
+                // two writes would glue the next letter onto this one.
+                line.push(b'\n');
+                self.file.as_mut().expect("opened above").write_all(&line)
             }
             DeadLetterTarget::Kafka(spec) => {
                 if self.topic.is_none() {
@@ -216,5 +222,27 @@ impl Sink {
         if let Err(e) = result {
             tracing::error!("cannot flush dead letters to {}: {e}", self.target.describe());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_letter_is_one_whole_line_and_a_chart_letter_says_it_cannot_be_replayed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("dead.jsonl");
+        let letters = DeadLetters::new(&DeadLetterTarget::File(path.clone()), "p");
+        letters.write(DeadLetter::new("transport", "file", "not JSON", b"{oops"));
+        letters.write(DeadLetter::new("chart", "bar_chart", "no category", br#"{"count":1}"#));
+        letters.sync().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.ends_with('\n'));
+        let lines: Vec<Json> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0]["payload"], "{oops");
+        assert!(lines[0].get("replayable").is_none());
+        assert_eq!(lines[1]["replayable"], false);
     }
 }
