@@ -107,22 +107,17 @@ fn restore() {
         writeln!(data, r#"{{"message":"hello","author":"author-{i:06}"}}"#).unwrap();
     }
     drop(data);
-    let text = r#"name = "restore"
+    let text = format!(
+        r#"name = "restore"
 [source]
 type = "buzz_messages"
 [transport]
 type = "file"
 path = "data.jsonl"
-[transform]
-type = "count_by"
-field = "author"
-[chart]
-type = "bar_chart"
-category = "author"
-value = "count"
-top = 10
+{COUNT_BY_AUTHOR}top = 10
 output = "chart"
-"#;
+"#
+    );
     let pipeline = dir.path().join("restore.toml");
     std::fs::write(&pipeline, text).unwrap();
     consumer_run(&pipeline, dir.path());

@@ -12,7 +12,7 @@ mod support;
 use std::time::Instant;
 
 use buzz::pipeline::{self, Role, RunOptions};
-use support::{cpu_seconds, output_settings, pin_to_one_core, pipeline, repo_root};
+use support::{COUNT_BY_AUTHOR, cpu_seconds, output_settings, pin_to_one_core, pipeline, repo_root};
 
 const TARGET: f64 = 1_000_000.0;
 
@@ -50,7 +50,8 @@ fn main() {
     if !pin_to_one_core() {
         println!("path: could not pin to one core; figures are for the whole machine");
     }
-    let buzz = r#"name = "buzz"
+    let buzz = format!(
+        r#"name = "buzz"
 [source]
 type = "buzz_messages"
 interval_ms = 0
@@ -60,15 +61,9 @@ seed = 1
 topics = ["a long read about the history of stream processing engines and their charts", "a talk on live charts that update as quickly as the data arrives", "a thread about counting messages per author in real time, at scale"]
 [transport]
 type = "memory"
-[transform]
-type = "count_by"
-field = "author"
-[chart]
-type = "bar_chart"
-category = "author"
-value = "count"
-"#;
-    measure("buzz", buzz, &[], 5_000_000);
+{COUNT_BY_AUTHOR}"#
+    );
+    measure("buzz", &buzz, &[], 5_000_000);
     let smoker = format!(
         r#"name = "smoker"
 [source]
