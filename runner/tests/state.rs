@@ -373,10 +373,19 @@ fn three_consumers_over_six_partitions_each_chart_the_whole_topic_even_after_one
     let expected = count_authors(&read_topic_messages(&broker.address, &topic));
     assert_eq!(expected.values().sum::<f64>(), 36_000.0);
     for (i, dir) in dirs[..2].iter().enumerate() {
-        wait_for(&format!("consumer {i} to chart the whole topic after the kill"), Duration::from_secs(90), || {
-            std::fs::read(dir.path().join("chart.json"))
-                .is_ok_and(|b| bar_values(&serde_json::from_slice(&b).unwrap()) == expected)
-        });
+        let started = Instant::now();
+        while !std::fs::read(dir.path().join("chart.json"))
+            .is_ok_and(|b| bar_values(&serde_json::from_slice(&b).unwrap()) == expected)
+        {
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "consumer {i} did not chart the whole topic after the kill: {:?} of {expected:?}\n--- consumer 0:\n{}\n--- consumer 1:\n{}",
+                std::fs::read(dir.path().join("chart.json")).map(|b| bar_values(&serde_json::from_slice(&b).unwrap())),
+                members[0].text(),
+                members[1].text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
     for member in &mut members[..2] {
         assert!(member.interrupt().success(), "{}", member.text());

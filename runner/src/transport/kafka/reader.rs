@@ -236,13 +236,16 @@ impl KafkaReader {
             set_default(&mut config, spec, "fetch.wait.max.ms", "10");
         }
         set_default(&mut config, spec, "session.timeout.ms", &spec.session_timeout_ms.to_string());
-        // At least three heartbeats per session, as Kafka advises: with
-        // librdkafka's fixed 3 s, a session shorter than that expired
-        // between heartbeats and the group took every partition away each
-        // time (measured: a lone consumer with a 1.5 s session rebalanced
-        // every 1.5 s).
-        let heartbeat = (spec.session_timeout_ms / 3).clamp(1, 3000);
-        set_default(&mut config, spec, "heartbeat.interval.ms", &heartbeat.to_string());
+        // A session too short for librdkafka's 3 s heartbeat expired between
+        // heartbeats, and the group took every partition away each time
+        // (measured: a lone consumer with a 1.5 s session rebalanced every
+        // 1.5 s): such a session gets three heartbeats. Longer ones keep the
+        // 3 s: with 2 s at the default 6 s session, a tansu group that lost a
+        // member left its partitions unassigned (BENCHMARKS.md, section 7).
+        if spec.session_timeout_ms < 6000 {
+            let heartbeat = (spec.session_timeout_ms / 3).max(1);
+            set_default(&mut config, spec, "heartbeat.interval.ms", &heartbeat.to_string());
+        }
         set_default(
             &mut config,
             spec,
