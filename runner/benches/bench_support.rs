@@ -119,3 +119,53 @@ pub fn start_tansu(binary: &str, storage: &str, dir: &Path) -> Option<(TansuProc
     }
     Some((TansuProcess(child), format!("127.0.0.1:{port}")))
 }
+
+#[derive(serde::Deserialize)]
+struct LineFrame {
+    series: Vec<LineSeries>,
+}
+
+#[derive(serde::Deserialize)]
+struct LineSeries {
+    points: Vec<[f64; 2]>,
+}
+
+/// Production-to-frame delays (ms), sorted, of every record that `running`'s
+/// line-chart frames show (points of x = production time in seconds, y = the
+/// record's sequence number), produced after `warm_up_until_ms`; until
+/// `records` were seen or `limit` is up. Taken from the frames as they are
+/// published, the way a dashboard viewer gets them.
+pub fn frame_delays(
+    running: &buzz::pipeline::Running,
+    records: u64,
+    warm_up_until_ms: f64,
+    limit: std::time::Duration,
+) -> Vec<f64> {
+    let mut frames = running.shared().frames.subscribe();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (mut delays, mut seen) = (Vec::new(), -1.0);
+    let deadline = std::time::Instant::now() + limit;
+    while seen + 1.0 < records as f64 && std::time::Instant::now() < deadline {
+        let wait = std::time::Duration::from_secs(2);
+        if !matches!(runtime.block_on(async { tokio::time::timeout(wait, frames.changed()).await }), Ok(Ok(()))) {
+            continue;
+        }
+        let arrived = now_ms();
+        let Some(frame) = frames.borrow_and_update().clone() else { continue };
+        let mut frame: LineFrame = serde_json::from_slice(&frame.json).unwrap();
+        let mut points = frame.series.swap_remove(0).points;
+        // One chart's points come in production order; a merged chart's
+        // (partitions side by side) do not.
+        if !points.is_sorted_by(|a, b| a[1] <= b[1]) {
+            points.sort_by(|a, b| a[1].total_cmp(&b[1]));
+        }
+        for [x_seconds, _] in points.iter().rev().take_while(|p| p[1] > seen) {
+            if x_seconds * 1000.0 > warm_up_until_ms {
+                delays.push(arrived - x_seconds * 1000.0);
+            }
+        }
+        seen = points.last().map_or(seen, |p| p[1]);
+    }
+    delays.sort_by(f64::total_cmp);
+    delays
+}

@@ -27,10 +27,10 @@ mod support;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use buzz::pipeline::{self, Role, RunOptions};
-use support::{COUNT_BY_AUTHOR, now_ms, output_settings, percentile, pipeline, release_buzz};
+use support::{COUNT_BY_AUTHOR, frame_delays, now_ms, output_settings, percentile, pipeline, release_buzz};
 
 const NO_CHECKPOINTS_MS: &str = "600000";
 
@@ -147,44 +147,6 @@ output = "chart"
     );
 }
 
-#[derive(serde::Deserialize)]
-struct LineFrame {
-    series: Vec<LineSeries>,
-}
-
-#[derive(serde::Deserialize)]
-struct LineSeries {
-    points: Vec<[f64; 2]>,
-}
-
-/// Production-to-frame delays (ms) of every record seen in `running`'s
-/// frames, until `records` were seen or the time is up.
-fn delays(running: &pipeline::Running, records: u64, warm_up_until_ms: f64) -> Vec<f64> {
-    let mut frames = running.shared().frames.subscribe();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (mut delays, mut seen) = (Vec::new(), -1.0);
-    let deadline = Instant::now() + std::time::Duration::from_secs(60);
-    while seen + 1.0 < records as f64 && Instant::now() < deadline {
-        let wait = std::time::Duration::from_secs(2);
-        if !matches!(runtime.block_on(async { tokio::time::timeout(wait, frames.changed()).await }), Ok(Ok(()))) {
-            continue;
-        }
-        let arrived = now_ms();
-        let Some(frame) = frames.borrow_and_update().clone() else { continue };
-        let frame: LineFrame = serde_json::from_slice(&frame.json).unwrap();
-        let mut points = frame.series[0].points.clone();
-        points.sort_by(|a, b| a[1].total_cmp(&b[1]));
-        for [x_seconds, _] in points.iter().rev().take_while(|p| p[1] > seen) {
-            if x_seconds * 1000.0 > warm_up_until_ms {
-                delays.push(arrived - x_seconds * 1000.0);
-            }
-        }
-        seen = points.last().map_or(seen, |p| p[1]);
-    }
-    delays.sort_by(f64::total_cmp);
-    delays
-}
-
 fn p99(sorted: &[f64]) -> f64 {
     percentile(sorted, 0.99)
 }
@@ -228,9 +190,10 @@ checkpoint_ms = 1000
     let view = start(Role::View, "view");
     let producer = start(Role::Produce, "producer");
     let records = RATE * SECONDS;
+    let limit = Duration::from_secs(60);
     let (own, merged) = std::thread::scope(|s| {
-        let own = s.spawn(|| delays(&consumer, records, started + 2000.0));
-        let merged = delays(&view, records, started + 2000.0);
+        let own = s.spawn(|| frame_delays(&consumer, records, started + 2000.0, limit));
+        let merged = frame_delays(&view, records, started + 2000.0, limit);
         (own.join().unwrap(), merged)
     });
     producer.wait();

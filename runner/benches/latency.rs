@@ -18,23 +18,12 @@ mod support;
 use std::time::Duration;
 
 use buzz::pipeline::{self, Role, RunOptions};
-use serde::Deserialize;
-use support::{now_ms, output_settings, percentile, pipeline};
+use support::{frame_delays, now_ms, output_settings, percentile, pipeline};
 
 const RATE: u64 = 10_000;
 const SECONDS: u64 = 8;
 /// Records produced in the first second of a run are start-up, not steady state.
 const WARM_UP_MS: f64 = 1000.0;
-
-#[derive(Deserialize)]
-struct Frame {
-    series: Vec<Series>,
-}
-
-#[derive(Deserialize)]
-struct Series {
-    points: Vec<[f64; 2]>,
-}
 
 fn measure(label: &str, transport: &str, fps: u32) {
     let dir = tempfile::tempdir().unwrap();
@@ -60,30 +49,9 @@ fps = {fps}
     let spec = pipeline(dir.path(), "latency", &text, &output_settings(dir.path()));
     let started_ms = now_ms();
     let running = pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: true }).unwrap();
-    let mut frames = running.shared().frames.subscribe();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let mut latencies = Vec::with_capacity((RATE * SECONDS) as usize);
-    let mut seen = -1.0;
-    let deadline = std::time::Instant::now() + Duration::from_secs(SECONDS + 30);
-    while seen + 1.0 < (RATE * SECONDS) as f64 && std::time::Instant::now() < deadline {
-        let changed = runtime.block_on(async { tokio::time::timeout(Duration::from_secs(2), frames.changed()).await });
-        if !matches!(changed, Ok(Ok(()))) {
-            continue;
-        }
-        let arrived = now_ms();
-        let Some(frame) = frames.borrow_and_update().clone() else { continue };
-        let frame: Frame = serde_json::from_slice(&frame.json).unwrap();
-        // Points are in production order; the new ones are at the end.
-        for [x_seconds, _] in frame.series[0].points.iter().rev().take_while(|p| p[1] > seen) {
-            let produced_ms = x_seconds * 1000.0;
-            if produced_ms - started_ms > WARM_UP_MS {
-                latencies.push(arrived - produced_ms);
-            }
-        }
-        seen = frame.series[0].points.last().map_or(seen, |p| p[1]);
-    }
+    let limit = Duration::from_secs(SECONDS + 30);
+    let latencies = frame_delays(&running, RATE * SECONDS, started_ms + WARM_UP_MS, limit);
     let summary = running.wait();
-    latencies.sort_by(f64::total_cmp);
     let p99 = percentile(&latencies, 0.99);
     println!(
         "latency {label:<6} {fps:>2} frames/s, {} records at {RATE}/s: p50 {:.1} ms, p99 {p99:.1} ms, max {:.1} ms over {} records ({} frames) | p99 / 100 ms target = {:.2}",
