@@ -17,9 +17,14 @@
 //!   same for the consumer's own chart; target: at most the checkpoint
 //!   interval + 100 ms.
 //!
+//! - the file transport's fsync policy: throughput with `fsync = "always"`
+//!   (after every batch) and `"interval"` (the default, every second) over
+//!   `"never"` (only at checkpoints), rounds alternating, medians compared.
+//!
 //! Run with `scripts/bench checkpoints`. BENCH_RECORDS sets the records
 //! per throughput round (default 2,000,000), BENCH_ROUNDS the rounds
-//! (default 3); BENCH_ONLY_VIEW=1 measures only the merged-view lag.
+//! (default 3); BENCH_ONLY_VIEW=1 measures only the merged-view lag,
+//! BENCH_ONLY_FSYNC=1 only the fsync policies.
 
 #[path = "bench_support.rs"]
 mod support;
@@ -82,6 +87,29 @@ fn throughput(name: &str, transport: &str) {
         "checkpoints {name:<14} {records} records: {with:>9.0} records/s checkpointing every second, {without:>9.0} without | ratio {:.2} (target 0.9)",
         with / without
     );
+}
+
+/// The fsync policies of the file transport against `never`.
+fn fsync_policies() {
+    let records = env_or("BENCH_RECORDS", 2_000_000);
+    let rounds = env_or("BENCH_ROUNDS", 3);
+    let transport =
+        |policy: &str| format!("[transport]\ntype = \"file\"\npath = \"{{dir}}/t.jsonl\"\nfsync = \"{policy}\"");
+    let policies = ["never", "interval", "always"];
+    let mut figures: Vec<Vec<f64>> = vec![Vec::new(); policies.len()];
+    for _ in 0..rounds {
+        for (policy, figures) in policies.iter().zip(&mut figures) {
+            figures.push(round(&transport(policy), "1000", records));
+        }
+    }
+    let medians: Vec<f64> = figures.into_iter().map(median).collect();
+    for (policy, figure) in policies.iter().zip(&medians).skip(1) {
+        println!(
+            "fsync {policy:<20} {records} records: {figure:>9.0} records/s, {:>9.0} with fsync = \"never\" | ratio {:.2}",
+            medians[0],
+            figure / medians[0]
+        );
+    }
 }
 
 /// Seconds for a consumer to start, restore the checkpoint in `dir` and
@@ -223,11 +251,16 @@ fn main() {
         view_lag();
         return;
     }
+    if std::env::var("BENCH_ONLY_FSYNC").is_ok() {
+        fsync_policies();
+        return;
+    }
     throughput("file", "[transport]\ntype = \"file\"\npath = \"{dir}/t.jsonl\"");
     throughput(
         "kafka-embedded",
         "[transport]\ntype = \"kafka\"\nbrokers = \"embedded\"\ntopic = \"bench-{n}\"\ngroup = \"bench-{n}\"\npartitions = 3",
     );
+    fsync_policies();
     restore();
     view_lag();
 }

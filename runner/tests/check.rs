@@ -240,3 +240,18 @@ fn a_plugin_that_panics_at_start_is_reported_and_the_runner_survives() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_unwritable_dead_letter_path_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the path needs a folder: refused even for root.
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "a file").unwrap();
+    let text = format!("{GOOD}\n[dead_letter]\npath = {:?}\n", blocker.join("dead.jsonl"));
+    assert_error(&text, 20, 8, &["dead_letter.path", "cannot write dead letters", "choose another `path`"]);
+    // And a run refuses to start rather than lose its first bad record.
+    let path = write(dir.path(), &text);
+    let output = buzz().args(["run", "--exit-when-done", "--http", "off"]).arg(&path).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot write dead letters"));
+}

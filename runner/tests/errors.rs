@@ -180,3 +180,59 @@ fn an_unauthorized_topic_is_reported_and_the_pipeline_carries_on_once_access_is_
     let summary = running.wait();
     assert_eq!((summary.records_in, summary.records_out, summary.dead_letter), (240, 240, 0));
 }
+
+#[test]
+fn a_secret_setting_is_used_but_never_shown() {
+    const FIRST: &str = "hunter2-first-secret";
+    const SECOND: &str = "hunter2-second-secret";
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    install_fixture("panicky", &plugins, "panicky");
+    let transport = dir.path().join("records.jsonl");
+    std::fs::write(&transport, (0..5).map(|i| format!("{{\"n\": {i}}}\n")).collect::<String>()).unwrap();
+    let pipeline = dir.path().join("secret.toml");
+    let text = |password: &str, title: &str| {
+        format!(
+            "name = \"secret\"\nplugins_dir = {plugins:?}\n[source]\ntype = \"buzz_messages\"\n[transport]\ntype = \"file\"\npath = {transport:?}\n[transform]\ntype = \"panicky\"\npassword = \"{password}\"\n[chart]\ntype = \"line_chart\"\nx = \"$index\"\ny = \"n\"\ntitle = \"{title}\"\n"
+        )
+    };
+    std::fs::write(&pipeline, text("${BUZZ_TEST_PASSWORD}", "first")).unwrap();
+    let summary = dir.path().join("summary.json");
+    let mut command = buzz();
+    command.arg("run").arg(&pipeline).args(["--role", "consume", "--http", "0"]).args(outputs_in(dir.path()));
+    command.arg("--summary").arg(&summary).env("BUZZ_TEST_PASSWORD", FIRST);
+    let mut run = Watched::spawn(command);
+    let mut port = None;
+    wait_for("the dashboard", Duration::from_secs(30), || {
+        port = run
+            .text()
+            .lines()
+            .find_map(|l| l.split("dashboard at http://127.0.0.1:").nth(1)?.trim_end_matches('/').parse().ok());
+        port.is_some()
+    });
+    let port: u16 = port.unwrap();
+    // A reload that changes the secret (and the title) says so without it.
+    std::fs::write(&pipeline, text(SECOND, "second")).unwrap();
+    wait_for("the reload", Duration::from_secs(30), || run.text().contains("reload applied"));
+    let mut shown = String::new();
+    wait_for("the dashboard to show the reload", Duration::from_secs(10), || {
+        shown = common::browser::http_get(port, "/api/stats");
+        shown.contains("password changed")
+    });
+    shown.push_str(&common::browser::http_get(port, "/api/pipelines"));
+    assert!(run.interrupt().success());
+    shown.push_str(&run.text());
+    shown.push_str(&std::fs::read_to_string(&summary).unwrap());
+    // A wrong value given on the command line is refused without echoing it.
+    let output =
+        buzz().arg("check").arg(&pipeline).args(["--set", "transform.password=[4242424242]"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let refused = String::from_utf8_lossy(&output.stderr);
+    assert!(refused.contains("transform.password"), "{refused}");
+    shown.push_str(&refused);
+    assert!(read_json(&summary)["configuration"]["transform"]["settings"]["password"] == "<redacted>");
+    for secret in [FIRST, SECOND, "4242424242"] {
+        assert!(!shown.contains(secret), "{secret} was shown:\n{shown}");
+    }
+}

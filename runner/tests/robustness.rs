@@ -472,3 +472,95 @@ fn a_producer_failing_for_good_is_replaced_and_nothing_is_lost() {
     assert_eq!(summary.dead_letter, 0, "no record was dead-lettered for its producer's failure");
     println!("producer replaced: {} records counted twice", every_record_charted(dir.path(), rows));
 }
+
+/// A buzz message by `author`, as one line of a file transport.
+fn message_line(author: &str, i: usize) -> String {
+    format!("{{\"message\": \"message {i}\", \"author\": \"{author}\", \"timestamp\": \"2026-01-01 00:00:00\"}}\n")
+}
+
+#[test]
+fn dead_letters_that_cannot_be_written_hold_the_position_until_they_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let transport = dir.path().join("transport.jsonl");
+    std::fs::write(&transport, "").unwrap();
+    let folder = dir.path().join("letters");
+    let letters = folder.join("dead.jsonl");
+    std::fs::create_dir(&folder).unwrap();
+    let consumer = || {
+        let mut c = buzz();
+        c.args(["run", "pipelines/buzz-file.toml", "--role", "consume", "--no-reload", "--http", "0"]);
+        c.args(file_outputs_in(dir.path())).arg("--set").arg(format!("dead_letter.path={}", letters.display()));
+        c.args(["--set", "state.checkpoint_ms=50"]);
+        c
+    };
+    let mut first = Watched::spawn(consumer());
+    wait_for("the consumer to start", Duration::from_secs(30), || first.text().contains("dashboard at"));
+    // The folder becomes a file: no dead letter can be written there now.
+    std::fs::remove_dir(&folder).unwrap();
+    std::fs::write(&folder, "not a folder").unwrap();
+    let mut lines: String = (0..10).map(|i| message_line("Alice", i)).collect();
+    lines.push_str("this is not JSON\n");
+    lines.extend((10..20).map(|i| message_line("Bob", i)));
+    std::fs::OpenOptions::new().append(true).open(&transport).unwrap().write_all(lines.as_bytes()).unwrap();
+    wait_for("the dead-letter error", Duration::from_secs(30), || first.text().contains("cannot write dead letter"));
+    let port: u16 = first
+        .text()
+        .lines()
+        .find_map(|l| l.split("dashboard at http://127.0.0.1:").nth(1)?.trim_end_matches('/').parse().ok())
+        .unwrap();
+    wait_for("the dashboard to show the transport retrying", Duration::from_secs(10), || {
+        let stats = common::browser::http_get(port, "/api/stats");
+        stats.contains("retrying") && stats.contains("cannot write dead letters")
+    });
+    // Give checkpoints (every 50 ms) every chance to move past the bad line.
+    std::thread::sleep(Duration::from_millis(500));
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    // Fixed, and run again: the letter is written now, and the chart counts
+    // each good record once.
+    std::fs::remove_file(&folder).unwrap();
+    let mut second = consumer();
+    second.arg("--exit-when-done");
+    let output = second.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let kept = read_json_lines(&letters);
+    assert_eq!(kept.len(), 1, "the bad line is kept, once: {kept:?}");
+    assert_eq!(kept[0]["payload"], "this is not JSON");
+    let chart = bar_values(&read_json(&dir.path().join("chart.json")));
+    assert_eq!(chart, [("Alice".to_string(), 10.0), ("Bob".to_string(), 10.0)].into(), "each good record once");
+}
+
+#[test]
+fn a_dead_letter_folder_fixed_while_running_lets_the_pipeline_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let transport = dir.path().join("transport.jsonl");
+    std::fs::write(&transport, "").unwrap();
+    let folder = dir.path().join("letters");
+    let letters = folder.join("dead.jsonl");
+    std::fs::create_dir(&folder).unwrap();
+    let mut command = buzz();
+    command.args(["run", "pipelines/buzz-file.toml", "--role", "consume", "--no-reload", "--http", "off"]);
+    command.args(file_outputs_in(dir.path())).arg("--set").arg(format!("dead_letter.path={}", letters.display()));
+    let mut run = Watched::spawn(command);
+    wait_for("the consumer to start", Duration::from_secs(30), || run.text().contains("running buzz_messages"));
+    std::fs::remove_dir(&folder).unwrap();
+    std::fs::write(&folder, "not a folder").unwrap();
+    let append = |text: &str| {
+        std::fs::OpenOptions::new().append(true).open(&transport).unwrap().write_all(text.as_bytes()).unwrap();
+    };
+    append(&format!("{}not JSON\n", message_line("Alice", 0)));
+    wait_for("the dead-letter error", Duration::from_secs(30), || run.text().contains("cannot write dead letter"));
+    // Records after the refused letter wait for it.
+    append(&message_line("Bob", 1));
+    std::thread::sleep(Duration::from_millis(300));
+    let chart = dir.path().join("chart.json");
+    let bars = || if chart.exists() { bar_values(&read_json(&chart)) } else { Default::default() };
+    let waiting = bars();
+    assert!(!waiting.contains_key("Bob"), "nothing after the unwritten letter is read: {waiting:?}");
+    std::fs::remove_file(&folder).unwrap();
+    wait_for("the pipeline to go on", Duration::from_secs(30), || bars().contains_key("Bob"));
+    assert!(run.text().contains("going on"), "{}", run.text());
+    assert!(run.interrupt().success());
+    assert_eq!(read_json_lines(&letters).len(), 1);
+}

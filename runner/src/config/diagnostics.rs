@@ -87,7 +87,7 @@ impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.location {
             Location::File { path, line, col } => write!(f, "{}:{line}:{col}: {}", path.display(), self.message),
-            Location::Override(arg) => write!(f, "--set {arg}: {}", self.message),
+            Location::Override(arg) => write!(f, "--set {}: {}", super::secrets::shown_override(arg), self.message),
             Location::FileOnly(path) => write!(f, "{}: {}", path.display(), self.message),
         }
     }

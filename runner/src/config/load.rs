@@ -12,15 +12,15 @@ use serde_json::Value as Json;
 use super::diagnostics::{Diagnostics, Origin, SourceFile};
 use super::document::{self, Node, Table, Value};
 use super::runner_settings::{
-    CHART_OUTPUT_KEYS, ChartOutputSettings, DashboardSettings, DeadLetterSettings, FileTransportSettings,
+    CHART_OUTPUT_KEYS, ChartOutputSettings, DashboardSettings, DeadLetterSettings, FileTransportSettings, FsyncPolicy,
     KafkaTransportSettings, MemoryTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, RecordFormat,
     StateSettings, schema_of,
 };
 use super::schema_check::{self, Subject};
 use super::suggest::did_you_mean;
 use super::{
-    Brokers, ChartOutput, DeadLetterTarget, FileTransport, KafkaTransport, MemoryTransport, Override, PipelineSpec,
-    RecordCheck, RecordSchema, StageSpec, StartAt, TransportSpec, interpolate, overrides,
+    Brokers, ChartOutput, DeadLetterTarget, FileTransport, Fsync, KafkaTransport, MemoryTransport, Override,
+    PipelineSpec, RecordCheck, RecordSchema, StageSpec, StartAt, TransportSpec, interpolate, overrides,
 };
 use crate::plugin_host::{Catalog, LookupError, default_dirs};
 
@@ -96,6 +96,7 @@ impl Loader<'_> {
         let chart = self.stage(&mut root, "chart", StageKind::Chart, &catalog);
         let record_check = self.record_check(&root);
         let transport = self.transport(&mut root, &name);
+        let dead_letter_origin = Self::origin_of(&root, "dead_letter", "path");
         let dead_letter = self.dead_letter(&mut root, &name, transport.as_ref());
         let dashboard = self.dashboard(&mut root);
         let checkpoint_every = self.state(&mut root);
@@ -120,6 +121,7 @@ impl Loader<'_> {
                 chart,
                 chart_output,
                 dead_letter,
+                dead_letter_origin,
                 dashboard_listen: dashboard.listen,
                 dashboard_allowed_hosts: dashboard.allowed_hosts,
                 record_check,
@@ -319,6 +321,11 @@ impl Loader<'_> {
                     start: s.start,
                     group: s.group,
                     poll: Duration::from_millis(s.poll_ms),
+                    fsync: match s.fsync {
+                        FsyncPolicy::Always => Fsync::Always,
+                        FsyncPolicy::Interval => Fsync::Interval(Duration::from_millis(s.fsync_interval_ms)),
+                        FsyncPolicy::Never => Fsync::Never,
+                    },
                 }))
             }
             "kafka" => {
@@ -358,6 +365,12 @@ impl Loader<'_> {
 
     /// A copy of the runner's own `keys` of a stage table (the rest of the
     /// table belongs to the stage), with the table's origin.
+    /// Where `section.key` is written, else its table, else nowhere.
+    fn origin_of(root: &Table, section: &str, key: &str) -> Origin {
+        let (table, origin) = Self::own_keys(root, section, &[key]);
+        table.get(key).map_or(origin, |e| e.node.origin.clone())
+    }
+
     fn own_keys(root: &Table, section: &str, keys: &[&str]) -> (Table, Origin) {
         let (table, origin) = match root.get(section) {
             Some(e) => (e.node.as_table().cloned().unwrap_or_default(), e.key_origin.clone()),

@@ -8,6 +8,7 @@ pub mod overrides;
 pub mod pipeline_schema;
 pub mod runner_settings;
 pub mod schema_check;
+pub mod secrets;
 pub mod suggest;
 
 mod load;
@@ -20,7 +21,7 @@ use std::time::Duration;
 pub use diagnostics::{Diagnostic, Diagnostics, Origin, SourceFile};
 pub use load::load;
 pub use overrides::Override;
-pub use runner_settings::{FileTransportSettings, KafkaTransportSettings, StartAt};
+pub use runner_settings::{FileTransportSettings, FsyncPolicy, KafkaTransportSettings, StartAt};
 
 use crate::plugin_host::PluginLibrary;
 
@@ -105,6 +106,15 @@ pub struct FileTransport {
     pub start: StartAt,
     pub group: String,
     pub poll: Duration,
+    pub fsync: Fsync,
+}
+
+/// When a file transport's producer forces its lines to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fsync {
+    Always,
+    Interval(Duration),
+    Never,
 }
 
 impl TransportSpec {
@@ -165,6 +175,8 @@ pub struct PipelineSpec {
     pub chart: StageSpec,
     pub chart_output: ChartOutput,
     pub dead_letter: DeadLetterTarget,
+    /// Where the dead letters' `path` is written in the file.
+    pub dead_letter_origin: Origin,
     /// `[dashboard] listen`, if the file sets it.
     pub dashboard_listen: Option<String>,
     /// `[dashboard] allowed_hosts`.
@@ -188,6 +200,25 @@ impl DeadLetterTarget {
             DeadLetterTarget::File(path) => path.display().to_string(),
             DeadLetterTarget::Kafka(k) => format!("kafka topic {}", k.topic),
         }
+    }
+
+    /// Proves a dead-letter file can be appended to (making its folder),
+    /// or says why not, without creating the file: a run must not find out
+    /// on its first bad record. A topic is checked by the broker.
+    pub fn check_writable(&self) -> Result<(), String> {
+        let DeadLetterTarget::File(path) = self else { return Ok(()) };
+        let problem = |e: &dyn std::fmt::Display| {
+            format!("cannot write dead letters to {}: {e}; choose another `path`, or make it writable", path.display())
+        };
+        if path.is_dir() {
+            return Err(problem(&"it is a folder"));
+        }
+        if path.exists() {
+            return std::fs::OpenOptions::new().append(true).open(path).map(drop).map_err(|e| problem(&e));
+        }
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| problem(&e))?;
+        tempfile::Builder::new().prefix(".buzz-probe-").tempfile_in(dir).map(drop).map_err(|e| problem(&e))
     }
 }
 

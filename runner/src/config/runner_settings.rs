@@ -36,6 +36,34 @@ pub struct FileTransportSettings {
     #[serde(default = "default_poll_ms")]
     #[schemars(range(min = 1, max = 10000))]
     pub poll_ms: u64,
+    /// When the producer's lines are forced to disk (fsync): `always` after
+    /// every batch, `interval` at most `fsync_interval_ms` after they are
+    /// written, `never` only before a checkpoint counts them. A kill loses
+    /// nothing either way (the lines are in the kernel); this is about power
+    /// loss and kernel crashes.
+    #[serde(default)]
+    pub fsync: FsyncPolicy,
+    /// With `fsync = "interval"`, the longest written lines wait for an fsync.
+    #[serde(default = "default_fsync_interval_ms")]
+    #[schemars(range(min = 1, max = 3600000))]
+    pub fsync_interval_ms: u64,
+}
+
+/// When a file transport's data is forced to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FsyncPolicy {
+    /// After every batch the producer writes.
+    Always,
+    /// At most `fsync_interval_ms` after a write, and at every checkpoint.
+    #[default]
+    Interval,
+    /// Only before a source checkpoint counts the lines.
+    Never,
+}
+
+fn default_fsync_interval_ms() -> u64 {
+    1000
 }
 
 fn default_group() -> String {

@@ -50,7 +50,12 @@ fn describe(
     let dotted = std::iter::once(subject.section).chain(path.iter().copied()).collect::<Vec<_>>().join(".");
     let node = find(table, &path);
     let here = node.map_or(subject.origin, |n| &n.origin);
-    let found = || node.map(describe_value).unwrap_or_default();
+    let found = || match node {
+        // The type of a secret, never its value.
+        Some(node) if super::secrets::is_secret(&dotted) => node.type_name().to_string(),
+        Some(node) => describe_value(node),
+        None => String::new(),
+    };
     let message = match &error.kind {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let parent = if path.is_empty() { Some(table) } else { node.and_then(Node::as_table) };

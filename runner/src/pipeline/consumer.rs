@@ -128,6 +128,7 @@ impl Consumer {
             return;
         }
         self.process(buffers, shared);
+        shared.wait_for_dead_letters();
         if let Err(e) = self.reader.commit() {
             tracing::warn!(pipeline = %shared.name, "cannot save the read position: {e}");
         }

@@ -79,7 +79,7 @@ impl DeadLetters {
     pub fn new(target: &DeadLetterTarget, pipeline: &str) -> Self {
         DeadLetters {
             pipeline: pipeline.to_string(),
-            sink: Mutex::new(Sink { target: target.clone(), file: None, topic: None }),
+            sink: Mutex::new(Sink { target: target.clone(), file: None, topic: None, held: Vec::new() }),
             count: AtomicU64::new(0),
         }
     }
@@ -94,7 +94,9 @@ impl DeadLetters {
         let mut sink = self.sink.lock().expect("dead letters poisoned");
         if sink.target != *target {
             sink.flush();
-            *sink = Sink { target: target.clone(), file: None, topic: None };
+            // Letters the old output refused go to the new one.
+            let held = std::mem::take(&mut sink.held);
+            *sink = Sink { target: target.clone(), file: None, topic: None, held };
         }
     }
 
@@ -138,13 +140,25 @@ impl DeadLetters {
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(stage = letter.stage, reason = letter.reason, "record sent to the dead letters");
+        let line = serde_json::to_vec(&entry).expect("dead letters encode");
         let mut sink = self.sink.lock().expect("dead letters poisoned");
-        if let Err(e) = sink.append(&entry) {
+        sink.held.push(line);
+        if let Err(e) = sink.write_held() {
             tracing::error!(
-                "cannot write dead letter to {}: {e}; the record is only in this log line: {entry}",
-                sink.target.describe()
+                "cannot write dead letters to {}: {e}; {} held in memory, and the pipeline waits until they are written",
+                sink.target.describe(),
+                sink.held.len()
             );
         }
+    }
+
+    /// Why dead letters are held in memory (their output refused them),
+    /// after one more try to write them; `None` once they are all written.
+    /// A pipeline must not move past records while this says why.
+    pub fn held(&self) -> Option<String> {
+        let mut sink = self.sink.lock().expect("dead letters poisoned");
+        let target = sink.target.describe();
+        sink.write_held().err().map(|e| format!("cannot write dead letters to {target}: {e}"))
     }
 
     pub fn flush(&self) {
@@ -163,11 +177,25 @@ struct Sink {
     target: DeadLetterTarget,
     file: Option<BufWriter<File>>,
     topic: Option<Box<dyn TransportWriter>>,
+    /// Letters not written yet (the output refused them), oldest first.
+    held: Vec<Vec<u8>>,
 }
 
 impl Sink {
-    fn append(&mut self, entry: &Json) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(entry)?;
+    /// Writes the held letters in order, keeping those it could not.
+    fn write_held(&mut self) -> std::io::Result<()> {
+        let mut lines = std::mem::take(&mut self.held).into_iter();
+        while let Some(line) = lines.next() {
+            if let Err(e) = self.append(&line) {
+                self.held.push(line);
+                self.held.extend(lines);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, line: &[u8]) -> std::io::Result<()> {
         match &self.target {
             DeadLetterTarget::File(path) => {
                 if self.file.is_none() {
@@ -179,15 +207,14 @@ impl Sink {
                 }
                 // The line and its newline in one write: a crash between
                 // two writes would glue the next letter onto this one.
-                line.push(b'\n');
-                self.file.as_mut().expect("opened above").write_all(&line)
+                self.file.as_mut().expect("opened above").write_all(&[line, b"\n"].concat())
             }
             DeadLetterTarget::Kafka(spec) => {
                 if self.topic.is_none() {
                     self.topic = Some(Box::new(KafkaWriter::open(spec).map_err(std::io::Error::other)?));
                 }
                 let record = FfiRecord {
-                    payload: FfiSlice::new(&line),
+                    payload: FfiSlice::new(line),
                     key: FfiSlice::NONE,
                     timestamp_ms: NO_TIMESTAMP,
                     headers: std::ptr::null(),
@@ -196,16 +223,24 @@ impl Sink {
                 let writer = self.topic.as_mut().expect("opened above");
                 let mut progress = SendProgress::default();
                 writer.send(&[record], &mut progress).map_err(std::io::Error::other)?;
-                match progress.rejected.pop() {
-                    Some((_, reason)) => Err(std::io::Error::other(reason)),
-                    None => Ok(()),
+                if let Some((_, reason)) = progress.rejected.pop() {
+                    // Refused for good (too large, say): holding it would
+                    // stop the pipeline for ever.
+                    tracing::error!(
+                        "{} refused a dead letter ({reason}); it is only in this log line: {}",
+                        self.target.describe(),
+                        String::from_utf8_lossy(line)
+                    );
                 }
+                Ok(())
             }
         }
     }
 
     fn sync(&mut self) -> Result<(), String> {
-        let failed = |e: &dyn std::fmt::Display| format!("cannot save dead letters to {}: {e}", self.target.describe());
+        let target = self.target.describe();
+        let failed = |e: &dyn std::fmt::Display| format!("cannot save dead letters to {target}: {e}");
+        self.write_held().map_err(|e| failed(&e))?;
         match (self.file.as_mut(), self.topic.as_mut()) {
             (Some(file), _) => file.flush().and_then(|_| file.get_ref().sync_data()).map_err(|e| failed(&e)),
             (_, Some(topic)) => topic.flush().map_err(|e| failed(&e)),

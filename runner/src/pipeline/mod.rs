@@ -12,6 +12,8 @@ mod stop;
 mod summary;
 mod tasks;
 pub(crate) mod throttle;
+
+use throttle::Throttle;
 mod view;
 
 use std::sync::atomic::AtomicU64;
@@ -29,7 +31,7 @@ pub use stop::StopToken;
 pub use summary::Summary;
 
 use crate::chart_output::{ChartFiles, ChartWriter, FrameSender};
-use crate::config::{Brokers, Diagnostics, PipelineSpec, StageSpec, TransportSpec};
+use crate::config::{Brokers, Diagnostics, PipelineSpec, StageSpec, TransportSpec, secrets};
 use crate::plugin_host::StageInstance;
 use crate::transport::{self, EndMark, TransportState, TransportStatus, TransportWriter};
 
@@ -148,6 +150,26 @@ impl Shared {
         Counters::add(&self.counters.dead_letter, 1);
     }
 
+    /// Waits while dead letters cannot be written (a full disk, a folder
+    /// made read-only): going on would let a checkpoint pass records kept
+    /// nowhere. Shown as the transport retrying, with the reason.
+    pub fn wait_for_dead_letters(&self) {
+        let mut errors = Throttle::new(Duration::from_secs(5));
+        while let Some(why) = self.dead_letters.held() {
+            self.set_transport(TransportStatus::new(TransportState::Retrying(why.clone()), None));
+            if errors.ready() {
+                tracing::error!(pipeline = %self.name, "{why}; nothing more is read or checkpointed until they are written");
+            }
+            if self.stop.wait(errors.backoff()) {
+                tracing::error!(pipeline = %self.name, "stopping with dead letters unwritten ({why}): the saved position stays before them, so they are read again next run");
+                return;
+            }
+        }
+        if errors.failures() > 0 {
+            tracing::info!(pipeline = %self.name, "dead letters written to {}; going on", self.dead_letters.describe());
+        }
+    }
+
     /// Stops the pipeline because it cannot go on correctly.
     pub fn fail(&self, why: String) {
         tracing::error!(pipeline = %self.name, "{why}");
@@ -182,8 +204,10 @@ pub fn check(spec: &PipelineSpec) -> Result<(), Diagnostics> {
             errors.0.extend(e.0);
         }
     }
-    if let Err(e) = check_chart_output(spec) {
-        errors.0.extend(e.0);
+    for result in [check_chart_output(spec), check_dead_letters(spec)] {
+        if let Err(e) = result {
+            errors.0.extend(e.0);
+        }
     }
     errors.into_result(())
 }
@@ -194,10 +218,15 @@ fn check_chart_output(spec: &PipelineSpec) -> Result<(), Diagnostics> {
     output.check_writable().map_err(|e| spec.file.error(&output.origin, format!("chart.output: {e}")).into())
 }
 
+/// The dead-letter file must take records, said at `dead_letter.path`.
+pub fn check_dead_letters(spec: &PipelineSpec) -> Result<(), Diagnostics> {
+    let at = &spec.dead_letter_origin;
+    spec.dead_letter.check_writable().map_err(|e| spec.file.error(at, format!("dead_letter.path: {e}")).into())
+}
+
 /// The running configuration, for the summary: each stage's type and settings.
 pub fn configuration(spec: &PipelineSpec) -> serde_json::Value {
-    let stage =
-        |s: &StageSpec| serde_json::json!({ "type": s.type_name, "plugin": s.plugin.name, "settings": s.settings });
+    let stage = |s: &StageSpec| serde_json::json!({ "type": s.type_name, "plugin": s.plugin.name, "settings": secrets::redacted(&s.settings) });
     serde_json::json!({
         "source": stage(&spec.source),
         "transport": spec.transport.describe(),
@@ -321,6 +350,9 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         return Err(fail(
             "the memory transport joins the two halves of one process: run both (the default --role), or split them over a file or Kafka transport".into(),
         ));
+    }
+    if options.role != Role::View {
+        check_dead_letters(spec)?;
     }
     let mut threads = Threads::default();
     let mut consumer = None;

@@ -114,6 +114,7 @@ impl Producer {
             }
             let poll = batch.poll;
             self.dead_letter_failed(shared);
+            shared.wait_for_dead_letters();
             shared.wait_for_lag(&source_type);
             if checkpoint_at.elapsed() >= self.checkpoint_every {
                 checkpoint_at = Instant::now();
@@ -181,6 +182,12 @@ impl Producer {
     fn checkpoint(&mut self, shared: &Shared) {
         if let Err(e) = self.writer.flush() {
             tracing::debug!(pipeline = %shared.name, "source checkpoint postponed: {e}");
+            return;
+        }
+        // The records the source dead-lettered must be kept before its
+        // position passes them.
+        if let Err(e) = shared.dead_letters.sync() {
+            tracing::warn!(pipeline = %shared.name, "not checkpointing the source: {e}; retrying");
             return;
         }
         let source_type = self.source.type_name().to_string();

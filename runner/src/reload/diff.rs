@@ -3,7 +3,7 @@
 
 use serde_json::Value as Json;
 
-use crate::config::{PipelineSpec, StageSpec};
+use crate::config::{PipelineSpec, StageSpec, secrets};
 
 /// The parts of a pipeline a reload must replace.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -89,8 +89,11 @@ fn stage_changes(old: &StageSpec, new: &StageSpec, changes: &mut Vec<String>) ->
         for (key, value) in b {
             match a.get(key) {
                 Some(before) if before == value => {}
-                Some(before) => settings.push(format!("{key} {before} -> {value}")),
-                None => settings.push(format!("{key} = {value}")),
+                Some(_) if secrets::is_secret(key) => settings.push(format!("{key} changed")),
+                Some(before) => {
+                    settings.push(format!("{key} {} -> {}", secrets::redacted(before), secrets::redacted(value)))
+                }
+                None => settings.push(format!("{key} = {}", secrets::redacted_value(key, value))),
             }
         }
         for key in a.keys().filter(|k| !b.contains_key(*k)) {

@@ -74,6 +74,11 @@ impl Reloader {
                 noticed,
             );
         }
+        if diff.dead_letter
+            && let Err(diagnostics) = pipeline::check_dead_letters(&new)
+        {
+            return self.refuse(diagnostics.to_string(), noticed);
+        }
         if let Err(message) = self.apply(&new, &diff) {
             return self.refuse(message, noticed);
         }

@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use super::{
     EndMark, Position, RecordBatch, SendProgress, TransportError, TransportReader, TransportState, TransportWriter,
 };
-use crate::config::{FileTransport, StartAt};
+use crate::config::{FileTransport, Fsync, StartAt};
 use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState, TaskCheckpoint};
 
 /// Bytes read from the file per system call.
@@ -37,6 +37,9 @@ fn io_error(action: &str, path: &Path, e: std::io::Error) -> TransportError {
 pub struct FileWriter {
     path: PathBuf,
     file: File,
+    fsync: Fsync,
+    /// When the lines written since were last forced to disk.
+    synced_at: Instant,
     buffer: Vec<u8>,
     /// Records a resumed source sends again that the last run had already
     /// written after its checkpoint: skipped, not written twice.
@@ -79,7 +82,7 @@ fn count_lines_after(file: &mut File, from: u64) -> std::io::Result<(u64, u64)> 
 }
 
 impl FileWriter {
-    pub fn open(path: &Path) -> Result<Self, TransportError> {
+    pub fn open(path: &Path, fsync: Fsync) -> Result<Self, TransportError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| io_error("create folder", dir, e))?;
         }
@@ -88,7 +91,23 @@ impl FileWriter {
             .append(true)
             .open(path)
             .map_err(|e| io_error("open for appending", path, e))?;
-        Ok(FileWriter { path: path.to_path_buf(), file, buffer: Vec::new(), skip: 0 })
+        Ok(FileWriter { path: path.to_path_buf(), file, fsync, synced_at: Instant::now(), buffer: Vec::new(), skip: 0 })
+    }
+
+    /// Forces the lines written so far to disk.
+    fn sync(&mut self) -> Result<(), TransportError> {
+        self.file.sync_data().map_err(|e| io_error("sync", &self.path, e))?;
+        self.synced_at = Instant::now();
+        Ok(())
+    }
+
+    /// Syncs when the policy says it is time.
+    fn sync_by_policy(&mut self) -> Result<(), TransportError> {
+        match self.fsync {
+            Fsync::Always => self.sync(),
+            Fsync::Interval(every) if self.synced_at.elapsed() >= every => self.sync(),
+            Fsync::Interval(_) | Fsync::Never => Ok(()),
+        }
     }
 
     fn len(&self) -> Result<u64, TransportError> {
@@ -166,7 +185,9 @@ impl TransportWriter for FileWriter {
         self.skip = skip;
         progress.rejected.append(&mut rejected);
         progress.taken = records.len();
-        Ok(())
+        // After the batch is taken: a failed sync is retried by the next
+        // send (or checkpoint), never by writing the batch again.
+        self.sync_by_policy()
     }
 
     fn flush(&mut self) -> Result<(), TransportError> {
@@ -199,7 +220,7 @@ impl TransportWriter for FileWriter {
             return Ok(());
         }
         // The lines the checkpoint counts must be on disk before it is.
-        self.file.sync_data().map_err(|e| io_error("sync", &self.path, e))?;
+        self.sync()?;
         let checkpoint = SourceCheckpoint {
             format: FORMAT_VERSION,
             source: StageState { type_name: source_type.to_string(), state },
@@ -680,6 +701,7 @@ mod tests {
             start: StartAt::Beginning,
             group: "test".into(),
             poll: Duration::from_millis(5),
+            fsync: Fsync::Interval(Duration::from_secs(1)),
         }
     }
 
@@ -700,7 +722,7 @@ mod tests {
     fn a_consumer_started_after_the_producer_reads_everything() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.jsonl");
-        let mut writer = FileWriter::open(&path).unwrap();
+        let mut writer = FileWriter::open(&path, Fsync::Never).unwrap();
         let payloads: Vec<Vec<u8>> = (0..10).map(|i| format!("{{\"n\":{i}}}").into_bytes()).collect();
         let records: Vec<_> = payloads.iter().map(|p| record(p)).collect();
         let mut progress = SendProgress::default();
@@ -775,7 +797,7 @@ mod tests {
         let path = dir.path().join("t.jsonl");
         let payloads: Vec<Vec<u8>> = (0..5).map(|i| format!("{{\"n\":{i}}}").into_bytes()).collect();
         let records: Vec<_> = payloads.iter().map(|p| record(p)).collect();
-        let mut first = FileWriter::open(&path).unwrap();
+        let mut first = FileWriter::open(&path, Fsync::Never).unwrap();
         assert_eq!(first.resume_source("s").unwrap(), None);
         first.send(&records[..2], &mut SendProgress::default()).unwrap();
         first.checkpoint_source("s", Some(json!({"sent": 2}))).unwrap();
@@ -783,7 +805,7 @@ mod tests {
         // Killed mid-write: half of record 4.
         first.file.write_all(b"{\"n\"").unwrap();
         drop(first);
-        let mut second = FileWriter::open(&path).unwrap();
+        let mut second = FileWriter::open(&path, Fsync::Never).unwrap();
         assert_eq!(second.resume_source("s").unwrap(), Some(json!({"sent": 2})));
         second.send(&records[2..], &mut SendProgress::default()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
@@ -804,7 +826,7 @@ mod tests {
     #[test]
     fn records_with_line_breaks_are_refused_by_the_writer() {
         let dir = tempfile::tempdir().unwrap();
-        let mut writer = FileWriter::open(&dir.path().join("t.jsonl")).unwrap();
+        let mut writer = FileWriter::open(&dir.path().join("t.jsonl"), Fsync::Never).unwrap();
         let mut progress = SendProgress::default();
         writer.send(&[record(b"{\"a\":\n1}"), record(b"{}")], &mut progress).unwrap();
         assert_eq!(progress.rejected.len(), 1);

@@ -187,7 +187,7 @@ pub trait TransportReader: Send {
 /// Opens the producer end of a transport.
 pub fn open_writer(spec: &TransportSpec) -> Result<Box<dyn TransportWriter>, TransportError> {
     match spec {
-        TransportSpec::File(f) => Ok(Box::new(file::FileWriter::open(&f.path)?)),
+        TransportSpec::File(f) => Ok(Box::new(file::FileWriter::open(&f.path, f.fsync)?)),
         TransportSpec::Kafka(k) => Ok(Box::new(kafka::KafkaWriter::open(k)?)),
         TransportSpec::Memory(m) => Ok(Box::new(memory::MemoryWriter::open(m))),
     }
