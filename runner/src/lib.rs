@@ -12,6 +12,7 @@ pub mod dashboard;
 pub mod logging;
 pub mod pipeline;
 pub mod plugin_host;
+pub mod private_dir;
 pub mod reload;
 pub mod state;
 pub mod transport;

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use super::library::{LoadError, PluginLibrary, load};
+use crate::private_dir::{check_private, runtime_base};
 
 /// What identifies one build of a library file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,40 +120,16 @@ fn load_copy(path: &Path) -> Result<PluginLibrary, LoadError> {
 
 /// A fresh directory for one copy, with a random name and mode 0700: a
 /// predictable shared path could be created first by another local user,
-/// who could then swap the copy before it is loaded. Under
-/// `$XDG_RUNTIME_DIR` (the user's own) when set, else the temp dir.
+/// who could then swap the copy before it is loaded.
 fn private_dir() -> Result<tempfile::TempDir, String> {
-    let runtime = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()).map(PathBuf::from);
-    if let Some(base) = &runtime {
-        check_private(base)?;
-    }
-    let base = runtime.unwrap_or_else(std::env::temp_dir);
+    let base = runtime_base().map_err(|e| format!("no private place for plugin copies: {e}"))?;
     let dir = tempfile::Builder::new()
         .prefix("buzz-plugins-")
         .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
         .tempdir_in(&base)
         .map_err(|e| format!("cannot make a private directory for plugin copies in {}: {e}", base.display()))?;
-    check_private(dir.path())?;
+    check_private(dir.path()).map_err(|e| format!("{e} (for plugin copies)"))?;
     Ok(dir)
-}
-
-/// Refuses a directory that is not this user's own or that others can enter.
-fn check_private(dir: &Path) -> Result<(), String> {
-    use std::os::unix::fs::MetadataExt;
-    let refuse = |why: String| format!("refusing {} for plugin copies: {why}", dir.display());
-    let meta = std::fs::symlink_metadata(dir).map_err(|e| refuse(e.to_string()))?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    if !meta.is_dir() {
-        return Err(refuse("it is not a directory".into()));
-    }
-    if meta.uid() != me {
-        return Err(refuse(format!("it is owned by uid {}, not by this user (uid {me})", meta.uid())));
-    }
-    if meta.mode() & 0o077 != 0 {
-        return Err(refuse(format!("other users can access it (mode {:o}; it must be 700)", meta.mode() & 0o777)));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
