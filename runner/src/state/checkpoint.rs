@@ -15,6 +15,11 @@ pub struct StageState {
     /// What `save_state` returned (`None`: the stage keeps no state).
     #[serde(default)]
     pub state: Option<Value>,
+    /// The settings that define what the state means (`count_by`'s
+    /// `field`), when it was saved: a stage configured otherwise since
+    /// starts empty rather than misread it. Absent in older checkpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meaning: Option<Value>,
 }
 
 /// One input partition's transform and chart state, and where reading

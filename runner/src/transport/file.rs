@@ -202,7 +202,7 @@ impl TransportWriter for FileWriter {
         self.file.sync_data().map_err(|e| io_error("sync", &self.path, e))?;
         let checkpoint = SourceCheckpoint {
             format: FORMAT_VERSION,
-            source: StageState { type_name: source_type.to_string(), state },
+            source: StageState { type_name: source_type.to_string(), state, meaning: None },
             transport: json!({ "length": self.len()? }),
             saved_at_ms: state::now_ms(),
         };
@@ -721,7 +721,7 @@ mod tests {
         assert!(first.take_restored().is_empty());
         assert_eq!(read_all(&mut first), ["{\"n\":1}", "{\"n\":2}"]);
         let next = first.position(0).unwrap();
-        let state = StageState { type_name: "count_by".into(), state: Some(json!({"n": 2})) };
+        let state = StageState { type_name: "count_by".into(), state: Some(json!({"n": 2})), meaning: None };
         let checkpoint = TaskCheckpoint { transform: Some(state), ..TaskCheckpoint::empty(0, next) };
         first.save_checkpoints(std::slice::from_ref(&checkpoint)).unwrap();
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"n\":3}\n").unwrap();
@@ -754,7 +754,7 @@ mod tests {
         std::fs::write(&path, "{\"n\":1}\n{\"n\":2}\n").unwrap();
         let mut first = FileReader::open(&spec(&path)).unwrap();
         assert_eq!(read_all(&mut first).len(), 2);
-        let state = Some(StageState { type_name: "count_by".into(), state: Some(json!({"n": 2})) });
+        let state = Some(StageState { type_name: "count_by".into(), state: Some(json!({"n": 2})), meaning: None });
         let next = first.position(0).unwrap();
         first
             .save_checkpoints(&[TaskCheckpoint { transform: state.clone(), ..TaskCheckpoint::empty(0, next) }])

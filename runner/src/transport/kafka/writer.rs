@@ -383,7 +383,7 @@ impl TransportWriter for KafkaWriter {
         }
         let checkpoint = SourceCheckpoint {
             format: FORMAT_VERSION,
-            source: StageState { type_name: source_type.to_string(), state },
+            source: StageState { type_name: source_type.to_string(), state, meaning: None },
             transport: serde_json::json!({ "ends": self.ends()?, "sequence": self.partitioner.sequence() }),
             saved_at_ms: state::now_ms(),
         };
