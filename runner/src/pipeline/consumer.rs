@@ -30,6 +30,8 @@ pub const BATCH: usize = 1024;
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// Longest a transport switch waits to read what was sent on the old one.
 const SWITCH_DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// Longest a read waits while the consumer holds a reload's parts.
+const HELD_POLL: Duration = Duration::from_millis(2);
 /// How often the transport's state is published for the dashboard.
 const STATUS_EVERY: Duration = Duration::from_millis(250);
 
@@ -87,7 +89,9 @@ impl Consumer {
             if self.reader.poll_peers() {
                 self.frames.changed();
             }
-            match self.reader.read(&mut buffers.batch, BATCH, self.frames.wait_hint()) {
+            // Held reload parts are applied as soon as the reload says so.
+            let wait = if held.is_some() { self.frames.wait_hint().min(HELD_POLL) } else { self.frames.wait_hint() };
+            match self.reader.read(&mut buffers.batch, BATCH, wait) {
                 Ok(()) => read_errors.reset(),
                 Err(e) => {
                     if read_errors.ready() {
