@@ -450,6 +450,18 @@ path = {dead:?}
     let mut expected: Vec<String> = (1..=20).map(|i| format!("b{i}")).collect();
     expected.sort();
     assert_eq!(replayed, expected, "every row of the new file, from its first: {}", run.text());
+
+    // Pointed back at the first file while stopped: a restart replays it
+    // from its first row too, not from the second file's saved row.
+    let charted_before = bars_in(dir.path())["a1"];
+    edit(&path, &format!("{second:?}"), &format!("{first:?}"), save_by_rename);
+    let mut command = buzz();
+    command.arg("run").arg(&path).args(["--no-reload", "--exit-when-done", "--set", "source.interval_ms=0"]);
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let bars = bars_in(dir.path());
+    assert_eq!(bars["a1"], charted_before + 1.0, "the first row replayed again: {bars:?}");
+    assert_eq!(bars["a200"], 1.0);
 }
 
 #[test]

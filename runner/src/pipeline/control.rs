@@ -33,7 +33,8 @@ pub struct ConsumerSwap {
 
 /// New parts for the producer half; `None` keeps the running one.
 pub struct ProducerSwap {
-    pub source: Option<StageInstance>,
+    /// With its state-defining settings (see `StageSpec::meaning`).
+    pub source: Option<(StageInstance, Option<serde_json::Value>)>,
     /// The new source starts afresh: its position meant something else.
     pub reset_source: bool,
     pub writer: Option<Box<dyn TransportWriter>>,

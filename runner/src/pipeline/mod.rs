@@ -253,7 +253,7 @@ impl PipelineHandle {
     /// not taken in time are withdrawn: the producer runs on unchanged.
     pub fn swap_producer(
         &self,
-        source: Option<StageInstance>,
+        source: Option<(StageInstance, Option<serde_json::Value>)>,
         reset_source: bool,
         writer: Option<Box<dyn TransportWriter>>,
     ) -> Result<Option<EndMark>, String> {
@@ -291,7 +291,11 @@ impl PipelineHandle {
 
     /// Starts a producer again (its source was exhausted and a reload gave
     /// it a new one).
-    pub fn restart_producer(&self, source: StageInstance, writer: Box<dyn TransportWriter>) -> Result<(), String> {
+    pub fn restart_producer(
+        &self,
+        (source, meaning): (StageInstance, Option<serde_json::Value>),
+        writer: Box<dyn TransportWriter>,
+    ) -> Result<(), String> {
         let mut threads = self.threads.lock().expect("threads poisoned");
         if let Some(old) = threads.producer.take() {
             let _ = old.join();
@@ -300,6 +304,7 @@ impl PipelineHandle {
         let (control, receiver) = mpsc::channel();
         let producer = producer::Producer {
             source,
+            meaning,
             writer,
             control: receiver,
             checkpoint_every: self.checkpoint_every,
@@ -407,6 +412,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         threads.producer_control = Some(control);
         Some(producer::Producer {
             source,
+            meaning: spec.source.meaning(),
             writer,
             control: receiver,
             checkpoint_every: spec.checkpoint_every,

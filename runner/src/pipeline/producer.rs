@@ -20,6 +20,7 @@ use super::dead_letters::DeadLetter;
 use super::record_gate;
 use super::throttle::Throttle;
 use crate::plugin_host::{PollStatus, StageInstance};
+use crate::state::StageState;
 use buzz_sdk::abi::FfiRecord;
 
 use crate::transport::{EndMark, SendProgress, TransportState, TransportStatus, TransportWriter};
@@ -34,6 +35,8 @@ const SWAP_DELIVER_LIMIT: Duration = Duration::from_secs(20);
 
 pub struct Producer {
     pub source: StageInstance,
+    /// The source's state-defining settings, saved with its position.
+    pub meaning: Option<serde_json::Value>,
     pub writer: Box<dyn TransportWriter>,
     pub control: Receiver<Offer<ProducerSwap>>,
     pub checkpoint_every: Duration,
@@ -147,7 +150,7 @@ impl Producer {
         let source_type = self.source.type_name().to_string();
         let mut errors = Throttle::new(Duration::from_secs(5));
         let saved = loop {
-            match self.writer.resume_source(&source_type) {
+            match self.writer.resume_source(&source_type, &self.meaning) {
                 Ok(saved) => break saved,
                 Err(e) => {
                     shared.set_transport(TransportStatus::new(TransportState::Retrying(e.to_string()), None));
@@ -187,11 +190,11 @@ impl Producer {
             return;
         }
         let source_type = self.source.type_name().to_string();
-        let saved = self
-            .source
-            .save_state()
-            .map_err(|e| e.to_string())
-            .and_then(|state| self.writer.checkpoint_source(&source_type, state).map_err(|e| e.to_string()));
+        let meaning = self.meaning.clone();
+        let saved = self.source.save_state().map_err(|e| e.to_string()).and_then(|state| {
+            let source = StageState { type_name: source_type.clone(), state, meaning };
+            self.writer.checkpoint_source(source).map_err(|e| e.to_string())
+        });
         if let Err(e) = saved {
             tracing::warn!(pipeline = %shared.name, "cannot checkpoint source {source_type}, retrying: {e}");
         }
@@ -232,13 +235,13 @@ impl Producer {
     /// All or nothing: on `Err` the running parts are untouched.
     fn swap_parts(
         &mut self,
-        source: Option<StageInstance>,
+        source: Option<(StageInstance, Option<serde_json::Value>)>,
         reset_source: bool,
         writer: Option<Box<dyn TransportWriter>>,
         shared: &Shared,
     ) -> Result<Option<EndMark>, String> {
         let mut source = source;
-        if let Some(new) = &mut source {
+        if let Some((new, _)) = &mut source {
             carry_state(&mut self.source, new, reset_source)
                 .map_err(|e| format!("the source's position could not be carried over: {e}"))?;
         }
@@ -255,8 +258,9 @@ impl Producer {
             old_end = Some(self.writer.end_mark());
             self.writer = writer;
         }
-        if let Some(new) = source {
+        if let Some((new, meaning)) = source {
             self.source = new;
+            self.meaning = meaning;
             if reset_source {
                 // Saved at once: a restart must not resume the new source
                 // from the old one's position.

@@ -43,8 +43,7 @@ fn fold<'a>(
     // A state saved by another type of stage, or under other state-defining
     // settings (from before a reload), does not describe this one: it is
     // left out.
-    let describes = |s: &&StageState| s.type_name == type_name && (s.meaning.is_none() || s.meaning == *meaning);
-    for state in states.filter(describes).filter_map(|s| s.state.as_ref()) {
+    for state in states.filter(|s| s.describes(&type_name, meaning)).filter_map(|s| s.state.as_ref()) {
         let result = if first { stage.restore_state(state) } else { stage.merge_state(state) };
         result.map_err(|e| e.to_string())?;
         first = false;

@@ -113,7 +113,9 @@ impl Reloader {
         let open_writer = || transport::open_writer(&new.transport).map_err(|e| format!("transport: {e}"));
 
         // Build everything before touching the running pipeline.
-        let source = (role.produces() && diff.source).then(|| build(&new.source)).transpose()?;
+        let source = (role.produces() && diff.source)
+            .then(|| build(&new.source).map(|source| (source, new.source.meaning())))
+            .transpose()?;
         let writer = (role.produces() && diff.transport).then(open_writer).transpose()?;
         // The consumer builds a transform and a chart per partition; one of
         // each is built here to check the new settings before anything changes.

@@ -22,6 +22,15 @@ pub struct StageState {
     pub meaning: Option<Value>,
 }
 
+impl StageState {
+    /// Whether this state was saved by a stage of `type_name` under the
+    /// state-defining settings `meaning` (one saved before meanings were
+    /// recorded is taken as such).
+    pub fn describes(&self, type_name: &str, meaning: &Option<Value>) -> bool {
+        self.type_name == type_name && (self.meaning.is_none() || self.meaning == *meaning)
+    }
+}
+
 /// One input partition's transform and chart state, and where reading
 /// resumes for that state to be exact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
