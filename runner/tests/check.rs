@@ -255,3 +255,33 @@ fn an_unwritable_dead_letter_path_is_refused_at_its_line() {
     assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot write dead letters"));
 }
+
+#[test]
+fn a_chart_reading_a_field_the_transform_does_not_output() {
+    let text = r#"name = "t"
+
+[source]
+type = "buzz_messages"
+
+[transport]
+type = "file"
+
+[transform]
+type = "count_by"
+field = "message"
+
+[chart]
+type = "bar_chart"
+category = "author"
+value = "count"
+"#;
+    assert_error(
+        text,
+        15,
+        12,
+        &["chart.category", r#"reads field "author""#, r#"count_by outputs only "count", "message""#],
+    );
+    // A transform that passes its input on outputs the source's fields too.
+    let identity = text.replace("type = \"count_by\"\nfield = \"message\"", "type = \"identity\"");
+    assert_error(&identity, 15, 9, &["chart.value", r#"reads field "count""#, r#""author", "message""#]);
+}

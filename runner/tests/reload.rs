@@ -282,3 +282,309 @@ value = "count"
     assert_eq!(summary["reloads_refused"], 1);
     assert_eq!(summary["records_in"], summary["records_out"]);
 }
+
+/// A count-by-author bar chart of generated messages, every path in `dir`.
+fn count_by_pipeline(dir: &Path, field: &str, category: &str) -> PathBuf {
+    let path = dir.join("counts.toml");
+    let text = format!(
+        r#"name = "counts"
+[source]
+type = "buzz_messages"
+interval_ms = 2
+seed = 7
+[transport]
+type = "file"
+path = {transport:?}
+[transform]
+type = "count_by"
+field = "{field}"
+[chart]
+type = "bar_chart"
+output = {chart:?}
+category = "{category}"
+value = "count"
+[dead_letter]
+path = {dead:?}
+"#,
+        transport = dir.join("transport.jsonl"),
+        chart = dir.join("chart"),
+        dead = dir.join("dead.jsonl"),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The bars of `dir/chart.json` (none until it is written).
+fn bars_in(dir: &Path) -> std::collections::BTreeMap<String, f64> {
+    std::fs::read(dir.join("chart.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .map(|c| bar_values(&c))
+        .unwrap_or_default()
+}
+
+const AUTHORS: [&str; 4] = ["Alice", "Bob", "Charlie", "Eve"];
+
+#[test]
+fn a_change_of_what_state_means_resets_it_and_a_restart_does_not_bring_it_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = count_by_pipeline(dir.path(), "author", "author");
+    let mut command = buzz();
+    command.arg("run").arg(&path);
+    let mut run = Watched::spawn(command);
+    wait_for("authors counted", Duration::from_secs(30), || bars_in(dir.path()).values().sum::<f64>() >= 20.0);
+
+    // Count messages instead of authors: both settings in one save.
+    let text = std::fs::read_to_string(&path).unwrap();
+    let before = run.count(APPLIED);
+    save_by_rename(
+        &path,
+        &text
+            .replace(r#"field = "author""#, r#"field = "message""#)
+            .replace(r#"category = "author""#, r#"category = "message""#),
+    );
+    wait_for("the reload", Duration::from_secs(30), || run.count(APPLIED) > before);
+    let log = run.text();
+    assert!(
+        log.contains(r#"transform count_by: field "author" -> "message"; its state was reset"#),
+        "the reload says the counts were reset: {log}"
+    );
+    assert!(log.contains(r#"chart bar_chart: category "author" -> "message"; its state was reset"#), "{log}");
+
+    // Killed at once, then run again: the state restored is the one saved
+    // since the reset, never the author counts of before.
+    run.child.kill().unwrap();
+    run.child.wait().unwrap();
+    let mut command = buzz();
+    command.arg("run").arg(&path).args(["--summary", &dir.path().join("summary.json").display().to_string()]);
+    let mut run = Watched::spawn(command);
+    wait_for("messages counted", Duration::from_secs(30), || {
+        bars_in(dir.path()).iter().filter(|(k, _)| k.starts_with("I just")).map(|(_, n)| n).sum::<f64>() >= 20.0
+    });
+    let bars = bars_in(dir.path());
+    assert!(AUTHORS.iter().all(|a| !bars.contains_key(*a)), "no author counts are left among the messages: {bars:?}");
+    assert!(bars.keys().all(|k| k.starts_with("I just")), "{bars:?}");
+    assert!(run.interrupt().success(), "{}", run.text());
+    let summary = read_json(&dir.path().join("summary.json"));
+    assert_eq!(summary["dead_letter"], 0, "{}", run.text());
+}
+
+#[test]
+fn a_chart_reading_a_field_its_transform_no_longer_outputs_is_refused_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = count_by_pipeline(dir.path(), "author", "author");
+    let mut command = buzz();
+    command.arg("run").arg(&path).args(["--summary", &dir.path().join("summary.json").display().to_string()]);
+    let mut run = Watched::spawn(command);
+    wait_for("authors counted", Duration::from_secs(30), || bars_in(dir.path()).values().sum::<f64>() >= 20.0);
+
+    // Only the transform's field: the chart would refuse every record.
+    edit_and_wait(&run, &path, r#"field = "author""#, r#"field = "message""#, REFUSED);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let line = text.lines().position(|l| l == r#"category = "author""#).unwrap() + 1;
+    let expected = format!(
+        r#"{}:{line}:12: chart.category: the chart reads field "author", but transform count_by outputs only "count", "message""#,
+        path.display()
+    );
+    assert!(run.text().contains(&expected), "expected {expected:?} in:\n{}", run.text());
+
+    // The running pipeline is unchanged: authors are still counted.
+    let counted = bars_in(dir.path()).values().sum::<f64>();
+    wait_for("more authors counted", Duration::from_secs(30), || {
+        bars_in(dir.path()).values().sum::<f64>() > counted + 20.0
+    });
+    assert!(bars_in(dir.path()).keys().all(|k| AUTHORS.contains(&k.as_str())));
+    assert!(run.interrupt().success(), "{}", run.text());
+    let summary = read_json(&dir.path().join("summary.json"));
+    assert_eq!(summary["dead_letter"], 0, "{}", run.text());
+    assert_eq!(summary["reloads_refused"], 1);
+    assert_eq!(summary["reloads_applied"], 0);
+}
+
+#[test]
+fn a_csv_source_pointed_at_another_file_replays_it_from_its_first_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = |name: &str, rows: usize| {
+        let path = dir.path().join(format!("{name}.csv"));
+        let lines: Vec<String> = (1..=rows).map(|i| format!("{name}{i}")).collect();
+        std::fs::write(&path, format!("name\n{}\n", lines.join("\n"))).unwrap();
+        path
+    };
+    let (first, second) = (csv("a", 200), csv("b", 20));
+    let path = dir.path().join("rows.toml");
+    let text = format!(
+        r#"name = "rows"
+[source]
+type = "csv_replay"
+path = {first:?}
+interval_ms = 20
+[transport]
+type = "file"
+path = {transport:?}
+[transform]
+type = "count_by"
+field = "name"
+[chart]
+type = "bar_chart"
+output = {chart:?}
+category = "name"
+value = "count"
+[dead_letter]
+path = {dead:?}
+"#,
+        transport = dir.path().join("transport.jsonl"),
+        chart = dir.path().join("chart"),
+        dead = dir.path().join("dead.jsonl"),
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut command = buzz();
+    command.arg("run").arg(&path);
+    let mut run = Watched::spawn(command);
+    wait_for("rows of the first file charted", Duration::from_secs(30), || bars_in(dir.path()).len() >= 10);
+
+    edit_and_wait(&run, &path, &format!("{first:?}"), &format!("{second:?}"), APPLIED);
+    assert!(run.text().contains("its state was reset"), "{}", run.text());
+    wait_for("the second file replayed", Duration::from_secs(30), || run.count("is exhausted") > 0);
+    assert!(run.interrupt().success(), "{}", run.text());
+    let replayed: Vec<String> = bars_in(dir.path()).into_keys().filter(|k| k.starts_with('b')).collect();
+    let mut expected: Vec<String> = (1..=20).map(|i| format!("b{i}")).collect();
+    expected.sort();
+    assert_eq!(replayed, expected, "every row of the new file, from its first: {}", run.text());
+
+    // Pointed back at the first file while stopped: a restart replays it
+    // from its first row too, not from the second file's saved row.
+    let charted_before = bars_in(dir.path())["a1"];
+    edit(&path, &format!("{second:?}"), &format!("{first:?}"), save_by_rename);
+    let mut command = buzz();
+    command.arg("run").arg(&path).args(["--no-reload", "--exit-when-done", "--set", "source.interval_ms=0"]);
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let bars = bars_in(dir.path());
+    assert_eq!(bars["a1"], charted_before + 1.0, "the first row replayed again: {bars:?}");
+    assert_eq!(bars["a200"], 1.0);
+}
+
+#[test]
+fn a_consumer_alone_reads_the_old_transport_to_its_end_before_switching() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    install_fixture("panicky", &plugins, "panicky");
+    let (old, new) = (dir.path().join("old.jsonl"), dir.path().join("new.jsonl"));
+    let record = |i: usize, note: &str| format!("{{\"name\": \"r{i}\", \"n\": {i}, \"note\": \"{note}\"}}\n");
+    std::fs::write(&old, record(1, "slow")).unwrap();
+    let path = dir.path().join("switch.toml");
+    let text = format!(
+        r#"name = "switch"
+plugins_dir = {plugins:?}
+[source]
+type = "buzz_messages"
+[transport]
+type = "file"
+path = {old:?}
+[transform]
+type = "panicky"
+slow_ms = 2000
+[chart]
+type = "bar_chart"
+output = {chart:?}
+category = "name"
+value = "n"
+[dead_letter]
+path = {dead:?}
+"#,
+        chart = dir.path().join("chart"),
+        dead = dir.path().join("dead.jsonl"),
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut command = buzz();
+    command.arg("run").arg(&path).args(["--role", "consume"]);
+    let mut run = Watched::spawn(command);
+
+    // While the consumer is busy with r1, records r2..r20 reach the old
+    // file and the transport is switched: they are behind it, unread.
+    wait_for("the consumer busy with r1", Duration::from_secs(30), || run.count("slow record") > 0);
+    let mut file = std::fs::OpenOptions::new().append(true).open(&old).unwrap();
+    std::io::Write::write_all(&mut file, (2..=20).map(|i| record(i, "fast")).collect::<String>().as_bytes()).unwrap();
+    edit_and_wait(&run, &path, &format!("{old:?}"), &format!("{new:?}"), APPLIED);
+    std::fs::write(&new, record(21, "fast")).unwrap();
+    wait_for("r21 from the new transport", Duration::from_secs(30), || bars_in(dir.path()).contains_key("r21"));
+
+    let mut charted: Vec<String> = bars_in(dir.path()).into_keys().collect();
+    let mut expected: Vec<String> = (1..=21).map(|i| format!("r{i}")).collect();
+    charted.sort();
+    expected.sort();
+    assert_eq!(charted, expected, "every record of the old transport, then the new one's: {}", run.text());
+    assert!(run.interrupt().success(), "{}", run.text());
+}
+
+#[test]
+fn a_reload_one_half_cannot_take_in_time_is_applied_to_neither() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    install_fixture("panicky", &plugins, "panicky");
+    let csv = |name: &str, first_note: &str| {
+        let path = dir.path().join(format!("{name}.csv"));
+        let rows: String =
+            (1..=200).map(|i| format!("{name}{i},{i},{}\n", if i == 1 { first_note } else { "fast" })).collect();
+        std::fs::write(&path, format!("name,n,note\n{rows}")).unwrap();
+        path
+    };
+    let (first, second) = (csv("a", "slow"), csv("b", "fast"));
+    let transport = dir.path().join("transport.jsonl");
+    let path = dir.path().join("halves.toml");
+    let text = format!(
+        r#"name = "halves"
+plugins_dir = {plugins:?}
+[source]
+type = "csv_replay"
+path = {first:?}
+interval_ms = 20
+[transport]
+type = "file"
+path = {transport:?}
+[transform]
+type = "panicky"
+slow_ms = 3000
+[chart]
+type = "bar_chart"
+title = "before"
+output = {chart:?}
+category = "name"
+value = "n"
+[dead_letter]
+path = {dead:?}
+"#,
+        chart = dir.path().join("chart"),
+        dead = dir.path().join("dead.jsonl"),
+    );
+    std::fs::write(&path, text).unwrap();
+    let mut command = buzz();
+    command.arg("run").arg(&path).env("BUZZ_RELOAD_TIMEOUT_MS", "500");
+    let mut run = Watched::spawn(command);
+
+    // The consumer is busy for 3 s: it cannot take its part of a reload
+    // that changes both halves within the 500 ms allowed.
+    wait_for("the consumer busy with a1", Duration::from_secs(30), || run.count("slow record") > 0);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let before = run.count(REFUSED);
+    save_by_rename(
+        &path,
+        &text
+            .replace(&format!("{first:?}"), &format!("{second:?}"))
+            .replace(r#"title = "before""#, r#"title = "after""#),
+    );
+    wait_for("the refusal", Duration::from_secs(30), || run.count(REFUSED) > before);
+    assert!(run.text().contains("the consumer did not take the new parts"), "{}", run.text());
+
+    // Once the consumer is free again, neither half runs the refused edit.
+    wait_for("rows after a1 charted", Duration::from_secs(30), || bars_in(dir.path()).contains_key("a10"));
+    let chart = read_json(&dir.path().join("chart.json"));
+    assert_eq!(chart["title"], "before", "the chart took the refused edit");
+    let sent = std::fs::read_to_string(&transport).unwrap();
+    assert!(!sent.contains("\"b1\""), "the producer took the refused edit: {}", run.text());
+    assert!(!bars_in(dir.path()).keys().any(|k| k.starts_with('b')));
+    assert_eq!(run.count(APPLIED), 0, "{}", run.text());
+    assert!(run.interrupt().success(), "{}", run.text());
+}

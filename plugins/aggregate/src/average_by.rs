@@ -5,12 +5,15 @@ use crate::groups::{Accumulator, Aggregator, group_key};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("x-buzz-output" = {"fields": ["{group}", "average", "count"]}))]
 pub struct AverageBySettings {
     /// The field that names the group (e.g. "category").
     #[serde(default = "default_group")]
+    #[schemars(extend("x-buzz-state" = true))]
     pub group: String,
     /// The numeric field averaged per group (e.g. "sentiment").
     #[serde(default = "default_value")]
+    #[schemars(extend("x-buzz-state" = true))]
     pub value: String,
     /// Apply records in batches of this many.
     #[serde(default = "one")]

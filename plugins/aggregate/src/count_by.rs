@@ -5,9 +5,11 @@ use crate::groups::{Accumulator, Aggregator, group_key};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("x-buzz-output" = {"fields": ["{field}", "count"]}))]
 pub struct CountBySettings {
     /// The field whose values are counted (e.g. "author").
     #[serde(default = "default_field")]
+    #[schemars(extend("x-buzz-state" = true))]
     pub field: String,
     /// Apply records in batches of this many (1 updates the counts at
     /// every record; 5 is the "batches of 5" exploration).

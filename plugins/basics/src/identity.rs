@@ -3,6 +3,7 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("x-buzz-output" = {"input": true, "fields": []}))]
 pub struct IdentitySettings {}
 
 /// Passes every record on as it is (key and timestamp included).

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("x-buzz-output" = {"fields": ["seq", "ts_ms"]}))]
 pub struct TicksSettings {
     /// Records per second (kept on average, in small bursts).
     #[serde(default = "default_rate")]

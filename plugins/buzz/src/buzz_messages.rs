@@ -6,6 +6,7 @@ use crate::rng::Rng;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("x-buzz-output" = {"fields": ["message", "author"]}))]
 pub struct BuzzMessagesSettings {
     /// Milliseconds between messages (the original's BUZZ_INTERVAL_SECONDS
     /// was 3 s); 0 makes them as fast as the pipeline takes them.

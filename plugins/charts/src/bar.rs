@@ -19,9 +19,13 @@ pub struct BarSettings {
     /// Text beside the y axis.
     pub y_label: String,
     /// Field holding each bar's category (a string, number or boolean).
+    #[schemars(extend("x-buzz-state" = true))]
+    #[schemars(extend("x-buzz-reads" = true))]
     pub category: String,
     /// Field holding each bar's value (a number or numeric string). The
     /// latest value per category wins.
+    #[schemars(extend("x-buzz-state" = true))]
+    #[schemars(extend("x-buzz-reads" = true))]
     pub value: String,
     /// Image width in pixels.
     #[schemars(range(min = 100, max = 4096))]

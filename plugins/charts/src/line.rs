@@ -27,12 +27,17 @@ pub struct LineSettings {
     /// Field holding x: a timestamp (RFC 3339, "YYYY-MM-DD HH:MM:SS" or
     /// "YYYY-MM-DDTHH:MM:SS", naive times are UTC), epoch milliseconds, or
     /// any number. "$index" plots against the record's sequence number.
+    #[schemars(extend("x-buzz-state" = true))]
+    #[schemars(extend("x-buzz-reads" = {"except": ["$index"]}))]
     pub x: String,
     /// Field holding y (a number or numeric string).
+    #[schemars(extend("x-buzz-state" = true))]
+    #[schemars(extend("x-buzz-reads" = true))]
     pub y: String,
     /// Name of the line in the legend.
     pub series_name: String,
     /// Field that flags a record for a marker when it is `true` (e.g. "stall").
+    #[schemars(extend("x-buzz-reads" = true))]
     pub marker_field: Option<String>,
     /// Text shown at markers and in the legend.
     pub marker_label: String,

@@ -19,6 +19,7 @@ pub enum ColumnType {
 #[serde(deny_unknown_fields)]
 pub struct CsvReplaySettings {
     /// The CSV file to replay; its first row names the columns.
+    #[schemars(extend("x-buzz-state" = true))]
     pub path: String,
     /// Milliseconds between records; 0 sends them as fast as the pipeline takes them.
     #[serde(default = "default_interval_ms")]

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(extend("x-buzz-output" = {"input": true, "fields": ["{output_field}"]}))]
 pub struct DepthClassSettings {
     /// The numeric field holding the depth in km.
     pub field: String,

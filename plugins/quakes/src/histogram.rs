@@ -19,6 +19,8 @@ pub struct HistogramSettings {
     /// Text beside the y axis.
     pub y_label: String,
     /// The numeric field counted (a number or numeric string).
+    #[schemars(extend("x-buzz-state" = true))]
+    #[schemars(extend("x-buzz-reads" = true))]
     pub field: String,
     /// Lower edge of the first bin.
     pub min: f64,

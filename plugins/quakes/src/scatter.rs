@@ -22,11 +22,16 @@ pub struct ScatterSettings {
     /// Text beside the y axis.
     pub y_label: String,
     /// The numeric field plotted across.
+    #[schemars(extend("x-buzz-state" = true))]
+    #[schemars(extend("x-buzz-reads" = true))]
     pub x: String,
     /// The numeric field plotted up.
+    #[schemars(extend("x-buzz-state" = true))]
+    #[schemars(extend("x-buzz-reads" = true))]
     pub y: String,
     /// A numeric field that colours each dot on the viridis scale (dark
     /// for its smallest value, yellow for its largest); none: all in `color`.
+    #[schemars(extend("x-buzz-reads" = true))]
     pub color_by: Option<String>,
     /// Fixed x axis limits, e.g. [-180, 180]; none: fit the data.
     pub x_range: Option<[f64; 2]>,

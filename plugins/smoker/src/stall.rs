@@ -11,6 +11,7 @@ const EPSILON: f64 = 1e-9;
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("x-buzz-output" = {"input": true, "fields": ["{output_field}"]}))]
 pub struct StallSettings {
     /// How many of the latest readings to compare (the original's
     /// SMOKER_ROLLING_WINDOW_SIZE).
@@ -24,6 +25,7 @@ pub struct StallSettings {
     pub threshold: f64,
     /// The numeric field holding the temperature.
     #[serde(default = "default_field")]
+    #[schemars(extend("x-buzz-state" = true))]
     pub field: String,
     /// The boolean field added to each record.
     #[serde(default = "default_output_field")]

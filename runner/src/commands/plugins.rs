@@ -4,6 +4,7 @@
 use serde_json::{Value as Json, json};
 
 use crate::cli::PluginsArgs;
+use crate::config::declared;
 use crate::plugin_host::{Catalog, default_dirs};
 
 /// One setting of a stage, read from its JSON Schema.
@@ -13,6 +14,8 @@ pub struct SettingDoc {
     pub default: Option<Json>,
     pub required: bool,
     pub description: String,
+    /// Changing it on a reload resets the stage's state (`x-buzz-state`).
+    pub defines_state: bool,
 }
 
 /// The settings a schema describes, in declaration order.
@@ -35,6 +38,7 @@ pub fn settings_of(schema: &Json) -> Vec<SettingDoc> {
                     .and_then(Json::as_str)
                     .unwrap_or_default()
                     .replace('\n', " "),
+                defines_state: property.get(declared::STATE) == Some(&Json::Bool(true)),
             }
         })
         .collect()
@@ -131,7 +135,13 @@ fn as_text(catalog: &Catalog) -> String {
                     (Some(d), _) => format!("default {d}"),
                     (None, _) => "optional".to_string(),
                 };
-                let _ = writeln!(out, "    {:<14} {:<22} {:<18} {}", s.name, s.type_name, default, s.description);
+                let resets = if s.defines_state { " Changing it resets the state." } else { "" };
+                let _ =
+                    writeln!(out, "    {:<14} {:<22} {:<18} {}{resets}", s.name, s.type_name, default, s.description);
+            }
+            if let Some(fields) = stage.settings.get(declared::OUTPUT).and_then(|o| o.get("fields")) {
+                let input = stage.settings[declared::OUTPUT]["input"] == Json::Bool(true);
+                let _ = writeln!(out, "    outputs {}{fields}", if input { "its input's fields and " } else { "" });
             }
         }
     }

@@ -100,6 +100,9 @@ impl Loader<'_> {
         let dead_letter = self.dead_letter(&mut root, &name, transport.as_ref());
         let dashboard = self.dashboard(&mut root);
         let checkpoint_every = self.state(&mut root);
+        if let (Some(source), Some(transform), Some(chart)) = (&source, &transform, &chart) {
+            self.errors.0.extend(super::field_check::check(self.file, source, transform, chart));
+        }
 
         match (source, transform, chart, transport, chart_output, dead_letter, dashboard, record_check) {
             (

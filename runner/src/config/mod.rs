@@ -1,8 +1,10 @@
 //! Pipeline files: parsing with positions, `${VAR}` interpolation, `--set`
 //! overrides, and checking every stage's settings against its schema.
 
+pub mod declared;
 pub mod diagnostics;
 pub mod document;
+pub mod field_check;
 pub mod interpolate;
 pub mod overrides;
 pub mod pipeline_schema;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use buzz_sdk::abi::{FfiHeader, FfiRecord};
 
 use super::Shared;
-use super::control::{ConsumerSwap, carry_state};
+use super::control::{ConsumerSwap, Offer, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
 use super::record_gate::RecordGate;
@@ -30,6 +30,8 @@ pub const BATCH: usize = 1024;
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 /// Longest a transport switch waits to read what was sent on the old one.
 const SWITCH_DRAIN_LIMIT: Duration = Duration::from_secs(10);
+/// Longest a read waits while the consumer holds a reload's parts.
+const HELD_POLL: Duration = Duration::from_millis(2);
 /// How often the transport's state is published for the dashboard.
 const STATUS_EVERY: Duration = Duration::from_millis(250);
 
@@ -41,7 +43,7 @@ pub struct Consumer {
     pub frames: FrameClock,
     /// How often the tasks' state is checkpointed with their positions.
     pub checkpoint_every: Duration,
-    pub control: Receiver<ConsumerSwap>,
+    pub control: Receiver<Offer<ConsumerSwap>>,
     /// Checks each record before the transform sees it.
     pub gate: RecordGate,
     /// Stop once caught up with the transport, when no producer runs here.
@@ -69,10 +71,10 @@ impl Consumer {
         let mut stopping_since: Option<Instant> = None;
         let mut status_at = Instant::now() - STATUS_EVERY;
         let mut checkpoint_at = Instant::now();
+        // Reload parts taken and held until the reload says to apply them.
+        let mut held: Option<ConsumerSwap> = None;
         loop {
-            while let Ok(swap) = self.control.try_recv() {
-                self.apply(swap, &mut buffers, shared);
-            }
+            self.follow_reload(&mut held, &mut buffers, shared);
             self.follow_partitions(shared);
             if shared.stop.is_stopped() && shared.failed() {
                 break;
@@ -87,7 +89,9 @@ impl Consumer {
             if self.reader.poll_peers() {
                 self.frames.changed();
             }
-            match self.reader.read(&mut buffers.batch, BATCH, self.frames.wait_hint()) {
+            // Held reload parts are applied as soon as the reload says so.
+            let wait = if held.is_some() { self.frames.wait_hint().min(HELD_POLL) } else { self.frames.wait_hint() };
+            match self.reader.read(&mut buffers.batch, BATCH, wait) {
                 Ok(()) => read_errors.reset(),
                 Err(e) => {
                     if read_errors.ready() {
@@ -157,8 +161,11 @@ impl Consumer {
 
     fn restore(&mut self, checkpoint: &TaskCheckpoint, shared: &Shared) {
         match self.tasks.install(checkpoint) {
-            Ok(()) => {
+            Ok(reset) => {
                 tracing::info!(pipeline = %shared.name, partition = checkpoint.partition, "state restored from the checkpoint at position {}", checkpoint.next);
+                for note in reset {
+                    tracing::warn!(pipeline = %shared.name, partition = checkpoint.partition, "{note}: its state was reset");
+                }
                 self.frames.changed();
             }
             Err(e) => shared.fail(format!("cannot restore partition {}: {e}", checkpoint.partition)),
@@ -178,9 +185,10 @@ impl Consumer {
         }
         let mut checkpoints = Vec::new();
         let reader = &*self.reader;
+        let meanings = self.tasks.meanings();
         for (partition, task) in self.tasks.iter_mut().filter(|(_, t)| which(t)) {
             let Some(next) = reader.position(partition) else { continue };
-            match task.checkpoint(partition, next) {
+            match task.checkpoint(partition, next, &meanings) {
                 Ok(checkpoint) => checkpoints.push(checkpoint),
                 Err(e) => tracing::error!(pipeline = %shared.name, "cannot checkpoint partition {partition}: {e}"),
             }
@@ -308,16 +316,49 @@ impl Consumer {
         }
     }
 
+    /// Takes offered reload parts, and applies (or drops) the held ones
+    /// once the reload says so; records are read meanwhile.
+    fn follow_reload(&mut self, held: &mut Option<ConsumerSwap>, buffers: &mut Buffers, shared: &Shared) {
+        while held.is_none()
+            && let Ok(offer) = self.control.try_recv()
+        {
+            *held = offer.take();
+        }
+        let Some(swap) = held.take() else { return };
+        match swap.go.try_recv() {
+            Ok(drain_to) => self.apply(swap, drain_to, buffers, shared),
+            Err(std::sync::mpsc::TryRecvError::Empty) => *held = Some(swap),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                tracing::debug!(pipeline = %shared.name, "reload withdrawn: the producer could not take its part");
+            }
+        }
+    }
+
     /// Applies a hot reload between batches and says how it went.
-    fn apply(&mut self, swap: ConsumerSwap, buffers: &mut Buffers, shared: &Shared) {
-        let ConsumerSwap { transform, chart, reader, drain_to, writer, frame_interval, gate, done } = swap;
+    fn apply(&mut self, swap: ConsumerSwap, drain_to: Option<EndMark>, buffers: &mut Buffers, shared: &Shared) {
+        let ConsumerSwap {
+            transform,
+            chart,
+            reset_transform,
+            reset_chart,
+            reader,
+            writer,
+            frame_interval,
+            gate,
+            done,
+            ..
+        } = swap;
         if let Some(gate) = gate {
             self.gate = gate;
         }
         if let Some(reader) = reader {
             self.switch_transport(reader, drain_to.as_ref(), buffers, shared);
         }
-        let result = self.swap_stages(transform, chart, shared);
+        let result = self.swap_stages(transform, chart, (reset_transform, reset_chart));
+        if result.is_ok() && (reset_transform || reset_chart) {
+            // Saved at once: a restart must not restore the state of before.
+            self.checkpoint(shared, |_| true);
+        }
         if let Some(writer) = writer {
             // The old writer finishes its thread when dropped.
             self.writer = writer;
@@ -333,8 +374,10 @@ impl Consumer {
         let _ = done.send(result);
     }
 
-    /// Reads what the local producer sent on the old transport, then moves
-    /// to the new one, so a switch loses nothing.
+    /// Reads what was sent on the old transport, then moves to the new one,
+    /// so a switch loses nothing: up to where the local producer left it
+    /// (`drain_to`), or, with no producer here, to its end as written when
+    /// the switch applies (a producer elsewhere switches on the same save).
     fn switch_transport(
         &mut self,
         reader: Box<dyn TransportReader>,
@@ -342,17 +385,30 @@ impl Consumer {
         buffers: &mut Buffers,
         shared: &Shared,
     ) {
-        if let Some(mark) = drain_to {
-            let started = Instant::now();
-            while !self.reader.reached(mark) {
-                if started.elapsed() > SWITCH_DRAIN_LIMIT || shared.stop.is_stopped() {
-                    tracing::warn!(pipeline = %shared.name, "switching transport before reading everything sent on the old one; the rest stays there, behind the checkpoint");
-                    break;
-                }
-                if self.reader.read(&mut buffers.batch, BATCH, Duration::from_millis(50)).is_ok() {
-                    self.take_batch(buffers, shared);
-                }
+        let started = Instant::now();
+        // The last batch was taken already; an empty read now means the end.
+        buffers.batch.clear();
+        let mut empty_reads = 0;
+        loop {
+            let drained = match drain_to {
+                Some(mark) => self.reader.reached(mark),
+                // An empty file is never "caught up"; a few empty reads end it.
+                None => self.local_producer || (empty_reads > 0 && (self.reader.caught_up() || empty_reads >= 3)),
+            };
+            if drained {
+                break;
             }
+            if started.elapsed() > SWITCH_DRAIN_LIMIT || shared.stop.is_stopped() {
+                tracing::warn!(pipeline = %shared.name, "switching transport before reading everything sent on the old one; the rest stays there, behind the checkpoint");
+                break;
+            }
+            if self.reader.read(&mut buffers.batch, BATCH, Duration::from_millis(50)).is_ok() {
+                empty_reads = if buffers.batch.is_empty() { empty_reads + 1 } else { 0 };
+                self.take_batch(buffers, shared);
+            }
+        }
+        if drain_to.is_none() && !self.local_producer {
+            tracing::info!(pipeline = %shared.name, "read the old transport to its end before switching");
         }
         self.checkpoint(shared, |_| true);
         if let Err(e) = self.reader.close() {
@@ -368,22 +424,21 @@ impl Consumer {
         &mut self,
         transform: Option<StageSpec>,
         chart: Option<StageSpec>,
-        shared: &Shared,
+        (reset_transform, reset_chart): (bool, bool),
     ) -> Result<(), String> {
         let mut replaced: Vec<(i32, Option<StageInstance>, Option<StageInstance>)> = Vec::new();
         for (partition, task) in self.tasks.iter_mut() {
-            let new_transform = transform.as_ref().map(|spec| successor(&mut task.transform, spec)).transpose()?;
-            let new_chart = chart.as_ref().map(|spec| successor(&mut task.chart, spec)).transpose()?;
+            let new_transform =
+                transform.as_ref().map(|spec| successor(&mut task.transform, spec, reset_transform)).transpose()?;
+            let new_chart = chart.as_ref().map(|spec| successor(&mut task.chart, spec, reset_chart)).transpose()?;
             replaced.push((partition, new_transform, new_chart));
         }
         for (partition, new_transform, new_chart) in replaced {
             let task = self.tasks.get(partition)?;
+            task.dirty |= reset_transform || reset_chart;
             if let Some(new) = new_transform {
-                if new.type_name() != task.transform.type_name() {
-                    // A different transform starts afresh: what the old one
-                    // held back goes to the chart first.
-                    flush_transform(task, shared);
-                }
+                // A transform that starts afresh (reset, or another type)
+                // feeds a chart reset with it: what it held back goes too.
                 task.transform = new;
             }
             if let Some(new) = new_chart {
@@ -400,10 +455,11 @@ impl Consumer {
     }
 }
 
-/// A stage built from `spec` with `old`'s state carried over.
-fn successor(old: &mut StageInstance, spec: &StageSpec) -> Result<StageInstance, String> {
+/// A stage built from `spec` with `old`'s state carried over (unless `reset`).
+fn successor(old: &mut StageInstance, spec: &StageSpec, reset: bool) -> Result<StageInstance, String> {
     let mut new = build(spec)?;
-    carry_state(old, &mut new).map_err(|e| format!("the {}'s state could not be carried over: {e}", spec.section))?;
+    carry_state(old, &mut new, reset)
+        .map_err(|e| format!("the {}'s state could not be carried over: {e}", spec.section))?;
     Ok(new)
 }
 

@@ -1,8 +1,9 @@
 //! What a hot reload hands to a running pipeline's threads, and how they
 //! report back.
 
-use std::sync::Mutex;
-use std::sync::mpsc::Sender;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::record_gate::RecordGate;
@@ -16,28 +17,86 @@ pub struct ConsumerSwap {
     /// Built once per partition task (the reload built one to check it).
     pub transform: Option<StageSpec>,
     pub chart: Option<StageSpec>,
+    /// The new transform or chart starts empty: its state meant something else.
+    pub reset_transform: bool,
+    pub reset_chart: bool,
     pub reader: Option<Box<dyn TransportReader>>,
-    /// Read the old transport up to here before switching.
-    pub drain_to: Option<EndMark>,
     pub writer: Option<ChartWriter>,
     pub frame_interval: Option<Duration>,
     pub gate: Option<RecordGate>,
+    /// The consumer holds the parts until told to apply them, with where
+    /// the old transport ended (when the producer replaced it); a reload
+    /// that the producer could not take drops the sender: nothing applied.
+    pub go: Receiver<Option<EndMark>>,
     pub done: Sender<Result<(), String>>,
 }
 
 /// New parts for the producer half; `None` keeps the running one.
 pub struct ProducerSwap {
-    pub source: Option<StageInstance>,
+    /// With its state-defining settings (see `StageSpec::meaning`).
+    pub source: Option<(StageInstance, Option<serde_json::Value>)>,
+    /// The new source starts afresh: its position meant something else.
+    pub reset_source: bool,
     pub writer: Option<Box<dyn TransportWriter>>,
     /// Answers with where the old transport ended, when it was replaced.
     pub done: Sender<Result<Option<EndMark>, String>>,
 }
 
+const OFFERED: u8 = 0;
+const TAKEN: u8 = 1;
+const WITHDRAWN: u8 = 2;
+
+/// A reload's parts offered to one half, which takes them between
+/// batches. A reload that gives up waiting withdraws them, so parts a half
+/// did not take in time are never applied later behind its back.
+pub struct Offer<P> {
+    parts: P,
+    claim: Arc<AtomicU8>,
+    taken: Sender<()>,
+}
+
+/// The reload's side of an [`Offer`].
+pub struct Offered {
+    claim: Arc<AtomicU8>,
+    taken: Receiver<()>,
+}
+
+pub fn offer<P>(parts: P) -> (Offer<P>, Offered) {
+    let claim = Arc::new(AtomicU8::new(OFFERED));
+    let (taken, taken_rx) = mpsc::channel();
+    (Offer { parts, claim: claim.clone(), taken }, Offered { claim, taken: taken_rx })
+}
+
+impl<P> Offer<P> {
+    /// The parts, unless the reload withdrew them.
+    pub fn take(self) -> Option<P> {
+        self.claim.compare_exchange(OFFERED, TAKEN, Ordering::AcqRel, Ordering::Acquire).ok()?;
+        let _ = self.taken.send(());
+        Some(self.parts)
+    }
+}
+
+impl Offered {
+    /// True once the half took the parts; false (and withdrawn for good) if
+    /// it did not within `limit`.
+    pub fn taken_within(&self, limit: Duration) -> bool {
+        match self.taken.recv_timeout(limit) {
+            Ok(()) => true,
+            // Taken at the last moment (or the half is gone, which the
+            // answer will say): the withdrawal fails.
+            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => self
+                .claim
+                .compare_exchange(OFFERED, WITHDRAWN, Ordering::AcqRel, Ordering::Acquire)
+                .is_err_and(|now| now == TAKEN),
+        }
+    }
+}
+
 /// Moves `old`'s state into `new` when both are the same type of stage (a
 /// restyled chart keeps its data; a retuned transform keeps its counts).
-/// A different type of stage starts afresh.
-pub fn carry_state(old: &mut StageInstance, new: &mut StageInstance) -> Result<(), String> {
-    if old.type_name() != new.type_name() {
+/// A different type of stage, or a `reset` one, starts afresh.
+pub fn carry_state(old: &mut StageInstance, new: &mut StageInstance, reset: bool) -> Result<(), String> {
+    if reset || old.type_name() != new.type_name() {
         return Ok(());
     }
     if let Some(state) = old.save_state().map_err(|e| e.to_string())? {
@@ -101,5 +160,21 @@ impl ReloadStatus {
 
     pub fn times(&self) -> ReloadTimes {
         *self.inner.lock().expect("reload status poisoned")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_not_taken_in_time_are_withdrawn_for_good() {
+        let (late, offered) = offer("parts");
+        assert!(!offered.taken_within(Duration::from_millis(1)));
+        assert_eq!(late.take(), None, "a withdrawn offer is never applied later");
+
+        let (prompt, offered) = offer("parts");
+        assert_eq!(prompt.take(), Some("parts"));
+        assert!(offered.taken_within(Duration::from_millis(1)));
     }
 }

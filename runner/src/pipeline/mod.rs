@@ -17,13 +17,13 @@ use throttle::Throttle;
 mod view;
 
 use std::sync::atomic::AtomicU64;
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 pub use consumer::FrameClock;
-pub use control::{ConsumerSwap, ProducerSwap, ReloadReport, ReloadStatus, ReloadTimes};
+pub use control::{ConsumerSwap, Offer, ProducerSwap, ReloadReport, ReloadStatus, ReloadTimes};
 pub use counters::Counters;
 pub use dead_letters::{DeadLetter, DeadLetters};
 pub use record_gate::RecordGate;
@@ -240,8 +240,8 @@ pub fn configuration(spec: &PipelineSpec) -> serde_json::Value {
 struct Threads {
     producer: Option<JoinHandle<()>>,
     consumer: Option<JoinHandle<()>>,
-    producer_control: Option<Sender<ProducerSwap>>,
-    consumer_control: Option<Sender<ConsumerSwap>>,
+    producer_control: Option<Sender<Offer<ProducerSwap>>>,
+    consumer_control: Option<Sender<Offer<ConsumerSwap>>>,
 }
 
 /// A handle on a running pipeline, for reloads (cheap to clone).
@@ -253,8 +253,14 @@ pub struct PipelineHandle {
     checkpoint_every: Duration,
 }
 
-/// How long a reload waits for a pipeline thread to take its new parts.
+/// How long a reload waits for a pipeline thread to take its new parts
+/// (`BUZZ_RELOAD_TIMEOUT_MS` overrides it).
 const SWAP_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn swap_timeout() -> Duration {
+    let set = std::env::var("BUZZ_RELOAD_TIMEOUT_MS").ok().and_then(|ms| ms.parse().ok());
+    set.map_or(SWAP_TIMEOUT, Duration::from_millis)
+}
 
 impl PipelineHandle {
     pub fn shared(&self) -> &Arc<Shared> {
@@ -271,31 +277,54 @@ impl PipelineHandle {
         threads.producer.as_ref().is_some_and(|t| !t.is_finished())
     }
 
-    /// Hands new parts to the producer; answers where the old transport ended.
+    /// Hands new parts to the producer, which applies them at once (its
+    /// own work is bounded); answers where the old transport ended. Parts
+    /// not taken in time are withdrawn: the producer runs on unchanged.
     pub fn swap_producer(
         &self,
-        source: Option<StageInstance>,
+        source: Option<(StageInstance, Option<serde_json::Value>)>,
+        reset_source: bool,
         writer: Option<Box<dyn TransportWriter>>,
     ) -> Result<Option<EndMark>, String> {
         let (done, answer) = mpsc::channel();
         let control = self.threads.lock().expect("threads poisoned").producer_control.clone();
         let control = control.ok_or("this process runs no producer")?;
-        control.send(ProducerSwap { source, writer, done }).map_err(|_| "the producer has stopped".to_string())?;
-        answer.recv_timeout(SWAP_TIMEOUT).map_err(|_| "the producer did not take the new parts in time".to_string())?
+        let (offer, offered) = control::offer(ProducerSwap { source, reset_source, writer, done });
+        control.send(offer).map_err(|_| "the producer has stopped".to_string())?;
+        let limit = swap_timeout();
+        if !offered.taken_within(limit) {
+            return Err(format!("the producer did not take the new parts within {limit:?}; nothing was changed"));
+        }
+        answer.recv().map_err(|_| "the producer stopped while taking the new parts".to_string())?
     }
 
-    /// Hands new parts to the consumer.
-    pub fn swap_consumer(&self, swap: impl FnOnce(Sender<Result<(), String>>) -> ConsumerSwap) -> Result<(), String> {
+    /// Hands new parts to the consumer, which holds them (reading on) until
+    /// [`ConsumerTaken::apply`] or until that is dropped. Parts not taken in
+    /// time are withdrawn: the consumer runs on unchanged.
+    pub fn offer_consumer(
+        &self,
+        swap: impl FnOnce(Receiver<Option<EndMark>>, Sender<Result<(), String>>) -> ConsumerSwap,
+    ) -> Result<ConsumerTaken, String> {
         let (done, answer) = mpsc::channel();
+        let (go, go_rx) = mpsc::channel();
         let control = self.threads.lock().expect("threads poisoned").consumer_control.clone();
         let control = control.ok_or("this process runs no consumer")?;
-        control.send(swap(done)).map_err(|_| "the consumer has stopped".to_string())?;
-        answer.recv_timeout(SWAP_TIMEOUT).map_err(|_| "the consumer did not take the new parts in time".to_string())?
+        let (offer, offered) = control::offer(swap(go_rx, done));
+        control.send(offer).map_err(|_| "the consumer has stopped".to_string())?;
+        let limit = swap_timeout();
+        if !offered.taken_within(limit) {
+            return Err(format!("the consumer did not take the new parts within {limit:?}; nothing was changed"));
+        }
+        Ok(ConsumerTaken { go, answer })
     }
 
     /// Starts a producer again (its source was exhausted and a reload gave
     /// it a new one).
-    pub fn restart_producer(&self, source: StageInstance, writer: Box<dyn TransportWriter>) -> Result<(), String> {
+    pub fn restart_producer(
+        &self,
+        (source, meaning): (StageInstance, Option<serde_json::Value>),
+        writer: Box<dyn TransportWriter>,
+    ) -> Result<(), String> {
         let mut threads = self.threads.lock().expect("threads poisoned");
         if let Some(old) = threads.producer.take() {
             let _ = old.join();
@@ -304,6 +333,7 @@ impl PipelineHandle {
         let (control, receiver) = mpsc::channel();
         let producer = producer::Producer {
             source,
+            meaning,
             writer,
             control: receiver,
             checkpoint_every: self.checkpoint_every,
@@ -317,6 +347,21 @@ impl PipelineHandle {
         threads.producer = Some(thread);
         threads.producer_control = Some(control);
         Ok(())
+    }
+}
+
+/// Parts the consumer took and holds until told to apply them; dropped,
+/// they are dropped there too.
+pub struct ConsumerTaken {
+    go: Sender<Option<EndMark>>,
+    answer: Receiver<Result<(), String>>,
+}
+
+impl ConsumerTaken {
+    /// Applies the parts, after reading the old transport up to `drain_to`.
+    pub fn apply(self, drain_to: Option<EndMark>) -> Result<(), String> {
+        self.go.send(drain_to).map_err(|_| "the consumer has stopped".to_string())?;
+        self.answer.recv().map_err(|_| "the consumer stopped while applying the new parts".to_string())?
     }
 }
 
@@ -399,6 +444,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         threads.producer_control = Some(control);
         Some(producer::Producer {
             source,
+            meaning: spec.source.meaning(),
             writer,
             control: receiver,
             checkpoint_every: spec.checkpoint_every,

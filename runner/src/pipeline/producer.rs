@@ -14,12 +14,13 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use super::Shared;
-use super::control::{ProducerSwap, carry_state};
+use super::control::{Offer, ProducerSwap, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
 use super::record_gate;
 use super::throttle::Throttle;
 use crate::plugin_host::{PollStatus, StageInstance};
+use crate::state::StageState;
 use buzz_sdk::abi::FfiRecord;
 
 use crate::transport::{EndMark, SendProgress, TransportState, TransportStatus, TransportWriter};
@@ -28,11 +29,16 @@ use crate::transport::{EndMark, SendProgress, TransportState, TransportStatus, T
 const BATCH: usize = 1024;
 /// How long a stopping producer keeps trying to deliver what it holds.
 const STOP_FLUSH_LIMIT: Duration = Duration::from_secs(10);
+/// How long a transport switch waits for the old transport to take what
+/// was sent on it before the reload is refused.
+const SWAP_DELIVER_LIMIT: Duration = Duration::from_secs(20);
 
 pub struct Producer {
     pub source: StageInstance,
+    /// The source's state-defining settings, saved with its position.
+    pub meaning: Option<serde_json::Value>,
     pub writer: Box<dyn TransportWriter>,
-    pub control: Receiver<ProducerSwap>,
+    pub control: Receiver<Offer<ProducerSwap>>,
     pub checkpoint_every: Duration,
     /// Resume the source from the transport's checkpoint (not when a reload
     /// starts a new run after the old source was exhausted).
@@ -48,8 +54,8 @@ impl Producer {
         }
         let mut checkpoint_at = Instant::now();
         while !shared.stop.is_stopped() {
-            while let Ok(swap) = self.control.try_recv() {
-                self.apply(swap, shared);
+            while let Ok(offer) = self.control.try_recv() {
+                self.apply(offer, shared);
             }
             let source_type = self.source.type_name().to_string();
             let batch = match self.source.poll(BATCH) {
@@ -145,7 +151,7 @@ impl Producer {
         let source_type = self.source.type_name().to_string();
         let mut errors = Throttle::new(Duration::from_secs(5));
         let saved = loop {
-            match self.writer.resume_source(&source_type) {
+            match self.writer.resume_source(&source_type, &self.meaning) {
                 Ok(saved) => break saved,
                 Err(e) => {
                     shared.set_transport(TransportStatus::new(TransportState::Retrying(e.to_string()), None));
@@ -191,11 +197,11 @@ impl Producer {
             return;
         }
         let source_type = self.source.type_name().to_string();
-        let saved = self
-            .source
-            .save_state()
-            .map_err(|e| e.to_string())
-            .and_then(|state| self.writer.checkpoint_source(&source_type, state).map_err(|e| e.to_string()));
+        let meaning = self.meaning.clone();
+        let saved = self.source.save_state().map_err(|e| e.to_string()).and_then(|state| {
+            let source = StageState { type_name: source_type.clone(), state, meaning };
+            self.writer.checkpoint_source(source).map_err(|e| e.to_string())
+        });
         if let Err(e) = saved {
             tracing::warn!(pipeline = %shared.name, "cannot checkpoint source {source_type}, retrying: {e}");
         }
@@ -215,8 +221,8 @@ impl Producer {
                 return false;
             }
             match self.control.recv_timeout(left.min(Duration::from_millis(50))) {
-                Ok(swap) => {
-                    self.apply(swap, shared);
+                Ok(offer) => {
+                    self.apply(offer, shared);
                     return false;
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -225,32 +231,48 @@ impl Producer {
         }
     }
 
-    /// Applies a hot reload and says where the old transport ended.
-    fn apply(&mut self, swap: ProducerSwap, shared: &Shared) {
-        let ProducerSwap { source, writer, done } = swap;
-        let result = self.swap_parts(source, writer, shared);
+    /// Applies a hot reload (unless it was withdrawn) and says where the
+    /// old transport ended.
+    fn apply(&mut self, offer: Offer<ProducerSwap>, shared: &Shared) {
+        let Some(ProducerSwap { source, reset_source, writer, done }) = offer.take() else { return };
+        let result = self.swap_parts(source, reset_source, writer, shared);
         let _ = done.send(result);
     }
 
+    /// All or nothing: on `Err` the running parts are untouched.
     fn swap_parts(
         &mut self,
-        source: Option<StageInstance>,
+        source: Option<(StageInstance, Option<serde_json::Value>)>,
+        reset_source: bool,
         writer: Option<Box<dyn TransportWriter>>,
         shared: &Shared,
     ) -> Result<Option<EndMark>, String> {
         let mut source = source;
-        if let Some(new) = &mut source {
-            carry_state(&mut self.source, new)
+        if let Some((new, _)) = &mut source {
+            carry_state(&mut self.source, new, reset_source)
                 .map_err(|e| format!("the source's position could not be carried over: {e}"))?;
         }
         let mut old_end = None;
         if let Some(writer) = writer {
-            self.deliver_all(shared);
+            // Bounded: the reload waits for this answer, and the consumer
+            // holds its part of the reload meanwhile.
+            if !self.deliver_all_within(shared, Some(SWAP_DELIVER_LIMIT)) {
+                return Err(format!(
+                    "the old transport did not take the {} records sent on it within {SWAP_DELIVER_LIMIT:?}",
+                    self.writer.pending()
+                ));
+            }
             old_end = Some(self.writer.end_mark());
             self.writer = writer;
         }
-        if let Some(new) = source {
+        if let Some((new, meaning)) = source {
             self.source = new;
+            self.meaning = meaning;
+            if reset_source {
+                // Saved at once: a restart must not resume the new source
+                // from the old one's position.
+                self.checkpoint(shared);
+            }
         }
         Ok(old_end)
     }
@@ -275,11 +297,21 @@ impl Producer {
     /// Flushes the transport, waiting for an absent broker (but not for
     /// ever once asked to stop).
     fn deliver_all(&mut self, shared: &Shared) {
+        self.deliver_all_within(shared, None);
+    }
+
+    /// As [`Producer::deliver_all`], giving up after `limit`; true if all
+    /// was delivered.
+    fn deliver_all_within(&mut self, shared: &Shared, limit: Option<Duration>) -> bool {
         let mut errors = Throttle::new(Duration::from_secs(5));
         let mut stopped_at = None;
+        let started = Instant::now();
         while let Err(e) = self.writer.flush() {
             if errors.ready() {
                 tracing::warn!(pipeline = %shared.name, "waiting for the transport to take {} records: {e}", self.writer.pending());
+            }
+            if limit.is_some_and(|limit| started.elapsed() > limit) {
+                return false;
             }
             if shared.stop.is_stopped() && stopped_at.get_or_insert_with(Instant::now).elapsed() > STOP_FLUSH_LIMIT {
                 tracing::error!(pipeline = %shared.name, "exiting with {} records not delivered: the transport did not take them", self.writer.pending());
@@ -288,5 +320,6 @@ impl Producer {
             shared.stop.wait(errors.backoff());
         }
         self.dead_letter_failed(shared);
+        true
     }
 }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::StageSpec;
+use crate::config::{StageSpec, declared};
 use crate::plugin_host::StageInstance;
 use crate::state::{FORMAT_VERSION, StageState, TaskCheckpoint, now_ms};
 
@@ -23,16 +23,29 @@ pub struct Tasks {
     by_partition: BTreeMap<i32, Task>,
 }
 
+/// What the transform's and the chart's state mean, saved with them.
+pub type Meanings = (Option<serde_json::Value>, Option<serde_json::Value>);
+
 /// Builds a stage from its checked settings.
 pub fn build(spec: &StageSpec) -> Result<StageInstance, String> {
     StageInstance::new(spec.plugin.clone(), &spec.type_name, &spec.settings)
         .map_err(|e| format!("cannot build {} {}: {e}", spec.section, spec.type_name))
 }
 
-/// Saves a stage's state with its type.
-pub fn save(stage: &mut StageInstance) -> Result<StageState, String> {
+/// Saves a stage's state with its type and what it means.
+pub fn save(stage: &mut StageInstance, meaning: &Option<serde_json::Value>) -> Result<StageState, String> {
     let state = stage.save_state().map_err(|e| format!("{} cannot save its state: {e}", stage.type_name()))?;
-    Ok(StageState { type_name: stage.type_name().to_string(), state })
+    Ok(StageState { type_name: stage.type_name().to_string(), state, meaning: meaning.clone() })
+}
+
+/// How `spec`'s state-defining settings differ from those `saved` was made
+/// under (empty if they agree, if the checkpoint predates them, or if it is
+/// another type's, which `restore` refuses).
+pub fn meaning_changes(spec: &StageSpec, saved: Option<&StageState>) -> Vec<String> {
+    match saved.filter(|s| s.type_name == spec.type_name).and_then(|s| s.meaning.as_ref()) {
+        Some(saved) if saved.is_object() => declared::meaning_changes(Some(saved), spec.meaning().as_ref()),
+        _ => Vec::new(),
+    }
 }
 
 /// Restores a checkpointed state into a stage built from `spec`. A state
@@ -76,14 +89,33 @@ impl Tasks {
     }
 
     /// Replaces the partition's task with one restored from a checkpoint.
-    pub fn install(&mut self, checkpoint: &TaskCheckpoint) -> Result<(), String> {
+    /// A state saved under other state-defining settings is not restored
+    /// (nor, then, the chart fed from it); says which, if any.
+    pub fn install(&mut self, checkpoint: &TaskCheckpoint) -> Result<Vec<String>, String> {
+        let transform_changes = meaning_changes(&self.transform, checkpoint.transform.as_ref());
+        let chart_changes = meaning_changes(&self.chart, checkpoint.chart.as_ref());
+        let reset_chart = !transform_changes.is_empty() || !chart_changes.is_empty();
+        let kept = |keep: bool, saved: Option<&StageState>| if keep { saved.cloned() } else { None };
         let task = Task {
-            transform: restore(&self.transform, checkpoint.transform.as_ref())?,
-            chart: restore(&self.chart, checkpoint.chart.as_ref())?,
-            dirty: false,
+            transform: restore(
+                &self.transform,
+                kept(transform_changes.is_empty(), checkpoint.transform.as_ref()).as_ref(),
+            )?,
+            chart: restore(&self.chart, kept(!reset_chart, checkpoint.chart.as_ref()).as_ref())?,
+            dirty: reset_chart,
         };
         self.by_partition.insert(checkpoint.partition, task);
-        Ok(())
+        let mut notes = Vec::new();
+        for (spec, changes) in [(&self.transform, transform_changes), (&self.chart, chart_changes)] {
+            if !changes.is_empty() {
+                notes.push(format!("{} {}: {} since the checkpoint", spec.section, spec.type_name, changes.join(", ")));
+            }
+        }
+        Ok(notes)
+    }
+
+    pub fn meanings(&self) -> Meanings {
+        (self.transform.meaning(), self.chart.meaning())
     }
 
     pub fn remove(&mut self, partition: i32) -> Option<Task> {
@@ -100,19 +132,23 @@ impl Tasks {
 
     /// Every task's transform and chart state, for a merged view.
     pub fn states(&mut self) -> Result<Vec<(StageState, StageState)>, String> {
-        self.by_partition.values_mut().map(|t| Ok((save(&mut t.transform)?, save(&mut t.chart)?))).collect()
+        let (transform, chart) = self.meanings();
+        self.by_partition
+            .values_mut()
+            .map(|t| Ok((save(&mut t.transform, &transform)?, save(&mut t.chart, &chart)?)))
+            .collect()
     }
 }
 
 impl Task {
     /// The task's state, standing for everything before `next`.
-    pub fn checkpoint(&mut self, partition: i32, next: i64) -> Result<TaskCheckpoint, String> {
+    pub fn checkpoint(&mut self, partition: i32, next: i64, meanings: &Meanings) -> Result<TaskCheckpoint, String> {
         Ok(TaskCheckpoint {
             format: FORMAT_VERSION,
             partition,
             next,
-            transform: Some(save(&mut self.transform)?),
-            chart: Some(save(&mut self.chart)?),
+            transform: Some(save(&mut self.transform, &meanings.0)?),
+            chart: Some(save(&mut self.chart, &meanings.1)?),
             input: None,
             saved_at_ms: now_ms(),
         })

@@ -15,13 +15,14 @@ pub type PartialState<'a> = (Option<&'a StageState>, Option<&'a StageState>);
 
 /// A chart holding every partition's data, as one consumer of all of them would.
 pub fn merged_chart(tasks: &Tasks, parts: &[PartialState<'_>]) -> Result<StageInstance, String> {
+    let (transform_meaning, chart_meaning) = tasks.meanings();
     let mut chart = build(&tasks.chart)?;
-    fold(&mut chart, parts.iter().filter_map(|p| p.1))
+    fold(&mut chart, &chart_meaning, parts.iter().filter_map(|p| p.1))
         .map_err(|e| format!("cannot merge the partitions' charts: {e}"))?;
     let mut transform = build(&tasks.transform)?;
     // A transform that keeps no mergeable state (a per-record detector,
     // say) has nothing to re-announce: the charts' merge stands.
-    if fold(&mut transform, parts.iter().filter_map(|p| p.0)).is_ok() {
+    if fold(&mut transform, &transform_meaning, parts.iter().filter_map(|p| p.0)).is_ok() {
         // An empty batch makes an aggregate emit every group it holds.
         let out = transform.process(&[]).map_err(|e| format!("the merged transform failed: {e}"))?;
         if !out.records.is_empty() {
@@ -32,12 +33,17 @@ pub fn merged_chart(tasks: &Tasks, parts: &[PartialState<'_>]) -> Result<StageIn
 }
 
 /// Restores the first state into `stage` and merges the others into it.
-fn fold<'a>(stage: &mut StageInstance, states: impl Iterator<Item = &'a StageState>) -> Result<(), String> {
+fn fold<'a>(
+    stage: &mut StageInstance,
+    meaning: &Option<serde_json::Value>,
+    states: impl Iterator<Item = &'a StageState>,
+) -> Result<(), String> {
     let mut first = true;
     let type_name = stage.type_name().to_string();
-    // A state saved by another type of stage (from before a reload) does
-    // not describe this one: it is left out.
-    for state in states.filter(|s| s.type_name == type_name).filter_map(|s| s.state.as_ref()) {
+    // A state saved by another type of stage, or under other state-defining
+    // settings (from before a reload), does not describe this one: it is
+    // left out.
+    for state in states.filter(|s| s.describes(&type_name, meaning)).filter_map(|s| s.state.as_ref()) {
         let result = if first { stage.restore_state(state) } else { stage.merge_state(state) };
         result.map_err(|e| e.to_string())?;
         first = false;

@@ -3,7 +3,7 @@
 
 use serde_json::Value as Json;
 
-use crate::config::{PipelineSpec, StageSpec, secrets};
+use crate::config::{PipelineSpec, StageSpec, declared, secrets};
 
 /// The parts of a pipeline a reload must replace.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -16,6 +16,12 @@ pub struct PipelineDiff {
     pub chart_output: bool,
     pub dead_letter: bool,
     pub record_check: bool,
+    /// Stages whose state no longer means the same (a state-defining
+    /// setting changed, or, for the chart, its transform's state was reset):
+    /// they start empty instead of carrying their predecessor's state.
+    pub reset_source: bool,
+    pub reset_transform: bool,
+    pub reset_chart: bool,
     /// One line per change, e.g. `transform stall_detection: threshold 0.2 -> 0.3`.
     pub changes: Vec<String>,
 }
@@ -27,9 +33,13 @@ impl PipelineDiff {
             diff.name = true;
             diff.changes.push(format!("name {:?} -> {:?}", old.name, new.name));
         }
-        diff.source = stage_changes(&old.source, &new.source, &mut diff.changes);
-        diff.transform = stage_changes(&old.transform, &new.transform, &mut diff.changes);
-        diff.chart = stage_changes(&old.chart, &new.chart, &mut diff.changes);
+        (diff.source, diff.reset_source) = stage_changes(&old.source, &new.source, false, &mut diff.changes);
+        (diff.transform, diff.reset_transform) =
+            stage_changes(&old.transform, &new.transform, false, &mut diff.changes);
+        // A chart fed by a transform that starts over (reset, or another
+        // type) would mix what the old and the new records mean.
+        let input_changed = diff.reset_transform || old.transform.type_name != new.transform.type_name;
+        (diff.chart, diff.reset_chart) = stage_changes(&old.chart, &new.chart, input_changed, &mut diff.changes);
         if old.transport != new.transport {
             diff.transport = true;
             diff.changes.push(format!("transport {} -> {}", old.transport.describe(), new.transport.describe()));
@@ -74,15 +84,20 @@ fn describe_check(check: &crate::config::RecordCheck) -> String {
     format!("{format}, at most {} bytes{schema}", check.max_bytes)
 }
 
-/// Records how a stage changed; true if it must be rebuilt.
-fn stage_changes(old: &StageSpec, new: &StageSpec, changes: &mut Vec<String>) -> bool {
-    if old.same_as(new) {
-        return false;
-    }
+/// Records how a stage changed; says whether it must be rebuilt and whether
+/// its state must be reset (`input_changed`: what it is fed changed meaning).
+fn stage_changes(old: &StageSpec, new: &StageSpec, input_changed: bool, changes: &mut Vec<String>) -> (bool, bool) {
     let section = new.section;
     if old.type_name != new.type_name || old.plugin.name != new.plugin.name {
         changes.push(format!("{section} {} -> {} (a new stage, starting afresh)", old.type_name, new.type_name));
-        return true;
+        return (true, true);
+    }
+    let reset = input_changed || !declared::meaning_changes(old.meaning().as_ref(), new.meaning().as_ref()).is_empty();
+    if old.same_as(new) {
+        if reset {
+            changes.push(format!("{section} {}: its input changed meaning; its state was reset", new.type_name));
+        }
+        return (reset, reset);
     }
     let mut settings = Vec::new();
     if let (Json::Object(a), Json::Object(b)) = (&old.settings, &new.settings) {
@@ -103,6 +118,7 @@ fn stage_changes(old: &StageSpec, new: &StageSpec, changes: &mut Vec<String>) ->
     if !std::sync::Arc::ptr_eq(&old.plugin, &new.plugin) {
         settings.push(format!("plugin {} rebuilt (version {})", new.plugin.name, new.plugin.version));
     }
-    changes.push(format!("{section} {}: {}", new.type_name, settings.join(", ")));
-    true
+    let reset_note = if reset { "; its state was reset" } else { "" };
+    changes.push(format!("{section} {}: {}{reset_note}", new.type_name, settings.join(", ")));
+    (true, reset)
 }

@@ -106,8 +106,11 @@ impl Reloader {
         Outcome::Refused(message)
     }
 
-    /// Builds the changed parts, then hands them to the threads: the
-    /// producer first, so a transport switch knows where the old one ended.
+    /// Builds the changed parts, then hands them to the threads, all or
+    /// nothing: the consumer takes its parts first and holds them; then the
+    /// producer applies its own (saying where the old transport ended); only
+    /// then does the consumer apply its parts. Either half failing to take
+    /// its parts in time withdraws them, and nothing changes.
     fn apply(&self, new: &PipelineSpec, diff: &PipelineDiff) -> Result<(), String> {
         let role = self.handle.role();
         let build = |stage| pipeline::build_stage(new, stage).map_err(|d| d.to_string());
@@ -115,7 +118,9 @@ impl Reloader {
         let open_writer = || transport::open_writer(&new.transport).map_err(|e| format!("transport: {e}"));
 
         // Build everything before touching the running pipeline.
-        let source = (role.produces() && diff.source).then(|| build(&new.source)).transpose()?;
+        let source = (role.produces() && diff.source)
+            .then(|| build(&new.source).map(|source| (source, new.source.meaning())))
+            .transpose()?;
         let writer = (role.produces() && diff.transport).then(open_writer).transpose()?;
         // The consumer builds a transform and a chart per partition; one of
         // each is built here to check the new settings before anything changes.
@@ -139,10 +144,29 @@ impl Reloader {
             })
             .transpose()?;
 
+        let consumer =
+            if transform.is_some() || chart.is_some() || reader.is_some() || chart_writer.is_some() || gate.is_some() {
+                let frame_interval = diff.chart_output.then_some(new.chart_output.min_frame_interval);
+                Some(self.handle.offer_consumer(|go, done| ConsumerSwap {
+                    transform,
+                    chart,
+                    reset_transform: diff.reset_transform,
+                    reset_chart: diff.reset_chart,
+                    reader,
+                    writer: chart_writer,
+                    frame_interval,
+                    gate,
+                    go,
+                    done,
+                })?)
+            } else {
+                None
+            };
+        // On `Err` from here the consumer's taken parts are dropped with it.
         let mut drain_to = None;
         if source.is_some() || writer.is_some() {
             if self.handle.producer_running() {
-                drain_to = self.handle.swap_producer(source, writer)?;
+                drain_to = self.handle.swap_producer(source, diff.reset_source, writer)?;
             } else if let Some(source) = source {
                 // The old source was exhausted: the new one starts a new run.
                 let writer = match writer {
@@ -152,19 +176,9 @@ impl Reloader {
                 self.handle.restart_producer(source, writer)?;
             }
         }
-        if transform.is_some() || chart.is_some() || reader.is_some() || chart_writer.is_some() || gate.is_some() {
-            let frame_interval = diff.chart_output.then_some(new.chart_output.min_frame_interval);
-            self.handle.swap_consumer(|done| ConsumerSwap {
-                transform,
-                chart,
-                reader,
-                drain_to,
-                writer: chart_writer,
-                frame_interval,
-                gate,
-                done,
-            })?;
+        match consumer {
+            Some(taken) => taken.apply(drain_to),
+            None => Ok(()),
         }
-        Ok(())
     }
 }

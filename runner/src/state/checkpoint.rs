@@ -15,6 +15,20 @@ pub struct StageState {
     /// What `save_state` returned (`None`: the stage keeps no state).
     #[serde(default)]
     pub state: Option<Value>,
+    /// The settings that define what the state means (`count_by`'s
+    /// `field`), when it was saved: a stage configured otherwise since
+    /// starts empty rather than misread it. Absent in older checkpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meaning: Option<Value>,
+}
+
+impl StageState {
+    /// Whether this state was saved by a stage of `type_name` under the
+    /// state-defining settings `meaning` (one saved before meanings were
+    /// recorded is taken as such).
+    pub fn describes(&self, type_name: &str, meaning: &Option<Value>) -> bool {
+        self.type_name == type_name && (self.meaning.is_none() || self.meaning == *meaning)
+    }
 }
 
 /// One input partition's transform and chart state, and where reading

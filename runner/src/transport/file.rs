@@ -198,10 +198,10 @@ impl TransportWriter for FileWriter {
         EndMark::File(self.file.metadata().map(|m| m.len()).unwrap_or(0))
     }
 
-    fn resume_source(&mut self, source_type: &str) -> Result<Option<Value>, TransportError> {
+    fn resume_source(&mut self, source_type: &str, meaning: &Option<Value>) -> Result<Option<Value>, TransportError> {
         let path = source_checkpoint_path(&self.path);
         let saved = state::read_json(&path, SourceCheckpoint::decode).map_err(TransportError)?;
-        let Some(saved) = saved.filter(|s| s.source.type_name == source_type) else {
+        let Some(saved) = saved.filter(|s| s.source.describes(source_type, meaning)) else {
             self.end_torn_line()?;
             return Ok(None);
         };
@@ -213,7 +213,7 @@ impl TransportWriter for FileWriter {
         Ok(saved.source.state)
     }
 
-    fn checkpoint_source(&mut self, source_type: &str, state: Option<Value>) -> Result<(), TransportError> {
+    fn checkpoint_source(&mut self, source: StageState) -> Result<(), TransportError> {
         if self.skip > 0 {
             // The file is ahead of the source until the skipping is done:
             // the previous checkpoint still stands for both.
@@ -223,7 +223,7 @@ impl TransportWriter for FileWriter {
         self.sync()?;
         let checkpoint = SourceCheckpoint {
             format: FORMAT_VERSION,
-            source: StageState { type_name: source_type.to_string(), state },
+            source,
             transport: json!({ "length": self.len()? }),
             saved_at_ms: state::now_ms(),
         };
@@ -743,7 +743,7 @@ mod tests {
         assert!(first.take_restored().is_empty());
         assert_eq!(read_all(&mut first), ["{\"n\":1}", "{\"n\":2}"]);
         let next = first.position(0).unwrap();
-        let state = StageState { type_name: "count_by".into(), state: Some(json!({"n": 2})) };
+        let state = StageState { type_name: "count_by".into(), state: Some(json!({"n": 2})), meaning: None };
         let checkpoint = TaskCheckpoint { transform: Some(state), ..TaskCheckpoint::empty(0, next) };
         first.save_checkpoints(std::slice::from_ref(&checkpoint)).unwrap();
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"n\":3}\n").unwrap();
@@ -776,7 +776,7 @@ mod tests {
         std::fs::write(&path, "{\"n\":1}\n{\"n\":2}\n").unwrap();
         let mut first = FileReader::open(&spec(&path)).unwrap();
         assert_eq!(read_all(&mut first).len(), 2);
-        let state = Some(StageState { type_name: "count_by".into(), state: Some(json!({"n": 2})) });
+        let state = Some(StageState { type_name: "count_by".into(), state: Some(json!({"n": 2})), meaning: None });
         let next = first.position(0).unwrap();
         first
             .save_checkpoints(&[TaskCheckpoint { transform: state.clone(), ..TaskCheckpoint::empty(0, next) }])
@@ -798,15 +798,17 @@ mod tests {
         let payloads: Vec<Vec<u8>> = (0..5).map(|i| format!("{{\"n\":{i}}}").into_bytes()).collect();
         let records: Vec<_> = payloads.iter().map(|p| record(p)).collect();
         let mut first = FileWriter::open(&path, Fsync::Never).unwrap();
-        assert_eq!(first.resume_source("s").unwrap(), None);
+        assert_eq!(first.resume_source("s", &None).unwrap(), None);
         first.send(&records[..2], &mut SendProgress::default()).unwrap();
-        first.checkpoint_source("s", Some(json!({"sent": 2}))).unwrap();
+        first
+            .checkpoint_source(StageState { type_name: "s".into(), state: Some(json!({"sent": 2})), meaning: None })
+            .unwrap();
         first.send(&records[2..4], &mut SendProgress::default()).unwrap();
         // Killed mid-write: half of record 4.
         first.file.write_all(b"{\"n\"").unwrap();
         drop(first);
         let mut second = FileWriter::open(&path, Fsync::Never).unwrap();
-        assert_eq!(second.resume_source("s").unwrap(), Some(json!({"sent": 2})));
+        assert_eq!(second.resume_source("s", &None).unwrap(), Some(json!({"sent": 2})));
         second.send(&records[2..], &mut SendProgress::default()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().collect::<Vec<_>>(), ["{\"n\":0}", "{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}"]);

@@ -15,7 +15,7 @@ use buzz_sdk::abi::FfiRecord;
 use serde_json::Value;
 
 use crate::config::TransportSpec;
-use crate::state::TaskCheckpoint;
+use crate::state::{StageState, TaskCheckpoint};
 
 /// A transport failure; the pipeline retries and reports it.
 #[derive(Debug, Clone)]
@@ -108,12 +108,15 @@ pub trait TransportWriter: Send {
     /// a source resumed from it repeats nothing (a single producer per file
     /// or topic, and a source that replays the same records from the same
     /// state, are assumed).
-    fn resume_source(&mut self, _source_type: &str) -> Result<Option<Value>, TransportError> {
+    /// A state saved by another type of source, or under other
+    /// state-defining settings (`meaning`), is not resumed: the source
+    /// starts afresh and nothing is skipped.
+    fn resume_source(&mut self, _source_type: &str, _meaning: &Option<Value>) -> Result<Option<Value>, TransportError> {
         Ok(None)
     }
     /// Saves the source's state with how far this transport has written;
     /// called after `flush` succeeded, so everything before it is delivered.
-    fn checkpoint_source(&mut self, _source_type: &str, _state: Option<Value>) -> Result<(), TransportError> {
+    fn checkpoint_source(&mut self, _source: StageState) -> Result<(), TransportError> {
         Ok(())
     }
 }

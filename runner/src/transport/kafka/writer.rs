@@ -352,12 +352,16 @@ impl TransportWriter for KafkaWriter {
         self.producer.in_flight_count().max(0) as usize
     }
 
-    fn resume_source(&mut self, source_type: &str) -> Result<Option<serde_json::Value>, TransportError> {
+    fn resume_source(
+        &mut self,
+        source_type: &str,
+        meaning: &Option<serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, TransportError> {
         self.creator.ensure()?;
         let changelog = self.changelog()?;
         changelog.catch_up(Duration::from_secs(30))?;
         let topic = changelog.topic().to_string();
-        let Some(saved) = changelog.source().filter(|s| s.source.type_name == source_type).cloned() else {
+        let Some(saved) = changelog.source().filter(|s| s.source.describes(source_type, meaning)).cloned() else {
             return Ok(None);
         };
         let then: BTreeMap<i32, i64> = serde_json::from_value(saved.transport["ends"].clone()).unwrap_or_default();
@@ -375,7 +379,7 @@ impl TransportWriter for KafkaWriter {
         Ok(saved.source.state)
     }
 
-    fn checkpoint_source(&mut self, source_type: &str, state: Option<serde_json::Value>) -> Result<(), TransportError> {
+    fn checkpoint_source(&mut self, source: StageState) -> Result<(), TransportError> {
         if self.skip.values().any(|left| *left > 0) {
             // The topic is ahead of the source until the skipping is done:
             // the previous checkpoint still stands for both.
@@ -383,7 +387,7 @@ impl TransportWriter for KafkaWriter {
         }
         let checkpoint = SourceCheckpoint {
             format: FORMAT_VERSION,
-            source: StageState { type_name: source_type.to_string(), state },
+            source,
             transport: serde_json::json!({ "ends": self.ends()?, "sequence": self.partitioner.sequence() }),
             saved_at_ms: state::now_ms(),
         };
