@@ -98,7 +98,7 @@ fn a_line_of_128_mib_with_no_newline_is_skipped_in_bounded_memory_and_its_prefix
     for _ in 0..long / chunk.len() {
         file.write_all(&chunk).unwrap();
     }
-    writeln!(file, "\n{}", r#"{"message": "after", "author": "Bob"}"#).unwrap();
+    file.write_all(b"\n{\"message\": \"after\", \"author\": \"Bob\"}\n").unwrap();
     file.flush().unwrap();
     drop(file);
     let summary = dir.path().join("summary.json");
