@@ -29,7 +29,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use buzz::config::{Brokers, KafkaTransport, StartAt, TransportSpec};
-use buzz::pipeline::{self, LagLimit, Role, RunOptions};
+use buzz::pipeline::{self, Role, RunOptions};
+use buzz::transport::LagLimit;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};

@@ -13,23 +13,6 @@ use common::watched::{Watched, wait_for};
 use common::*;
 use serde_json::Value;
 
-/// Starts `buzz run` with the dashboard on a free port; returns the process
-/// and the dashboard's port.
-fn run_with_dashboard(mut command: std::process::Command) -> (Watched, u16) {
-    command.args(["--http", "0"]);
-    let run = Watched::spawn(command);
-    let mut port = None;
-    wait_for("the dashboard address", Duration::from_secs(30), || {
-        port = run
-            .text()
-            .lines()
-            .find_map(|l| l.split("dashboard at http://127.0.0.1:").nth(1))
-            .and_then(|rest| rest.trim_end_matches('/').parse().ok());
-        port.is_some()
-    });
-    (run, port.unwrap())
-}
-
 /// A copy of a shipped pipeline in `dir` with its output paths moved there.
 fn pipeline_in(shipped: &str, dir: &Path) -> std::path::PathBuf {
     let name = Path::new(shipped).file_name().unwrap();

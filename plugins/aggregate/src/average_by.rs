@@ -1,3 +1,4 @@
+use buzz_sdk::categories::CategoryLimit;
 use buzz_sdk::{JsonSchema, Output, Record, StageError, Transform};
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +20,12 @@ pub struct AverageBySettings {
     #[serde(default = "one")]
     #[schemars(range(min = 1))]
     pub batch_size: usize,
+    /// Most distinct groups kept; records of further groups are counted
+    /// in one group named "other" (with a warning), so untrusted data
+    /// cannot grow the state, the updates and the chart without bound.
+    #[serde(default = "buzz_sdk::categories::default_max_categories")]
+    #[schemars(range(min = 1))]
+    pub max_categories: usize,
 }
 
 fn default_group() -> String {
@@ -72,7 +79,11 @@ impl Transform for AverageBy {
         if settings.batch_size == 0 {
             return Err(StageError::setting("batch_size", "must be at least 1"));
         }
-        Ok(AverageBy { means: Aggregator::new(settings.batch_size), settings })
+        if settings.max_categories == 0 {
+            return Err(StageError::setting("max_categories", "must be at least 1"));
+        }
+        let limit = CategoryLimit::new(settings.max_categories, format!("average_by groups of {:?}", settings.group));
+        Ok(AverageBy { means: Aggregator::new(settings.batch_size, limit), settings })
     }
 
     fn process(&mut self, record: &Record<'_>, _out: &mut Output) -> Result<(), String> {

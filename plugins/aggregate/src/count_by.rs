@@ -1,3 +1,4 @@
+use buzz_sdk::categories::CategoryLimit;
 use buzz_sdk::{JsonSchema, Output, Record, StageError, Transform};
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,12 @@ pub struct CountBySettings {
     #[serde(default = "one")]
     #[schemars(range(min = 1))]
     pub batch_size: usize,
+    /// Most distinct groups kept; records of further groups are counted
+    /// in one group named "other" (with a warning), so untrusted data
+    /// cannot grow the state, the updates and the chart without bound.
+    #[serde(default = "buzz_sdk::categories::default_max_categories")]
+    #[schemars(range(min = 1))]
+    pub max_categories: usize,
 }
 
 fn default_field() -> String {
@@ -53,7 +60,11 @@ impl Transform for CountBy {
         if settings.batch_size == 0 {
             return Err(StageError::setting("batch_size", "must be at least 1"));
         }
-        Ok(CountBy { field: settings.field, counts: Aggregator::new(settings.batch_size) })
+        if settings.max_categories == 0 {
+            return Err(StageError::setting("max_categories", "must be at least 1"));
+        }
+        let limit = CategoryLimit::new(settings.max_categories, format!("count_by groups of {:?}", settings.field));
+        Ok(CountBy { field: settings.field, counts: Aggregator::new(settings.batch_size, limit) })
     }
 
     fn process(&mut self, record: &Record<'_>, _out: &mut Output) -> Result<(), String> {
@@ -207,6 +218,27 @@ mod tests {
                 json!({"author": "Eve", "count": 1})
             ]
         );
+    }
+
+    #[test]
+    fn values_past_max_categories_are_counted_as_other_in_the_counts_the_state_and_a_merge() {
+        let settings = json!({"max_categories": 2, "batch_size": 3});
+        let mut stage = TestStage::transform::<CountBy>(settings.clone()).unwrap();
+        stage.process(&messages(&["Alice", "Bob", "Carol", "Alice", "Dave", "Bob"])).unwrap();
+        let totals = |stage: &TestStage| stage.save_state().unwrap()["totals"]["keys"].clone();
+        assert_eq!(totals(&stage), json!(["Alice", "Bob", "other"]));
+        assert_eq!(stage.save_state().unwrap()["totals"]["values"], json!([2, 2, 2]));
+
+        // Another partition's groups are folded the same way when merged,
+        // and so is a saved state with more groups than the limit.
+        let mut other = TestStage::transform::<CountBy>(json!({})).unwrap();
+        other.process(&messages(&["Eve", "Bob", "Frank"])).unwrap();
+        stage.merge_state(other.save_state().unwrap()).unwrap();
+        assert_eq!(totals(&stage), json!(["Alice", "Bob", "other"]));
+        assert_eq!(stage.save_state().unwrap()["totals"]["values"], json!([2, 3, 4]));
+        let mut restored = TestStage::transform::<CountBy>(settings).unwrap();
+        restored.restore_state(other.save_state().unwrap()).unwrap();
+        assert_eq!(totals(&restored), json!(["Eve", "Bob", "other"]));
     }
 
     #[test]

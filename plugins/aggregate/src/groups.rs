@@ -1,9 +1,11 @@
 //! The machinery both aggregates share: groups in first-seen order, records
-//! applied in batches of `batch_size`, and one update per changed group.
+//! applied in batches of `batch_size`, one update per changed group, and at
+//! most `max_categories` groups (the rest folded into "other").
 
 use std::collections::HashMap;
 
 use buzz_sdk::Output;
+use buzz_sdk::categories::CategoryLimit;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -63,22 +65,47 @@ pub struct Aggregator<A: Accumulator> {
     changed: Vec<usize>,
     #[serde(skip)]
     batch_size: usize,
+    #[serde(skip)]
+    limit: CategoryLimit,
+    /// Groups in `pending` that `totals` does not hold yet: they count
+    /// towards the limit too.
+    #[serde(skip)]
+    pending_new: usize,
 }
 
 impl<A: Accumulator> Aggregator<A> {
-    pub fn new(batch_size: usize) -> Self {
+    pub fn new(batch_size: usize, limit: CategoryLimit) -> Self {
         Aggregator {
             totals: Groups::default(),
             pending: Groups::default(),
             pending_records: 0,
             changed: Vec::new(),
             batch_size: batch_size.max(1),
+            limit,
+            pending_new: 0,
         }
+    }
+
+    /// The pending group `key` goes into: its own, or "other" past the limit.
+    fn pending_slot(&mut self, key: &str) -> usize {
+        let known = self.totals.index.contains_key(key) || self.pending.index.contains_key(key);
+        let key = self.limit.name(key, known, self.totals.keys.len() + self.pending_new);
+        if !self.pending.index.contains_key(key) && !self.totals.index.contains_key(key) {
+            self.pending_new += 1;
+        }
+        self.pending.slot(key)
+    }
+
+    /// The total group `key` goes into: its own, or "other" past the limit.
+    fn totals_slot(&mut self, key: &str) -> usize {
+        let known = self.totals.index.contains_key(key);
+        let key = self.limit.name(key, known, self.totals.keys.len());
+        self.totals.slot(key)
     }
 
     /// Takes one record's value for `key`; applies the pending batch when full.
     pub fn add(&mut self, key: &str, value: f64) {
-        let i = self.pending.slot(key);
+        let i = self.pending_slot(key);
         self.pending.values[i].add(value);
         self.pending_records += 1;
         if self.pending_records >= self.batch_size {
@@ -88,15 +115,29 @@ impl<A: Accumulator> Aggregator<A> {
 
     /// Applies whatever is pending, full batch or not.
     pub fn apply_pending(&mut self) {
-        for (key, value) in self.pending.keys.iter().zip(&self.pending.values) {
-            let i = self.totals.slot(key);
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_new = 0;
+        self.pending_records = 0;
+        self.merge_totals(&pending);
+    }
+
+    /// Merges `groups` into the totals, marking each changed.
+    fn merge_totals(&mut self, groups: &Groups<A>) {
+        for (key, value) in groups.keys.iter().zip(&groups.values) {
+            let i = self.totals_slot(key);
             self.totals.values[i].merge(value);
             if !self.changed.contains(&i) {
                 self.changed.push(i);
             }
         }
-        self.pending.clear();
-        self.pending_records = 0;
+    }
+
+    /// Merges `groups` into the pending batch.
+    fn merge_pending(&mut self, groups: &Groups<A>) {
+        for (key, value) in groups.keys.iter().zip(&groups.values) {
+            let i = self.pending_slot(key);
+            self.pending.values[i].merge(value);
+        }
     }
 
     /// Emits one update per group changed since the last call.
@@ -115,14 +156,18 @@ impl<A: Accumulator> Aggregator<A> {
         serde_json::to_value(self).unwrap_or_default()
     }
 
-    /// Takes the groups from a saved state, keeping this stage's settings.
+    /// Takes the groups from a saved state, keeping this stage's settings
+    /// (a state with more groups than this stage's limit is folded).
     pub fn restore(&mut self, state: serde_json::Value) -> Result<(), String> {
         let mut saved: Aggregator<A> =
             serde_json::from_value(state).map_err(|e| format!("invalid saved state: {e}"))?;
         saved.totals.rebuild_index();
         saved.pending.rebuild_index();
-        self.totals = saved.totals;
-        self.pending = saved.pending;
+        self.totals.clear();
+        self.pending.clear();
+        self.pending_new = 0;
+        self.merge_totals(&saved.totals);
+        self.merge_pending(&saved.pending);
         self.pending_records = saved.pending_records;
         // Re-announce everything so a rebuilt chart downstream is complete.
         self.changed = (0..self.totals.keys.len()).collect();
@@ -147,17 +192,8 @@ impl<A: Accumulator> Aggregator<A> {
         {
             return Err("invalid state to merge: keys and values differ in number".into());
         }
-        for (key, value) in other.totals.keys.iter().zip(&other.totals.values) {
-            let i = self.totals.slot(key);
-            self.totals.values[i].merge(value);
-            if !self.changed.contains(&i) {
-                self.changed.push(i);
-            }
-        }
-        for (key, value) in other.pending.keys.iter().zip(&other.pending.values) {
-            let i = self.pending.slot(key);
-            self.pending.values[i].merge(value);
-        }
+        self.merge_totals(&other.totals);
+        self.merge_pending(&other.pending);
         self.pending_records += other.pending_records;
         if self.pending_records >= self.batch_size {
             self.apply_pending();

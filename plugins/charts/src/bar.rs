@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use buzz_sdk::categories::{self, CategoryLimit, OTHER};
 use buzz_sdk::fields::Scalar;
 use buzz_sdk::{Chart, ImageFormat, JsonSchema, Record, StageError};
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,13 @@ pub struct BarSettings {
     /// "category" (alphabetical).
     #[schemars(extend("enum" = ["none", "value", "category"]))]
     pub sort: String,
+    /// Most bars kept; values for further categories are added up in one
+    /// bar named "other" (with a warning), so untrusted data cannot grow the
+    /// chart without bound. An upstream `count_by` or `average_by` folds
+    /// exactly with its own `max_categories`; here "other" sums the values
+    /// records brought, right for values that add (1 per record).
+    #[schemars(range(min = 1))]
+    pub max_categories: usize,
 }
 
 impl Default for BarSettings {
@@ -73,6 +81,7 @@ impl Default for BarSettings {
             value_decimals: 2,
             top: None,
             sort: "none".into(),
+            max_categories: categories::DEFAULT_MAX_CATEGORIES,
         }
     }
 }
@@ -133,6 +142,7 @@ pub struct BarChart {
     /// Bars in first-seen order, and where each category sits.
     bars: Vec<(String, f64)>,
     index: HashMap<String, usize>,
+    limit: CategoryLimit,
 }
 
 /// Saved across a hot reload: the bars in first-seen order.
@@ -153,12 +163,18 @@ impl BarChart {
         Ok((name.into_owned(), number))
     }
 
-    fn set(&mut self, name: String, value: f64) {
-        match self.index.get(&name) {
+    /// Sets a category's bar to `value`; a category past the limit adds it
+    /// to "other" instead. `add` adds to any bar (merging states).
+    fn set(&mut self, name: &str, value: f64, add: bool) {
+        let known = self.index.contains_key(name);
+        let kept = self.limit.name(name, known, self.bars.len());
+        let add = add || kept != name;
+        match self.index.get(kept) {
+            Some(&i) if add => self.bars[i].1 += value,
             Some(&i) => self.bars[i].1 = value,
             None => {
-                self.index.insert(name.clone(), self.bars.len());
-                self.bars.push((name, value));
+                self.index.insert(kept.to_string(), self.bars.len());
+                self.bars.push((kept.to_string(), value));
             }
         }
     }
@@ -212,6 +228,9 @@ impl Chart for BarChart {
         if s.value_decimals > 10 {
             return Err(StageError::setting("value_decimals", "use 0 to 10 decimals"));
         }
+        if s.max_categories == 0 {
+            return Err(StageError::setting("max_categories", "keep at least 1 bar"));
+        }
         let top = match s.top {
             Some(0) => {
                 return Err(StageError::setting("top", "show at least 1 bar, or leave `top` unset for all"));
@@ -239,12 +258,13 @@ impl Chart for BarChart {
             style,
             bars: Vec::new(),
             index: HashMap::new(),
+            limit: CategoryLimit::new(s.max_categories, "bar_chart categories"),
         })
     }
 
     fn ingest(&mut self, record: &Record<'_>) -> Result<(), String> {
         let (name, value) = self.bar(record)?;
-        self.set(name, value);
+        self.set(&name, value, false);
         Ok(())
     }
 
@@ -278,7 +298,9 @@ impl Chart for BarChart {
         self.bars.clear();
         self.index.clear();
         for (name, value) in state.bars {
-            self.set(name, value);
+            // A smaller limit than the saved chart's folds bars into "other":
+            // its saved value adds to them.
+            self.set(&name, value, name == OTHER);
         }
         Ok(())
     }
@@ -292,10 +314,7 @@ impl Chart for BarChart {
         let other: BarState =
             serde_json::from_value(other).map_err(|e| format!("invalid bar chart state to merge: {e}"))?;
         for (name, value) in other.bars {
-            match self.index.get(&name) {
-                Some(&i) => self.bars[i].1 += value,
-                None => self.set(name, value),
-            }
+            self.set(&name, value, true);
         }
         Ok(())
     }

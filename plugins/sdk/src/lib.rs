@@ -15,6 +15,7 @@
 //! C ABI it speaks, and [`testing`] drives a stage exactly as the runner does.
 
 pub mod abi;
+pub mod categories;
 pub mod fields;
 mod glue;
 mod logging;

@@ -22,6 +22,9 @@ pub struct PipelineStats {
     pub reloads_refused: u64,
     pub last_reload: Option<ReloadReport>,
     pub transport: TransportStatus,
+    /// The latest warning a plugin stage logged, such as categories folded
+    /// into "other".
+    pub stage_warning: Option<String>,
 }
 
 /// The latest snapshot of every pipeline.
@@ -71,6 +74,7 @@ fn snapshot(pipelines: &[PipelineView], previous: &[PipelineStats], elapsed: Dur
                 reloads_refused: Counters::get(&c.reloads_refused),
                 last_reload: p.shared.last_reload.lock().expect("last reload poisoned").clone(),
                 transport: p.shared.transport.lock().expect("transport status poisoned").clone(),
+                stage_warning: p.shared.stage_warning.lock().expect("warnings poisoned").clone(),
             }
         })
         .collect()

@@ -66,6 +66,7 @@ struct Buffers {
 
 impl Consumer {
     pub fn run(mut self, shared: &Shared) {
+        self.reader.limit_record_bytes(self.gate.max_bytes());
         let mut buffers = Buffers::default();
         let mut read_errors = Throttle::new(Duration::from_secs(5));
         let mut stopping_since: Option<Instant> = None;
@@ -233,7 +234,11 @@ impl Consumer {
         buffers.passed.clear();
         for i in 0..batch.len() {
             let passed = buffers.passed.entry(batch.position(i).partition()).or_default();
-            match self.gate.check(batch.payload(i)) {
+            let verdict = match batch.refusal(i) {
+                Some(reason) => Err(reason.to_string()),
+                None => self.gate.check(batch.payload(i)),
+            };
+            match verdict {
                 Ok(()) => passed.push(i),
                 Err(reason) => shared.dead_letter(
                     DeadLetter::new("transport", "check", &reason, batch.payload(i)).from_batch(batch, i, reader),
@@ -354,6 +359,7 @@ impl Consumer {
         if let Some(reader) = reader {
             self.switch_transport(reader, drain_to.as_ref(), buffers, shared);
         }
+        self.reader.limit_record_bytes(self.gate.max_bytes());
         let result = self.swap_stages(transform, chart, (reset_transform, reset_chart));
         if result.is_ok() && (reset_transform || reset_chart) {
             // Saved at once: a restart must not restore the state of before.

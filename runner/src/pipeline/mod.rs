@@ -31,9 +31,9 @@ pub use stop::StopToken;
 pub use summary::Summary;
 
 use crate::chart_output::{ChartFiles, ChartWriter, FrameSender};
-use crate::config::{Brokers, Diagnostics, PipelineSpec, StageSpec, TransportSpec, secrets};
+use crate::config::{Diagnostics, PipelineSpec, StageSpec, TransportSpec, secrets};
 use crate::plugin_host::StageInstance;
-use crate::transport::{self, EndMark, TransportState, TransportStatus, TransportWriter};
+use crate::transport::{self, EndMark, LagLimit, TransportState, TransportStatus, TransportWriter, Unread};
 
 /// Which halves of the pipeline this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -85,8 +85,8 @@ pub struct Shared {
     /// Set by the producer when it is done: how far the consumer must read.
     pub end_mark: Mutex<Option<EndMark>>,
     /// Most records and bytes the producer may be ahead of the consumer
-    /// (both in this process), for a transport that keeps only so much.
-    pub lag_limit: Option<LagLimit>,
+    /// (both in this process); a reload may change the transport.
+    pub lag_limit: Mutex<Option<LagLimit>>,
     pub reload_status: ReloadStatus,
     pub last_reload: Mutex<Option<ReloadReport>>,
     /// Each stage's type and settings as now running (changes on reload).
@@ -102,30 +102,21 @@ pub struct Shared {
     /// The record check's size limit, which the producer applies too (a
     /// reload may change it).
     pub max_record_bytes: AtomicU64,
-}
-
-/// The embedded broker keeps only the newest 100,000 records or 5 MB per
-/// partition (librdkafka's mock, not configurable): a consumer further
-/// behind would lose records, so a producer in the same process waits.
-#[derive(Debug, Clone, Copy)]
-pub struct LagLimit {
-    pub records: u64,
-    pub bytes: u64,
-}
-
-impl LagLimit {
-    pub const EMBEDDED_KAFKA: LagLimit = LagLimit { records: 50_000, bytes: 2 * 1024 * 1024 };
+    /// The latest warning a plugin stage logged (categories folded, ...).
+    pub stage_warning: crate::plugin_host::WarningSink,
 }
 
 impl Shared {
     /// Waits while the producer is too far ahead of the consumer.
-    fn wait_for_lag(&self, source: &str) {
-        let Some(limit) = self.lag_limit else { return };
+    fn wait_for_lag(&self, source: &str, writer: &dyn TransportWriter) {
+        let Some(limit) = *self.lag_limit.lock().expect("lag limit poisoned") else { return };
         let c = &self.counters;
         let mut waited = false;
         while !self.stop.is_stopped() {
-            let records = Counters::get(&c.produced).saturating_sub(Counters::get(&c.consumed));
-            let bytes = Counters::get(&c.produced_bytes).saturating_sub(Counters::get(&c.consumed_bytes));
+            let Unread { records, bytes } = writer.unread().unwrap_or_else(|| Unread {
+                records: Counters::get(&c.produced).saturating_sub(Counters::get(&c.consumed)),
+                bytes: Counters::get(&c.produced_bytes).saturating_sub(Counters::get(&c.consumed_bytes)),
+            });
             if records < limit.records && bytes < limit.bytes {
                 break;
             }
@@ -342,7 +333,10 @@ impl PipelineHandle {
         let shared = self.shared.clone();
         let thread = std::thread::Builder::new()
             .name(format!("{}-produce", self.shared.name))
-            .spawn(move || producer.run(&shared))
+            .spawn(move || {
+                crate::plugin_host::keep_warnings_in(shared.stage_warning.clone());
+                producer.run(&shared)
+            })
             .map_err(|e| format!("cannot start the producer thread: {e}"))?;
         threads.producer = Some(thread);
         threads.producer_control = Some(control);
@@ -380,7 +374,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         dead_letters: DeadLetters::new(&spec.dead_letter, &spec.name),
         stop: StopToken::default(),
         end_mark: Mutex::new(None),
-        lag_limit: lag_limit(spec, options.role),
+        lag_limit: Mutex::new(lag_limit(spec, options.role)),
         reload_status: ReloadStatus::default(),
         last_reload: Mutex::new(None),
         configuration: Mutex::new(configuration(spec)),
@@ -389,6 +383,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         failure: Mutex::new(None),
         last_checkpoint: Mutex::new(None),
         max_record_bytes: AtomicU64::new(spec.record_check.max_bytes),
+        stage_warning: Default::default(),
     });
     let fail = |message: String| -> Diagnostics { spec.file.error(&crate::config::Origin::Default, message).into() };
     if matches!(spec.transport, TransportSpec::Memory(_)) && options.role != Role::Both {
@@ -457,7 +452,10 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         let shared = shared.clone();
         std::thread::Builder::new()
             .name(format!("{}-{half}", spec.name))
-            .spawn(move || body(&shared))
+            .spawn(move || {
+                crate::plugin_host::keep_warnings_in(shared.stage_warning.clone());
+                body(&shared)
+            })
             .map_err(|e| fail(format!("cannot start the {half} thread: {e}")))
     };
     threads.consumer = consumer.map(|c| spawn("consume", Box::new(move |s| c.run(s)))).transpose()?;
@@ -471,13 +469,9 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
     Ok(Running { handle, files, started: Instant::now() })
 }
 
-fn lag_limit(spec: &PipelineSpec, role: Role) -> Option<LagLimit> {
-    match &spec.transport {
-        TransportSpec::Kafka(k) if k.brokers == Brokers::Embedded && role == Role::Both => {
-            Some(LagLimit::EMBEDDED_KAFKA)
-        }
-        _ => None,
-    }
+/// How far the producer may run ahead: bounded when both halves run here.
+pub fn lag_limit(spec: &PipelineSpec, role: Role) -> Option<LagLimit> {
+    if role == Role::Both { transport::lag_limit(&spec.transport) } else { None }
 }
 
 impl Running {

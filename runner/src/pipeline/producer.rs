@@ -121,7 +121,7 @@ impl Producer {
             let poll = batch.poll;
             self.dead_letter_failed(shared);
             shared.wait_for_dead_letters();
-            shared.wait_for_lag(&source_type);
+            shared.wait_for_lag(&source_type, &*self.writer);
             if checkpoint_at.elapsed() >= self.checkpoint_every {
                 checkpoint_at = Instant::now();
                 self.checkpoint(shared);

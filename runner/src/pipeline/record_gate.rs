@@ -23,6 +23,10 @@ impl RecordGate {
         Ok(RecordGate { json: check.json, max_bytes: check.max_bytes, schema })
     }
 
+    pub fn max_bytes(&self) -> u64 {
+        self.max_bytes
+    }
+
     /// Why the record may not pass, if it may not.
     pub fn check(&self, payload: &[u8]) -> Result<(), String> {
         if payload.len() as u64 > self.max_bytes {

@@ -1,6 +1,8 @@
-//! What the runner offers plugins: a logging callback into `tracing`.
+//! What the runner offers plugins: a logging callback into `tracing`, and
+//! each pipeline's latest plugin warning for the dashboard.
 
-use std::sync::OnceLock;
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use buzz_sdk::abi::{ABI_VERSION, FfiSlice, HostApi, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_TRACE, LOG_WARN};
 use tracing::level_filters::LevelFilter;
@@ -22,6 +24,28 @@ pub fn host_api() -> &'static HostApi {
     })
 }
 
+/// The latest warning a pipeline's plugin stages logged.
+pub type WarningSink = Arc<Mutex<Option<String>>>;
+
+thread_local! {
+    /// Stages are called on their pipeline's threads, so a warning logged
+    /// during a call belongs to the pipeline that runs on this thread.
+    static WARNINGS: RefCell<Option<WarningSink>> = const { RefCell::new(None) };
+}
+
+/// Keeps warnings that plugins log on this thread from now on in `sink`.
+pub fn keep_warnings_in(sink: WarningSink) {
+    WARNINGS.with(|w| *w.borrow_mut() = Some(sink));
+}
+
+fn keep_warning(message: &str) {
+    WARNINGS.with(|w| {
+        if let Some(sink) = &*w.borrow() {
+            *sink.lock().expect("warnings poisoned") = Some(message.to_string());
+        }
+    });
+}
+
 unsafe extern "C" fn host_log(level: u32, target: FfiSlice, message: FfiSlice) {
     // Nothing may unwind back into the plugin.
     let _ = std::panic::catch_unwind(|| {
@@ -29,6 +53,9 @@ unsafe extern "C" fn host_log(level: u32, target: FfiSlice, message: FfiSlice) {
         let (target, message) = unsafe { (target.as_bytes(), message.as_bytes()) };
         let target = String::from_utf8_lossy(target);
         let message = String::from_utf8_lossy(message);
+        if level <= LOG_WARN {
+            keep_warning(&message);
+        }
         match level {
             LOG_ERROR => tracing::error!(target: "buzz::plugin", plugin = %target, "{message}"),
             LOG_WARN => tracing::warn!(target: "buzz::plugin", plugin = %target, "{message}"),

@@ -84,6 +84,7 @@ impl Reloader {
         }
         shared.dead_letters.set_target(&new.dead_letter);
         shared.max_record_bytes.store(new.record_check.max_bytes, std::sync::atomic::Ordering::Relaxed);
+        *shared.lag_limit.lock().expect("lag limit poisoned") = pipeline::lag_limit(&new, self.handle.role());
         *shared.configuration.lock().expect("configuration poisoned") = pipeline::configuration(&new);
         self.spec = new;
         Counters::add(&shared.counters.reloads_applied, 1);

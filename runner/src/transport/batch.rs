@@ -47,6 +47,9 @@ pub struct RecordBatch {
     data: Vec<u8>,
     records: Vec<Meta>,
     headers: Vec<(Range<usize>, Option<Range<usize>>)>,
+    /// Records the transport itself refused (index, reason): they go to
+    /// the dead letters as they are, never to the transform.
+    refused: Vec<(usize, String)>,
 }
 
 impl RecordBatch {
@@ -54,6 +57,7 @@ impl RecordBatch {
         self.data.clear();
         self.records.clear();
         self.headers.clear();
+        self.refused.clear();
     }
 
     pub fn len(&self) -> usize {
@@ -98,6 +102,17 @@ impl RecordBatch {
             headers: first_header..self.headers.len(),
             position,
         });
+    }
+
+    /// Adds what the transport kept of a record it refused, with why.
+    pub fn push_refused(&mut self, payload: &[u8], position: Position, reason: String) {
+        self.refused.push((self.records.len(), reason));
+        self.push_payload(payload, position);
+    }
+
+    /// Why the transport refused the record at `index`, if it did.
+    pub fn refusal(&self, index: usize) -> Option<&str> {
+        self.refused.iter().find(|(i, _)| *i == index).map(|(_, why)| why.as_str())
     }
 
     pub fn payload(&self, index: usize) -> &[u8] {

@@ -20,8 +20,11 @@ use buzz_sdk::abi::FfiRecord;
 
 use serde_json::{Value, json};
 
+use super::long_line::LongLine;
+use super::read_positions::{self, ReadPosition};
 use super::{
     EndMark, Position, RecordBatch, SendProgress, TransportError, TransportReader, TransportState, TransportWriter,
+    Unread,
 };
 use crate::config::{FileTransport, Fsync, StartAt};
 use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState, TaskCheckpoint};
@@ -198,6 +201,11 @@ impl TransportWriter for FileWriter {
         EndMark::File(self.file.metadata().map(|m| m.len()).unwrap_or(0))
     }
 
+    fn unread(&self) -> Option<Unread> {
+        let read_to = read_positions::read_to(&self.path)?;
+        Some(Unread { records: 0, bytes: self.len().ok()?.saturating_sub(read_to) })
+    }
+
     fn resume_source(&mut self, source_type: &str, meaning: &Option<Value>) -> Result<Option<Value>, TransportError> {
         let path = source_checkpoint_path(&self.path);
         let saved = state::read_json(&path, SourceCheckpoint::decode).map_err(TransportError)?;
@@ -337,6 +345,12 @@ pub struct FileReader {
     /// Device and inode of the open file: another file at the path replaced it.
     identity: Option<(u64, u64)>,
     state: TransportState,
+    /// Longer lines are skipped, not buffered (`max_record_bytes`).
+    max_line: u64,
+    /// The line being skipped, whose end is not read yet.
+    long_line: Option<LongLine>,
+    /// `committed`, for a producer of this file in this process.
+    read_to: ReadPosition,
 }
 
 impl FileReader {
@@ -358,6 +372,9 @@ impl FileReader {
             committed: 0,
             identity: None,
             state: TransportState::Waiting(format!("waiting for {} to appear", spec.path.display())),
+            max_line: u64::MAX,
+            long_line: None,
+            read_to: ReadPosition::register(&spec.path),
         };
         reader.try_open()?;
         Ok(reader)
@@ -413,6 +430,8 @@ impl FileReader {
         self.buffer_offset = start;
         self.pending = start;
         self.committed = start;
+        self.long_line = None;
+        self.read_to.set(start);
         self.state = TransportState::Connected;
         Ok(())
     }
@@ -435,7 +454,9 @@ impl FileReader {
             Err(e) => return Err(io_error("open", &self.path, e)),
         };
         let rest = &self.buffer[self.cursor..];
-        if !rest.trim_ascii().is_empty() {
+        if let Some(long) = self.long_line.take() {
+            long.refuse_into(batch, self.max_line);
+        } else if !rest.trim_ascii().is_empty() {
             batch.push_payload(rest, Position::File { offset: self.buffer_offset + self.cursor as u64 });
         }
         tracing::warn!(
@@ -462,9 +483,13 @@ impl FileReader {
         let len = file.metadata().map_err(|e| io_error("inspect", &self.path, e))?.len();
         if len < end && len >= self.pending {
             // Only an unfinished last line was cut (a restarted producer
-            // removes the one its killed predecessor left): drop those bytes.
-            self.buffer.truncate((len - self.buffer_offset) as usize);
-            file.seek(SeekFrom::Start(len)).map_err(|e| io_error("seek in", &self.path, e))?;
+            // removes the one its killed predecessor left): read on from
+            // its start, which every byte before it in the buffer precedes.
+            file.seek(SeekFrom::Start(self.pending)).map_err(|e| io_error("seek in", &self.path, e))?;
+            self.buffer.clear();
+            self.cursor = 0;
+            self.buffer_offset = self.pending;
+            self.long_line = None;
             return Ok(0);
         }
         if len < end {
@@ -475,6 +500,8 @@ impl FileReader {
             self.buffer_offset = 0;
             self.pending = 0;
             self.committed = 0;
+            self.read_to.set(0);
+            self.long_line = None;
             return Ok(0);
         }
         let old = self.buffer.len();
@@ -484,19 +511,46 @@ impl FileReader {
         Ok(n)
     }
 
-    /// Moves complete lines from the buffer into the batch.
+    /// Moves complete lines from the buffer into the batch. A line over
+    /// `max_line` is skipped as it is read (the buffer then holds at most
+    /// `max_line` and a read chunk) and refused once its end is found; the
+    /// position stays at its start until then.
     fn take_lines(&mut self, batch: &mut RecordBatch, max: usize) {
         while batch.len() < max {
             let rest = &self.buffer[self.cursor..];
-            let Some(newline) = rest.iter().position(|&b| b == b'\n') else { break };
             let line_offset = self.buffer_offset + self.cursor as u64;
-            let mut line = &rest[..newline];
-            if line.last() == Some(&b'\r') {
-                line = &line[..line.len() - 1];
-            }
-            if !line.trim_ascii().is_empty() {
-                batch.push_payload(line, Position::File { offset: line_offset });
-            }
+            let found = rest.iter().position(|&b| b == b'\n');
+            let newline = match (&mut self.long_line, found) {
+                (Some(long), None) => {
+                    long.skipped(rest.len());
+                    self.cursor = self.buffer.len();
+                    break;
+                }
+                (Some(long), Some(newline)) => {
+                    long.skipped(newline);
+                    self.long_line.take().expect("skipping").refuse_into(batch, self.max_line);
+                    newline
+                }
+                (None, None) => {
+                    if rest.len() as u64 > self.max_line {
+                        self.long_line = Some(LongLine::new(line_offset, rest));
+                        self.cursor = self.buffer.len();
+                    }
+                    break;
+                }
+                (None, Some(newline)) => {
+                    let mut line = &rest[..newline];
+                    if line.last() == Some(&b'\r') {
+                        line = &line[..line.len() - 1];
+                    }
+                    if line.len() as u64 > self.max_line {
+                        LongLine::new(line_offset, line).refuse_into(batch, self.max_line);
+                    } else if !line.trim_ascii().is_empty() {
+                        batch.push_payload(line, Position::File { offset: line_offset });
+                    }
+                    newline
+                }
+            };
             self.cursor += newline + 1;
             self.pending = self.buffer_offset + self.cursor as u64;
         }
@@ -531,6 +585,7 @@ impl TransportReader for FileReader {
 
     fn commit(&mut self) -> Result<(), TransportError> {
         self.committed = self.pending;
+        self.read_to.set(self.committed);
         Ok(())
     }
 
@@ -559,6 +614,10 @@ impl TransportReader for FileReader {
 
     fn state(&self) -> TransportState {
         self.state.clone()
+    }
+
+    fn limit_record_bytes(&mut self, max: u64) {
+        self.max_line = max;
     }
 
     fn lag(&self) -> Option<String> {
@@ -823,6 +882,32 @@ mod tests {
         assert_eq!(read_all(&mut reader), ["{\"a\":1}"]);
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"2}\r\n").unwrap();
         assert_eq!(read_all(&mut reader), ["{\"b\":2}"]);
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_skipped_as_read_and_refused_with_its_length_once_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.jsonl");
+        std::fs::write(&path, format!("{{\"a\":1}}\n{}", "x".repeat(3 * READ_CHUNK))).unwrap();
+        let mut reader = FileReader::open(&spec(&path)).unwrap();
+        reader.limit_record_bytes(2000);
+        assert_eq!(read_all(&mut reader), ["{\"a\":1}"]);
+        assert!(reader.buffer.capacity() <= 2 * READ_CHUNK, "the long line is not buffered");
+        assert_eq!(reader.position(0), Some(8), "the position stays at the skipped line's start");
+        std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"xx\n{\"b\":2}\n").unwrap();
+        let mut batch = RecordBatch::default();
+        reader.read(&mut batch, 10, Duration::from_millis(20)).unwrap();
+        assert_eq!(batch.len(), 2);
+        assert_eq!(batch.payload(0), "x".repeat(1024).as_bytes());
+        assert_eq!(batch.position(0), Position::File { offset: 8 });
+        let length = 3 * READ_CHUNK + 2;
+        assert_eq!(
+            batch.refusal(0).unwrap(),
+            format!(
+                "line is {length} bytes, more than max_record_bytes (2000); skipped (its first 1024 bytes are kept here)"
+            )
+        );
+        assert_eq!((batch.payload(1), batch.refusal(1)), (&b"{\"b\":2}"[..], None));
     }
 
     #[test]

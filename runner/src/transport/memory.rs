@@ -11,6 +11,7 @@ use buzz_sdk::abi::{FfiRecord, NO_TIMESTAMP};
 
 use super::{
     EndMark, Position, RecordBatch, SendProgress, TransportError, TransportReader, TransportState, TransportWriter,
+    Unread,
 };
 use crate::config::MemoryTransport;
 
@@ -20,8 +21,9 @@ const FULL_WAIT: Duration = Duration::from_secs(1);
 #[derive(Default)]
 struct State {
     batches: VecDeque<RecordBatch>,
-    /// Records in `batches`.
+    /// Records in `batches`, and their payload bytes.
     queued: usize,
+    queued_bytes: u64,
     /// Records ever sent.
     sent: u64,
     /// Emptied batches, reused so the steady state allocates nothing.
@@ -86,6 +88,7 @@ impl TransportWriter for MemoryWriter {
         }
         state.sent += records.len() as u64;
         state.queued += records.len();
+        state.queued_bytes += records.iter().map(|r| r.payload.len as u64).sum::<u64>();
         progress.taken += records.len();
         state.batches.push_back(batch);
         drop(state);
@@ -99,6 +102,11 @@ impl TransportWriter for MemoryWriter {
 
     fn end_mark(&self) -> EndMark {
         EndMark::Sequence(self.queue.state.lock().expect("memory queue poisoned").sent)
+    }
+
+    fn unread(&self) -> Option<Unread> {
+        let state = self.queue.state.lock().expect("memory queue poisoned");
+        Some(Unread { records: state.queued as u64, bytes: state.queued_bytes })
     }
 }
 
@@ -139,6 +147,7 @@ impl TransportReader for MemoryReader {
             Some(mut next) => {
                 std::mem::swap(batch, &mut next);
                 state.queued -= batch.len();
+                state.queued_bytes -= (0..batch.len()).map(|i| batch.payload(i).len() as u64).sum::<u64>();
                 state.spare.push(next);
                 self.pending = batch.len() as u64;
                 drop(state);

@@ -4,7 +4,9 @@
 mod batch;
 pub mod file;
 pub mod kafka;
+mod long_line;
 pub mod memory;
+mod read_positions;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -103,6 +105,11 @@ pub trait TransportWriter: Send {
     fn pending(&self) -> usize {
         0
     }
+    /// What a consumer in this process has not read yet, where the
+    /// transport can tell (else the pipeline counts records both halves saw).
+    fn unread(&self) -> Option<Unread> {
+        None
+    }
     /// The source state saved by the last run, if this transport keeps one.
     /// The writer then skips the records that run wrote after saving it, so
     /// a source resumed from it repeats nothing (a single producer per file
@@ -146,6 +153,9 @@ pub trait TransportReader: Send {
     fn warning(&self) -> Option<String> {
         None
     }
+    /// Records over `max` bytes are refused (the consumer's record check);
+    /// a transport that would otherwise buffer them whole skips them.
+    fn limit_record_bytes(&mut self, _max: u64) {}
     /// A record's position as JSON, for dead letters.
     fn describe_position(&self, position: Position) -> serde_json::Value;
 
@@ -184,6 +194,45 @@ pub trait TransportReader: Send {
     /// for a chart of the whole input.
     fn peer_checkpoints(&self) -> Vec<TaskCheckpoint> {
         Vec::new()
+    }
+}
+
+/// Records and bytes a producer is ahead of its consumer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unread {
+    pub records: u64,
+    pub bytes: u64,
+}
+
+/// Most records and bytes a producer may run ahead of a consumer in the
+/// same process before it waits for it.
+#[derive(Debug, Clone, Copy)]
+pub struct LagLimit {
+    pub records: u64,
+    pub bytes: u64,
+}
+
+impl LagLimit {
+    /// The embedded broker keeps only the newest 100,000 records or 5 MB
+    /// per partition (librdkafka's mock, not configurable): a consumer
+    /// further behind would lose records.
+    pub const EMBEDDED_KAFKA: LagLimit = LagLimit { records: 50_000, bytes: 2 * 1024 * 1024 };
+}
+
+/// Bytes a producer may write ahead of the consumer in the same process,
+/// on a file or the memory queue: more only costs disk, page cache and
+/// memory, and delays the chart.
+pub const MAX_LAG_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How far a producer may run ahead of the consumer in the same process.
+/// A real Kafka cluster holds what it is sent (and other processes may
+/// consume it): no limit there.
+pub fn lag_limit(spec: &TransportSpec) -> Option<LagLimit> {
+    match spec {
+        TransportSpec::File(_) => Some(LagLimit { records: u64::MAX, bytes: MAX_LAG_BYTES }),
+        TransportSpec::Memory(m) => Some(LagLimit { records: m.capacity as u64, bytes: MAX_LAG_BYTES }),
+        TransportSpec::Kafka(k) if k.brokers == crate::config::Brokers::Embedded => Some(LagLimit::EMBEDDED_KAFKA),
+        TransportSpec::Kafka(_) => None,
     }
 }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use watched::{Watched, wait_for};
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("runner is inside the workspace").to_path_buf()
@@ -146,6 +147,23 @@ pub fn run_to_end_with(mut command: Command, pipeline: &str, dir: &Path, extra: 
 /// The shipped pipelines that use the file transport.
 fn is_file_pipeline(pipeline: &str) -> bool {
     std::fs::read_to_string(repo_root().join(pipeline)).is_ok_and(|text| text.contains("type = \"file\""))
+}
+
+/// Starts `buzz run` with the dashboard on a free port; returns the process
+/// and the dashboard's port.
+pub fn run_with_dashboard(mut command: std::process::Command) -> (Watched, u16) {
+    command.args(["--http", "0"]);
+    let run = Watched::spawn(command);
+    let mut port = None;
+    wait_for("the dashboard address", std::time::Duration::from_secs(30), || {
+        port = run
+            .text()
+            .lines()
+            .find_map(|l| l.split("dashboard at http://127.0.0.1:").nth(1))
+            .and_then(|rest| rest.trim_end_matches('/').parse().ok());
+        port.is_some()
+    });
+    (run, port.unwrap())
 }
 
 pub fn read_json(path: &Path) -> Value {

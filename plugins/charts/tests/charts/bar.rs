@@ -257,3 +257,24 @@ fn merged_partial_charts_add_their_bars() {
     assert!(a.merge_state(json!({"bars": "nope"})).unwrap_err().starts_with("invalid bar chart state to merge"));
     assert_eq!(a.save_state(), before, "a refused merge changes nothing");
 }
+
+#[test]
+fn categories_past_max_categories_add_up_in_one_other_bar_also_when_merged_or_restored() {
+    let settings = json!({"category": "author", "value": "count", "max_categories": 2});
+    let mut chart = bar_chart(settings.clone()).unwrap();
+    feed(&mut chart, ["Alice", "Bob", "Carol", "Alice", "Dave"].map(|a| json!({"author": a, "count": 1})));
+    let bars = |chart: &buzz_sdk::testing::TestStage| chart.frame().unwrap()["series"][0].clone();
+    assert_eq!(
+        bars(&chart),
+        json!({"name": "count", "categories": ["Alice", "Bob", "other"], "values": [1.0, 1.0, 2.0]})
+    );
+
+    let mut other = bar_chart(json!({"category": "author", "value": "count"})).unwrap();
+    feed(&mut other, ["Eve", "Bob"].map(|a| json!({"author": a, "count": 3})));
+    chart.merge_state(other.save_state().unwrap()).unwrap();
+    assert_eq!(bars(&chart)["values"], json!([1.0, 4.0, 5.0]));
+
+    let mut restored = bar_chart(json!({"category": "author", "value": "count", "max_categories": 1})).unwrap();
+    restored.restore_state(chart.save_state().unwrap()).unwrap();
+    assert_eq!(bars(&restored), json!({"name": "count", "categories": ["Alice", "other"], "values": [1.0, 9.0]}));
+}

@@ -48,6 +48,9 @@ function showStats(stats) {
     .filter(Boolean)
     .join(" · ");
   transport.className = `transport ${t.warning && t.state === "connected" ? "warning" : t.state}`;
+  const stages = node.querySelector(".stage-warning");
+  stages.textContent = stats.stage_warning ? `warning: ${stats.stage_warning}` : "ok";
+  stages.className = `stage-warning ${stats.stage_warning ? "warning" : ""}`;
 }
 
 const connection = document.getElementById("connection");
