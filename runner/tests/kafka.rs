@@ -459,20 +459,20 @@ fn a_broker_down_at_start_is_reported_and_the_pipeline_carries_on_when_it_comes_
 }
 
 #[test]
-fn the_embedded_broker_says_where_it_listens_and_a_lone_consumer_is_warned() {
+fn a_lone_consumer_on_the_embedded_broker_waits_for_a_host_until_stopped() {
     let dir = tempfile::tempdir().unwrap();
+    let runtime = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(runtime.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
     let mut command = buzz();
-    command.env_remove("KAFKA_BROKERS").args(["run", "pipelines/buzz-kafka.toml", "--role", "consume"]);
-    // Its topic stays empty, so it runs until stopped, waiting for records.
+    command.env_remove("KAFKA_BROKERS").env("XDG_RUNTIME_DIR", runtime.path());
+    command.args(["run", "pipelines/buzz-kafka.toml", "--role", "consume"]);
     command.args(outputs_in(dir.path())).arg("--exit-when-done");
     let mut consumer = Watched::spawn(command);
-    wait_for("the consumer to say where it listens and wait", Duration::from_secs(30), || {
-        consumer.count("is empty: waiting for its first record") > 0
+    wait_for("the consumer to say it waits for a host", Duration::from_secs(30), || {
+        consumer.count("no buzz process hosts an embedded broker for topic") > 0
     });
-    assert!(consumer.interrupt().success());
-    let stderr = consumer.text();
-    assert!(stderr.contains("embedded Kafka broker (librdkafka mock cluster) listening at 127.0.0.1:"), "{stderr}");
-    assert!(stderr.contains("--role consume on the embedded broker"), "{stderr}");
+    assert!(consumer.interrupt().success(), "Ctrl-C ends the wait cleanly: {}", consumer.text());
+    assert!(consumer.text().contains("`buzz run pipelines/buzz-kafka.toml --role produce`"), "{}", consumer.text());
 }
 
 // ---------------------------------------------------------------------------
@@ -620,4 +620,56 @@ fn an_ordered_pipeline_on_the_embedded_broker_shows_the_warning_on_the_dashboard
         status.warning.as_deref().is_some_and(|w| w.starts_with(&named) && w.contains(asked))
     });
     assert!(running.wait().records_in >= 300);
+}
+
+/// Waits for a watched process to exit, up to `limit`.
+fn exit_of(run: &mut Watched, limit: Duration) -> std::process::ExitStatus {
+    let mut status = None;
+    wait_for("the process to exit", limit, || {
+        status = run.child.try_wait().unwrap();
+        status.is_some()
+    });
+    status.unwrap()
+}
+
+#[test]
+fn two_terminals_on_the_embedded_broker_need_no_broker_and_no_address() {
+    let dir = tempfile::tempdir().unwrap();
+    // Where hosts announce themselves: this test's own.
+    let runtime = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(runtime.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+    let topic = unique("terminals");
+    let half = |role: &str, extra: &[&str]| {
+        let mut command = buzz();
+        command.env_remove("KAFKA_BROKERS").env("XDG_RUNTIME_DIR", runtime.path());
+        command.args(["run", "pipelines/buzz-kafka.toml", "--role", role, "--http", "off", "--no-reload"]);
+        let outputs = if role == "consume" { dir.path().to_path_buf() } else { dir.path().join(role) };
+        command.args(topic_args(&topic)).args(outputs_in(&outputs)).args(extra);
+        command
+    };
+    // The consumer first: it waits for a host, saying so.
+    let mut first = Watched::spawn(half("consume", &["--exit-when-done"]));
+    let waits = (0..600).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        first.text().contains("no buzz process hosts")
+    });
+    assert!(waits, "the consumer waits for a host, saying so: {}", first.text());
+    let mut producer = Watched::spawn(half("produce", &["--set", "source.interval_ms=0", "--set", "source.count=300"]));
+    assert!(exit_of(&mut first, Duration::from_secs(60)).success(), "{}", first.text());
+    assert!(first.text().contains("using the embedded broker that buzz process"), "{}", first.text());
+    assert_eq!(bar_values(&read_json(&dir.path().join("chart.json"))).values().sum::<f64>(), 300.0);
+    // The finite producer stays up while consumers may still read.
+    wait_for("the producer to keep hosting", Duration::from_secs(30), || producer.text().contains("stays up"));
+    assert!(producer.text().contains("embedded Kafka broker (librdkafka mock cluster) listening at 127.0.0.1:"));
+    assert!(producer.child.try_wait().unwrap().is_none());
+
+    // A consumer whose host stops says so and stops cleanly, its chart kept.
+    let mut second = Watched::spawn(half("consume", &[]));
+    wait_for("the second consumer to find the host and restore the chart", Duration::from_secs(30), || {
+        second.text().contains("state restored from the checkpoint")
+    });
+    assert!(producer.interrupt().success(), "{}", producer.text());
+    assert!(exit_of(&mut second, Duration::from_secs(60)).success(), "{}", second.text());
+    assert!(second.text().contains("is gone"), "{}", second.text());
+    assert_eq!(bar_values(&read_json(&dir.path().join("chart.json"))).values().sum::<f64>(), 300.0);
 }

@@ -7,6 +7,7 @@ pub mod replay;
 pub mod reset;
 pub mod run;
 pub mod schema;
+mod two_terminals;
 
 use crate::config::{Diagnostics, Override};
 

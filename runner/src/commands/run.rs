@@ -7,6 +7,9 @@ use crate::cli::RunArgs;
 use crate::config::{self, Override, PipelineSpec};
 use crate::dashboard::{self, DEFAULT_PORT, Listen};
 use crate::pipeline::{self, RunOptions, Running, Summary};
+use crate::transport::kafka::hosting::HostedBroker;
+
+use super::two_terminals;
 
 pub fn run(args: RunArgs) -> i32 {
     let overrides = match super::parse_overrides(&args.set) {
@@ -16,10 +19,10 @@ pub fn run(args: RunArgs) -> i32 {
             return 2;
         }
     };
-    let mut specs = Vec::new();
+    let mut loaded = Vec::new();
     for path in &args.pipelines {
         match config::load(path, &overrides) {
-            Ok(spec) => specs.push(spec),
+            Ok(spec) => loaded.push(spec),
             Err(diagnostics) => {
                 eprintln!("{diagnostics}");
                 return 1;
@@ -33,7 +36,11 @@ pub fn run(args: RunArgs) -> i32 {
             return 1;
         }
     };
-    let listens: Vec<Option<String>> = specs.iter().map(|s| s.dashboard_listen.clone()).collect();
+    let (specs, hosts) = match runtime.block_on(find_hosts(loaded, args.role, &overrides)) {
+        Ok(found) => found,
+        Err(code) => return code,
+    };
+    let listens: Vec<Option<String>> = specs.iter().map(|(s, _)| s.dashboard_listen.clone()).collect();
     let listen = match dashboard::resolve_listen(args.http.as_deref(), &listens) {
         Ok(listen) => listen,
         Err(e) => {
@@ -42,8 +49,7 @@ pub fn run(args: RunArgs) -> i32 {
         }
     };
     let options = RunOptions { role: args.role, exit_when_done: args.exit_when_done };
-    let reload = (!args.no_reload).then_some(overrides.as_slice());
-    let summaries = match runtime.block_on(run_all(specs, options, reload, listen)) {
+    let summaries = match runtime.block_on(run_all(specs, options, !args.no_reload, listen, hosts)) {
         Ok(summaries) => summaries,
         Err(code) => return code,
     };
@@ -73,23 +79,59 @@ pub fn run(args: RunArgs) -> i32 {
     }
 }
 
-/// Runs the pipelines to their end; with `reload` (the run's overrides),
-/// each one's file and plugins are watched and changes applied live.
+/// Points consumers on the embedded broker at the process hosting it,
+/// waiting for one (Ctrl-C stops the wait); each pipeline gets its overrides.
+async fn find_hosts(
+    loaded: Vec<PipelineSpec>,
+    role: crate::pipeline::Role,
+    overrides: &[Override],
+) -> Result<(Vec<(PipelineSpec, Vec<Override>)>, Vec<HostedBroker>), i32> {
+    let (mut specs, mut hosts) = (Vec::new(), Vec::new());
+    for spec in loaded {
+        let mut own = overrides.to_vec();
+        let path = spec.file.path.clone();
+        let found = tokio::select! {
+            found = two_terminals::find_host(spec, role, &mut own) => found,
+            () = shutdown_signal() => {
+                tracing::info!("stopped while waiting for a host");
+                return Err(0);
+            }
+        };
+        match found {
+            Ok((spec, host)) => {
+                specs.push((spec, own));
+                hosts.extend(host);
+            }
+            Err(e) => {
+                eprintln!("{}: {e}", path.display());
+                return Err(1);
+            }
+        }
+    }
+    Ok((specs, hosts))
+}
+
+/// Runs the pipelines (each with its overrides) to their end; with
+/// `reload`, each one's file and plugins are watched and changes applied
+/// live. `hosts` are the embedded brokers of other processes they use.
 async fn run_all(
-    specs: Vec<PipelineSpec>,
+    specs: Vec<(PipelineSpec, Vec<Override>)>,
     options: RunOptions,
-    reload: Option<&[Override]>,
+    reload: bool,
     listen: Listen,
+    hosts: Vec<HostedBroker>,
 ) -> Result<Vec<Summary>, i32> {
     let mut running: Vec<Running> = Vec::new();
     let mut reloaders = Vec::new();
-    for spec in &specs {
+    let mut hosting = Vec::new();
+    for (spec, overrides) in &specs {
         warn_about_embedded_broker(spec, options);
         match pipeline::start(spec, options) {
             Ok(r) => {
                 let chart = spec.chart_output.base.display();
                 tracing::info!(pipeline = %spec.name, role = options.role.name(), "running {}; chart: {chart}.svg", spec.outline());
-                if let Some(overrides) = reload {
+                hosting.extend(two_terminals::host(spec, options.role));
+                if reload {
                     match crate::reload::spawn(&spec.file.path, overrides, spec.clone(), r.handle()) {
                         Ok(thread) => reloaders.push(thread),
                         Err(e) => {
@@ -110,15 +152,23 @@ async fn run_all(
         }
     }
     if options.role.consumes() {
-        let views = running.iter().zip(&specs).map(|(r, spec)| r.dashboard_view(&spec.name)).collect();
-        let allowed_hosts: Vec<String> = specs.iter().flat_map(|s| s.dashboard_allowed_hosts.clone()).collect();
+        let views = running.iter().zip(&specs).map(|(r, (spec, _))| r.dashboard_view(&spec.name)).collect();
+        let allowed_hosts: Vec<String> = specs.iter().flat_map(|(s, _)| s.dashboard_allowed_hosts.clone()).collect();
         serve_dashboard(listen, views, &allowed_hosts).await;
     }
     let tokens: Vec<_> = running.iter().map(Running::stop_token).collect();
+    two_terminals::watch_hosts(hosts, tokens.clone());
     let waiter = tokio::task::spawn_blocking(move || running.into_iter().map(Running::wait).collect::<Vec<_>>());
     tokio::pin!(waiter);
     let joined = tokio::select! {
-        joined = &mut waiter => joined,
+        joined = &mut waiter => {
+            if !hosting.is_empty() && !options.exit_when_done {
+                // Consumers in other processes still read from this broker.
+                tracing::info!("the source is done; the embedded broker stays up for consumers in other processes until this process is stopped (Ctrl-C)");
+                shutdown_signal().await;
+            }
+            joined
+        }
         () = shutdown_signal() => {
             tracing::info!("stopping: finishing the records in flight and writing the final charts (press Ctrl-C again to quit at once)");
             tokens.iter().for_each(|t| t.stop());
@@ -133,6 +183,7 @@ async fn run_all(
     for reloader in reloaders {
         let _ = reloader.join();
     }
+    drop(hosting);
     joined.map_err(|e| {
         eprintln!("a pipeline thread failed: {e}");
         1
@@ -159,25 +210,17 @@ async fn serve_dashboard(listen: Listen, views: Vec<dashboard::PipelineView>, al
     }
 }
 
-/// A consumer alone on the embedded broker would wait for records that can
-/// only come from this very process: say how to reach a producer instead.
+/// A producer alone on the embedded broker hosts it for consumers in other
+/// processes, but it is an in-memory test broker: say what that costs.
 fn warn_about_embedded_broker(spec: &PipelineSpec, options: RunOptions) {
     if let crate::config::TransportSpec::Kafka(kafka) = &spec.transport
         && kafka.brokers == crate::config::Brokers::Embedded
-        && options.role != crate::pipeline::Role::Both
+        && options.role == crate::pipeline::Role::Produce
     {
-        if options.role == crate::pipeline::Role::Produce {
-            tracing::warn!(
-                pipeline = %spec.name,
-                "--role produce on the embedded broker: consumers in other processes must reach it at the address above, and it keeps only the newest \
-                 100,000 records (5 MB) per partition, so a consumer further behind loses records; use a real broker for anything lasting"
-            );
-            return;
-        }
         tracing::warn!(
             pipeline = %spec.name,
-            "--role consume on the embedded broker: it lives in this process, so records produced elsewhere never reach it; \
-             set KAFKA_BROKERS to a real cluster, or to the address a `--role produce` process prints for its embedded broker"
+            "--role produce on the embedded broker: it lives in this process and keeps only the newest 100,000 records (5 MB) per partition, \
+             so a consumer further behind loses records, and all of them go when this process stops; use a real broker for anything lasting"
         );
     }
 }

@@ -12,6 +12,7 @@
 pub mod changelog;
 mod client;
 mod embedded;
+pub mod hosting;
 mod partitioner;
 mod reader;
 mod snapshot;

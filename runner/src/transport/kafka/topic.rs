@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::Consumer;
 use rdkafka::producer::Producer;
 use rdkafka::types::RDKafkaErrorCode;
 
@@ -51,7 +52,7 @@ impl TopicCreator {
             self.check_exists()?;
         } else if self.spec.brokers == Brokers::Embedded {
             create_embedded_topic(&self.spec.topic, self.spec.partitions)?;
-        } else {
+        } else if !self.exists() {
             self.create_on_cluster()?;
         }
         self.done = true;
@@ -82,6 +83,20 @@ impl TopicCreator {
                 spec.topic
             ))),
         }
+    }
+
+    /// True if the topic is already there: no creation to ask for (which
+    /// another process's embedded broker, librdkafka's mock, cannot
+    /// answer, and a cluster may not allow). Asked by a consumer-type
+    /// client, which never makes the broker create the topic by asking.
+    fn exists(&self) -> bool {
+        let client: Result<rdkafka::consumer::BaseConsumer, _> =
+            base_config(&self.spec, &self.bootstrap).set("allow.auto.create.topics", "false").create();
+        let Ok(client) = client else { return false };
+        let topic = &self.spec.topic;
+        client.fetch_metadata(Some(topic), Duration::from_secs(5)).is_ok_and(|metadata| {
+            metadata.topics().iter().any(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+        })
     }
 
     fn create_on_cluster(&mut self) -> Result<(), TransportError> {
