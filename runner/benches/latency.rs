@@ -12,7 +12,9 @@
 //!
 //! Each Kafka round has a topic of its own: a second round on the first
 //! one's topic would restore (and chart) the first round's records.
-//! BENCH_CHECKPOINT_MS sets `[state] checkpoint_ms` (default 1000).
+//! BENCH_CHECKPOINT_MS sets `[state] checkpoint_ms` (default 1000),
+//! BENCH_MAX_POINTS the chart's `max_points` (default 200,000: every record
+//! stays on the chart, and in its checkpoint).
 //!
 //! Run with `scripts/bench latency`.
 
@@ -32,6 +34,7 @@ const WARM_UP_MS: f64 = 1000.0;
 fn measure(label: &str, transport: &str, fps: u32) {
     let dir = tempfile::tempdir().unwrap();
     let checkpoint_ms = std::env::var("BENCH_CHECKPOINT_MS").unwrap_or_else(|_| "1000".into());
+    let max_points = std::env::var("BENCH_MAX_POINTS").unwrap_or_else(|_| "200000".into());
     let text = format!(
         r#"name = "latency"
 [source]
@@ -46,7 +49,7 @@ type = "identity"
 type = "line_chart"
 x = "ts_ms"
 y = "seq"
-max_points = 200000
+max_points = {max_points}
 fps = {fps}
 [state]
 checkpoint_ms = {checkpoint_ms}
