@@ -464,39 +464,48 @@ path = {dead:?}
     assert_eq!(bars["a200"], 1.0);
 }
 
-#[test]
-fn a_consumer_alone_reads_the_old_transport_to_its_end_before_switching() {
-    let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir(&plugins).unwrap();
+/// A pipeline `name` in `dir` with `source`, over the file `transport`,
+/// whose transform (the panicky fixture) takes `slow_ms` over a record
+/// noted "slow", and whose bar chart (titled "before") shows `n` by `name`.
+fn slow_pipeline(dir: &Path, name: &str, source: &str, transport: &Path, slow_ms: u64) -> PathBuf {
+    let plugins = dir.join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
     install_fixture("panicky", &plugins, "panicky");
-    let (old, new) = (dir.path().join("old.jsonl"), dir.path().join("new.jsonl"));
-    let record = |i: usize, note: &str| format!("{{\"name\": \"r{i}\", \"n\": {i}, \"note\": \"{note}\"}}\n");
-    std::fs::write(&old, record(1, "slow")).unwrap();
-    let path = dir.path().join("switch.toml");
     let text = format!(
-        r#"name = "switch"
+        r#"name = "{name}"
 plugins_dir = {plugins:?}
 [source]
-type = "buzz_messages"
+{source}
 [transport]
 type = "file"
-path = {old:?}
+path = {transport:?}
 [transform]
 type = "panicky"
-slow_ms = 2000
+slow_ms = {slow_ms}
 [chart]
 type = "bar_chart"
+title = "before"
 output = {chart:?}
 category = "name"
 value = "n"
 [dead_letter]
 path = {dead:?}
 "#,
-        chart = dir.path().join("chart"),
-        dead = dir.path().join("dead.jsonl"),
+        chart = dir.join("chart"),
+        dead = dir.join("dead.jsonl"),
     );
+    let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn a_consumer_alone_reads_the_old_transport_to_its_end_before_switching() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old.jsonl"), dir.path().join("new.jsonl"));
+    let record = |i: usize, note: &str| format!("{{\"name\": \"r{i}\", \"n\": {i}, \"note\": \"{note}\"}}\n");
+    std::fs::write(&old, record(1, "slow")).unwrap();
+    let path = slow_pipeline(dir.path(), "switch", "type = \"buzz_messages\"", &old, 2000);
     let mut command = buzz();
     command.arg("run").arg(&path).args(["--role", "consume"]);
     let mut run = Watched::spawn(command);
@@ -521,9 +530,6 @@ path = {dead:?}
 #[test]
 fn a_reload_one_half_cannot_take_in_time_is_applied_to_neither() {
     let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir(&plugins).unwrap();
-    install_fixture("panicky", &plugins, "panicky");
     let csv = |name: &str, first_note: &str| {
         let path = dir.path().join(format!("{name}.csv"));
         let rows: String =
@@ -533,33 +539,8 @@ fn a_reload_one_half_cannot_take_in_time_is_applied_to_neither() {
     };
     let (first, second) = (csv("a", "slow"), csv("b", "fast"));
     let transport = dir.path().join("transport.jsonl");
-    let path = dir.path().join("halves.toml");
-    let text = format!(
-        r#"name = "halves"
-plugins_dir = {plugins:?}
-[source]
-type = "csv_replay"
-path = {first:?}
-interval_ms = 20
-[transport]
-type = "file"
-path = {transport:?}
-[transform]
-type = "panicky"
-slow_ms = 3000
-[chart]
-type = "bar_chart"
-title = "before"
-output = {chart:?}
-category = "name"
-value = "n"
-[dead_letter]
-path = {dead:?}
-"#,
-        chart = dir.path().join("chart"),
-        dead = dir.path().join("dead.jsonl"),
-    );
-    std::fs::write(&path, text).unwrap();
+    let source = format!("type = \"csv_replay\"\npath = {first:?}\ninterval_ms = 20");
+    let path = slow_pipeline(dir.path(), "halves", &source, &transport, 3000);
     let mut command = buzz();
     command.arg("run").arg(&path).env("BUZZ_RELOAD_TIMEOUT_MS", "500");
     let mut run = Watched::spawn(command);

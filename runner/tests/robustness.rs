@@ -478,14 +478,21 @@ fn message_line(author: &str, i: usize) -> String {
     format!("{{\"message\": \"message {i}\", \"author\": \"{author}\", \"timestamp\": \"2026-01-01 00:00:00\"}}\n")
 }
 
-#[test]
-fn dead_letters_that_cannot_be_written_hold_the_position_until_they_can() {
+/// An empty file transport and a dead-letter folder, in a fresh directory:
+/// (directory, transport file, dead-letter folder, dead-letter file).
+fn letters_setup() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let transport = dir.path().join("transport.jsonl");
     std::fs::write(&transport, "").unwrap();
     let folder = dir.path().join("letters");
-    let letters = folder.join("dead.jsonl");
     std::fs::create_dir(&folder).unwrap();
+    let letters = folder.join("dead.jsonl");
+    (dir, transport, folder, letters)
+}
+
+#[test]
+fn dead_letters_that_cannot_be_written_hold_the_position_until_they_can() {
+    let (dir, transport, folder, letters) = letters_setup();
     let consumer = || {
         let mut c = buzz();
         c.args(["run", "pipelines/buzz-file.toml", "--role", "consume", "--no-reload", "--http", "0"]);
@@ -533,12 +540,7 @@ fn dead_letters_that_cannot_be_written_hold_the_position_until_they_can() {
 
 #[test]
 fn a_dead_letter_folder_fixed_while_running_lets_the_pipeline_go_on() {
-    let dir = tempfile::tempdir().unwrap();
-    let transport = dir.path().join("transport.jsonl");
-    std::fs::write(&transport, "").unwrap();
-    let folder = dir.path().join("letters");
-    let letters = folder.join("dead.jsonl");
-    std::fs::create_dir(&folder).unwrap();
+    let (dir, transport, folder, letters) = letters_setup();
     let mut command = buzz();
     command.args(["run", "pipelines/buzz-file.toml", "--role", "consume", "--no-reload", "--http", "off"]);
     command.args(file_outputs_in(dir.path())).arg("--set").arg(format!("dead_letter.path={}", letters.display()));
