@@ -12,8 +12,21 @@ pub struct Cli {
     /// Log more (debug level); BUZZ_LOG=... sets any filter.
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// How log lines are written: for people, or one JSON object per line
+    /// for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "BUZZ_LOG_FORMAT")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Aligned text, coloured on a terminal.
+    Text,
+    /// One JSON object per line: timestamp, level, fields (message included).
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

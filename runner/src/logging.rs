@@ -1,14 +1,42 @@
 //! Log output: `tracing` to stderr, filtered by `BUZZ_LOG` (or `RUST_LOG`),
 //! info by default. Plugin logs arrive here through the host API.
+//!
+//! Colours only on a terminal (and never with `NO_COLOR`), so a log file or
+//! a collector never gets escape codes; `--log-format json` writes one JSON
+//! object per line. A filter that does not parse is reported, not dropped.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-pub fn init(verbose: bool) {
+use crate::cli::LogFormat;
+
+pub fn init(verbose: bool, format: LogFormat) {
     let default = if verbose { "debug" } else { "info" };
-    let filter = std::env::var("BUZZ_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .map(EnvFilter::new)
-        .unwrap_or_else(|_| EnvFilter::new(default));
-    let _ =
-        tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+    let asked = std::env::var("BUZZ_LOG")
+        .map(|v| ("BUZZ_LOG", v))
+        .or_else(|_| std::env::var("RUST_LOG").map(|v| ("RUST_LOG", v)));
+    let (filter, refused) = match asked {
+        Ok((name, value)) => match EnvFilter::try_new(&value) {
+            Ok(filter) => (filter, None),
+            Err(e) => (
+                EnvFilter::new(default),
+                Some(format!("{name}={value:?} is not a valid log filter ({e}); logging at {default} instead")),
+            ),
+        },
+        Err(_) => (EnvFilter::new(default), None),
+    };
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+    if let Some(refused) = refused {
+        tracing::warn!("{refused}");
+    }
 }

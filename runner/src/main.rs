@@ -5,7 +5,7 @@ use buzz::commands;
 
 fn main() {
     let cli = Cli::parse();
-    buzz::logging::init(cli.verbose);
+    buzz::logging::init(cli.verbose, cli.log_format);
     let code = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Check(args) => commands::check::check(args),

@@ -236,3 +236,37 @@ fn a_secret_setting_is_used_but_never_shown() {
         assert!(!shown.contains(secret), "{secret} was shown:\n{shown}");
     }
 }
+
+#[test]
+fn logs_are_plain_when_piped_json_on_request_and_a_bad_filter_is_reported() {
+    let run = |log: &str, extra: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = buzz();
+        // Colours are decided by the terminal, not by NO_COLOR alone.
+        command.env_remove("NO_COLOR").env("BUZZ_LOG", log).args(extra);
+        run_to_end_with(
+            command,
+            "pipelines/buzz-file.toml",
+            dir.path(),
+            &["--set", "source.interval_ms=0", "--set", "source.count=5"],
+        )
+    };
+    let piped = run("info", &[]);
+    piped.assert_success();
+    assert!(piped.stderr().contains("done: 5 records in"), "{}", piped.stderr());
+    assert!(!piped.stderr().contains('\u{1b}'), "no escape codes into a pipe: {:?}", piped.stderr());
+
+    let json = run("info", &["--log-format", "json"]);
+    json.assert_success();
+    let lines: Vec<serde_json::Value> =
+        json.stderr().lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    assert!(lines.iter().all(|l| l["level"].is_string() && l["timestamp"].is_string()), "{lines:?}");
+    let done =
+        lines.iter().find(|l| l["fields"]["message"].as_str().is_some_and(|m| m.starts_with("done: 5 records in")));
+    assert_eq!(done.expect("the summary line")["fields"]["pipeline"], "buzz-file");
+
+    let bad = run("buzz=loud[", &[]);
+    bad.assert_success();
+    assert!(bad.stderr().contains(r#"BUZZ_LOG="buzz=loud[" is not a valid log filter"#), "{}", bad.stderr());
+    assert!(bad.stderr().contains("done: 5 records in"), "logged at info instead: {}", bad.stderr());
+}

@@ -253,12 +253,12 @@ impl Chart for Scatter {
     /// refuses points without colour values.
     fn merge_state(&mut self, other: serde_json::Value) -> Result<(), String> {
         let other: Dots = saved::load(other, "scatter points to merge")?;
-        if let Some(field) = &self.style.color_by {
-            if other.latest.iter().any(|d| d.2.is_none()) {
-                return Err(format!(
-                    "cannot merge scatter points without {field:?} values into a chart coloured by {field:?}"
-                ));
-            }
+        if let Some(field) = &self.style.color_by
+            && other.latest.iter().any(|d| d.2.is_none())
+        {
+            return Err(format!(
+                "cannot merge scatter points without {field:?} values into a chart coloured by {field:?}"
+            ));
         }
         let ours = std::mem::take(&mut self.dots);
         let (a, b) = (placed(&ours), placed(&other));
