@@ -32,6 +32,31 @@ pub fn require_plugins() {
     );
 }
 
+/// Every pipeline file that ships in `pipelines/`, named here on purpose:
+/// a test that walks the folder must find exactly these.
+pub const SHIPPED_PIPELINES: [&str; 9] = [
+    "buzz-batches.toml",
+    "buzz-file.toml",
+    "buzz-kafka.toml",
+    "buzz-styled.toml",
+    "buzz-top3.toml",
+    "project.toml",
+    "quakes-map.toml",
+    "quakes.toml",
+    "smoker.toml",
+];
+
+/// The names of the `.toml` files in `pipelines/`, sorted.
+pub fn shipped_pipeline_files() -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(repo_root().join("pipelines"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
 /// A `buzz` command run from the repository root, with a clean plugin path.
 pub fn buzz() -> Command {
     require_plugins();
