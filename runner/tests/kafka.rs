@@ -121,8 +121,7 @@ fn too_large_record_over(broker: Broker) {
             .args(["--set", "source.interval_ms=0", "--set", &format!("source.path={}", csv.display())])
             .args(limit.iter().flat_map(|setting| ["--set", setting]));
         let mut run = Watched::spawn(command);
-        wait_for("the run to finish", Duration::from_secs(60), || run.child.try_wait().unwrap().is_some());
-        assert!(run.child.wait().unwrap().success(), "{name}: buzz failed:\n{}", run.text());
+        assert!(run.exit_within(Duration::from_secs(60)).success(), "{name}: buzz failed:\n{}", run.text());
         let summary = read_json(&summary);
         assert_eq!((summary["records_out"].as_u64(), summary["dead_letter"].as_u64()), (Some(29), Some(1)), "{name}");
         let chart = read_json(&out.join("chart.json"));
@@ -622,16 +621,6 @@ fn an_ordered_pipeline_on_the_embedded_broker_shows_the_warning_on_the_dashboard
     assert!(running.wait().records_in >= 300);
 }
 
-/// Waits for a watched process to exit, up to `limit`.
-fn exit_of(run: &mut Watched, limit: Duration) -> std::process::ExitStatus {
-    let mut status = None;
-    wait_for("the process to exit", limit, || {
-        status = run.child.try_wait().unwrap();
-        status.is_some()
-    });
-    status.unwrap()
-}
-
 #[test]
 fn two_terminals_on_the_embedded_broker_need_no_broker_and_no_address() {
     let dir = tempfile::tempdir().unwrap();
@@ -655,7 +644,7 @@ fn two_terminals_on_the_embedded_broker_need_no_broker_and_no_address() {
     });
     assert!(waits, "the consumer waits for a host, saying so: {}", first.text());
     let mut producer = Watched::spawn(half("produce", &["--set", "source.interval_ms=0", "--set", "source.count=300"]));
-    assert!(exit_of(&mut first, Duration::from_secs(60)).success(), "{}", first.text());
+    assert!(first.exit_within(Duration::from_secs(60)).success(), "{}", first.text());
     assert!(first.text().contains("using the embedded broker that buzz process"), "{}", first.text());
     assert_eq!(bar_values(&read_json(&dir.path().join("chart.json"))).values().sum::<f64>(), 300.0);
     // The finite producer stays up while consumers may still read.
@@ -669,7 +658,7 @@ fn two_terminals_on_the_embedded_broker_need_no_broker_and_no_address() {
         second.text().contains("state restored from the checkpoint")
     });
     assert!(producer.interrupt().success(), "{}", producer.text());
-    assert!(exit_of(&mut second, Duration::from_secs(60)).success(), "{}", second.text());
+    assert!(second.exit_within(Duration::from_secs(60)).success(), "{}", second.text());
     assert!(second.text().contains("is gone"), "{}", second.text());
     assert_eq!(bar_values(&read_json(&dir.path().join("chart.json"))).values().sum::<f64>(), 300.0);
 }

@@ -154,16 +154,25 @@ impl PartialEq for ChartOutput {
 impl ChartOutput {
     /// Makes the output folder and proves it takes files, or says why not.
     pub fn check_writable(&self) -> Result<(), String> {
-        let dir = self.base.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        let problem = |e: std::io::Error| {
+        let dir = folder_of(&self.base);
+        probe_folder(dir).map_err(|e| {
             format!(
                 "cannot write charts to folder {}: {e}; choose another `output`, or make the folder writable",
                 dir.display()
             )
-        };
-        std::fs::create_dir_all(dir).map_err(problem)?;
-        tempfile::Builder::new().prefix(".buzz-probe-").tempfile_in(dir).map(drop).map_err(problem)
+        })
     }
+}
+
+/// The folder a file at `path` goes in (`.` for a bare name).
+fn folder_of(path: &std::path::Path) -> &std::path::Path {
+    path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."))
+}
+
+/// Makes `dir` and proves it takes new files (a probe file, removed at once).
+fn probe_folder(dir: &std::path::Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    tempfile::Builder::new().prefix(".buzz-probe-").tempfile_in(dir).map(drop)
 }
 
 /// A checked pipeline, ready to build.
@@ -218,9 +227,7 @@ impl DeadLetterTarget {
         if path.exists() {
             return std::fs::OpenOptions::new().append(true).open(path).map(drop).map_err(|e| problem(&e));
         }
-        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| problem(&e))?;
-        tempfile::Builder::new().prefix(".buzz-probe-").tempfile_in(dir).map(drop).map_err(|e| problem(&e))
+        probe_folder(folder_of(path)).map_err(|e| problem(&e))
     }
 }
 

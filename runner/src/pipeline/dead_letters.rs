@@ -157,8 +157,12 @@ impl DeadLetters {
     /// A pipeline must not move past records while this says why.
     pub fn held(&self) -> Option<String> {
         let mut sink = self.sink.lock().expect("dead letters poisoned");
-        let target = sink.target.describe();
-        sink.write_held().err().map(|e| format!("cannot write dead letters to {target}: {e}"))
+        // Asked after every batch: nothing to describe in the usual case.
+        if sink.held.is_empty() {
+            return None;
+        }
+        let e = sink.write_held().err()?;
+        Some(format!("cannot write dead letters to {}: {e}", sink.target.describe()))
     }
 
     pub fn flush(&self) {

@@ -12,8 +12,6 @@ mod stop;
 mod summary;
 mod tasks;
 pub(crate) mod throttle;
-
-use throttle::Throttle;
 mod view;
 
 use std::sync::atomic::AtomicU64;
@@ -29,6 +27,7 @@ pub use dead_letters::{DeadLetter, DeadLetters};
 pub use record_gate::RecordGate;
 pub use stop::StopToken;
 pub use summary::Summary;
+use throttle::Throttle;
 
 use crate::chart_output::{ChartFiles, ChartWriter, FrameSender};
 use crate::config::{Diagnostics, PipelineSpec, StageSpec, TransportSpec, secrets};
@@ -330,14 +329,7 @@ impl PipelineHandle {
             checkpoint_every: self.checkpoint_every,
             resume: false,
         };
-        let shared = self.shared.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("{}-produce", self.shared.name))
-            .spawn(move || {
-                crate::plugin_host::keep_warnings_in(shared.stage_warning.clone());
-                producer.run(&shared)
-            })
-            .map_err(|e| format!("cannot start the producer thread: {e}"))?;
+        let thread = spawn_half(&self.shared, "produce", Box::new(move |s| producer.run(s)))?;
         threads.producer = Some(thread);
         threads.producer_control = Some(control);
         Ok(())
@@ -448,16 +440,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
     } else {
         None
     };
-    let spawn = |half: &str, body: Box<dyn FnOnce(&Shared) + Send>| {
-        let shared = shared.clone();
-        std::thread::Builder::new()
-            .name(format!("{}-{half}", spec.name))
-            .spawn(move || {
-                crate::plugin_host::keep_warnings_in(shared.stage_warning.clone());
-                body(&shared)
-            })
-            .map_err(|e| fail(format!("cannot start the {half} thread: {e}")))
-    };
+    let spawn = |half: &str, body: Box<dyn FnOnce(&Shared) + Send>| spawn_half(&shared, half, body).map_err(fail);
     threads.consumer = consumer.map(|c| spawn("consume", Box::new(move |s| c.run(s)))).transpose()?;
     threads.producer = producer.map(|p| spawn("produce", Box::new(move |s| p.run(s)))).transpose()?;
     let handle = PipelineHandle {
@@ -467,6 +450,23 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         checkpoint_every: spec.checkpoint_every,
     };
     Ok(Running { handle, files, started: Instant::now() })
+}
+
+/// Starts the thread of one half (`produce`, `consume`), where the warnings
+/// plugin stages log are kept for the dashboard.
+fn spawn_half(
+    shared: &Arc<Shared>,
+    half: &str,
+    body: Box<dyn FnOnce(&Shared) + Send>,
+) -> Result<JoinHandle<()>, String> {
+    let shared = shared.clone();
+    std::thread::Builder::new()
+        .name(format!("{}-{half}", shared.name))
+        .spawn(move || {
+            crate::plugin_host::keep_warnings_in(shared.stage_warning.clone());
+            body(&shared)
+        })
+        .map_err(|e| format!("cannot start the {half} thread: {e}"))
 }
 
 /// How far the producer may run ahead: bounded when both halves run here.

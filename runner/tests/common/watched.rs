@@ -48,6 +48,16 @@ impl Watched {
         held[..held.find(']').unwrap()].split(',').filter_map(|p| p.trim().parse().ok()).collect()
     }
 
+    /// Waits for the process to exit by itself, up to `limit`.
+    pub fn exit_within(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let mut status = None;
+        wait_for("the process to exit", limit, || {
+            status = self.child.try_wait().unwrap();
+            status.is_some()
+        });
+        status.expect("waited for above")
+    }
+
     pub fn interrupt(&mut self) -> std::process::ExitStatus {
         assert!(Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap().success());
         self.child.wait().unwrap()
