@@ -107,6 +107,14 @@ fn read_events(port: u16, limit: Duration, mut done: impl FnMut(&str, &Value) ->
     panic!("the event stream ended");
 }
 
+/// The sum of the author counts in a buzz bar chart's SVG tooltips.
+fn charted_in_svg(svg: &str) -> f64 {
+    svg.split("<title>")
+        .skip(1)
+        .filter_map(|t| t.split("</title>").next()?.rsplit(": ").next()?.parse::<f64>().ok())
+        .sum()
+}
+
 #[test]
 fn a_late_client_gets_the_current_frame_at_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -114,66 +122,101 @@ fn a_late_client_gets_the_current_frame_at_once() {
     // A finite source, soon exhausted: after that no new frame is drawn.
     let (mut run, port) =
         run_with_dashboard(run_command(&[&buzz_file], &["--set", "source.interval_ms=0", "--set", "source.count=500"]));
-    let chart = dir.path().join("buzz-file/buzz-file.json");
-    wait_for("all 500 records charted", Duration::from_secs(30), || {
-        std::fs::read(&chart)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .is_some_and(|c| bar_values(&c).values().sum::<f64>() == 500.0)
-    });
-    std::thread::sleep(Duration::from_millis(500));
-    // The pipeline is idle now; a new client still gets the chart at once.
-    let started = Instant::now();
-    let mut frame = None;
-    read_events(port, Duration::from_secs(5), |event, data| {
-        if event == "frame" {
-            frame = Some(data.clone());
+    // An early client follows the frames up to the one with all 500.
+    let mut last = None;
+    read_events(port, Duration::from_secs(30), |event, data| {
+        if event == "frame" && charted_in_svg(data["svg"].as_str().unwrap()) == 500.0 {
+            last = Some(data.clone());
             return true;
         }
         false
     });
-    assert!(started.elapsed() < Duration::from_secs(3));
-    let frame = frame.unwrap();
-    assert_eq!(frame["pipeline"], "buzz-file");
-    assert!(frame["svg"].as_str().unwrap().contains("Basic Real-Time Author Message Counts"));
+    let last = last.unwrap();
+
+    // The pipeline is idle now; a new client's first frame is that one (no
+    // new frame has to be drawn for it to get one).
+    let mut first = None;
+    read_events(port, Duration::from_secs(10), |event, data| {
+        if event == "frame" {
+            first = Some(data.clone());
+            return true;
+        }
+        false
+    });
+    let first = first.unwrap();
+    assert_eq!(first["pipeline"], "buzz-file");
+    assert_eq!(first["sequence"], last["sequence"], "the late client got another frame than the current one");
+    assert_eq!(first["svg"], last["svg"]);
+    assert!(first["svg"].as_str().unwrap().contains("Basic Real-Time Author Message Counts"));
     assert!(run.interrupt().success(), "{}", run.text());
+}
+
+/// Bytes queued on the loopback connection from `local_port` to
+/// `remote_port` (/proc/net/tcp): (not yet sent, received but unread).
+fn tcp_queues(local_port: u16, remote_port: u16) -> Option<(u64, u64)> {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let port = |address: &str| u16::from_str_radix(address.rsplit(':').next()?, 16).ok();
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if port(fields[1])? != local_port || port(fields[2])? != remote_port {
+            return None;
+        }
+        let (tx, rx) = fields[4].split_once(':')?;
+        Some((u64::from_str_radix(tx, 16).ok()?, u64::from_str_radix(rx, 16).ok()?))
+    })
 }
 
 #[test]
 fn stalled_and_vanishing_clients_do_not_hold_up_the_pipeline() {
+    use std::os::fd::AsRawFd;
+
     let dir = tempfile::tempdir().unwrap();
     let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir.path());
     let summary = dir.path().join("summary.json");
-    let extra = [
-        "--set",
-        "source.interval_ms=1",
-        "--set",
-        "source.count=4000",
-        "--exit-when-done",
-        "--summary",
-        summary.to_str().unwrap(),
-    ];
+    let extra =
+        ["--set", "source.interval_ms=1", "--set", "source.count=20000", "--summary", summary.to_str().unwrap()];
     let (mut run, port) = run_with_dashboard(run_command(&[&buzz_file], &extra));
-    // A client that asks for the stream and never reads it...
+    // A client that asks for the stream and never reads it, with a small
+    // receive buffer so that it fills at once...
     let mut stalled = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let small: libc::c_int = 4096;
+    // SAFETY: a valid socket and option; the value outlives the call.
+    let set = unsafe {
+        libc::setsockopt(
+            stalled.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&small as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0);
     write!(stalled, "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
     // ...and many that come and go.
     for _ in 0..50 {
         let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
         write!(client, "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
     }
-    // The pipeline keeps going: its counts rise between two looks.
+    // The stalled client's buffer is full and the dashboard has frames for
+    // it that it cannot send.
+    let client_port = stalled.local_addr().unwrap().port();
+    wait_for("the stalled client's socket to fill", Duration::from_secs(30), || {
+        let unread = tcp_queues(client_port, port).map_or(0, |(_, rx)| rx);
+        let unsent = tcp_queues(port, client_port).map_or(0, |(tx, _)| tx);
+        unread > 0 && unsent > 0
+    });
+    // The pipeline keeps going all the same: its counts rise past where
+    // they were when the socket filled.
     let records = || -> u64 {
         serde_json::from_str::<Value>(&http_get(port, "/api/stats")).unwrap()[0]["records_in"].as_u64().unwrap()
     };
-    let first = records();
-    std::thread::sleep(Duration::from_millis(1200));
-    assert!(run.child.try_wait().unwrap().is_some() || records() > first, "the pipeline stalled");
-    let status = run.child.wait().unwrap();
-    assert!(status.success(), "{}", run.text());
+    let when_full = records();
+    wait_for("the pipeline to go on past the stalled client", Duration::from_secs(30), || records() >= when_full + 500);
+    assert!(tcp_queues(port, client_port).is_some_and(|(tx, _)| tx > 0), "the stalled client is still stalled");
+    assert!(run.interrupt().success(), "{}", run.text());
     let summary = read_json(&summary);
-    assert_eq!(summary["records_in"], 4000);
-    assert_eq!(summary["records_out"], 4000);
+    assert!(summary["records_in"].as_u64().unwrap() >= when_full + 500, "{summary}");
+    assert_eq!(summary["records_in"], summary["records_out"]);
     drop(stalled);
 }
 
@@ -267,15 +310,11 @@ fn downloads_of_one_frame_draw_its_png_once() {
     let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir.path());
     let (mut run, port) =
         run_with_dashboard(run_command(&[&buzz_file], &["--set", "source.interval_ms=0", "--set", "source.count=300"]));
-    let chart = dir.path().join("buzz-file/buzz-file.json");
-    wait_for("all 300 records charted", Duration::from_secs(30), || {
-        std::fs::read(&chart)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .is_some_and(|c| bar_values(&c).values().sum::<f64>() == 300.0)
+    // The frame with all 300 is published; the source is exhausted, so the
+    // frame no longer changes.
+    read_events(port, Duration::from_secs(30), |event, data| {
+        event == "frame" && charted_in_svg(data["svg"].as_str().unwrap()) == 300.0
     });
-    std::thread::sleep(Duration::from_millis(500));
-    // The source is exhausted: the frame no longer changes.
     assert_eq!(renders(port)["png_renders"], 0);
     let (first_status, first) = request_for_host(port, "127.0.0.1", "/charts/buzz-file/chart.png");
     let (second_status, second) = request_for_host(port, "127.0.0.1", "/charts/buzz-file/chart.png?download");
@@ -324,4 +363,94 @@ fn parallel_png_downloads_never_draw_more_than_the_bound_at_once() {
     assert_eq!(counts["png_render_limit"], 1);
     assert_eq!(counts["png_renders_peak"], 1, "{counts}");
     assert!(run.interrupt().success(), "{}", run.text());
+}
+
+/// The stats panel of `pipeline` on the page, field by field.
+fn panel(browser: &mut Browser, pipeline: &str) -> Value {
+    browser.eval(&format!(
+        r#"(() => {{ const s = document.querySelector('section[data-pipeline="{pipeline}"]'); const t = c => s.querySelector(c).textContent; return {{ records_in: t('.records-in'), records_out: t('.records-out'), rate: t('.rate'), dead_letter: t('.dead-letter'), last_reload: t('.last-reload'), transport: t('.transport') }} }})()"#
+    ))
+}
+
+#[test]
+fn the_stats_panel_shows_what_the_api_and_the_summary_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = pipeline_in("pipelines/buzz-file.toml", dir.path());
+    let transport = dir.path().join("transport.jsonl");
+    let line = |i: usize| {
+        format!("{{\"message\": \"m{i}\", \"author\": \"Alice\", \"timestamp\": \"2026-01-01 00:00:00\"}}\n")
+    };
+    let mut text: String = (0..300).map(line).collect();
+    text.push_str("not JSON\n{\"message\": 1}\n[]\n");
+    std::fs::write(&transport, text).unwrap();
+    let summary = dir.path().join("summary.json");
+    let mut command = run_command(&[&pipeline], &["--role", "consume", "--summary", summary.to_str().unwrap()]);
+    command.args(["--set", &format!("transport.path={}", transport.display())]);
+    let (mut run, port) = run_with_dashboard(command);
+    let mut browser = Browser::open(&format!("http://127.0.0.1:{port}/"));
+    let api = || serde_json::from_str::<Value>(&http_get(port, "/api/stats")).unwrap()[0].clone();
+
+    // Everything read: 300 charted, 3 dead letters, on the page as in the API.
+    browser.wait_for(
+        "the counts on the page",
+        r#"document.querySelector('section[data-pipeline="buzz-file"] .records-in')?.textContent === '303'"#,
+        Duration::from_secs(30),
+    );
+    let shown = panel(&mut browser, "buzz-file");
+    let stats = api();
+    assert_eq!(
+        (stats["records_in"].as_u64(), stats["records_out"].as_u64(), stats["dead_letter"].as_u64()),
+        (Some(303), Some(300), Some(3))
+    );
+    assert_eq!(
+        (&shown["records_out"], &shown["dead_letter"], &shown["last_reload"]),
+        (&"300".into(), &"3".into(), &"none".into())
+    );
+    assert!(shown["transport"].as_str().unwrap().starts_with(stats["transport"]["state"].as_str().unwrap()), "{shown}");
+
+    // Records arriving: the rate on the page rises above 0.
+    let mut file = std::fs::OpenOptions::new().append(true).open(&transport).unwrap();
+    for i in 0..60 {
+        file.write_all(line(1000 + i).as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    browser.wait_for(
+        "a rate above 0",
+        r#"Number(document.querySelector('section[data-pipeline="buzz-file"] .rate').textContent) > 0"#,
+        Duration::from_secs(10),
+    );
+
+    // A reload applied, then one refused: the page says which, with the error.
+    let toml = std::fs::read_to_string(&pipeline).unwrap();
+    std::fs::write(&pipeline, toml.replace("Basic Real-Time Author Message Counts", "Panel")).unwrap();
+    let applied = browser.wait_for(
+        "the applied reload",
+        r#"(() => { const t = document.querySelector('section[data-pipeline="buzz-file"] .last-reload').textContent; return t.startsWith('applied') ? t : null })()"#,
+        Duration::from_secs(30),
+    );
+    assert!(applied.as_str().unwrap().ends_with(api()["last_reload"]["message"].as_str().unwrap()), "{applied}");
+    assert!(applied.as_str().unwrap().contains("Panel"), "{applied}");
+    std::fs::write(&pipeline, toml.replace("[chart]", "[chart")).unwrap();
+    let refused = browser.wait_for(
+        "the refused reload",
+        r#"(() => { const t = document.querySelector('section[data-pipeline="buzz-file"] .last-reload'); return t.textContent.startsWith('refused') && t.classList.contains('error') ? t.textContent : null })()"#,
+        Duration::from_secs(30),
+    );
+    let error = api()["last_reload"]["message"].as_str().unwrap().to_string();
+    assert!(error.contains("invalid TOML") && error.contains(&format!("{}:", pipeline.display())), "{error}");
+    assert!(refused.as_str().unwrap().ends_with(&error), "{refused}");
+
+    // The summary agrees with the last figures on the page.
+    browser.wait_for(
+        "all 363 read",
+        r#"document.querySelector('section[data-pipeline="buzz-file"] .records-in').textContent === '363'"#,
+        Duration::from_secs(30),
+    );
+    let shown = panel(&mut browser, "buzz-file");
+    assert!(run.interrupt().success(), "{}", run.text());
+    let summary = read_json(&summary);
+    assert_eq!(summary["records_in"], 363);
+    assert_eq!(shown["records_out"], summary["records_out"].to_string());
+    assert_eq!(shown["dead_letter"], summary["dead_letter"].to_string());
+    assert_eq!((&summary["reloads_applied"], &summary["reloads_refused"]), (&1.into(), &1.into()));
 }

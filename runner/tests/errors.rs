@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::broker::{Broker, unique};
+use common::broker::{Broker, python_creates_topic, unique};
 use common::watched::{Watched, wait_for};
 use common::*;
 
@@ -134,17 +134,28 @@ fn a_disk_that_fills_while_a_chart_is_written_leaves_the_previous_chart_intact()
 fn a_missing_topic_where_buzz_may_not_create_it_is_reported_until_it_exists() {
     let broker = Broker::tansu();
     let topic = unique("missing");
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
     let mut command = buzz();
     broker.apply(&mut command);
     command.args(["run", "pipelines/buzz-kafka.toml", "--role", "produce", "--set", "transport.create_topic=false"]);
-    command.args(["--set", &format!("transport.topic={topic}")]);
+    command.args(["--set", &format!("transport.topic={topic}"), "--set", "source.interval_ms=0"]);
+    command.args(["--set", "source.count=50", "--exit-when-done", "--summary", summary.to_str().unwrap()]);
     let mut run = Watched::spawn(command);
     let expected = format!(
         "topic {topic} does not exist at {}, and create_topic = false: create it, or set create_topic = true",
         broker.address().unwrap()
     );
-    wait_for("the missing topic to be reported", Duration::from_secs(30), || run.text().contains(&expected));
-    assert!(run.interrupt().success(), "{}", run.text());
+    // Said again while it lasts, not once and then silence.
+    wait_for("the missing topic to be reported twice", Duration::from_secs(60), || run.count(&expected) >= 2);
+    assert!(run.child.try_wait().unwrap().is_none(), "{}", run.text());
+
+    // Someone makes the topic: the producer carries on and sends everything.
+    python_creates_topic(broker.address().unwrap(), &topic, 1);
+    let status = run.exit_within(Duration::from_secs(60));
+    assert!(status.success(), "{}", run.text());
+    let summary = read_json(&summary);
+    assert_eq!((summary["produced"].as_u64(), summary["dead_letter"].as_u64()), (Some(50), Some(0)), "{summary}");
 }
 
 /// In process: only the embedded broker can be told to refuse a topic (no

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::broker::{Broker, unique};
-use common::watched::{Watched, wait_for};
+use common::watched::wait_for;
 use common::*;
 use serde_json::Value;
 
@@ -66,14 +66,16 @@ fn batches_of_five_hold_back_a_partial_batch_until_the_run_stops() {
     let mut consumer = buzz();
     consumer.args(["run", "pipelines/buzz-batches.toml", "--role", "consume", "--no-reload"]);
     consumer.args(file_outputs_in(dir.path()));
-    let mut consumer = Watched::spawn(consumer);
+    let (mut consumer, port) = run_with_dashboard(consumer);
     let chart = dir.path().join("chart.json");
     let shown =
         || std::fs::read(&chart).ok().and_then(|b| serde_json::from_slice(&b).ok()).map(|c| sum(&bar_values(&c)));
+    // All 7 read (the dashboard's counts lag the reading by up to a
+    // second), and the chart shows only the first batch of 5: the other
+    // two messages wait for three more.
+    let stats = || -> Value { serde_json::from_str(&common::browser::http_get(port, "/api/stats")).unwrap() };
+    wait_for("all 7 messages read", Duration::from_secs(20), || stats()[0]["records_in"] == 7);
     wait_for("the first batch in the chart", Duration::from_secs(20), || shown().is_some());
-    // Several frames later the chart still shows one batch: the other two
-    // messages wait for three more.
-    std::thread::sleep(Duration::from_millis(1200));
     assert_eq!(shown(), Some(5.0), "{}", consumer.text());
 
     assert!(consumer.interrupt().success(), "{}", consumer.text());

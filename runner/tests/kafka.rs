@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::broker::{Broker, Tansu, free_port, unique};
+use common::broker::{Broker, Tansu, free_port, interop_script, python, python_creates_topic, unique};
 use common::watched::{Watched, wait_for};
 use common::*;
 use serde_json::Value;
@@ -44,16 +44,6 @@ fn role(broker: &Broker, topic: &str, role: &str, extra: &[&str]) -> Command {
     let mut command = on(broker);
     command.args(["run", "pipelines/buzz-kafka.toml", "--role", role]).args(topic_args(topic)).args(extra);
     command
-}
-
-fn python() -> std::path::PathBuf {
-    let python = repo_root().join(".tools/venv/bin/python");
-    assert!(python.exists(), "the test Python is not installed: run scripts/setup-test (scripts/test does)");
-    python
-}
-
-fn interop_script(name: &str) -> std::path::PathBuf {
-    repo_root().join("runner/tests/interop").join(name)
 }
 
 // ---------------------------------------------------------------------------
@@ -241,8 +231,9 @@ fn two_terminals_produce_then_consume_and_a_restarted_consumer_continues() {
     produce(600);
     let first = consume();
     first.assert_success();
-    assert_eq!(first.summary()["records_in"], 600);
-    assert_eq!(bar_values(&read_json(&dir.path().join("chart.json"))).values().sum::<f64>(), 600.0);
+    assert_eq!((&first.summary()["records_in"], &first.summary()["records_out"]), (&600.into(), &600.into()));
+    let chart = || bar_values(&read_json(&dir.path().join("chart.json")));
+    assert_eq!(chart(), authors_in_topic(&broker, &topic, 600));
 
     let again = consume();
     again.assert_success();
@@ -252,12 +243,8 @@ fn two_terminals_produce_then_consume_and_a_restarted_consumer_continues() {
     produce(850);
     let more = consume();
     more.assert_success();
-    assert_eq!(more.summary()["records_in"], 250);
-    assert_eq!(
-        bar_values(&read_json(&dir.path().join("chart.json"))).values().sum::<f64>(),
-        850.0,
-        "the chart continues"
-    );
+    assert_eq!((&more.summary()["records_in"], &more.summary()["records_out"]), (&250.into(), &250.into()));
+    assert_eq!(chart(), authors_in_topic(&broker, &topic, 850), "the chart continues");
 }
 
 #[test]
@@ -293,25 +280,30 @@ fn consumer_group_members_share_the_partitions_and_see_every_record_once() {
     .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 
-    let total = |dir: &Path| {
-        ["c1", "c2"]
-            .iter()
-            .map(|c| {
-                std::fs::read(dir.join(c).join("chart.json"))
-                    .ok()
-                    .map_or(0.0, |b| bar_values(&serde_json::from_slice(&b).unwrap()).values().sum::<f64>())
-            })
-            .sum::<f64>()
+    // Every member draws the merged chart of the whole topic: its own
+    // partitions live, the other's from its checkpoints (a second behind).
+    let topic_counts = authors_in_topic(&broker, &topic, 4000);
+    let chart = |c: &str| {
+        std::fs::read(dir.path().join(c).join("chart.json"))
+            .ok()
+            .map(|b| bar_values(&serde_json::from_slice(&b).unwrap()))
     };
-    wait_for("the consumers to chart all 4000 records", Duration::from_secs(60), || total(dir.path()) >= 4000.0);
+    wait_for("both members to chart the whole topic", Duration::from_secs(60), || {
+        ["c1", "c2"].iter().all(|c| chart(c).as_ref() == Some(&topic_counts))
+    });
     assert!(a.interrupt().success(), "{}", a.text());
     assert!(b.interrupt().success(), "{}", b.text());
+    for c in ["c1", "c2"] {
+        assert_eq!(chart(c).as_ref(), Some(&topic_counts), "{c}'s final chart");
+    }
 
     let summaries: Vec<Value> =
         ["c1", "c2"].iter().map(|c| read_json(&dir.path().join(c).join("summary.json"))).collect();
     let counts: Vec<u64> = summaries.iter().map(|s| s["records_in"].as_u64().unwrap()).collect();
     assert_eq!(counts.iter().sum::<u64>(), 4000, "every record exactly once across the group: {counts:?}");
     assert!(counts.iter().all(|&c| c > 0), "both members consumed: {counts:?}");
+    let out: u64 = summaries.iter().map(|s| s["records_out"].as_u64().unwrap()).sum();
+    assert_eq!(out, 4000);
 }
 
 #[test]
@@ -346,8 +338,10 @@ fn a_consumer_stopped_mid_stream_and_restarted_loses_nothing_and_counts_nothing_
     second.assert_success();
     let seen_second = second.summary()["records_in"].as_u64().unwrap();
     assert_eq!(seen_first + seen_second, 4000, "first {seen_first} + second {seen_second}");
+    let out_first = read_json(&summary("first"))["records_out"].as_u64().unwrap();
+    assert_eq!(out_first + second.summary()["records_out"].as_u64().unwrap(), 4000);
     let charted = bar_values(&read_json(&dir.path().join("chart.json")));
-    assert_eq!(charted.values().sum::<f64>(), 4000.0, "the restarted chart continues the first: {charted:?}");
+    assert_eq!(charted, authors_in_topic(&broker, &topic, 4000), "the restarted chart continues the first");
 }
 
 #[test]
@@ -506,6 +500,15 @@ fn read_back(address: &str, topic: &str, count: usize) -> Vec<Value> {
     String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
+/// Messages per author in `topic` (`count` records), read by the Python
+/// client: what a chart of the whole topic must show.
+fn authors_in_topic(broker: &Broker, topic: &str, count: usize) -> BTreeMap<String, f64> {
+    let records = read_back(broker.address().unwrap(), topic, count);
+    let messages: Vec<Value> =
+        records.iter().map(|r| serde_json::from_str(r["value"].as_str().unwrap()).unwrap()).collect();
+    count_authors(&messages)
+}
+
 /// buzz-kafka.toml keys its records by author: read back by an independent
 /// client, every record carries its author as key and sits on the partition
 /// the Java client would pick for it, so each author is on one partition.
@@ -556,16 +559,6 @@ fn records_keyed_by_author_land_where_the_java_client_puts_them_on_the_embedded_
     let records = read_back(&buzz::transport::kafka::embedded_bootstrap().unwrap(), &topic, 3000);
     assert_eq!(records.len(), 3000);
     assert_keyed_by_author(&records, 3);
-}
-
-/// `create_topic.py`: the Python client makes `topic` with `partitions`.
-fn python_creates_topic(address: &str, topic: &str, partitions: u32) {
-    let output = Command::new(python())
-        .arg(interop_script("create_topic.py"))
-        .args([address, topic, &partitions.to_string()])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
 
 /// Another client made the topic with 3 partitions; a pipeline that needs
@@ -661,4 +654,38 @@ fn two_terminals_on_the_embedded_broker_need_no_broker_and_no_address() {
     assert!(second.exit_within(Duration::from_secs(60)).success(), "{}", second.text());
     assert!(second.text().contains("is gone"), "{}", second.text());
     assert_eq!(bar_values(&read_json(&dir.path().join("chart.json"))).values().sum::<f64>(), 300.0);
+}
+
+#[test]
+fn keys_headers_and_timestamps_from_another_client_reach_the_transform() {
+    let broker = Broker::tansu();
+    let address = broker.address().unwrap().to_string();
+    let topic = unique("metadata");
+    python_creates_topic(&address, &topic, 1);
+    let output =
+        Command::new(python()).arg(interop_script("produce_with_metadata.py")).args([&address, &topic, "5"]).output();
+    let output = output.unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+
+    // A transform that charts what came with each record: its key and
+    // headers as the bar's name, its timestamp as the bar's value.
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir(&plugins).unwrap();
+    install_fixture("panicky", &plugins, "panicky");
+    let pipeline = dir.path().join("metadata.toml");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "name = \"metadata\"\nplugins_dir = {plugins:?}\n[source]\ntype = \"buzz_messages\"\n[transport]\ntype = \"kafka\"\nbrokers = \"{address}\"\ntopic = \"{topic}\"\ncreate_topic = false\n[transform]\ntype = \"panicky\"\necho_metadata = true\n[chart]\ntype = \"bar_chart\"\ncategory = \"category\"\nvalue = \"value\"\n"
+        ),
+    )
+    .unwrap();
+    let run = run_to_end(pipeline.to_str().unwrap(), dir.path(), &["--role", "consume"]);
+    run.assert_success();
+    assert_eq!(run.summary()["records_out"], 5);
+    let bars = bar_values(&read_json(&dir.path().join("chart.json")));
+    let expected: BTreeMap<String, f64> =
+        (0..5).map(|i| (format!("k{i}|trace=t{i},empty=(none)"), 1_700_000_000_000.0 + i as f64 * 1000.0)).collect();
+    assert_eq!(bars, expected);
 }

@@ -5,8 +5,9 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::watched::wait_for;
 use common::*;
 use serde_json::{Value, json};
 
@@ -111,6 +112,7 @@ fn a_consumer_started_after_the_producer_misses_nothing_and_a_restart_counts_not
     let first = consume();
     first.assert_success();
     assert_eq!(first.summary()["records_in"], 300);
+    assert_eq!(first.summary()["records_out"], 300);
     assert_eq!(first.summary()["role"], "consume");
     assert_eq!(
         bar_counts(&read_json(&dir.path().join("chart.json"))),
@@ -129,6 +131,7 @@ fn a_consumer_started_after_the_producer_misses_nothing_and_a_restart_counts_not
     let more = consume();
     more.assert_success();
     assert_eq!(more.summary()["records_in"], 120);
+    assert_eq!(more.summary()["records_out"], 120);
     assert_eq!(
         bar_counts(&read_json(&dir.path().join("chart.json"))),
         author_counts(&dir.path().join("transport.jsonl"))
@@ -155,6 +158,23 @@ fn nothing_is_lost_when_records_arrive_far_faster_than_the_chart_draws() {
 }
 
 #[test]
+fn frames_are_never_drawn_more_often_than_the_data_changes() {
+    // 12 records, 150 ms apart, with a frame clock of 60 a second: about
+    // 110 ticks of the clock, but only 12 changes to draw.
+    let dir = tempfile::tempdir().unwrap();
+    let run = run_to_end(
+        "pipelines/buzz-file.toml",
+        dir.path(),
+        &["--set", "source.interval_ms=150", "--set", "source.count=12", "--set", "chart.fps=60"],
+    );
+    run.assert_success();
+    let summary = run.summary();
+    assert_eq!(summary["records_out"], 12);
+    let frames = summary["frames"].as_u64().unwrap();
+    assert!((1..=12).contains(&frames), "{frames} frames for 12 changes in {}s", summary["elapsed_s"]);
+}
+
+#[test]
 fn interrupting_a_run_stops_it_cleanly_with_final_chart_and_summary() {
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("summary.json");
@@ -165,12 +185,7 @@ fn interrupting_a_run_stops_it_cleanly_with_final_chart_and_summary() {
         .spawn()
         .unwrap();
     let chart = dir.path().join("chart.json");
-    let started = Instant::now();
-    while !chart.exists() && started.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(chart.exists(), "no chart appeared while running");
-    std::thread::sleep(Duration::from_millis(300));
+    wait_for("a chart while running", Duration::from_secs(20), || chart.exists());
     assert!(std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
     let status = child.wait().unwrap();
     assert!(status.success(), "exit status after Ctrl-C: {status}");
@@ -181,4 +196,21 @@ fn interrupting_a_run_stops_it_cleanly_with_final_chart_and_summary() {
     assert_eq!(summary["records_in"], json!(produced));
     assert_eq!(summary["records_out"], json!(produced));
     assert_eq!(bar_counts(&read_json(&chart)).values().sum::<f64>(), produced as f64);
+}
+
+#[test]
+fn a_shell_variable_never_sends_a_test_to_another_broker() {
+    // As if the developer's shell pointed KAFKA_BROKERS at a cluster (here
+    // one that is not there): the tests' buzz still uses the embedded one.
+    // SAFETY: this test is its own process (nextest), with no other thread
+    // reading the environment yet.
+    unsafe { std::env::set_var("KAFKA_BROKERS", "127.0.0.1:1") };
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let mut command = buzz();
+    command.args(["run", "pipelines/smoker.toml", "--set", "source.interval_ms=0", "--exit-when-done"]);
+    command.args(outputs_in(dir.path())).args(["--summary", summary.to_str().unwrap()]);
+    let mut run = common::watched::Watched::spawn(command);
+    assert!(run.exit_within(Duration::from_secs(60)).success(), "{}", run.text());
+    assert_eq!(read_json(&summary)["records_out"], 240);
 }

@@ -115,6 +115,18 @@ fn edits_at_full_speed_take_effect_and_every_record_is_counted_once() {
     assert_eq!(chart["total_points"], total, "every reading charted exactly once");
     assert_eq!(chart["title"], "Smoker, edited");
     assert_eq!(chart["style"]["line_color"], "#008000");
+    // The retuned stall detection is what marks the readings, not only an
+    // echo in the summary: a window of 5 marks readings 184..=239 of each
+    // loop of 240, the file's window of 10 only 189..=239. (Markers thin
+    // to one per span of records on a line this long, each the first
+    // stall of its span, so each span read after the edit that starts
+    // before 189 in a loop has its marker at 184: millions of readings
+    // follow the edits.)
+    let (retuned, original) = (stalled_positions(5, 0.3), stalled_positions(10, 0.2));
+    assert_eq!((retuned[0], original[0]), (184, 189));
+    let positions: Vec<usize> = markers(&chart).iter().map(|(x, _)| *x as usize % 240).collect();
+    assert!(positions.iter().all(|p| retuned.contains(p)), "markers off the stalls: {positions:?}");
+    assert!(positions.iter().any(|p| !original.contains(p)), "no marker of the retuned window: {positions:?}");
     // Both refusals said what was wrong and where.
     let log = run.text();
     assert!(log.contains("invalid TOML"), "{log}");
@@ -122,44 +134,87 @@ fn edits_at_full_speed_take_effect_and_every_record_is_counted_once() {
     assert!(log.contains(&format!("{}:", path.display())), "refusals name the file: {log}");
 }
 
+/// Logged (at debug) when a save leaves the file's text as it was.
+const SAME_TEXT: &str = "pipeline file saved with the same text";
+
+/// `buzz run` on a copy of buzz-file.toml in `dir`, paced, logging the
+/// reloader's debug lines too (saves that change nothing).
+fn watched_buzz_file(dir: &Path) -> (Watched, PathBuf) {
+    let path = pipeline_copy("pipelines/buzz-file.toml", dir);
+    let mut command = buzz();
+    command.arg("run").arg(&path).args(file_outputs_in(dir)).args(["--set", "source.interval_ms=20"]);
+    command.args(["--summary", &dir.join("summary.json").display().to_string()]);
+    command.env("BUZZ_LOG", "info,buzz::reload=debug");
+    let run = Watched::spawn(command);
+    wait_for("the first chart frame", Duration::from_secs(30), || dir.join("chart.json").exists());
+    (run, path)
+}
+
+/// The chart's title, once its JSON can be read.
+fn chart_title(dir: &Path) -> Option<Value> {
+    std::fs::read(dir.join("chart.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+        .map(|c| c["title"].clone())
+}
+
 #[test]
 fn rename_and_truncate_saves_each_trigger_exactly_one_reload() {
     let dir = tempfile::tempdir().unwrap();
-    let path = pipeline_copy("pipelines/buzz-file.toml", dir.path());
-    let mut command = buzz();
-    command.arg("run").arg(&path).args(file_outputs_in(dir.path())).args(["--set", "source.interval_ms=20"]);
-    command.args(["--summary", &dir.path().join("summary.json").display().to_string()]);
-    let mut run = Watched::spawn(command);
-    wait_for("the first chart frame", Duration::from_secs(30), || dir.path().join("chart.json").exists());
-    let title = |chart: &Path| {
-        std::fs::read(chart).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()).map(|c| c["title"].clone())
-    };
+    let (mut run, path) = watched_buzz_file(dir.path());
 
+    // A save is several file events; one reload comes of them, and none of
+    // the half-written states in between is tried (it would be refused).
+    // Once the new title shows, every event of the save has been handled.
     edit(&path, "Basic Real-Time Author Message Counts", "Renamed", save_by_rename);
-    wait_for("the renamed title", Duration::from_secs(30), || {
-        title(&dir.path().join("chart.json")) == Some("Renamed".into())
-    });
-    std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(run.count(APPLIED), 1, "{}", run.text());
+    wait_for("the renamed title", Duration::from_secs(30), || chart_title(dir.path()) == Some("Renamed".into()));
+    assert_eq!((run.count(APPLIED), run.count(REFUSED)), (1, 0), "{}", run.text());
 
     edit(&path, "Renamed", "Truncated", save_by_truncate);
-    wait_for("the truncated title", Duration::from_secs(30), || {
-        title(&dir.path().join("chart.json")) == Some("Truncated".into())
-    });
-    std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(run.count(APPLIED), 2, "{}", run.text());
+    wait_for("the truncated title", Duration::from_secs(30), || chart_title(dir.path()) == Some("Truncated".into()));
+    assert_eq!((run.count(APPLIED), run.count(REFUSED)), (2, 0), "{}", run.text());
 
-    // Saving the same text again changes nothing.
+    // Saving the same text again is seen, and changes nothing.
+    let same = run.count(SAME_TEXT);
     let text = std::fs::read_to_string(&path).unwrap();
     save_by_rename(&path, &text);
-    std::thread::sleep(Duration::from_millis(600));
-    assert_eq!(run.count(APPLIED), 2);
+    wait_for("the unchanged save to be seen", Duration::from_secs(30), || run.count(SAME_TEXT) > same);
+    assert_eq!((run.count(APPLIED), run.count(REFUSED)), (2, 0), "{}", run.text());
 
     assert!(run.interrupt().success(), "{}", run.text());
     let summary = read_json(&dir.path().join("summary.json"));
     assert_eq!(summary["reloads_applied"], 2);
     assert_eq!(summary["reloads_refused"], 0);
     assert_eq!(summary["records_in"], summary["records_out"]);
+}
+
+#[test]
+fn a_burst_of_saves_makes_one_reload_logged_with_what_changed_and_how_long() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut run, path) = watched_buzz_file(dir.path());
+
+    // Five saves in a row, as an editor's autosave or a formatter makes
+    // them: one reload, of the last.
+    let original = std::fs::read_to_string(&path).unwrap();
+    for n in 1..=5 {
+        save_by_rename(&path, &original.replace("Basic Real-Time Author Message Counts", &format!("Save {n}")));
+    }
+    wait_for("the last save's title", Duration::from_secs(30), || chart_title(dir.path()) == Some("Save 5".into()));
+    assert_eq!((run.count(APPLIED), run.count(REFUSED)), (1, 0), "{}", run.text());
+
+    // The reload's line says how long it took and what changed, old and new.
+    let text = run.text();
+    let line = text.lines().find(|l| l.contains(APPLIED)).unwrap();
+    let ms: f64 = line.split("reload applied in ").nth(1).and_then(|r| r.split(" ms").next()).unwrap().parse().unwrap();
+    assert!(ms.is_finite() && ms < 30_000.0, "{line}");
+    assert!(line.contains(r#"title "Basic Real-Time Author Message Counts" -> "Save 5""#), "{line}");
+    assert!(!text.contains("Save 4"), "an earlier save of the burst was applied:\n{text}");
+
+    assert!(run.interrupt().success(), "{}", run.text());
+    let summary = read_json(&dir.path().join("summary.json"));
+    assert_eq!(summary["reloads_applied"], 1);
+    assert_eq!(summary["last_reload"]["applied"], true);
+    assert!(summary["last_reload"]["message"].as_str().unwrap().contains("Save 5"), "{summary}");
 }
 
 #[test]
@@ -183,7 +238,18 @@ fn switching_transport_mid_stream_loses_nothing() {
     let summary = read_json(&dir.path().join("summary.json"));
     assert_eq!(summary["produced"], 3000, "{}", run.text());
     assert_eq!(summary["records_out"], 3000, "{}", run.text());
-    assert_eq!(bar_values(&read_json(&dir.path().join("chart.json"))).values().sum::<f64>(), 3000.0);
+    // The file took the records before the switch and the topic the rest:
+    // a reload that changed nothing would leave all 3,000 in the file.
+    let before_switch = read_json_lines(&file);
+    assert!(!before_switch.is_empty() && before_switch.len() < 3000, "{} records in the file", before_switch.len());
+    // Every one of them was read from the file before the consumer moved on
+    // (the old transport drained), and the topic's came after: each author's
+    // bar holds at least their file messages, and the bars add up.
+    let bars = bar_values(&read_json(&dir.path().join("chart.json")));
+    for (author, count) in count_authors(&before_switch) {
+        assert!(bars.get(&author).copied().unwrap_or(0.0) >= count, "{author}: {bars:?}");
+    }
+    assert_eq!(bars.values().sum::<f64>(), 3000.0);
     assert!(run.text().contains("transport file"), "{}", run.text());
 }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::broker::{Broker, unique};
+use common::logs::Logs;
 use common::watched::{Watched, wait_for};
 use common::*;
 use serde_json::Value;
@@ -429,24 +430,26 @@ fn a_broker_outage_mid_stream_is_reported_and_nothing_is_lost_when_it_returns() 
     use buzz::pipeline::Counters;
     use buzz::transport::kafka::set_embedded_broker_up;
 
+    let logs = Logs::capture();
     let dir = tempfile::tempdir().unwrap();
     let rows = 3000;
     let running = sequence_flowing_on_embedded_broker(dir.path(), rows);
     let shared = running.shared().clone();
 
     set_embedded_broker_up(false).unwrap();
-    let down = std::time::Instant::now();
-    std::thread::sleep(Duration::from_millis(300));
-    let during = Counters::get(&shared.counters.consumed);
-    std::thread::sleep(Duration::from_millis(1700));
-    assert!(Counters::get(&shared.counters.consumed) <= during + 50, "records kept arriving through a dead broker");
     wait_for("the outage on the dashboard's transport state", Duration::from_secs(20), || {
         shared.transport.lock().unwrap().state == "retrying"
     });
-    std::thread::sleep(Duration::from_secs(8).saturating_sub(down.elapsed()));
+    let during = Counters::get(&shared.counters.consumed);
+    // The scenario: the group's session times out and the partitions are
+    // lost, not handed over.
+    wait_for("the partitions to be lost", Duration::from_secs(30), || logs.count("partitions lost") > 0);
+    assert!(Counters::get(&shared.counters.consumed) <= during + 50, "records kept arriving through a dead broker");
+    let lost_at = logs.count("partitions assigned");
     set_embedded_broker_up(true).unwrap();
 
     let summary = running.wait();
+    assert!(logs.count("partitions assigned") > lost_at, "the partition came back:\n{}", logs.text());
     assert_eq!(summary.produced, rows);
     assert_eq!(summary.records_out, rows, "every record arrived once the broker was back");
     println!("broker outage: {} records counted twice", every_record_charted(dir.path(), rows));
@@ -462,12 +465,18 @@ fn a_producer_failing_for_good_is_replaced_and_nothing_is_lost() {
     use buzz::transport::kafka::fail_next_embedded_produce;
     use rdkafka::types::RDKafkaRespErr;
 
+    let logs = Logs::capture();
     let dir = tempfile::tempdir().unwrap();
     let rows = 3000;
     let running = sequence_flowing_on_embedded_broker(dir.path(), rows);
     fail_next_embedded_produce(RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER).unwrap();
 
     let summary = running.wait();
+    // The injected error hit the producer, and a new one took over.
+    let text = logs.text();
+    assert_eq!(logs.count("fatal producer error"), 1, "{text}");
+    assert!(text.contains("OutOfOrderSequenceNumber") || text.contains("out of order"), "{text}");
+    assert_eq!(logs.count("undelivered records again"), 1, "{text}");
     assert_eq!(summary.produced, rows);
     assert_eq!(summary.dead_letter, 0, "no record was dead-lettered for its producer's failure");
     println!("producer replaced: {} records counted twice", every_record_charted(dir.path(), rows));

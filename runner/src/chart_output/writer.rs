@@ -114,6 +114,17 @@ impl ChartWriter {
         }
     }
 
+    /// Ends with the frames already given (the chart has not changed
+    /// since): draws what is queued, and the last frame's PNG if it was
+    /// skipped, and waits until they are on disk.
+    pub fn close(mut self) {
+        self.shared.slot.lock().expect("chart slot poisoned").closed = true;
+        self.shared.changed.notify_all();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
     fn put(&self, job: Job) -> u64 {
         let mut slot = self.shared.slot.lock().expect("chart slot poisoned");
         if slot.job.replace(job).is_none() {
@@ -138,6 +149,9 @@ impl Drop for ChartWriter {
 
 fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
     let mut last_png: Option<Instant> = None;
+    // The newest frame, when its PNG was skipped (PNGs are throttled): drawn
+    // on close, so the PNG on disk ends as the last frame.
+    let mut png_owed: Option<Job> = None;
     loop {
         let job = {
             let mut slot = shared.slot.lock().expect("chart slot poisoned");
@@ -146,6 +160,10 @@ fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
                     break job;
                 }
                 if slot.closed {
+                    drop(slot);
+                    if let Some(job) = png_owed {
+                        draw(&job, ImageFormat::Png, &files.png);
+                    }
                     return;
                 }
                 slot = shared.changed.wait(slot).expect("chart slot poisoned");
@@ -172,6 +190,9 @@ fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
         if png_due {
             draw(&job, ImageFormat::Png, &files.png);
             last_png = Some(Instant::now());
+            png_owed = None;
+        } else {
+            png_owed = Some(job);
         }
         let mut slot = shared.slot.lock().expect("chart slot poisoned");
         slot.written += 1;

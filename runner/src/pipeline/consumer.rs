@@ -297,7 +297,9 @@ impl Consumer {
     /// held-back output goes to its chart.
     fn flush_transforms(&mut self, shared: &Shared) {
         for (_, task) in self.tasks.iter_mut() {
-            flush_transform(task, shared);
+            if flush_transform(task, shared) {
+                self.frames.changed();
+            }
         }
     }
 
@@ -311,6 +313,10 @@ impl Consumer {
         self.checkpoint(shared, |_| true);
         if let Err(e) = self.reader.close() {
             tracing::error!(pipeline = %shared.name, "cannot close the transport: {e}");
+        }
+        // A frame is drawn only for a change (or if none was drawn yet).
+        if self.frames.settled() {
+            return self.writer.close();
         }
         match self.current_frame() {
             Ok((frame, renderer)) => {
@@ -508,11 +514,17 @@ fn process_task(
 }
 
 /// The transform's held-back output (a partial batch) goes to the chart.
-fn flush_transform(task: &mut Task, shared: &Shared) {
+/// Flushes a transform into its chart; says whether it gave the chart anything.
+fn flush_transform(task: &mut Task, shared: &Shared) -> bool {
     match task.transform.flush() {
-        Ok(out) => feed_chart(&mut task.chart, out, shared),
+        Ok(out) => {
+            let fed = !out.records.is_empty();
+            feed_chart(&mut task.chart, out, shared);
+            fed
+        }
         Err(e) => {
-            tracing::error!(pipeline = %shared.name, "transform {} failed to flush: {e}", task.transform.type_name())
+            tracing::error!(pipeline = %shared.name, "transform {} failed to flush: {e}", task.transform.type_name());
+            false
         }
     }
 }
@@ -574,6 +586,11 @@ impl FrameClock {
             (true, None) => Duration::ZERO,
             _ => IDLE,
         }
+    }
+
+    /// A frame was drawn, and nothing changed since.
+    fn settled(&self) -> bool {
+        !self.dirty && self.last.is_some()
     }
 
     /// True (and resets) when a frame should be drawn now.

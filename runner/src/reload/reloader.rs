@@ -54,6 +54,7 @@ impl Reloader {
             }
         };
         if !force && self.last_text.as_deref() == Some(text.as_str()) {
+            tracing::debug!(pipeline = %self.spec.name, "pipeline file saved with the same text");
             return Outcome::Unchanged;
         }
         self.last_text = Some(text);

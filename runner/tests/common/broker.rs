@@ -114,3 +114,25 @@ pub fn unique(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
 }
+
+/// The test Python, with the independent Kafka client (confluent-kafka).
+pub fn python() -> PathBuf {
+    let python = repo_root().join(".tools/venv/bin/python");
+    assert!(python.exists(), "the test Python is not installed: run scripts/setup-test (scripts/test does)");
+    python
+}
+
+/// A script of runner/tests/interop, run with [`python`].
+pub fn interop_script(name: &str) -> PathBuf {
+    repo_root().join("runner/tests/interop").join(name)
+}
+
+/// `create_topic.py`: the Python client makes `topic` with `partitions`.
+pub fn python_creates_topic(address: &str, topic: &str, partitions: u32) {
+    let output = Command::new(python())
+        .arg(interop_script("create_topic.py"))
+        .args([address, topic, &partitions.to_string()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}

@@ -4,6 +4,7 @@
 
 pub mod broker;
 pub mod browser;
+pub mod logs;
 pub mod watched;
 
 use std::path::{Path, PathBuf};
@@ -57,7 +58,22 @@ pub fn shipped_pipeline_files() -> Vec<std::path::PathBuf> {
     files
 }
 
-/// A `buzz` command run from the repository root, with a clean plugin path.
+/// Variables the shipped pipelines read (`${KAFKA_BROKERS:-embedded}`...):
+/// a test sets the ones it means to, never inherits them from the shell
+/// (a `KAFKA_BROKERS` there would send every test to one fixed topic).
+const PIPELINE_VARIABLES: [&str; 8] = [
+    "KAFKA_BROKERS",
+    "BUZZ_INTERVAL_MS",
+    "PROJECT_INTERVAL_MS",
+    "QUAKES_INTERVAL_MS",
+    "QUAKES_SEED",
+    "SMOKER_INTERVAL_MS",
+    "SMOKER_ROLLING_WINDOW_SIZE",
+    "SMOKER_STALL_THRESHOLD_F",
+];
+
+/// A `buzz` command run from the repository root, with a clean plugin path
+/// and none of the shell's pipeline variables.
 pub fn buzz() -> Command {
     require_plugins();
     let mut command = Command::new(env!("CARGO_BIN_EXE_buzz"));
@@ -69,6 +85,9 @@ pub fn buzz() -> Command {
         .env("BUZZ_LOG", "warn")
         .env("NO_COLOR", "1")
         .env("BUZZ_HTTP", "off");
+    for variable in PIPELINE_VARIABLES {
+        command.env_remove(variable);
+    }
     command
 }
 
@@ -205,13 +224,10 @@ pub fn read_json_lines(path: &Path) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// The stalls the smoker data implies, computed here independently of the
-/// plugin: (epoch seconds, temperature) of every reading whose window of
-/// `window` readings varies by at most `threshold`.
-pub fn expected_stalls(window: usize, threshold: f64) -> Vec<(f64, f64)> {
+/// The smoker's readings: (epoch seconds, temperature), in file order.
+fn smoker_readings() -> Vec<(f64, f64)> {
     let csv = std::fs::read_to_string(repo_root().join("data/smoker.csv")).unwrap();
-    let readings: Vec<(f64, f64)> = csv
-        .lines()
+    csv.lines()
         .skip(1)
         .map(|line| {
             let (time, temp) = line.split_once(',').unwrap();
@@ -219,18 +235,28 @@ pub fn expected_stalls(window: usize, threshold: f64) -> Vec<(f64, f64)> {
                 chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S").unwrap().and_utc().timestamp() as f64;
             (time, temp.parse().unwrap())
         })
-        .collect();
-    readings
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| *i + 1 >= window)
-        .filter(|(i, _)| {
+        .collect()
+}
+
+/// Positions (in data/smoker.csv) of the readings whose window of `window`
+/// readings varies by at most `threshold`: the stalls, computed here
+/// independently of the plugin.
+pub fn stalled_positions(window: usize, threshold: f64) -> Vec<usize> {
+    let readings = smoker_readings();
+    (0..readings.len())
+        .filter(|i| *i + 1 >= window)
+        .filter(|i| {
             let temps = readings[i + 1 - window..=*i].iter().map(|r| r.1);
             let (lo, hi) = temps.fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
             hi - lo <= threshold + 1e-9
         })
-        .map(|(_, r)| *r)
         .collect()
+}
+
+/// The stalls as (epoch seconds, temperature) of each stalled reading.
+pub fn expected_stalls(window: usize, threshold: f64) -> Vec<(f64, f64)> {
+    let readings = smoker_readings();
+    stalled_positions(window, threshold).into_iter().map(|i| readings[i]).collect()
 }
 
 /// (x, y) of every marker in a line chart's JSON.

@@ -13,8 +13,14 @@ pub struct Watched {
 }
 
 impl Watched {
+    /// Starts `command` logging at `info`, or at the `BUZZ_LOG` it sets
+    /// beyond `warn` (a test that waits for a debug line).
     pub fn spawn(mut command: Command) -> Watched {
-        let mut child = command.env("BUZZ_LOG", "info").stderr(Stdio::piped()).spawn().unwrap();
+        let chosen = command.get_envs().find(|(k, _)| *k == "BUZZ_LOG").and_then(|(_, v)| v);
+        if chosen.is_none_or(|v| v == "warn") {
+            command.env("BUZZ_LOG", "info");
+        }
+        let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = lines.clone();
@@ -35,13 +41,11 @@ impl Watched {
         self.lines.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
     }
 
-    /// The partitions held after the latest assignment or revocation
+    /// The partitions held after the latest assignment, revocation or loss
     /// ("partitions assigned: [...]; holding [...]").
     pub fn assignment(&self) -> BTreeSet<i32> {
         let lines = self.lines.lock().unwrap();
-        let Some(line) =
-            lines.iter().rev().find(|l| l.contains("partitions assigned") || l.contains("partitions revoked"))
-        else {
+        let Some(line) = lines.iter().rev().find(|l| l.contains("partitions ") && l.contains("; holding [")) else {
             return BTreeSet::new();
         };
         let held = &line[line.find("holding [").unwrap() + "holding [".len()..];
@@ -58,9 +62,11 @@ impl Watched {
         status.expect("waited for above")
     }
 
+    /// Ctrl-C, then waits for the exit: a run that does not stop within a
+    /// minute fails the test rather than hanging it.
     pub fn interrupt(&mut self) -> std::process::ExitStatus {
         assert!(Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().unwrap().success());
-        self.child.wait().unwrap()
+        self.exit_within(Duration::from_secs(60))
     }
 }
 

@@ -77,11 +77,15 @@ struct Offsets {
 impl ReaderContext {
     /// Commits what was processed of the revoked partitions (for lag
     /// tools) and tells the consumer, which checkpoints their state.
+    /// Partitions lost (the group gave them away while this member could
+    /// not answer) are not committed: they may be someone else's now.
     fn hand_over(&self, consumer: &BaseConsumer<Self>, revoked: &TopicPartitionList) {
         let revoked: Vec<i32> = revoked.elements().iter().map(|p| p.partition()).collect();
+        let lost = consumer.assignment_lost();
         let mut offsets = self.offsets.lock().expect("offsets poisoned");
         let tpl = offsets_list(&self.topic, offsets.held.iter().filter(|(p, _)| revoked.contains(p)));
         if tpl.count() > 0
+            && !lost
             && let Err(e) = consumer.commit(&tpl, CommitMode::Sync)
         {
             tracing::warn!(topic = %self.topic, "cannot commit offsets of revoked partitions: {e}");
@@ -91,7 +95,8 @@ impl ReaderContext {
         assigned.retain(|p| !revoked.contains(p));
         self.revoked.lock().expect("revoked poisoned").extend(&revoked);
         self.rebalanced.store(true, Ordering::Relaxed);
-        tracing::info!(topic = %self.topic, "partitions revoked: {revoked:?}; holding {:?}", assigned.iter().collect::<Vec<_>>());
+        let how = if lost { "lost (the group's session timed out)" } else { "revoked" };
+        tracing::info!(topic = %self.topic, "partitions {how}: {revoked:?}; holding {:?}", assigned.iter().collect::<Vec<_>>());
     }
 
     /// Starts each assigned partition at its latest checkpoint (handed to
