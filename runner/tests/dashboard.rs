@@ -87,14 +87,18 @@ fn the_dashboard_shows_every_pipeline_live_in_a_real_browser() {
     assert!(run.interrupt().success(), "{}", run.text());
 }
 
-/// Reads server-sent events from the dashboard until `done` says stop.
+/// Reads server-sent events from the dashboard until `done` says stop;
+/// fails if that takes longer than `limit` (the stream never ends by itself:
+/// stats come every second).
 fn read_events(port: u16, limit: Duration, mut done: impl FnMut(&str, &Value) -> bool) {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream.set_read_timeout(Some(limit)).unwrap();
     write!(stream, "GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n").unwrap();
+    let started = Instant::now();
     let mut event = String::new();
     for line in BufReader::new(stream).lines() {
         let line = line.expect("the event stream stays open");
+        assert!(started.elapsed() < limit, "timed out reading events");
         if let Some(name) = line.strip_prefix("event: ") {
             event = name.to_string();
         } else if let Some(data) = line.strip_prefix("data: ")
