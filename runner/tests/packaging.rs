@@ -71,11 +71,14 @@ fn path_of(commands: &[&str]) -> tempfile::TempDir {
 }
 
 /// `scripts/install-packages setup-test <packages>` run as the user nobody
-/// with `path` as its PATH.
+/// with `path` as its PATH (from a copy there: the checkout's folders may
+/// be closed to other users).
 fn install_packages_as_nobody(path: &Path, packages: &[&str]) -> std::process::Output {
+    let script = path.join("install-packages");
+    std::fs::copy(repo_root().join("scripts/install-packages"), &script).unwrap();
     Command::new("/usr/bin/setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(repo_root().join("scripts/install-packages"))
+        .arg(&script)
         .arg("setup-test")
         .args(packages)
         .env_clear()

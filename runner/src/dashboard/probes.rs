@@ -35,3 +35,42 @@ fn not_ready(stats: &PipelineStats) -> Option<String> {
     }
     None
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::{TransportState, TransportStatus};
+
+    fn stats(running: bool, error: Option<&str>, transport: TransportState) -> PipelineStats {
+        PipelineStats {
+            pipeline: "p".into(),
+            running,
+            error: error.map(Into::into),
+            records_in: 0,
+            records_out: 0,
+            records_per_s: 0.0,
+            dead_letter: 0,
+            reloads_applied: 0,
+            reloads_refused: 0,
+            last_reload: None,
+            transport: TransportStatus::new(transport, None),
+            stage_warning: None,
+            checkpoint_age_s: None,
+            chart: None,
+        }
+    }
+
+    #[test]
+    fn ready_means_running_with_the_transport_connected() {
+        assert_eq!(not_ready(&stats(true, None, TransportState::Connected)), None);
+        let waiting = TransportState::Waiting("connecting to Kafka at 127.0.0.1:9".into());
+        assert_eq!(
+            not_ready(&stats(true, None, waiting)).as_deref(),
+            Some("pipeline p is not ready: its transport is waiting: connecting to Kafka at 127.0.0.1:9\n")
+        );
+        let failed = stats(false, Some("cannot restore partition 0: bad"), TransportState::Connected);
+        assert_eq!(not_ready(&failed).as_deref(), Some("pipeline p is not running: cannot restore partition 0: bad\n"));
+        let stopped = stats(false, None, TransportState::Connected);
+        assert_eq!(not_ready(&stopped).as_deref(), Some("pipeline p is not running: it has stopped\n"));
+    }
+}
