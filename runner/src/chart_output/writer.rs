@@ -39,6 +39,10 @@ pub struct RenderedFrame {
     pub json: Arc<Vec<u8>>,
     /// Draws this frame in other formats on demand (a PNG download).
     pub renderer: ChartRenderer,
+    /// How long drawing this frame's SVG and writing its files took, and
+    /// all frames' so far (with `sequence`, for an average).
+    pub draw_time: Duration,
+    pub draw_time_total: Duration,
 }
 
 /// Where drawn frames are published; viewers keep a receiver. Publishing
@@ -170,20 +174,24 @@ fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
             }
         };
         let png_due = job.last || last_png.is_none_or(|t| t.elapsed() >= png_interval);
+        let started = Instant::now();
         if let Some(svg) = draw(&job, ImageFormat::Svg, &files.svg) {
             if let Err(e) = write_atomic(&files.json, &job.frame) {
                 tracing::error!("cannot write {}: {e}; the previous file is kept", files.json.display());
             }
-            // Numbered after the last published frame, not from 1: a writer
-            // restarted by a reload must not reuse the numbers viewers
-            // (the dashboard's PNG cache) have already seen.
+            let draw_time = started.elapsed();
+            // Numbered (and timed) after the last published frame, not from
+            // 1: a writer restarted by a reload must not reuse the numbers
+            // viewers (the dashboard's PNG cache) have already seen.
             shared.frames.send_modify(|last| {
-                let sequence = last.as_ref().map_or(0, |f| f.sequence) + 1;
+                let (sequence, total) = last.as_ref().map_or((0, Duration::ZERO), |f| (f.sequence, f.draw_time_total));
                 *last = Some(RenderedFrame {
-                    sequence,
+                    sequence: sequence + 1,
                     svg: Arc::new(svg.to_vec()),
                     json: Arc::new(job.frame.to_vec()),
                     renderer: job.renderer.clone(),
+                    draw_time,
+                    draw_time_total: total + draw_time,
                 });
             });
         }

@@ -115,7 +115,10 @@ fn as_text(catalog: &Catalog) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "runner speaks plugin ABI {}; searched: {}", buzz_sdk::abi::ABI_VERSION, catalog.searched());
     if catalog.plugins.is_empty() {
-        let _ = writeln!(out, "no plugins found (build them with `cargo build --workspace`, or set BUZZ_PLUGIN_PATH)");
+        let _ = writeln!(
+            out,
+            "no plugins found (build them with `cargo build --workspace`, install them with `scripts/install`, or set BUZZ_PLUGIN_PATH)"
+        );
     }
     for plugin in &catalog.plugins {
         let _ = writeln!(

@@ -1,7 +1,8 @@
 //! The live dashboard: a web page served by `buzz run` that shows every
 //! running pipeline's chart, pushed to the browser over server-sent events
 //! as frames are drawn, with the pipeline's counts, rate, dead letters, last
-//! reload and transport state beside it.
+//! reload and transport state beside it; and, for operators, `/metrics`
+//! (Prometheus), `/health` and `/ready`.
 //!
 //! It serves only its own pages and data (no files from disk), binds to
 //! loopback unless told otherwise, answers only the host names it should
@@ -12,7 +13,9 @@
 
 mod address;
 mod hosts;
+mod metrics;
 mod pngs;
+mod probes;
 mod routes;
 mod stats;
 
@@ -20,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use address::{DEFAULT_PORT, Listen, resolve_listen};
-pub use stats::{PipelineStats, StatsBoard};
+pub use stats::{ChartStats, PipelineStats, StatsBoard};
 
 use crate::chart_output::ChartFiles;
 use crate::pipeline::Shared;
@@ -45,7 +48,8 @@ pub async fn serve(
     let board = StatsBoard::start(pipelines.clone());
     let pngs = pngs::Pngs::new(pipelines.len());
     let hosts = hosts::AllowedHosts::new(bound, allowed_hosts);
-    let app = routes::router(Arc::new(routes::AppState { pipelines, board, pngs }), hosts);
+    let metrics = metrics::registry(pipelines.clone());
+    let app = routes::router(Arc::new(routes::AppState { pipelines, board, pngs, metrics }), hosts);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!("the dashboard stopped: {e}");

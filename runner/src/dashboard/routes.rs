@@ -17,12 +17,14 @@ use tokio::sync::mpsc;
 use super::hosts::{self, AllowedHosts};
 use super::pngs::Pngs;
 use super::{PipelineView, StatsBoard};
+use super::{metrics, probes};
 use crate::chart_output::RenderedFrame;
 
 pub struct AppState {
     pub pipelines: Vec<PipelineView>,
     pub board: StatsBoard,
     pub pngs: Pngs,
+    pub metrics: prometheus_client::registry::Registry,
 }
 
 type AppStateRef = Arc<AppState>;
@@ -36,6 +38,9 @@ pub fn router(state: AppStateRef, hosts: AllowedHosts) -> Router {
         .route("/api/stats", get(stats))
         .route("/api/renders", get(|State(state): State<AppStateRef>| async move { axum::Json(state.pngs.counts()) }))
         .route("/events", get(events))
+        .route("/metrics", get(|State(state): State<AppStateRef>| async move { metrics_text(&state) }))
+        .route("/health", get(probes::health))
+        .route("/ready", get(|State(state): State<AppStateRef>| async move { probes::ready(&state.pipelines) }))
         .route("/charts/{pipeline}/{file}", get(chart_file))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found: the dashboard serves only its own pages\n") })
         .layer(axum::middleware::from_fn_with_state(hosts, hosts::check))
@@ -59,6 +64,11 @@ async fn pipelines(State(state): State<AppStateRef>) -> Response {
 async fn stats(State(state): State<AppStateRef>) -> Response {
     let latest = state.board.latest.borrow().clone();
     axum::Json(latest.as_ref().clone()).into_response()
+}
+
+fn metrics_text(state: &AppState) -> Response {
+    let (content_type, text) = metrics::render(&state.metrics);
+    ([(header::CONTENT_TYPE, content_type)], text).into_response()
 }
 
 /// The push stream: every chart frame as it is drawn, and the stats once a

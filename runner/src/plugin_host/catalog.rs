@@ -27,8 +27,13 @@ pub fn is_plugin_file(path: &Path) -> bool {
     name.starts_with(&prefix) && name.ends_with(std::env::consts::DLL_SUFFIX)
 }
 
+/// Where `scripts/install` puts the plugins under its prefix, beside the
+/// `bin` folder that holds `buzz`.
+const INSTALLED_PLUGINS: &str = "lib/buzz/plugins";
+
 /// The default search path: `BUZZ_PLUGIN_PATH`, then the folder of the
-/// `buzz` executable (the workspace's build output).
+/// `buzz` executable (the workspace's build output), then the installed
+/// plugins' folder beside it.
 pub fn default_dirs() -> Vec<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("BUZZ_PLUGIN_PATH")
         .map(|p| std::env::split_paths(&p).filter(|d| !d.as_os_str().is_empty()).collect())
@@ -38,7 +43,9 @@ pub fn default_dirs() -> Vec<PathBuf> {
         if exe_dir.ends_with("deps") {
             dirs.extend(exe_dir.parent().map(Path::to_path_buf));
         }
+        let installed = exe_dir.parent().map(|prefix| prefix.join(INSTALLED_PLUGINS));
         dirs.push(exe_dir);
+        dirs.extend(installed.filter(|d| d.is_dir()));
     }
     dirs
 }

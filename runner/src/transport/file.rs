@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 use super::long_line::LongLine;
 use super::read_positions::{self, ReadPosition};
 use super::{
-    EndMark, Position, RecordBatch, SendProgress, TransportError, TransportReader, TransportState, TransportWriter,
-    Unread,
+    EndMark, Lag, Position, RecordBatch, SendProgress, TransportError, TransportReader, TransportState,
+    TransportWriter, Unread,
 };
 use crate::config::{FileTransport, Fsync, StartAt};
 use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState, TaskCheckpoint};
@@ -620,9 +620,9 @@ impl TransportReader for FileReader {
         self.max_line = max;
     }
 
-    fn lag(&self) -> Option<String> {
+    fn lag(&self) -> Option<Lag> {
         let len = self.file.as_ref()?.metadata().ok()?.len();
-        Some(format!("{} bytes", len.saturating_sub(self.committed)))
+        Some(Lag::Bytes(len.saturating_sub(self.committed)))
     }
 
     fn describe_position(&self, position: Position) -> serde_json::Value {

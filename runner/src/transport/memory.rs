@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use buzz_sdk::abi::{FfiRecord, NO_TIMESTAMP};
 
 use super::{
-    EndMark, Position, RecordBatch, SendProgress, TransportError, TransportReader, TransportState, TransportWriter,
-    Unread,
+    EndMark, Lag, Position, RecordBatch, SendProgress, TransportError, TransportReader, TransportState,
+    TransportWriter, Unread,
 };
 use crate::config::MemoryTransport;
 
@@ -182,8 +182,8 @@ impl TransportReader for MemoryReader {
         TransportState::Connected
     }
 
-    fn lag(&self) -> Option<String> {
-        Some(format!("{} records", self.queue.state.lock().expect("memory queue poisoned").queued))
+    fn lag(&self) -> Option<Lag> {
+        Some(Lag::Records(self.queue.state.lock().expect("memory queue poisoned").queued as u64))
     }
 
     fn describe_position(&self, position: Position) -> serde_json::Value {

@@ -56,8 +56,8 @@ pub struct TransportStatus {
     /// `connected`, `waiting` or `retrying`.
     pub state: &'static str,
     pub detail: Option<String>,
-    /// How far behind the consumer is, where known ("1200 records", "3 kB").
-    pub lag: Option<String>,
+    /// How far behind the consumer is, where known.
+    pub lag: Option<Lag>,
     /// A lasting problem with how the transport is set up that does not
     /// stop it (see [`TransportReader::warning`]).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,7 +65,7 @@ pub struct TransportStatus {
 }
 
 impl TransportStatus {
-    pub fn new(state: TransportState, lag: Option<String>) -> Self {
+    pub fn new(state: TransportState, lag: Option<Lag>) -> Self {
         let (state, detail) = match state {
             TransportState::Connected => ("connected", None),
             TransportState::Waiting(why) => ("waiting", Some(why)),
@@ -76,6 +76,30 @@ impl TransportStatus {
 
     pub fn with_warning(self, warning: Option<String>) -> Self {
         TransportStatus { warning, ..self }
+    }
+}
+
+/// How far behind the newest record a consumer is, in the unit its
+/// transport counts. Shown as text ("1200 records", "3000 bytes") on the
+/// dashboard, and as a number per unit in `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lag {
+    Records(u64),
+    Bytes(u64),
+}
+
+impl fmt::Display for Lag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lag::Records(n) => write!(f, "{n} records"),
+            Lag::Bytes(n) => write!(f, "{n} bytes"),
+        }
+    }
+}
+
+impl serde::Serialize for Lag {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 
@@ -144,7 +168,7 @@ pub trait TransportReader: Send {
     fn close(&mut self) -> Result<(), TransportError>;
     fn state(&self) -> TransportState;
     /// How far behind the newest record this consumer is, where known.
-    fn lag(&self) -> Option<String> {
+    fn lag(&self) -> Option<Lag> {
         None
     }
     /// A lasting problem with how the transport is set up that does not

@@ -37,7 +37,7 @@ const COMMIT_EVERY: Duration = Duration::from_secs(1);
 const RESTORE_LIMIT: Duration = Duration::from_secs(15);
 /// How long a partition's end, asked for `caught_up`, is trusted.
 const ENDS_FRESH_FOR: Duration = Duration::from_millis(500);
-use crate::transport::{EndMark, Position, RecordBatch, TransportError, TransportReader, TransportState};
+use crate::transport::{EndMark, Lag, Position, RecordBatch, TransportError, TransportReader, TransportState};
 
 /// Shared with the rebalance callback, which commits the held offsets on
 /// revocation and resumes reassigned partitions after what was processed.
@@ -192,6 +192,11 @@ pub struct KafkaReader {
     /// retried while the broker is unreachable.
     creator: TopicCreator,
     subscribed: bool,
+    /// Where the brokers are, and why the last try to subscribe failed:
+    /// until it succeeds the reader has not reached the broker, whatever
+    /// librdkafka has (not yet) reported.
+    bootstrap: String,
+    subscribe_error: Option<String>,
     consumer: BaseConsumer<ReaderContext>,
     /// The last read's next offsets, and partitions at their end.
     read: ReadProgress,
@@ -279,6 +284,8 @@ impl KafkaReader {
             creator: TopicCreator::new(spec, &bootstrap),
             group: spec.group.clone(),
             subscribed: false,
+            bootstrap,
+            subscribe_error: None,
             consumer,
             read: ReadProgress::default(),
             last_commit: Instant::now(),
@@ -288,6 +295,21 @@ impl KafkaReader {
             order_warning: None,
             said_empty: false,
         })
+    }
+
+    /// Creates the topic if missing and joins the group: the first thing
+    /// that needs the broker to answer.
+    fn subscribe(&mut self) -> Result<(), TransportError> {
+        self.creator.ensure()?;
+        if self.ordered {
+            self.order_warning = self.check_order()?;
+        }
+        self.consumer
+            .subscribe(&[&self.topic])
+            .map_err(|e| TransportError(format!("cannot subscribe to topic {}: {e}", self.topic)))?;
+        tracing::info!(topic = %self.topic, group = %self.group, "consuming from Kafka");
+        self.subscribed = true;
+        Ok(())
     }
 
     /// Warns (loudly, and on the dashboard) when the pipeline asks for one
@@ -347,15 +369,9 @@ impl TransportReader for KafkaReader {
             return Ok(());
         }
         if !self.subscribed {
-            self.creator.ensure()?;
-            if self.ordered {
-                self.order_warning = self.check_order()?;
-            }
-            self.consumer
-                .subscribe(&[&self.topic])
-                .map_err(|e| TransportError(format!("cannot subscribe to topic {}: {e}", self.topic)))?;
-            tracing::info!(topic = %self.topic, group = %self.group, "consuming from Kafka");
-            self.subscribed = true;
+            let subscribed = self.subscribe();
+            self.subscribe_error = subscribed.as_ref().err().map(ToString::to_string);
+            subscribed?;
         }
         let deadline = Instant::now() + wait;
         while batch.len() < max {
@@ -462,15 +478,23 @@ impl TransportReader for KafkaReader {
     }
 
     fn state(&self) -> TransportState {
-        match self.consumer.context().errors.last_error() {
+        let error = self.consumer.context().errors.last_error();
+        if !self.subscribed && !self.view {
+            // Not "connected" before the broker has answered once.
+            return match error.or_else(|| self.subscribe_error.clone()) {
+                Some(error) => TransportState::Retrying(error),
+                None => TransportState::Waiting(format!("connecting to Kafka at {}", self.bootstrap)),
+            };
+        }
+        match error {
             Some(error) => TransportState::Retrying(error),
             None => TransportState::Connected,
         }
     }
 
-    fn lag(&self) -> Option<String> {
+    fn lag(&self) -> Option<Lag> {
         let lag = self.consumer.context().lag.load(Ordering::Relaxed);
-        (lag >= 0).then(|| format!("{lag} records"))
+        u64::try_from(lag).ok().map(Lag::Records)
     }
 
     fn warning(&self) -> Option<String> {
