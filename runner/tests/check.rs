@@ -282,3 +282,56 @@ value = "count"
     let identity = text.replace("type = \"count_by\"\nfield = \"message\"", "type = \"identity\"");
     assert_error(&identity, 15, 9, &["chart.value", r#"reads field "count""#, r#""author", "message""#]);
 }
+
+#[test]
+fn a_field_the_records_schema_lacks_is_refused_with_the_closest() {
+    // The transport's JSON Schema names the records' fields; the chart's y
+    // is misspelt (the stall transform passes its input on, plus `stall`).
+    let text = GOOD.replace("type = \"file\"\n", "type = \"file\"\nschema = \"schemas/smoker-reading.schema.json\"\n")
+        + "y = \"temprature\"\n";
+    assert_error(
+        &text,
+        19,
+        5,
+        &[
+            "chart.y: the chart reads field \"temprature\"",
+            "transform stall_detection outputs only \"stall\", \"temperature\", \"timestamp\"",
+            "did you mean `temperature`?",
+        ],
+    );
+}
+
+#[test]
+fn swapped_letters_get_a_suggestion_too() {
+    assert_error(&GOOD.replace("title = \"T\"", "titel = \"T\""), 17, 1, &["`chart.titel`", "did you mean `title`?"]);
+}
+
+#[test]
+fn a_charts_settings_in_errors_include_those_the_runner_takes() {
+    assert_error(
+        &format!("{GOOD}zzz = 1\n"),
+        18,
+        1,
+        &["unknown setting `chart.zzz`", "title,", "max_points, output, fps, png_interval_ms)"],
+    );
+}
+
+#[test]
+fn an_invalid_choice_lists_the_valid_ones() {
+    assert_error(
+        &GOOD.replace("type = \"file\"\n", "type = \"file\"\nfsync = \"alway\"\n"),
+        10,
+        9,
+        &["`transport.fsync` must be one of \"always\", \"interval\", \"never\"", "did you mean `\"always\"`?"],
+    );
+}
+
+#[test]
+fn a_dashboard_address_run_would_refuse_is_refused_by_check() {
+    assert_error(
+        &format!("{GOOD}\n[dashboard]\nlisten = \"abc\"\n"),
+        20,
+        10,
+        &["`dashboard.listen`: dashboard address \"abc\" is not \"off\", a port"],
+    );
+}

@@ -1,29 +1,67 @@
-//! A chart that reads a field its transform never outputs would refuse
-//! every record (each one dead-lettered, the chart frozen): such a pipeline
-//! is refused where the chart names the field, as bad TOML is.
+//! A stage that reads a field its input never has would refuse every
+//! record (each one dead-lettered, the chart a blank grid): such a pipeline
+//! is refused where the stage names the field, as bad TOML is. The input's
+//! fields are what the stages before declare, or, for a source that cannot
+//! (a CSV's columns), the properties of the transport's JSON Schema.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use super::StageSpec;
 use super::diagnostics::{Diagnostic, SourceFile};
+use super::suggest::did_you_mean;
 
-/// One diagnostic per chart setting that names a field the transform does
-/// not output. Says nothing when the transform (or, for a transform that
-/// passes its input on, the source) does not declare its output.
-pub fn check(file: &SourceFile, source: &StageSpec, transform: &StageSpec, chart: &StageSpec) -> Vec<Diagnostic> {
-    let Some(output) = transform.output_fields(source.output_fields(None).as_ref()) else { return Vec::new() };
-    chart
+/// The records' fields as the transport's JSON Schema names them.
+pub struct SchemaFields<'a> {
+    pub path: &'a Path,
+    pub fields: BTreeSet<String>,
+}
+
+impl<'a> SchemaFields<'a> {
+    /// The top-level `properties` of `schema`, if it names any.
+    pub fn of(path: &'a Path, schema: &serde_json::Value) -> Option<Self> {
+        let properties = schema.get("properties")?.as_object()?;
+        Some(SchemaFields { path, fields: properties.keys().cloned().collect() })
+    }
+}
+
+/// One diagnostic per transform or chart setting that names a field its
+/// input does not have. Says nothing where the input is not declared.
+pub fn check(
+    file: &SourceFile,
+    source: &StageSpec,
+    transform: &StageSpec,
+    chart: &StageSpec,
+    records: Option<&SchemaFields<'_>>,
+) -> Vec<Diagnostic> {
+    let declared = source.output_fields(None);
+    let mut errors = Vec::new();
+    let input = match (declared, records) {
+        (Some(fields), _) => Some(fields),
+        (None, Some(schema)) => {
+            let from = format!("the records (schema {}) have only", schema.path.display());
+            errors.extend(unknown_reads(file, transform, &schema.fields, &from));
+            Some(schema.fields.clone())
+        }
+        (None, None) => None,
+    };
+    if let Some(output) = transform.output_fields(input.as_ref()) {
+        let from = format!("transform {} outputs only", transform.type_name);
+        errors.extend(unknown_reads(file, chart, &output, &from));
+    }
+    errors
+}
+
+/// `stage`'s settings that read a field not in `fields`.
+fn unknown_reads(file: &SourceFile, stage: &StageSpec, fields: &BTreeSet<String>, from: &str) -> Vec<Diagnostic> {
+    stage
         .read_fields()
         .into_iter()
-        .filter(|(_, field)| !output.contains(field))
+        .filter(|(_, field)| !fields.contains(field))
         .map(|(setting, field)| {
-            let message = format!(
-                "the chart reads field {field:?}, but transform {} outputs only {}; \
-                 name one of those, or change the transform",
-                transform.type_name,
-                quoted(&output)
-            );
-            chart.error(file, Some(setting), message)
+            let hint = did_you_mean(&field, fields.iter().map(String::as_str));
+            let message = format!("the {} reads field {field:?}, but {from} {}{hint}", stage.section, quoted(fields));
+            stage.error(file, Some(setting), message)
         })
         .collect()
 }

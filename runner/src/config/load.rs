@@ -101,7 +101,9 @@ impl Loader<'_> {
         let dashboard = self.dashboard(&mut root);
         let checkpoint_every = self.state(&mut root);
         if let (Some(source), Some(transform), Some(chart)) = (&source, &transform, &chart) {
-            self.errors.0.extend(super::field_check::check(self.file, source, transform, chart));
+            let schema = record_check.as_ref().and_then(|c| c.schema.as_ref());
+            let records = schema.and_then(|s| super::field_check::SchemaFields::of(&s.path, &s.schema));
+            self.errors.0.extend(super::field_check::check(self.file, source, transform, chart, records.as_ref()));
         }
 
         match (source, transform, chart, transport, chart_output, dead_letter, dashboard, record_check) {
@@ -282,7 +284,8 @@ impl Loader<'_> {
         origin: &Origin,
         schema: &Json,
     ) -> Option<Json> {
-        let subject = Subject { section, stage, origin };
+        let runner_keys: &[&str] = if section == "chart" { &CHART_OUTPUT_KEYS } else { &[] };
+        let subject = Subject { section, stage, origin, runner_keys };
         match schema_check::check(self.file, &subject, table, schema) {
             Ok(json) => Some(json),
             Err(errors) => {
@@ -421,9 +424,19 @@ impl Loader<'_> {
         Some(Duration::from_millis(s.checkpoint_ms))
     }
 
+    /// The `[dashboard]` table; a `listen` address `buzz run` would refuse
+    /// is an error here too.
     fn dashboard(&mut self, root: &mut Table) -> Option<DashboardSettings> {
+        let listen_origin = Self::origin_of(root, "dashboard", "listen");
         let (mut table, origin) = self.take_table(root, "dashboard", false)?;
-        self.runner_settings("dashboard", "settings", &mut table, &origin)
+        let settings: DashboardSettings = self.runner_settings("dashboard", "settings", &mut table, &origin)?;
+        if let Some(listen) = &settings.listen
+            && let Err(e) = crate::dashboard::parse_listen(listen)
+        {
+            self.errors.push(self.file.error(&listen_origin, format!("`dashboard.listen`: {e}")));
+            return None;
+        }
+        Some(settings)
     }
 
     fn dead_letter(

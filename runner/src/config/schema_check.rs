@@ -15,6 +15,9 @@ pub struct Subject<'a> {
     pub stage: &'a str,
     /// Where the table itself is (for missing settings).
     pub origin: &'a Origin,
+    /// Settings of the same table that the runner takes (a chart's
+    /// `output`, `fps`...): named with the stage's own in errors.
+    pub runner_keys: &'a [&'a str],
 }
 
 /// Converts loosely typed values (`--set`, `${VAR}`) to the type their
@@ -59,7 +62,10 @@ fn describe(
     let message = match &error.kind {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let parent = if path.is_empty() { Some(table) } else { node.and_then(Node::as_table) };
-            let known = property_names(schema, &path);
+            let mut known = property_names(schema, &path);
+            if path.is_empty() {
+                known.extend(subject.runner_keys.iter().map(|k| k.to_string()));
+            }
             return unexpected
                 .iter()
                 .map(|key| {
@@ -111,9 +117,47 @@ fn describe(
         }
         ValidationErrorKind::MinItems { limit } => format!("`{dotted}` must hold at least {limit} item(s)"),
         ValidationErrorKind::MinLength { limit } => format!("`{dotted}` must be at least {limit} character(s) long"),
+        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
+            if !choices(schema, property_schema(schema, &path)).is_empty() =>
+        {
+            let options: Vec<String> =
+                choices(schema, property_schema(schema, &path)).iter().map(|v| v.to_string()).collect();
+            let hint = node
+                .and_then(Node::as_str)
+                .map(|s| did_you_mean(&format!("\"{s}\""), options.iter().map(String::as_str)))
+                .unwrap_or_default();
+            format!("`{dotted}` must be one of {}, found {}{hint}", options.join(", "), found())
+        }
         _ => format!("`{dotted}`: {error}"),
     };
     vec![file.error(here, message)]
+}
+
+/// The values a setting may take when its schema is a choice of constants
+/// (an enum with a description per value becomes a `oneOf` of `const`s);
+/// empty when it is not.
+fn choices(root: &Json, schema: Option<&Json>) -> Vec<Json> {
+    let Some(schema) = schema.map(|s| resolve(root, s)) else { return Vec::new() };
+    if let Some(value) = schema.get("const") {
+        return vec![value.clone()];
+    }
+    if let Some(values) = schema.get("enum").and_then(Json::as_array) {
+        return values.iter().filter(|v| !v.is_null()).cloned().collect();
+    }
+    let alternatives = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(Json::as_array);
+    let mut all = Vec::new();
+    for alternative in alternatives.into_iter().flatten() {
+        let alternative = resolve(root, alternative);
+        if alternative.get("type").and_then(Json::as_str) == Some("null") {
+            continue;
+        }
+        let values = choices(root, Some(alternative));
+        if values.is_empty() {
+            return Vec::new();
+        }
+        all.extend(values);
+    }
+    all
 }
 
 fn describe_value(node: &Node) -> String {
@@ -254,7 +298,7 @@ mod tests {
         let mut table = root.remove("transform").unwrap().node.value;
         let Value::Table(table) = &mut table else { panic!() };
         let origin = Origin::File(0..0);
-        let subject = Subject { section: "transform", stage: "stall_detection", origin: &origin };
+        let subject = Subject { section: "transform", stage: "stall_detection", origin: &origin, runner_keys: &[] };
         check(&file, &subject, table, &schema()).map_err(|ds| ds.iter().map(|d| d.to_string()).collect())
     }
 
@@ -304,7 +348,7 @@ mod tests {
         t.get_mut("window").unwrap().node.loose = true;
         t.set("path", Node { loose: true, ..Node::new(Value::Integer(7), Origin::Default) });
         let origin = Origin::Default;
-        let subject = Subject { section: "t", stage: "s", origin: &origin };
+        let subject = Subject { section: "t", stage: "s", origin: &origin, runner_keys: &[] };
         assert_eq!(check(&file, &subject, t, &schema()).unwrap(), json!({"window": 5, "path": "7"}));
     }
 }

@@ -22,7 +22,7 @@ mod stats;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use address::{DEFAULT_PORT, Listen, resolve_listen};
+pub use address::{DEFAULT_PORT, Listen, parse_listen, resolve_listen};
 pub use stats::{ChartStats, PipelineStats, StatsBoard};
 
 use crate::chart_output::ChartFiles;
