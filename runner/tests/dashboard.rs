@@ -423,6 +423,11 @@ fn the_stats_panel_shows_what_the_api_and_the_summary_say() {
         r#"Number(document.querySelector('section[data-pipeline="buzz-file"] .rate').textContent) > 0"#,
         Duration::from_secs(10),
     );
+    // A trickle keeps its decimal; a flood is a whole number.
+    assert_eq!(
+        browser.eval("[formatRate(0.4), formatRate(2.25), formatRate(0), formatRate(1234.4)]"),
+        serde_json::json!(["0.4", "2.3", "0", "1,234"])
+    );
 
     // A reload applied, then one refused: the page says which, with the error.
     let toml = std::fs::read_to_string(&pipeline).unwrap();

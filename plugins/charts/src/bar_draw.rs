@@ -64,6 +64,9 @@ impl Draw for BarDrawing<'_> {
         let x = 0.0..bars.len().max(1) as f64;
         let mut chart = axes::build(root, &axes, XAxis::new(XKind::Number, x, 0), y, labels.height)?;
         axes::mesh(&mut chart, &axes, 0, &|_| String::new())?;
+        if bars.is_empty() {
+            axes::waiting_for_data(&chart, ink)?;
+        }
 
         let colors = bar_colors(&bars, style.colormap, fill);
         let offset = (1.0 - BAR_FILL) / 2.0;

@@ -114,8 +114,6 @@ pub struct LineStyle {
     pub line_color: String,
     pub marker_color: String,
     pub marker_label: String,
-    /// Whether the legend lists the marker (a `marker_field` is set).
-    pub marker_legend: bool,
 }
 
 /// Everything ingested, as saved across a hot reload.
@@ -210,7 +208,6 @@ impl Chart for LineChart {
             line_color: color::setting("line_color", &s.line_color)?,
             marker_color: color::setting("marker_color", &s.marker_color)?,
             marker_label: s.marker_label,
-            marker_legend: s.marker_field.is_some(),
         };
         Ok(LineChart {
             title: s.title,

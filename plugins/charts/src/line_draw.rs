@@ -66,7 +66,11 @@ impl Draw for LineDrawing<'_> {
             chart.draw_series(std::iter::once(Circle::new(only, 3, line_color.filled()))).map_err(err)?;
         }
 
-        if style.marker_legend || !markers.is_empty() {
+        if points.is_empty() && markers.is_empty() {
+            axes::waiting_for_data(&chart, ink)?;
+        }
+        // The legend lists only what is drawn: no stall entry without stalls.
+        if !markers.is_empty() {
             let dot = marker_color.filled();
             chart
                 .draw_series(markers.iter().map(|m| Circle::new((m.x, m.y), MARKER_RADIUS, dot)))

@@ -278,3 +278,12 @@ fn categories_past_max_categories_add_up_in_one_other_bar_also_when_merged_or_re
     restored.restore_state(chart.save_state().unwrap()).unwrap();
     assert_eq!(bars(&restored), json!({"name": "count", "categories": ["Alice", "other"], "values": [1.0, 9.0]}));
 }
+
+#[test]
+fn an_empty_bar_chart_says_it_is_waiting_for_data() {
+    let mut chart = crate::bar_chart(serde_json::json!({"category": "author", "value": "count"})).unwrap();
+    let empty = crate::svg(&chart);
+    assert!(crate::svg_texts(&empty).contains(&"waiting for data"), "{:?}", crate::svg_texts(&empty));
+    crate::feed(&mut chart, [serde_json::json!({"author": "Alice", "count": 2})].into_iter());
+    assert!(!crate::svg_texts(&crate::svg(&chart)).contains(&"waiting for data"));
+}

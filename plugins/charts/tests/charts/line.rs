@@ -326,3 +326,27 @@ fn merged_index_lines_number_the_other_records_after_these() {
     assert!(a.merge_state(json!({"line": 1})).unwrap_err().starts_with("invalid line chart state to merge"));
     assert_eq!(a.save_state(), before, "a refused merge changes nothing");
 }
+
+#[test]
+fn the_legend_lists_the_markers_only_when_some_are_drawn() {
+    let settings = json!({"x": "$index", "marker_field": "m", "marker_label": "Stall Detected", "series_name": "Temp"});
+    let mut chart = line_chart(settings.clone()).unwrap();
+    feed(&mut chart, (0..50).map(|i| json!({"value": i, "m": false})));
+    let svg = render_svg(&chart);
+    let texts = svg_texts(&svg);
+    assert!(texts.contains(&"Temp"), "{texts:?}");
+    assert!(!texts.contains(&"Stall Detected"), "a legend entry for markers that are not there: {texts:?}");
+
+    let mut marked = line_chart(settings).unwrap();
+    feed(&mut marked, (0..50).map(|i| json!({"value": i, "m": i == 25})));
+    assert!(svg_texts(&render_svg(&marked)).contains(&"Stall Detected"));
+}
+
+#[test]
+fn an_empty_chart_says_it_is_waiting_for_data() {
+    let mut chart = line_chart(json!({"x": "$index", "title": "Nothing yet"})).unwrap();
+    let empty = render_svg(&chart);
+    assert!(svg_texts(&empty).contains(&"waiting for data"), "{:?}", svg_texts(&empty));
+    feed(&mut chart, (0..3).map(|i| json!({"value": i})));
+    assert!(!svg_texts(&render_svg(&chart)).contains(&"waiting for data"));
+}

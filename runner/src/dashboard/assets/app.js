@@ -4,6 +4,13 @@
 
 const cards = new Map();
 const number = new Intl.NumberFormat();
+const oneDecimal = new Intl.NumberFormat(undefined, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+// Records per second: a decimal below 10 a second, where rounding would
+// show a trickle as 0 or 1.
+function formatRate(rate) {
+  return rate > 0 && rate < 10 ? oneDecimal.format(rate) : number.format(Math.round(rate));
+}
 
 function card(name) {
   if (cards.has(name)) return cards.get(name);
@@ -36,7 +43,7 @@ function showStats(stats) {
   const node = card(stats.pipeline);
   node.querySelector(".records-in").textContent = number.format(stats.records_in);
   node.querySelector(".records-out").textContent = number.format(stats.records_out);
-  node.querySelector(".rate").textContent = number.format(Math.round(stats.records_per_s));
+  node.querySelector(".rate").textContent = formatRate(stats.records_per_s);
   node.querySelector(".dead-letter").textContent = number.format(stats.dead_letter);
   const [reload, reloadClass] = describeReload(stats.last_reload);
   const reloadNode = node.querySelector(".last-reload");
