@@ -28,6 +28,13 @@ pub struct Axes<'a> {
     pub x_label: &'a str,
     pub y_label: &'a str,
     pub ink: RGBColor,
+    /// Every y value is a whole number (counts): no ticks between them.
+    pub whole_y: bool,
+}
+
+/// Whether every one of `values` is a whole number (true when there are none).
+pub fn all_whole(mut values: impl Iterator<Item = f64>) -> bool {
+    values.all(|v| v.fract() == 0.0)
 }
 
 pub type Chart2d<'a, DB, X> = ChartContext<'a, DB, Cartesian2d<X, RangedCoordf64>>;
@@ -114,6 +121,22 @@ fn y_tick_count(plot_height: u32) -> usize {
     (plot_height / 45).clamp(2, 10) as usize
 }
 
+/// The y tick count to ask plotters for: `wanted`, or for whole-number
+/// data the most, up to `wanted`, whose ticks all fall on whole numbers
+/// (a count of 1 gets ticks 0 and 1, not 0, 0.2 ... 1).
+fn y_ticks_for(range: Range<f64>, wanted: usize, whole: bool) -> usize {
+    if !whole {
+        return wanted;
+    }
+    (1..=wanted)
+        .rev()
+        .find(|&n| {
+            let ticks = RangedCoordf64::from(range.clone()).key_points(n);
+            !ticks.is_empty() && tick_decimals(&ticks) == 0
+        })
+        .unwrap_or(wanted)
+}
+
 /// A data range grown a little on both sides (or around a single value),
 /// so nothing sits on the frame. Never empty, never infinite.
 pub fn padded(lo: f64, hi: f64, fraction: f64) -> Range<f64> {
@@ -181,7 +204,7 @@ pub fn mesh<DB: DrawingBackend, X: Ranged<ValueType = f64> + ValueFormatter<f64>
     x_ticks: usize,
     x_label: &dyn Fn(&f64) -> String,
 ) -> Result<(), String> {
-    let y_ticks = y_tick_count(chart.plotting_area().dim_in_pixel().1);
+    let y_ticks = y_ticks_for(chart.y_range(), y_tick_count(chart.plotting_area().dim_in_pixel().1), axes.whole_y);
     let decimals = range_decimals(chart.y_range(), y_ticks);
     let y_label = move |v: &f64| number_label(*v, decimals);
     let mut mesh = chart.configure_mesh();
@@ -221,6 +244,20 @@ mod tests {
         assert_eq!(number_label(0.5, 1), "0.5");
         assert_eq!(number_label(-0.0001, 1), "0.0");
         assert_eq!(number_label(1e300, 0), "1.00e300");
+    }
+
+    #[test]
+    fn whole_number_data_gets_whole_number_ticks() {
+        let ticks = |range: Range<f64>, whole| {
+            RangedCoordf64::from(range.clone()).key_points(y_ticks_for(range, 10, whole))
+        };
+        assert_eq!(tick_decimals(&ticks(0.0..1.1, false)), 1, "plotters' own choice has tenths");
+        let whole = ticks(0.0..1.1, true);
+        assert_eq!(tick_decimals(&whole), 0);
+        assert!(whole.contains(&0.0) && whole.contains(&1.0), "{whole:?}");
+        assert_eq!(ticks(0.0..2000.0, true).len(), ticks(0.0..2000.0, false).len(), "large counts keep their ticks");
+        assert!(all_whole([1.0, 2.0, 40.0].into_iter()));
+        assert!(!all_whole([1.0, 2.5].into_iter()));
     }
 
     #[test]

@@ -45,7 +45,8 @@ impl Draw for BarDrawing<'_> {
         root.fill(&background).map_err(err)?;
 
         let bars = bars(frame);
-        let axes = Axes { title: &frame.title, x_label: &frame.x_label, y_label: &frame.y_label, ink };
+        let whole_y = axes::all_whole(bars.iter().map(|b| b.value));
+        let axes = Axes { title: &frame.title, x_label: &frame.x_label, y_label: &frame.y_label, ink, whole_y };
         let (width, height) = root.dim_in_pixel();
         let tick_style = axes::text(TICK_SIZE, ink);
         let (lo, hi) = data_range(&bars);

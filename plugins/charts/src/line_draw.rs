@@ -41,7 +41,8 @@ impl Draw for LineDrawing<'_> {
         let (y_lo, y_hi) = extent(all().map(|p| p.1));
         let y = axes::padded(y_lo, y_hi, 0.08);
 
-        let axes = Axes { title: &frame.title, x_label: &frame.x_label, y_label: &frame.y_label, ink };
+        let whole_y = axes::all_whole(all().map(|p| p.1));
+        let axes = Axes { title: &frame.title, x_label: &frame.x_label, y_label: &frame.y_label, ink, whole_y };
         let tick_style = axes::text(TICK_SIZE, ink);
         // As many x ticks as their labels leave room for.
         let probe = XAxis::new(frame.x_axis, x.clone(), 10);
