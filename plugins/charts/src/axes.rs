@@ -248,9 +248,8 @@ mod tests {
 
     #[test]
     fn whole_number_data_gets_whole_number_ticks() {
-        let ticks = |range: Range<f64>, whole| {
-            RangedCoordf64::from(range.clone()).key_points(y_ticks_for(range, 10, whole))
-        };
+        let ticks =
+            |range: Range<f64>, whole| RangedCoordf64::from(range.clone()).key_points(y_ticks_for(range, 10, whole));
         assert_eq!(tick_decimals(&ticks(0.0..1.1, false)), 1, "plotters' own choice has tenths");
         let whole = ticks(0.0..1.1, true);
         assert_eq!(tick_decimals(&whole), 0);

@@ -5,6 +5,7 @@ use buzz_sdk::ImageFormat;
 use plotters::coord::Shift;
 use plotters::prelude::{BitMapBackend, DrawingArea, DrawingBackend, IntoDrawingArea, SVGBackend};
 
+use crate::crisp_text::CrispText;
 use crate::{fonts, settings};
 
 /// A chart that can draw itself on any plotters backend.
@@ -53,7 +54,7 @@ fn svg(chart: &impl Draw, width: u32, height: u32) -> Result<Vec<u8>, String> {
 fn png(chart: &impl Draw, width: u32, height: u32) -> Result<Vec<u8>, String> {
     let mut rgb = vec![0u8; width as usize * height as usize * 3];
     {
-        let root = BitMapBackend::with_buffer(&mut rgb, (width, height)).into_drawing_area();
+        let root = CrispText::new(BitMapBackend::with_buffer(&mut rgb, (width, height)))?.into_drawing_area();
         chart.draw(&root)?;
         root.present().map_err(err)?;
     }

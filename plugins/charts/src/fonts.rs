@@ -10,7 +10,7 @@ use plotters::style::FontStyle;
 pub const FAMILY: &str = "sans-serif";
 
 /// DejaVu Sans; its licence is fonts/LICENSE-DejaVu.txt.
-static DEJAVU_SANS: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+pub static DEJAVU_SANS: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 
 /// Registers the font with plotters once. plotters' ab_glyph support
 /// silently draws nothing for an unregistered family, so a failure here is

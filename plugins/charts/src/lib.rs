@@ -7,6 +7,7 @@ pub mod bar;
 mod bar_draw;
 mod canvas;
 mod color;
+mod crisp_text;
 pub mod downsample;
 mod fonts;
 pub mod line;

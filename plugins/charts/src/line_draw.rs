@@ -56,6 +56,19 @@ impl Draw for LineDrawing<'_> {
         let mut chart = axes::build(root, &axes, x_axis.clone(), y, tick_height)?;
         axes::mesh(&mut chart, &axes, ticks, &|v| x_axis.label(*v))?;
 
+        // A run of marked records (a stall) is a shaded span under the line,
+        // which stays visible; a lone marked record is a dot on it.
+        let runs = marker_runs(&markers);
+        let shade = marker_color.mix(SPAN_OPACITY);
+        let y_span = chart.y_range();
+        let spans: Vec<Rectangle<(f64, f64)>> = runs
+            .iter()
+            .filter(|run| run.len() > 1)
+            .map(|run| Rectangle::new([(run[0].x, y_span.start), (run[run.len() - 1].x, y_span.end)], shade.filled()))
+            .collect();
+        let has_spans = !spans.is_empty();
+        chart.draw_series(spans).map_err(err)?;
+
         let line_style = line_color.stroke_width(LINE_WIDTH);
         chart
             .draw_series(std::iter::once(PathElement::new(points.clone(), line_style)))
@@ -71,12 +84,19 @@ impl Draw for LineDrawing<'_> {
             axes::waiting_for_data(&chart, ink)?;
         }
         // The legend lists only what is drawn: no stall entry without stalls.
-        if !markers.is_empty() {
-            let dot = marker_color.filled();
+        let dot = marker_color.filled();
+        let lone =
+            runs.iter().filter(|run| run.len() == 1).map(|run| Circle::new((run[0].x, run[0].y), MARKER_RADIUS, dot));
+        let dots = chart.draw_series(lone).map_err(err)?;
+        if has_spans {
+            // Listed after the line (drawn before it, so it stays under it).
             chart
-                .draw_series(markers.iter().map(|m| Circle::new((m.x, m.y), MARKER_RADIUS, dot)))
+                .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
                 .map_err(err)?
                 .label(axes::clean(&style.marker_label))
+                .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], shade.filled()));
+        } else if !markers.is_empty() {
+            dots.label(axes::clean(&style.marker_label))
                 .legend(move |(x, y)| Circle::new((x + 10, y), MARKER_RADIUS, dot));
         }
         marker_labels(root, &chart, &markers, &axes::text(TICK_SIZE, marker_color))?;
@@ -92,6 +112,22 @@ impl Draw for LineDrawing<'_> {
             .map_err(err)?;
         Ok(String::new())
     }
+}
+
+/// How strongly a marked span is shaded: the line shows through.
+const SPAN_OPACITY: f64 = 0.18;
+
+/// Markers in runs of consecutive marked records (each run starts at a
+/// marker flagged `run_start`).
+fn marker_runs<'m>(markers: &[&'m MarkerPoint]) -> Vec<Vec<&'m MarkerPoint>> {
+    let mut runs: Vec<Vec<&MarkerPoint>> = Vec::new();
+    for marker in markers {
+        match runs.last_mut() {
+            Some(run) if !marker.run_start => run.push(marker),
+            _ => runs.push(vec![marker]),
+        }
+    }
+    runs
 }
 
 /// The corner of the plot with the fewest data points under where the

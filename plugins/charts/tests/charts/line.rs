@@ -101,8 +101,14 @@ fn markers_are_exactly_where_the_field_is_true() {
     // A label per run where there is room, plus the legend entry.
     let labels = texts.iter().filter(|t| **t == "Stall Detected").count();
     assert!((3..=4).contains(&labels), "{labels} Stall Detected texts");
-    let red_dots = svg.lines().filter(|l| l.starts_with("<circle") && l.contains("fill=\"#FF0000\"")).count();
-    assert_eq!(red_dots, expected.len() + 1, "a dot per marker plus the legend's");
+    // Runs of two or more (22-24, 60-61) are shaded spans, the line drawn
+    // over them; the lone ones (20, 90) are dots. The legend shows a span.
+    let red = |shape: &str| svg.lines().filter(|l| l.starts_with(shape) && l.contains("fill=\"#FF0000\"")).count();
+    assert_eq!(red("<circle"), 2, "a dot per lone marker");
+    assert_eq!(red("<rect"), 2 + 1, "a span per run, plus the legend's");
+    let first_span = svg.find("<rect").unwrap();
+    let line = svg.find("<polyline").unwrap();
+    assert!(first_span < line, "the spans are under the line");
 }
 
 #[test]

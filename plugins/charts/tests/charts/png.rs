@@ -57,8 +57,11 @@ fn line_png_renders_with_markers() {
     let (width, height, rgb) = png_of(&chart, "line.png");
     assert_eq!((width, height), (900, 450));
     assert!(dark_pixels(&rgb, width, 0..40) > 50);
+    // The stall is a light red span (white through red at 18%), its label red.
+    let shaded = rgb.chunks(3).filter(|p| p[0] > 240 && (190..230).contains(&p[1]) && p[1] == p[2]).count();
+    assert!(shaded > 20_000, "the stall's span: {shaded} pixels");
     let red = rgb.chunks(3).filter(|p| p[0] > 200 && p[1] < 60 && p[2] < 60).count();
-    assert!(red > 200, "marker dots and label in red: {red} pixels");
+    assert!(red > 50, "the stall's label in red: {red} pixels");
 }
 
 #[test]
