@@ -284,6 +284,6 @@ fn an_empty_bar_chart_says_it_is_waiting_for_data() {
     let mut chart = crate::bar_chart(serde_json::json!({"category": "author", "value": "count"})).unwrap();
     let empty = crate::svg(&chart);
     assert!(crate::svg_texts(&empty).contains(&"waiting for data"), "{:?}", crate::svg_texts(&empty));
-    crate::feed(&mut chart, [serde_json::json!({"author": "Alice", "count": 2})].into_iter());
+    crate::feed(&mut chart, [serde_json::json!({"author": "Alice", "count": 2})]);
     assert!(!crate::svg_texts(&crate::svg(&chart)).contains(&"waiting for data"));
 }
