@@ -229,6 +229,20 @@ pub fn mesh<DB: DrawingBackend, X: Ranged<ValueType = f64> + ValueFormatter<f64>
     mesh.draw().map_err(err)
 }
 
+/// What an empty plot shows, in its middle.
+pub const WAITING: &str = "waiting for data";
+
+/// Says in the middle of the plot of `chart` that no data has come yet.
+pub fn waiting_for_data<DB: DrawingBackend, X: Ranged<ValueType = f64>>(
+    chart: &Chart2d<'_, DB, X>,
+    ink: RGBColor,
+) -> Result<(), String> {
+    let plot = chart.plotting_area().strip_coord_spec();
+    let (w, h) = plot.dim_in_pixel();
+    let style = text(DESC_SIZE, ink).pos(Pos::new(HPos::Center, VPos::Center));
+    plot.draw(&Text::new(WAITING, ((w / 2) as i32, (h / 2) as i32), style)).map_err(err)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,18 +281,4 @@ mod tests {
         let huge = padded(-f64::MAX, f64::MAX, 0.1);
         assert!(huge.start < huge.end);
     }
-}
-
-/// What an empty plot shows, in its middle.
-pub const WAITING: &str = "waiting for data";
-
-/// Says in the middle of the plot of `chart` that no data has come yet.
-pub fn waiting_for_data<DB: DrawingBackend, X: Ranged<ValueType = f64>>(
-    chart: &Chart2d<'_, DB, X>,
-    ink: RGBColor,
-) -> Result<(), String> {
-    let plot = chart.plotting_area().strip_coord_spec();
-    let (w, h) = plot.dim_in_pixel();
-    let style = text(DESC_SIZE, ink).pos(Pos::new(HPos::Center, VPos::Center));
-    plot.draw(&Text::new(WAITING, ((w / 2) as i32, (h / 2) as i32), style)).map_err(err)
 }
