@@ -155,6 +155,13 @@ pub fn padded(lo: f64, hi: f64, fraction: f64) -> Range<f64> {
     lo - pad..hi + pad
 }
 
+/// `range` with the ends the user fixed (`y_min`, `y_max`); the computed
+/// range where fixing them would leave nothing to show.
+pub fn bounded(range: Range<f64>, y_min: Option<f64>, y_max: Option<f64>) -> Range<f64> {
+    let fixed = y_min.unwrap_or(range.start)..y_max.unwrap_or(range.end);
+    if fixed.start < fixed.end { fixed } else { range }
+}
+
 /// Width of the y tick labels plus the y axis description.
 pub fn y_area_width<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, axes: &Axes, y: &Range<f64>) -> u32 {
     let style = text(TICK_SIZE, axes.ink);

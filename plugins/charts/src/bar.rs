@@ -62,6 +62,13 @@ pub struct BarSettings {
     /// records brought, right for values that add (1 per record).
     #[schemars(range(min = 1))]
     pub max_categories: usize,
+    /// Bottom of the y axis; from the data when unset (e.g. 0 for
+    /// sentiment between 0 and 1).
+    #[serde(default)]
+    pub y_min: Option<f64>,
+    /// Top of the y axis; from the data when unset.
+    #[serde(default)]
+    pub y_max: Option<f64>,
 }
 
 impl Default for BarSettings {
@@ -82,6 +89,8 @@ impl Default for BarSettings {
             top: None,
             sort: "none".into(),
             max_categories: categories::DEFAULT_MAX_CATEGORIES,
+            y_min: None,
+            y_max: None,
         }
     }
 }
@@ -128,6 +137,10 @@ pub struct BarStyle {
     pub colormap: Colormap,
     pub value_labels: bool,
     pub value_decimals: u8,
+    #[serde(default)]
+    pub y_min: Option<f64>,
+    #[serde(default)]
+    pub y_max: Option<f64>,
 }
 
 pub struct BarChart {
@@ -225,6 +238,7 @@ impl Chart for BarChart {
             &s.sort,
             &[("none", Sort::None), ("value", Sort::Value), ("category", Sort::Category)],
         )?;
+        settings::y_bounds(s.y_min, s.y_max)?;
         if s.value_decimals > 10 {
             return Err(StageError::setting("value_decimals", "use 0 to 10 decimals"));
         }
@@ -246,6 +260,8 @@ impl Chart for BarChart {
             colormap,
             value_labels: s.value_labels,
             value_decimals: s.value_decimals,
+            y_min: s.y_min,
+            y_max: s.y_max,
         };
         Ok(BarChart {
             title: s.title,

@@ -60,7 +60,7 @@ impl Draw for BarDrawing<'_> {
         let value_labels = style.value_labels.then(|| ValueLabels::layout(root, &bars, plot_width, &tick_style));
         let plot_height = height.saturating_sub(2 * MARGIN + TITLE_SIZE as u32 + 10 + labels.height);
         let need = value_labels.as_ref().map_or(0, |v| v.height + 6);
-        let y = with_headroom(lo, hi, need, plot_height);
+        let y = axes::bounded(with_headroom(lo, hi, need, plot_height), style.y_min, style.y_max);
 
         let x = 0.0..bars.len().max(1) as f64;
         let mut chart = axes::build(root, &axes, XAxis::new(XKind::Number, x, 0), y, labels.height)?;

@@ -56,6 +56,13 @@ pub struct LineSettings {
     /// the first, last, lowest and highest of its points.
     #[schemars(range(min = 16))]
     pub max_points: usize,
+    /// Bottom of the y axis; from the data when unset (e.g. 0 for
+    /// sentiment between 0 and 1).
+    #[serde(default)]
+    pub y_min: Option<f64>,
+    /// Top of the y axis; from the data when unset.
+    #[serde(default)]
+    pub y_max: Option<f64>,
 }
 
 impl Default for LineSettings {
@@ -74,6 +81,8 @@ impl Default for LineSettings {
             line_color: "#1f77b4".into(),
             marker_color: "red".into(),
             max_points: 2000,
+            y_min: None,
+            y_max: None,
         }
     }
 }
@@ -114,6 +123,10 @@ pub struct LineStyle {
     pub line_color: String,
     pub marker_color: String,
     pub marker_label: String,
+    #[serde(default)]
+    pub y_min: Option<f64>,
+    #[serde(default)]
+    pub y_max: Option<f64>,
 }
 
 /// Everything ingested, as saved across a hot reload.
@@ -195,6 +208,7 @@ impl Chart for LineChart {
             settings::field("marker_field", m)?;
         }
         settings::size("width", s.width)?;
+        settings::y_bounds(s.y_min, s.y_max)?;
         settings::size("height", s.height)?;
         if s.max_points < MIN_POINTS {
             return Err(StageError::setting(
@@ -208,6 +222,8 @@ impl Chart for LineChart {
             line_color: color::setting("line_color", &s.line_color)?,
             marker_color: color::setting("marker_color", &s.marker_color)?,
             marker_label: s.marker_label,
+            y_min: s.y_min,
+            y_max: s.y_max,
         };
         Ok(LineChart {
             title: s.title,

@@ -39,7 +39,7 @@ impl Draw for LineDrawing<'_> {
         let all = || points.iter().copied().chain(markers.iter().map(|m| (m.x, m.y)));
         let x = x_range(frame.x_axis, all().map(|p| p.0));
         let (y_lo, y_hi) = extent(all().map(|p| p.1));
-        let y = axes::padded(y_lo, y_hi, 0.08);
+        let y = axes::bounded(axes::padded(y_lo, y_hi, 0.08), style.y_min, style.y_max);
 
         let whole_y = axes::all_whole(all().map(|p| p.1));
         let axes = Axes { title: &frame.title, x_label: &frame.x_label, y_label: &frame.y_label, ink, whole_y };

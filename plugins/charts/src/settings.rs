@@ -32,3 +32,13 @@ pub fn choice<T: Copy>(name: &str, value: &str, choices: &[(&str, T)]) -> Result
         StageError::setting(name, format!("{value:?} is not one of {}", words.join(", ")))
     })
 }
+
+/// `y_min` below `y_max` when both are set.
+pub fn y_bounds(y_min: Option<f64>, y_max: Option<f64>) -> Result<(), StageError> {
+    match (y_min, y_max) {
+        (Some(lo), Some(hi)) if lo >= hi => {
+            Err(StageError::setting("y_max", format!("{hi} is not above y_min ({lo})")))
+        }
+        _ => Ok(()),
+    }
+}

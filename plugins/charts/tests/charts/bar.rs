@@ -287,3 +287,15 @@ fn an_empty_bar_chart_says_it_is_waiting_for_data() {
     crate::feed(&mut chart, [serde_json::json!({"author": "Alice", "count": 2})]);
     assert!(!crate::svg_texts(&crate::svg(&chart)).contains(&"waiting for data"));
 }
+
+#[test]
+fn a_bar_chart_can_fix_its_y_axis() {
+    let mut chart = crate::bar_chart(serde_json::json!({"category": "c", "value": "v", "y_max": 1.0})).unwrap();
+    crate::feed(
+        &mut chart,
+        [serde_json::json!({"c": "news", "v": 0.42}), serde_json::json!({"c": "sports", "v": 0.55})],
+    );
+    let svg = crate::svg(&chart);
+    assert!(crate::svg_texts(&svg).contains(&"1.0"), "{:?}", crate::svg_texts(&svg));
+    assert_eq!(chart.frame().unwrap()["style"]["y_max"], 1.0);
+}

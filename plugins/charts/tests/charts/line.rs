@@ -356,3 +356,24 @@ fn an_empty_chart_says_it_is_waiting_for_data() {
     feed(&mut chart, (0..3).map(|i| json!({"value": i})));
     assert!(!svg_texts(&render_svg(&chart)).contains(&"waiting for data"));
 }
+
+#[test]
+fn y_min_and_y_max_fix_the_axis() {
+    // x from 100 to 300, so the only ticks near 0..1 are y's.
+    let values = [(100, 0.42), (200, 0.47), (300, 0.55)];
+    let texts_with = |settings: Value| {
+        let mut chart = line_chart(settings).unwrap();
+        feed(&mut chart, values.iter().map(|(t, v)| json!({"t": t, "value": v})));
+        render_svg(&chart)
+    };
+    // From the data: ticks only between about 0.41 and 0.56.
+    let auto = texts_with(json!({"x": "t"}));
+    assert!(!svg_texts(&auto).contains(&"1.0") && svg_texts(&auto).contains(&"0.48"), "{:?}", svg_texts(&auto));
+    // Fixed: the whole 0..1 scale of a sentiment.
+    let fixed = texts_with(json!({"x": "t", "y_min": 0, "y_max": 1}));
+    let texts = svg_texts(&fixed);
+    assert!(texts.contains(&"0.0") && texts.contains(&"1.0") && !texts.contains(&"0.48"), "{texts:?}");
+
+    let refused = line_chart(json!({"x": "t", "y_min": 1, "y_max": 1})).err().expect("refused");
+    assert!(refused.to_string().contains("y_max"), "{refused}");
+}
