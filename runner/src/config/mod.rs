@@ -6,6 +6,7 @@ pub mod diagnostics;
 pub mod document;
 pub mod field_check;
 pub mod interpolate;
+pub mod kafka_properties;
 pub mod overrides;
 pub mod pipeline_schema;
 pub mod runner_settings;
