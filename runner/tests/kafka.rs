@@ -46,16 +46,6 @@ fn role(broker: &Broker, topic: &str, role: &str, extra: &[&str]) -> Command {
     command
 }
 
-fn python() -> std::path::PathBuf {
-    let python = repo_root().join(".tools/venv/bin/python");
-    assert!(python.exists(), "the test Python is not installed: run scripts/setup-test (scripts/test does)");
-    python
-}
-
-fn interop_script(name: &str) -> std::path::PathBuf {
-    repo_root().join("runner/tests/interop").join(name)
-}
-
 // ---------------------------------------------------------------------------
 
 fn smoker_over(broker: Broker) {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::repo_root;
 
 /// A tool installed by scripts/setup-test under .tools/bin.
-fn installed(name: &str) -> PathBuf {
+pub fn installed(name: &str) -> PathBuf {
     let path = repo_root().join(".tools/bin").join(name);
     assert!(path.exists(), "{name} is not installed at {}: run scripts/setup-test (scripts/test does)", path.display());
     path
@@ -37,7 +37,36 @@ impl Tansu {
     }
 
     pub fn start_on(port: u16) -> Tansu {
-        Self::launch(Command::new(tansu_binary()), port, "memory://tansu/")
+        Self::launch(Command::new(tansu_binary()), port, port, "memory://tansu/", &[])
+    }
+
+    /// A broker on `port` that sends its clients to `advertised`: a TLS
+    /// terminator in front of it.
+    pub fn start_behind(port: u16, advertised: u16) -> Tansu {
+        Self::launch(Command::new(tansu_binary()), port, advertised, "memory://tansu/", &[])
+    }
+
+    /// A durable broker in `dir` behind `advertised` that admits only the
+    /// SCRAM `users` (name, password, mechanism `scram256` or `scram512`).
+    /// tansu keeps credentials in SQL storage and takes new users only
+    /// without `--authentication`: they are made first, then it restarts.
+    pub fn start_with_users(port: u16, advertised: u16, dir: &Path, users: &[(&str, &str, &str)]) -> Tansu {
+        let durable = || {
+            let mut command = Command::new(installed("tansu-sqlite"));
+            command.current_dir(dir);
+            command
+        };
+        let open = Self::launch(durable(), port, port, "sqlite://tansu.db", &[]);
+        for (name, password, mechanism) in users {
+            let made = durable()
+                .args(["user", "create", name, password, "--mechanism", mechanism, "--broker"])
+                .arg(format!("tcp://127.0.0.1:{port}"))
+                .output()
+                .expect("tansu user create runs");
+            assert!(made.status.success(), "tansu user create {name}: {}", String::from_utf8_lossy(&made.stderr));
+        }
+        drop(open);
+        Self::launch(durable(), port, advertised, "sqlite://tansu.db", &["--authentication"])
     }
 
     /// A broker that keeps its data (topics, records, committed offsets,
@@ -47,14 +76,17 @@ impl Tansu {
         let mut command = Command::new(installed("tansu-sqlite"));
         // tansu resolves the database path against its working directory.
         command.current_dir(dir);
-        Self::launch(command, port, "sqlite://tansu.db")
+        Self::launch(command, port, port, "sqlite://tansu.db", &[])
     }
 
-    fn launch(mut command: Command, port: u16, storage: &str) -> Tansu {
+    fn launch(mut command: Command, port: u16, advertised: u16, storage: &str, extra: &[&str]) -> Tansu {
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised = format!("tcp://127.0.0.1:{advertised}");
         let log = std::env::temp_dir().join(format!("buzz-tansu-{port}.log"));
         let child = command
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", storage])
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised])
+            .args(["--storage-engine", storage])
+            .args(extra)
             .stdout(Stdio::null())
             // Appended: a broker restarted on the same port keeps both logs.
             .stderr(std::fs::File::options().create(true).append(true).open(&log).expect("tansu log file"))

@@ -4,6 +4,7 @@
 
 pub mod broker;
 pub mod browser;
+pub mod tls;
 pub mod watched;
 
 use std::path::{Path, PathBuf};
@@ -70,6 +71,19 @@ pub fn buzz() -> Command {
         .env("NO_COLOR", "1")
         .env("BUZZ_HTTP", "off");
     command
+}
+
+/// The Python (with confluent-kafka, an independent Kafka client) that
+/// scripts/setup-test installs.
+pub fn python() -> PathBuf {
+    let python = repo_root().join(".tools/venv/bin/python");
+    assert!(python.exists(), "the test Python is not installed: run scripts/setup-test (scripts/test does)");
+    python
+}
+
+/// A script of runner/tests/interop, run with [`python`].
+pub fn interop_script(name: &str) -> PathBuf {
+    repo_root().join("runner/tests/interop").join(name)
 }
 
 /// The path of a fixture library built in the workspace (`panicky`, ...).
