@@ -37,9 +37,13 @@ pub fn refusal(key: &str, value: &str) -> Option<String> {
         Err(KafkaError::ClientConfig(_, reason, ..)) => reason,
         Err(other) => other.to_string(),
     };
-    // librdkafka quotes the refused value: a secret's stays hidden.
-    let reason =
-        if secrets::is_secret(key) && !value.is_empty() { reason.replace(value, secrets::REDACTED) } else { reason };
+    // librdkafka quotes some refused values and not others: show the value
+    // unless it is a secret.
+    let reason = match secrets::is_secret(key) {
+        true if !value.is_empty() => reason.replace(value, secrets::REDACTED),
+        false if !reason.contains(value) => format!("{reason} (the value is {value:?})"),
+        _ => reason,
+    };
     Some(format!("librdkafka refuses it: {reason}"))
 }
 
