@@ -352,3 +352,23 @@ fn set_quotes_keys_with_dots_and_librdkafka_checks_them() {
     assert!(error.starts_with(r#"--set transport.properties."sasl.password.typo"=<redacted>: "#), "{error}");
     assert!(error.contains("No such configuration property") && !error.contains("hunter2"), "{error}");
 }
+
+/// The properties taken together, as the run's clients get them: a CA file
+/// that cannot be read, or SCRAM without a user, is refused at
+/// `transport.properties` before any broker is asked.
+#[test]
+fn kafka_properties_librdkafka_cannot_use_together_are_errors() {
+    let cases = [
+        (r#"{ "security.protocol" = "SSL", "ssl.ca.location" = "/no/such/ca.pem" }"#, "ssl.ca.location failed"),
+        (
+            r#"{ "security.protocol" = "SASL_SSL", "sasl.mechanism" = "SCRAM-SHA-256" }"#,
+            "sasl.username and sasl.password must be set",
+        ),
+    ];
+    for (properties, reason) in cases {
+        let text =
+            GOOD.replace("type = \"file\"", &format!("type = \"kafka\"\ntopic = \"t\"\nproperties = {properties}"));
+        let (line, col) = position(&text, properties);
+        assert_error(&text, line, col, &["transport.properties: librdkafka cannot make the producer", reason]);
+    }
+}

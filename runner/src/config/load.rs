@@ -96,6 +96,7 @@ impl Loader<'_> {
         let chart_output = self.chart_output(&mut root, &name);
         let chart = self.stage(&mut root, "chart", StageKind::Chart, &catalog);
         let record_check = self.record_check(&root);
+        let transport_properties_origin = Self::origin_of(&root, "transport", "properties");
         let transport = self.transport(&mut root, &name);
         let dead_letter_origin = Self::origin_of(&root, "dead_letter", "path");
         let dead_letter = self.dead_letter(&mut root, &name, transport.as_ref());
@@ -126,6 +127,7 @@ impl Loader<'_> {
                 chart_output,
                 dead_letter,
                 dead_letter_origin,
+                transport_properties_origin,
                 dashboard_listen: dashboard.listen,
                 dashboard_allowed_hosts: dashboard.allowed_hosts,
                 record_check,
