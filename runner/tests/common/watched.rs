@@ -13,8 +13,13 @@ pub struct Watched {
 }
 
 impl Watched {
+    /// Logs at info, or at debug if the test set `BUZZ_LOG=debug`.
     pub fn spawn(mut command: Command) -> Watched {
-        let mut child = command.env("BUZZ_LOG", "info").stderr(Stdio::piped()).spawn().unwrap();
+        let debug = command.get_envs().any(|(k, v)| k == "BUZZ_LOG" && v == Some(std::ffi::OsStr::new("debug")));
+        if !debug {
+            command.env("BUZZ_LOG", "info");
+        }
+        let mut child = command.stderr(Stdio::piped()).spawn().unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let stderr = child.stderr.take().unwrap();
         let sink = lines.clone();
