@@ -26,7 +26,7 @@ pub fn free_port() -> u16 {
 
 /// A running tansu broker, killed when dropped.
 pub struct Tansu {
-    child: Child,
+    _process: Listening,
     pub port: u16,
     pub address: String,
 }
@@ -83,33 +83,41 @@ impl Tansu {
         let url = format!("tcp://127.0.0.1:{port}");
         let advertised = format!("tcp://127.0.0.1:{advertised}");
         let log = std::env::temp_dir().join(format!("buzz-tansu-{port}.log"));
-        let child = command
+        command
             .args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised])
             .args(["--storage-engine", storage])
             .args(extra)
-            .stdout(Stdio::null())
             // Appended: a broker restarted on the same port keeps both logs.
-            .stderr(std::fs::File::options().create(true).append(true).open(&log).expect("tansu log file"))
-            .spawn()
-            .expect("tansu starts");
-        let tansu = Tansu { child, port, address: format!("127.0.0.1:{port}") };
+            .stderr(std::fs::File::options().create(true).append(true).open(&log).expect("tansu log file"));
+        Tansu { _process: Listening::spawn("tansu", command, port, &log), port, address: format!("127.0.0.1:{port}") }
+    }
+}
+
+/// A server process for a test, killed when dropped.
+pub struct Listening(Child);
+
+impl Listening {
+    /// Starts `command` and waits until it listens on `port`; `log` is
+    /// where its stderr goes, named if it never listens.
+    pub fn spawn(what: &str, mut command: Command, port: u16, log: &Path) -> Listening {
+        let process = Listening(command.stdout(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{what} starts: {e}")));
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 started.elapsed() < Duration::from_secs(20),
-                "tansu did not listen on {port} (log: {})",
+                "{what} did not listen on {port} (log: {})",
                 log.display()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        tansu
+        process
     }
 }
 
-impl Drop for Tansu {
+impl Drop for Listening {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 

@@ -86,6 +86,14 @@ pub fn interop_script(name: &str) -> PathBuf {
     repo_root().join("runner/tests/interop").join(name)
 }
 
+/// Runs `produce_original.py` (the original producers' messages, from an
+/// independent client) with `args`; the JSON lines it printed.
+pub fn python_produces(args: &[&str]) -> Vec<Value> {
+    let output = Command::new(python()).arg(interop_script("produce_original.py")).args(args).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
 /// The path of a fixture library built in the workspace (`panicky`, ...).
 pub fn fixture_library(name: &str) -> PathBuf {
     build_dir().join(format!("{}buzz_fixture_{name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX))

@@ -2,12 +2,10 @@
 //! with the openssl CLI, and Debian's stunnel terminating TLS in front of
 //! tansu (whose own TLS does not work: see measured-facts.md).
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use super::broker::{Tansu, free_port};
+use super::broker::{Listening, Tansu, free_port};
 
 /// A Debian package scripts/setup-test installs.
 fn debian_tool(path: &str) -> &str {
@@ -34,58 +32,27 @@ pub fn make_certificates(dir: &Path) -> PathBuf {
     dir.join("ca.pem")
 }
 
-/// stunnel accepting TLS and passing the bytes to `target`;
-/// killed when dropped.
-pub struct Stunnel {
-    child: Child,
-    pub port: u16,
-}
-
-impl Stunnel {
-    /// stunnel on `port`, with the certificate [`make_certificates`] made in `dir`.
-    pub fn start_on(dir: &Path, port: u16, target: u16) -> Stunnel {
-        let config = dir.join("stunnel.conf");
-        std::fs::write(
-            &config,
-            format!(
-                "foreground = yes\npid =\n[kafka]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{target}\n\
-                 cert = {}\nkey = {}\n",
-                dir.join("server.pem").display(),
-                dir.join("server.key").display()
-            ),
-        )
-        .unwrap();
-        let log = dir.join("stunnel.log");
-        let child = Command::new(debian_tool("/usr/bin/stunnel4"))
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .expect("stunnel starts");
-        let stunnel = Stunnel { child, port };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "stunnel did not listen on {port} ({})",
-                log.display()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        stunnel
-    }
-}
-
-impl Drop for Stunnel {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// stunnel on `port`, passing the bytes to `target`, with the certificate
+/// [`make_certificates`] made in `dir`.
+fn stunnel(dir: &Path, port: u16, target: u16) -> Listening {
+    let config = dir.join("stunnel.conf");
+    let (cert, key) = (dir.join("server.pem"), dir.join("server.key"));
+    let settings = format!(
+        "foreground = yes\npid =\n[kafka]\naccept = 127.0.0.1:{port}\nconnect = 127.0.0.1:{target}\n\
+         cert = {}\nkey = {}\n",
+        cert.display(),
+        key.display()
+    );
+    std::fs::write(&config, settings).unwrap();
+    let log = dir.join("stunnel.log");
+    let mut command = Command::new(debian_tool("/usr/bin/stunnel4"));
+    command.arg(&config).stderr(std::fs::File::create(&log).unwrap());
+    Listening::spawn("stunnel", command, port, &log)
 }
 
 /// tansu reached only through TLS: clients connect to `address` and trust `ca`.
 pub struct TlsKafka {
-    _stunnel: Stunnel,
+    _stunnel: Listening,
     _tansu: Tansu,
     pub address: String,
     pub ca: PathBuf,
@@ -107,7 +74,7 @@ impl TlsKafka {
 
     fn around(dir: &Path, advertised: u16, tansu: Tansu) -> TlsKafka {
         let ca = make_certificates(dir);
-        let stunnel = Stunnel::start_on(dir, advertised, tansu.port);
+        let stunnel = stunnel(dir, advertised, tansu.port);
         TlsKafka { _stunnel: stunnel, _tansu: tansu, address: format!("127.0.0.1:{advertised}"), ca }
     }
 }
