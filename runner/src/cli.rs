@@ -67,6 +67,8 @@ pub struct RunArgs {
     #[arg(required = true)]
     pub pipelines: Vec<PathBuf>,
     /// Override a setting for this run, e.g. --set source.interval_ms=0.
+    /// A key with dots in it is quoted, as in TOML dotted keys:
+    /// --set 'transport.properties."sasl.mechanism"=SCRAM-SHA-256'.
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     pub set: Vec<String>,
     /// Stop once a finite source is exhausted and every record reached the
@@ -94,7 +96,8 @@ pub struct CheckArgs {
     /// Pipeline files (TOML).
     #[arg(required = true)]
     pub pipelines: Vec<PathBuf>,
-    /// Check with these overrides applied, as `buzz run --set` would.
+    /// Check with these overrides applied, as `buzz run --set` would
+    /// (quote keys with dots: transport.properties."security.protocol"=SSL).
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     pub set: Vec<String>,
 }
@@ -120,7 +123,8 @@ pub struct ReplayArgs {
     /// Replay only the dead letters of this stage (source, transport, transform, chart).
     #[arg(long)]
     pub stage: Option<String>,
-    /// Override settings of the pipeline, as `buzz run --set`.
+    /// Override settings of the pipeline, as `buzz run --set` (quote keys
+    /// with dots: transport.properties."security.protocol"=SSL).
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     pub set: Vec<String>,
     /// Write the dead letters to this JSON-lines file instead of replaying
@@ -134,7 +138,8 @@ pub struct ResetArgs {
     /// Pipeline files (TOML).
     #[arg(required = true)]
     pub pipelines: Vec<PathBuf>,
-    /// Override settings of the pipeline, as `buzz run --set`.
+    /// Override settings of the pipeline, as `buzz run --set` (quote keys
+    /// with dots: transport.properties."security.protocol"=SSL).
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     pub set: Vec<String>,
     /// Chart everything the transport already holds again, from an empty

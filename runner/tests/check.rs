@@ -335,3 +335,93 @@ fn a_dashboard_address_run_would_refuse_is_refused_by_check() {
         &["`dashboard.listen`: dashboard address \"abc\" is not \"off\", a port"],
     );
 }
+
+/// 1-based line and column of the first `needle` in `text`.
+fn position(text: &str, needle: &str) -> (usize, usize) {
+    let before = &text[..text.find(needle).expect("needle in text")];
+    (before.matches('\n').count() + 1, before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1)
+}
+
+/// librdkafka itself judges Kafka client properties: a name it does not
+/// know and a value it refuses are errors at their keys (the transport's
+/// and the dead letters'), a property buzz sets from its own setting says
+/// which; what it accepts passes (zstd and TLS are built in).
+#[test]
+fn kafka_properties_librdkafka_refuses_are_errors_at_their_keys() {
+    let text = GOOD.replace(
+        "type = \"file\"",
+        r#"type = "kafka"
+topic = "t"
+[transport.properties]
+"compression.type" = "zstd"
+"security.protocol" = "SASL_SSL"
+"sasl.mechanisms.typo" = "PLAIN"
+  "session.timeout.ms" = "soon"
+"group.id" = "mine""#,
+    ) + "\n[dead_letter]\ntopic = \"d\"\nproperties = { \"acks\" = \"most\" }\n";
+    let (code, errors, path) = check(&text);
+    assert_eq!(code, 1);
+    let expected = [
+        ("\"sasl.mechanisms.typo\"", "No such configuration property"),
+        (
+            "\"session.timeout.ms\"",
+            "Invalid value for configuration property \"session.timeout.ms\" (the value is \"soon\")",
+        ),
+        ("\"group.id\"", "buzz sets group.id from the transport's `group`"),
+        ("\"acks\"", "(the value is \"most\")"),
+    ];
+    assert_eq!(errors.len(), expected.len(), "{errors:#?}");
+    for (key, reason) in expected {
+        let (line, col) = position(&text, key);
+        let section = if key == "\"acks\"" { "dead_letter" } else { "transport" };
+        let start = format!("{}:{line}:{col}: {section}.properties.{key}: ", path.display());
+        assert!(
+            errors.iter().any(|e| e.starts_with(&start) && e.contains(reason)),
+            "no {start:?} with {reason:?}: {errors:#?}"
+        );
+    }
+}
+
+/// `--set` reaches keys with dots in them when they are quoted, as in TOML;
+/// librdkafka checks those too, and a secret's value stays hidden.
+#[test]
+fn set_quotes_keys_with_dots_and_librdkafka_checks_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), &GOOD.replace("type = \"file\"", "type = \"kafka\"\ntopic = \"t\""));
+    let check_with = |setting: &str| {
+        let output = buzz().arg("check").arg(&path).args(["--set", setting]).output().unwrap();
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).trim().to_string())
+    };
+    assert_eq!(check_with(r#"transport.properties."sasl.mechanism"=SCRAM-SHA-256"#), (Some(0), String::new()));
+    assert_eq!(check_with(r#"transport.properties.'compression.type'=zstd"#), (Some(0), String::new()));
+    let (code, error) = check_with(r#"transport.properties."compression.type"=brotli"#);
+    assert_eq!(code, Some(1));
+    assert!(
+        error.starts_with(r#"--set transport.properties."compression.type"=brotli: transport.properties."compression.type": librdkafka refuses it: Invalid value "brotli""#),
+        "{error}"
+    );
+    let (code, error) = check_with(r#"transport.properties."sasl.password.typo"=hunter2"#);
+    assert_eq!(code, Some(1));
+    assert!(error.starts_with(r#"--set transport.properties."sasl.password.typo"=<redacted>: "#), "{error}");
+    assert!(error.contains("No such configuration property") && !error.contains("hunter2"), "{error}");
+}
+
+/// The properties taken together, as the run's clients get them: a CA file
+/// that cannot be read, or SCRAM without a user, is refused at
+/// `transport.properties` before any broker is asked.
+#[test]
+fn kafka_properties_librdkafka_cannot_use_together_are_errors() {
+    let cases = [
+        (r#"{ "security.protocol" = "SSL", "ssl.ca.location" = "/no/such/ca.pem" }"#, "ssl.ca.location failed"),
+        (
+            r#"{ "security.protocol" = "SASL_SSL", "sasl.mechanism" = "SCRAM-SHA-256" }"#,
+            "sasl.username and sasl.password must be set",
+        ),
+    ];
+    for (properties, reason) in cases {
+        let text =
+            GOOD.replace("type = \"file\"", &format!("type = \"kafka\"\ntopic = \"t\"\nproperties = {properties}"));
+        let (line, col) = position(&text, properties);
+        assert_error(&text, line, col, &["transport.properties: librdkafka cannot make the producer", reason]);
+    }
+}

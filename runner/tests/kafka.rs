@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::broker::{Broker, Tansu, free_port, interop_script, python, python_creates_topic, unique};
+use common::broker::{Broker, Tansu, free_port, python_creates_topic, unique};
 use common::watched::{Watched, wait_for};
 use common::*;
 use serde_json::Value;
@@ -348,14 +348,7 @@ fn a_consumer_stopped_mid_stream_and_restarted_loses_nothing_and_counts_nothing_
 fn an_independent_client_produces_the_originals_format_and_buzz_charts_it() {
     let broker = Broker::tansu();
     let topic = unique("interop-in");
-    let output = Command::new(python())
-        .arg(interop_script("produce_original.py"))
-        .args([broker.address().unwrap(), &topic, "300", "--malformed"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let mut sent: Vec<Value> =
-        String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let mut sent = python_produces(&[broker.address().unwrap(), &topic, "300", "--malformed"]);
     let malformed = sent.pop().unwrap()["malformed"].clone();
     assert_eq!(sent.len(), 300);
 

@@ -20,7 +20,8 @@ use super::schema_check::{self, Subject};
 use super::suggest::did_you_mean;
 use super::{
     Brokers, ChartOutput, DeadLetterTarget, FileTransport, Fsync, KafkaTransport, MemoryTransport, Override,
-    PipelineSpec, RecordCheck, RecordSchema, StageSpec, StartAt, TransportSpec, interpolate, overrides,
+    PipelineSpec, RecordCheck, RecordSchema, StageSpec, StartAt, TransportSpec, interpolate, kafka_properties,
+    overrides,
 };
 use crate::plugin_host::{Catalog, LookupError, default_dirs};
 
@@ -95,6 +96,7 @@ impl Loader<'_> {
         let chart_output = self.chart_output(&mut root, &name);
         let chart = self.stage(&mut root, "chart", StageKind::Chart, &catalog);
         let record_check = self.record_check(&root);
+        let transport_properties_origin = Self::origin_of(&root, "transport", "properties");
         let transport = self.transport(&mut root, &name);
         let dead_letter_origin = Self::origin_of(&root, "dead_letter", "path");
         let dead_letter = self.dead_letter(&mut root, &name, transport.as_ref());
@@ -127,6 +129,7 @@ impl Loader<'_> {
                 chart_output,
                 dead_letter,
                 dead_letter_origin,
+                transport_properties_origin,
                 dashboard_listen: dashboard.listen,
                 dashboard_allowed_hosts: dashboard.allowed_hosts,
                 record_check,
@@ -335,6 +338,7 @@ impl Loader<'_> {
                 }))
             }
             "kafka" => {
+                self.check_properties("transport", &table);
                 let s: KafkaTransportSettings = self.runner_settings("transport", "kafka", &mut table, &origin)?;
                 Some(TransportSpec::Kafka(KafkaTransport {
                     pipeline: name.to_string(),
@@ -446,31 +450,47 @@ impl Loader<'_> {
         transport: Option<&TransportSpec>,
     ) -> Option<DeadLetterTarget> {
         let (mut table, origin) = self.take_table(root, "dead_letter", false)?;
+        self.check_properties("dead_letter", &table);
         let s: DeadLetterSettings = self.runner_settings("dead_letter", "output", &mut table, &origin)?;
         let Some(topic) = s.topic else {
             return Some(DeadLetterTarget::File(
                 s.path.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("out/{name}.dead.jsonl"))),
             ));
         };
-        let brokers = match (s.brokers, transport) {
-            (Some(brokers), _) => self.brokers(Some(brokers)),
-            (None, Some(TransportSpec::Kafka(k))) => k.brokers.clone(),
-            (None, _) => self.brokers(None),
+        let brokers = match &s.brokers {
+            Some(brokers) => self.brokers(Some(brokers.clone())),
+            None => match transport {
+                Some(TransportSpec::Kafka(k)) => k.brokers.clone(),
+                _ => self.brokers(None),
+            },
         };
+        // The transport's client settings (TLS, SASL...) go with its
+        // brokers, never to another cluster.
+        let mut properties = match transport {
+            Some(TransportSpec::Kafka(k)) if k.brokers == brokers => k.properties.clone(),
+            _ => Default::default(),
+        };
+        properties.extend(s.properties);
         Some(DeadLetterTarget::Kafka(KafkaTransport {
             pipeline: name.to_string(),
             brokers,
             topic,
             group: format!("{name}_dead_letters"),
-            partitions: 1,
-            replication: 1,
+            partitions: s.partitions,
+            replication: s.replication,
             start: StartAt::Beginning,
             key: None,
             idempotence: true,
             create_topic: true,
             session_timeout_ms: 6000,
-            properties: Default::default(),
+            properties,
         }))
+    }
+
+    /// librdkafka's verdict on the table's `properties`, at each key.
+    fn check_properties(&mut self, section: &str, table: &Table) {
+        let properties = table.get("properties").map(|e| &e.node);
+        self.errors.0.extend(kafka_properties::check(self.file, section, properties));
     }
 
     /// Brokers from a setting, else `KAFKA_BROKERS`, else the embedded broker.

@@ -6,6 +6,7 @@ pub mod diagnostics;
 pub mod document;
 pub mod field_check;
 pub mod interpolate;
+pub mod kafka_properties;
 pub mod overrides;
 pub mod pipeline_schema;
 pub mod runner_settings;
@@ -188,6 +189,8 @@ pub struct PipelineSpec {
     pub dead_letter: DeadLetterTarget,
     /// Where the dead letters' `path` is written in the file.
     pub dead_letter_origin: Origin,
+    /// Where the transport's `properties` are written (else its table).
+    pub transport_properties_origin: Origin,
     /// `[dashboard] listen`, if the file sets it.
     pub dashboard_listen: Option<String>,
     /// `[dashboard] allowed_hosts`.

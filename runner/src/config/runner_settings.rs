@@ -119,8 +119,12 @@ pub struct KafkaTransportSettings {
     #[serde(default = "default_session_timeout_ms")]
     #[schemars(range(min = 1000, max = 300000))]
     pub session_timeout_ms: u64,
-    /// Extra librdkafka settings for both producer and consumer, e.g.
-    /// `{ "batch.num.messages" = "1000" }`.
+    /// Extra librdkafka settings for every client of the topic (producer,
+    /// consumer, admin, and the dead letters on these brokers), e.g.
+    /// `{ "batch.num.messages" = "1000" }` or TLS and SASL:
+    /// `{ "security.protocol" = "SASL_SSL", "sasl.mechanism" = "SCRAM-SHA-512",
+    /// "sasl.username" = "buzz", "sasl.password" = "${KAFKA_PASSWORD}" }`.
+    /// Checked by librdkafka when the file is loaded.
     #[serde(default)]
     pub properties: std::collections::BTreeMap<String, String>,
 }
@@ -232,6 +236,19 @@ pub struct DeadLetterSettings {
     /// `KAFKA_BROKERS`, else the embedded broker).
     #[serde(default)]
     pub brokers: Option<String>,
+    /// Partitions of the dead-letter topic when buzz creates it.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 10000))]
+    pub partitions: i32,
+    /// Replication factor of the dead-letter topic when buzz creates it.
+    #[serde(default = "one")]
+    #[schemars(range(min = 1, max = 100))]
+    pub replication: i32,
+    /// librdkafka settings for the dead-letter client. On the transport's
+    /// brokers it already uses the transport's `properties` (TLS, SASL);
+    /// these are added to them, or replace them key by key.
+    #[serde(default)]
+    pub properties: std::collections::BTreeMap<String, String>,
 }
 
 /// `[state]`: how the pipeline's state survives restarts.

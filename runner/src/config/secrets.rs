@@ -2,7 +2,8 @@
 //! used but never shown: not in logs, reload messages, error messages, the
 //! summary or the dashboard. A setting is secret by its name, the way
 //! operators and librdkafka name them (`password`, `sasl.password`,
-//! `api_token`, `client_secret`, `ssl.key.pem`...).
+//! `ssl.key.password`, `api_token`, `client_secret`, `ssl.key.pem`,
+//! `sasl.oauthbearer.config`...).
 
 use serde_json::Value as Json;
 
@@ -10,8 +11,19 @@ use serde_json::Value as Json;
 pub const REDACTED: &str = "<redacted>";
 
 /// Parts of a setting's name that make it secret.
-const SECRET_WORDS: [&str; 8] =
-    ["password", "passwd", "secret", "token", "credential", "private", "api_key", "key.pem"];
+const SECRET_WORDS: [&str; 11] = [
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "token",
+    "credential",
+    "private",
+    "api_key",
+    "key.pem",
+    "jaas",
+    "oauthbearer.config",
+];
 
 /// True if the setting named `key` (a name or a dotted path) holds a secret.
 pub fn is_secret(key: &str) -> bool {
@@ -35,10 +47,16 @@ pub fn redacted_value(key: &str, value: &Json) -> Json {
     if is_secret(key) { Json::from(REDACTED) } else { redacted(value) }
 }
 
-/// A `--set key.path=value` argument as it may be shown.
+/// A `--set key.path=value` argument as it may be shown: the value hidden
+/// if the path names a secret, or if the value does (an inline table
+/// holding one).
 pub fn shown_override(arg: &str) -> String {
-    match arg.split_once('=') {
-        Some((path, _)) if is_secret(path) => format!("{path}={REDACTED}"),
+    match super::overrides::split_path(arg) {
+        Ok((path, value)) if is_secret(&path.join(".")) || is_secret(value) => {
+            format!("{}={REDACTED}", &arg[..arg.len() - value.len() - 1])
+        }
+        // Malformed: all after the first `=` may be the secret.
+        Err(_) if is_secret(arg) => format!("{}={REDACTED}", arg.split('=').next().unwrap_or_default()),
         _ => arg.to_string(),
     }
 }
@@ -50,12 +68,23 @@ mod tests {
 
     #[test]
     fn secret_settings_are_named_as_operators_name_them() {
-        for key in
-            ["password", "sasl.password", "ssl.key.password", "api_token", "client_secret", "apiKey", "ssl.key.pem"]
-        {
+        for key in [
+            "password",
+            "sasl.password",
+            "ssl.key.password",
+            "ssl.keystore.password",
+            "api_token",
+            "client_secret",
+            "apiKey",
+            "ssl.key.pem",
+            "sasl.oauthbearer.client.secret",
+            "sasl.oauthbearer.config",
+            "sasl.oauthbearer.assertion.private.key.passphrase",
+            "sasl.jaas.config",
+        ] {
             assert!(is_secret(key), "{key}");
         }
-        for key in ["path", "author", "sasl.username", "topic", "key", "field"] {
+        for key in ["path", "author", "sasl.username", "sasl.mechanism", "ssl.ca.location", "topic", "key", "field"] {
             assert!(!is_secret(key), "{key}");
         }
     }
@@ -69,5 +98,15 @@ mod tests {
         );
         assert_eq!(shown_override("source.password=hunter2"), "source.password=<redacted>");
         assert_eq!(shown_override("source.interval_ms=0"), "source.interval_ms=0");
+        assert_eq!(
+            shown_override(r#"transport.properties."sasl.password"=a=b"#),
+            r#"transport.properties."sasl.password"=<redacted>"#
+        );
+        assert_eq!(shown_override(r#"a."x=y".password=z"#), r#"a."x=y".password=<redacted>"#);
+        assert_eq!(
+            shown_override(r#"transport.properties={ "sasl.password" = "z" }"#),
+            "transport.properties=<redacted>"
+        );
+        assert_eq!(shown_override(r#"a."sasl.password=hunter2"#), r#"a."sasl.password=<redacted>"#);
     }
 }

@@ -194,7 +194,7 @@ pub fn check(spec: &PipelineSpec) -> Result<(), Diagnostics> {
             errors.0.extend(e.0);
         }
     }
-    for result in [check_chart_output(spec), check_dead_letters(spec)] {
+    for result in [check_chart_output(spec), check_dead_letters(spec), check_kafka_clients(spec)] {
         if let Err(e) = result {
             errors.0.extend(e.0);
         }
@@ -212,6 +212,15 @@ fn check_chart_output(spec: &PipelineSpec) -> Result<(), Diagnostics> {
 pub fn check_dead_letters(spec: &PipelineSpec) -> Result<(), Diagnostics> {
     let at = &spec.dead_letter_origin;
     spec.dead_letter.check_writable().map_err(|e| spec.file.error(at, format!("dead_letter.path: {e}")).into())
+}
+
+/// librdkafka must take the Kafka clients' settings together (each key
+/// alone was checked on loading), said at `transport.properties`.
+fn check_kafka_clients(spec: &PipelineSpec) -> Result<(), Diagnostics> {
+    let TransportSpec::Kafka(kafka) = &spec.transport else { return Ok(()) };
+    let at = &spec.transport_properties_origin;
+    transport::kafka::check_client_settings(kafka)
+        .map_err(|e| spec.file.error(at, format!("transport.properties: {e}")).into())
 }
 
 /// The running configuration, for the summary: each stage's type and settings.

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::repo_root;
+use super::{interop_script, python, repo_root};
 
 /// A tool installed by scripts/setup-test under .tools/bin.
-fn installed(name: &str) -> PathBuf {
+pub fn installed(name: &str) -> PathBuf {
     let path = repo_root().join(".tools/bin").join(name);
     assert!(path.exists(), "{name} is not installed at {}: run scripts/setup-test (scripts/test does)", path.display());
     path
@@ -26,7 +26,7 @@ pub fn free_port() -> u16 {
 
 /// A running tansu broker, killed when dropped.
 pub struct Tansu {
-    child: Child,
+    _process: Listening,
     pub port: u16,
     pub address: String,
 }
@@ -37,7 +37,36 @@ impl Tansu {
     }
 
     pub fn start_on(port: u16) -> Tansu {
-        Self::launch(Command::new(tansu_binary()), port, "memory://tansu/")
+        Self::launch(Command::new(tansu_binary()), port, port, "memory://tansu/", &[])
+    }
+
+    /// A broker on `port` that sends its clients to `advertised`: a TLS
+    /// terminator in front of it.
+    pub fn start_behind(port: u16, advertised: u16) -> Tansu {
+        Self::launch(Command::new(tansu_binary()), port, advertised, "memory://tansu/", &[])
+    }
+
+    /// A durable broker in `dir` behind `advertised` that admits only the
+    /// SCRAM `users` (name, password, mechanism `scram256` or `scram512`).
+    /// tansu keeps credentials in SQL storage and takes new users only
+    /// without `--authentication`: they are made first, then it restarts.
+    pub fn start_with_users(port: u16, advertised: u16, dir: &Path, users: &[(&str, &str, &str)]) -> Tansu {
+        let durable = || {
+            let mut command = Command::new(installed("tansu-sqlite"));
+            command.current_dir(dir);
+            command
+        };
+        let open = Self::launch(durable(), port, port, "sqlite://tansu.db", &[]);
+        for (name, password, mechanism) in users {
+            let made = durable()
+                .args(["user", "create", name, password, "--mechanism", mechanism, "--broker"])
+                .arg(format!("tcp://127.0.0.1:{port}"))
+                .output()
+                .expect("tansu user create runs");
+            assert!(made.status.success(), "tansu user create {name}: {}", String::from_utf8_lossy(&made.stderr));
+        }
+        drop(open);
+        Self::launch(durable(), port, advertised, "sqlite://tansu.db", &["--authentication"])
     }
 
     /// A broker that keeps its data (topics, records, committed offsets,
@@ -47,37 +76,48 @@ impl Tansu {
         let mut command = Command::new(installed("tansu-sqlite"));
         // tansu resolves the database path against its working directory.
         command.current_dir(dir);
-        Self::launch(command, port, "sqlite://tansu.db")
+        Self::launch(command, port, port, "sqlite://tansu.db", &[])
     }
 
-    fn launch(mut command: Command, port: u16, storage: &str) -> Tansu {
+    fn launch(mut command: Command, port: u16, advertised: u16, storage: &str, extra: &[&str]) -> Tansu {
         let url = format!("tcp://127.0.0.1:{port}");
+        let advertised = format!("tcp://127.0.0.1:{advertised}");
         let log = std::env::temp_dir().join(format!("buzz-tansu-{port}.log"));
-        let child = command
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", storage])
-            .stdout(Stdio::null())
+        command
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised])
+            .args(["--storage-engine", storage])
+            .args(extra)
             // Appended: a broker restarted on the same port keeps both logs.
-            .stderr(std::fs::File::options().create(true).append(true).open(&log).expect("tansu log file"))
-            .spawn()
-            .expect("tansu starts");
-        let tansu = Tansu { child, port, address: format!("127.0.0.1:{port}") };
+            .stderr(std::fs::File::options().create(true).append(true).open(&log).expect("tansu log file"));
+        Tansu { _process: Listening::spawn("tansu", command, port, &log), port, address: format!("127.0.0.1:{port}") }
+    }
+}
+
+/// A server process for a test, killed when dropped.
+pub struct Listening(Child);
+
+impl Listening {
+    /// Starts `command` and waits until it listens on `port`; `log` is
+    /// where its stderr goes, named if it never listens.
+    pub fn spawn(what: &str, mut command: Command, port: u16, log: &Path) -> Listening {
+        let process = Listening(command.stdout(Stdio::null()).spawn().unwrap_or_else(|e| panic!("{what} starts: {e}")));
         let started = Instant::now();
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
                 started.elapsed() < Duration::from_secs(20),
-                "tansu did not listen on {port} (log: {})",
+                "{what} did not listen on {port} (log: {})",
                 log.display()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
-        tansu
+        process
     }
 }
 
-impl Drop for Tansu {
+impl Drop for Listening {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
@@ -113,18 +153,6 @@ pub fn unique(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!("{prefix}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
-}
-
-/// The test Python, with the independent Kafka client (confluent-kafka).
-pub fn python() -> PathBuf {
-    let python = repo_root().join(".tools/venv/bin/python");
-    assert!(python.exists(), "the test Python is not installed: run scripts/setup-test (scripts/test does)");
-    python
-}
-
-/// A script of runner/tests/interop, run with [`python`].
-pub fn interop_script(name: &str) -> PathBuf {
-    repo_root().join("runner/tests/interop").join(name)
 }
 
 /// `create_topic.py`: the Python client makes `topic` with `partitions`.

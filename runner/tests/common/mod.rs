@@ -5,6 +5,7 @@
 pub mod broker;
 pub mod browser;
 pub mod logs;
+pub mod tls;
 pub mod watched;
 
 use std::path::{Path, PathBuf};
@@ -89,6 +90,27 @@ pub fn buzz() -> Command {
         command.env_remove(variable);
     }
     command
+}
+
+/// The Python (with confluent-kafka, an independent Kafka client) that
+/// scripts/setup-test installs.
+pub fn python() -> PathBuf {
+    let python = repo_root().join(".tools/venv/bin/python");
+    assert!(python.exists(), "the test Python is not installed: run scripts/setup-test (scripts/test does)");
+    python
+}
+
+/// A script of runner/tests/interop, run with [`python`].
+pub fn interop_script(name: &str) -> PathBuf {
+    repo_root().join("runner/tests/interop").join(name)
+}
+
+/// Runs `produce_original.py` (the original producers' messages, from an
+/// independent client) with `args`; the JSON lines it printed.
+pub fn python_produces(args: &[&str]) -> Vec<Value> {
+    let output = Command::new(python()).arg(interop_script("produce_original.py")).args(args).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 /// The path of a fixture library built in the workspace (`panicky`, ...).

@@ -2,8 +2,9 @@
 original buzzline producers did: JSON objects {"message", "author"},
 json.dumps(...).encode("utf-8"), no key.
 
-usage: produce_original.py BROKERS TOPIC COUNT [--malformed]
-Prints the messages it sent as JSON lines. With --malformed it also sends
+usage: produce_original.py BROKERS TOPIC COUNT [--malformed] [--compression CODEC]
+Prints the messages it sent as JSON lines. With --compression it compresses
+its batches with CODEC (zstd, lz4, gzip...). With --malformed it also sends
 one record that is not JSON, with a key, headers and a timestamp, and then
 prints {"malformed": {"partition", "offset"}} where the broker put it.
 """
@@ -23,7 +24,10 @@ AUTHORS = ["Alice", "Bob", "Charlie", "Eve"]
 def main():
     brokers, topic, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
     rng = random.Random(11)
-    producer = Producer({"bootstrap.servers": brokers})
+    config = {"bootstrap.servers": brokers}
+    if "--compression" in sys.argv:
+        config["compression.type"] = sys.argv[sys.argv.index("--compression") + 1]
+    producer = Producer(config)
     for _ in range(count):
         message = {
             "message": f"I just {rng.choice(ACTIONS)} {rng.choice(TOPICS)}! It was {rng.choice(ADJECTIVES)}.",

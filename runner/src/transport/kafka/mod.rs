@@ -15,6 +15,7 @@ mod embedded;
 pub mod hosting;
 mod partitioner;
 mod reader;
+mod settings_check;
 mod snapshot;
 mod topic;
 mod writer;
@@ -23,6 +24,7 @@ pub use client::bootstrap;
 pub use embedded::{embedded_bootstrap, fail_next_embedded_produce, set_embedded_broker_up, set_embedded_topic_error};
 pub use partitioner::{murmur2, partition_for_key, partition_for_unkeyed};
 pub use reader::KafkaReader;
+pub use settings_check::check_client_settings;
 pub use snapshot::{TopicRecord, partition_ends, read_topic};
 pub use writer::KafkaWriter;
 

@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
@@ -224,44 +225,7 @@ impl KafkaReader {
 
     pub fn open(spec: &KafkaTransport) -> Result<Self, TransportError> {
         let bootstrap = bootstrap(spec)?;
-        let mut config = base_config(spec, &bootstrap);
-        config.set("group.id", &spec.group);
-        // Offsets are committed by hand, after the transform took the records.
-        set_default(&mut config, spec, "enable.auto.commit", "false");
-        set_default(&mut config, spec, "enable.partition.eof", "true");
-        // Statistics carry the consumer lag the dashboard shows.
-        set_default(&mut config, spec, "statistics.interval.ms", "1000");
-        // When its local queue is full (queued.min.messages), librdkafka
-        // stops fetching for this long: the default 1 s idles a consumer
-        // that is only slightly slower than the fetcher (measured: 140k
-        // rec/s with it, 700k+ without).
-        set_default(&mut config, spec, "fetch.queue.backoff.ms", "10");
-        // How many records librdkafka keeps fetched ahead (default 100,000).
-        // Measured on the smoker pipeline, 10 M records on the embedded
-        // broker: 20,000 runs as fast (14.5 s) with 10 MB less peak memory;
-        // 5,000 was 25% slower, 1,000 three times slower.
-        set_default(&mut config, spec, "queued.min.messages", "20000");
-        if spec.brokers == Brokers::Embedded {
-            // The mock broker answers a fetch only after the full wait.
-            set_default(&mut config, spec, "fetch.wait.max.ms", "10");
-        }
-        set_default(&mut config, spec, "session.timeout.ms", &spec.session_timeout_ms.to_string());
-        // A session too short for librdkafka's 3 s heartbeat expired between
-        // heartbeats, and the group took every partition away each time
-        // (measured: a lone consumer with a 1.5 s session rebalanced every
-        // 1.5 s): such a session gets three heartbeats. Longer ones keep the
-        // 3 s: with 2 s at the default 6 s session, a tansu group that lost a
-        // member left its partitions unassigned (BENCHMARKS.md, section 7).
-        if spec.session_timeout_ms < 6000 {
-            let heartbeat = (spec.session_timeout_ms / 3).max(1);
-            set_default(&mut config, spec, "heartbeat.interval.ms", &heartbeat.to_string());
-        }
-        set_default(
-            &mut config,
-            spec,
-            "auto.offset.reset",
-            if spec.start == StartAt::End { "latest" } else { "earliest" },
-        );
+        let config = consumer_config(spec, &bootstrap);
         let context = ReaderContext {
             topic: spec.topic.clone(),
             errors: ErrorReporter::new(format!("consumer of topic {} at {bootstrap}", spec.topic)),
@@ -566,4 +530,43 @@ impl KafkaReader {
         self.ends = Some((asked, ends));
         self.ends.clone()
     }
+}
+
+/// The consumer's settings: the transport's, and buzz's defaults where the
+/// user's `properties` do not say otherwise.
+pub(super) fn consumer_config(spec: &KafkaTransport, bootstrap: &str) -> ClientConfig {
+    let mut config = base_config(spec, bootstrap);
+    config.set("group.id", &spec.group);
+    // Offsets are committed by hand, after the transform took the records.
+    set_default(&mut config, spec, "enable.auto.commit", "false");
+    set_default(&mut config, spec, "enable.partition.eof", "true");
+    // Statistics carry the consumer lag the dashboard shows.
+    set_default(&mut config, spec, "statistics.interval.ms", "1000");
+    // When its local queue is full (queued.min.messages), librdkafka
+    // stops fetching for this long: the default 1 s idles a consumer
+    // that is only slightly slower than the fetcher (measured: 140k
+    // rec/s with it, 700k+ without).
+    set_default(&mut config, spec, "fetch.queue.backoff.ms", "10");
+    // How many records librdkafka keeps fetched ahead (default 100,000).
+    // Measured on the smoker pipeline, 10 M records on the embedded
+    // broker: 20,000 runs as fast (14.5 s) with 10 MB less peak memory;
+    // 5,000 was 25% slower, 1,000 three times slower.
+    set_default(&mut config, spec, "queued.min.messages", "20000");
+    if spec.brokers == Brokers::Embedded {
+        // The mock broker answers a fetch only after the full wait.
+        set_default(&mut config, spec, "fetch.wait.max.ms", "10");
+    }
+    set_default(&mut config, spec, "session.timeout.ms", &spec.session_timeout_ms.to_string());
+    // A session too short for librdkafka's 3 s heartbeat expired between
+    // heartbeats, and the group took every partition away each time
+    // (measured: a lone consumer with a 1.5 s session rebalanced every
+    // 1.5 s): such a session gets three heartbeats. Longer ones keep the
+    // 3 s: with 2 s at the default 6 s session, a tansu group that lost a
+    // member left its partitions unassigned (BENCHMARKS.md, section 7).
+    if spec.session_timeout_ms < 6000 {
+        let heartbeat = (spec.session_timeout_ms / 3).max(1);
+        set_default(&mut config, spec, "heartbeat.interval.ms", &heartbeat.to_string());
+    }
+    set_default(&mut config, spec, "auto.offset.reset", if spec.start == StartAt::End { "latest" } else { "earliest" });
+    config
 }

@@ -138,19 +138,7 @@ pub struct KafkaWriter {
 impl KafkaWriter {
     pub fn open(spec: &KafkaTransport) -> Result<Self, TransportError> {
         let bootstrap = super::client::bootstrap(spec)?;
-        let mut config = base_config(spec, &bootstrap);
-        set_default(&mut config, spec, "enable.idempotence", &spec.idempotence.to_string());
-        // Never drop a record for taking too long: wait for the broker.
-        set_default(&mut config, spec, "message.timeout.ms", "0");
-        // buzz creates the topic itself, with the file's partition count.
-        set_default(&mut config, spec, "allow.auto.create.topics", "false");
-        set_default(&mut config, spec, "linger.ms", "5");
-        set_default(&mut config, spec, "queue.buffering.max.messages", "1000000");
-        if spec.brokers == Brokers::Embedded {
-            // The mock broker serves very large message sets slowly
-            // (measured-facts.md); 1000 per set is its fastest here.
-            set_default(&mut config, spec, "batch.num.messages", "1000");
-        }
+        let config = producer_config(spec, &bootstrap);
         let label = format!("producer for topic {} at {bootstrap}", spec.topic);
         let deliveries = Arc::new(Deliveries::default());
         let producer = new_producer(&config, &label, &deliveries)?;
@@ -268,6 +256,25 @@ impl KafkaWriter {
         }
         Ok(())
     }
+}
+
+/// The producer's settings: the transport's, and buzz's defaults where the
+/// user's `properties` do not say otherwise.
+pub(super) fn producer_config(spec: &KafkaTransport, bootstrap: &str) -> ClientConfig {
+    let mut config = base_config(spec, bootstrap);
+    set_default(&mut config, spec, "enable.idempotence", &spec.idempotence.to_string());
+    // Never drop a record for taking too long: wait for the broker.
+    set_default(&mut config, spec, "message.timeout.ms", "0");
+    // buzz creates the topic itself, with the file's partition count.
+    set_default(&mut config, spec, "allow.auto.create.topics", "false");
+    set_default(&mut config, spec, "linger.ms", "5");
+    set_default(&mut config, spec, "queue.buffering.max.messages", "1000000");
+    if spec.brokers == Brokers::Embedded {
+        // The mock broker serves very large message sets slowly
+        // (measured-facts.md); 1000 per set is its fastest here.
+        set_default(&mut config, spec, "batch.num.messages", "1000");
+    }
+    config
 }
 
 fn new_producer(
