@@ -74,7 +74,9 @@ import quixstreams  # noqa: E402
 RECORDS = int(os.environ.get("BENCH_RECORDS", 1_000_000))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", 3))
 KILL_AT = float(os.environ.get("BENCH_KILL_AT", 0.4))
-SESSION_WAIT_S = 7
+# The consumer groups' session, both programs (6 s: buzz's default on tansu).
+SESSION_MS = int(os.environ.get("BENCH_SESSION_MS", 6000))
+SESSION_WAIT_S = SESSION_MS / 1000 + 1
 # A run that has not exited by then is reported as hung and killed.
 RUN_LIMIT_S = int(os.environ.get("BENCH_RUN_LIMIT_S", 600))
 TOPIC = "buzzline_json"
@@ -223,6 +225,7 @@ def committed(broker, group):
 def buzz_argv(group, directory):
     return [str(BUZZ), "run", str(PIPELINE), "--role", "consume", "--set", f"transport.topic={TOPIC}",
             "--set", f"transport.group={group}", "--set", "chart.fps=1",
+            "--set", f"transport.session_timeout_ms={SESSION_MS}",
             "--set", f"chart.output={directory}/{group}-chart", "--set", f"dead_letter.path={directory}/{group}-dead.jsonl",
             "--exit-when-done", "--http", "off", "--no-reload", "--summary", f"{directory}/{group}-summary.json"]
 
@@ -235,7 +238,7 @@ def buzz_counts(group, directory):
 
 def quix_argv(broker, group, directory, ends, guarantee="at-least-once"):
     return [str(PYTHON), "-W", "ignore", str(HERE / "quix_count.py"), broker, TOPIC, group,
-            str(directory / f"{group}-state"), json.dumps(ends), str(directory / f"{group}-counts.json"), guarantee]
+            str(directory / f"{group}-state"), json.dumps(ends), str(directory / f"{group}-counts.json"), guarantee, str(SESSION_MS)]
 
 
 def quix_counts(broker, group, directory):
@@ -369,7 +372,7 @@ def restart(work):
             results[program] = (whole, first, second)
             print(f"peer restart {program:<4} uninterrupted {whole.seconds:6.2f} s ({total / whole.seconds:,.0f} "
                   f"records/s, counts {whole_counts}); killed (SIGKILL) at {killed_at[0]:,} committed after "
-                  f"{first.seconds:.2f} s, resumed ({SESSION_WAIT_S} s later) and finished in {second.seconds:.2f} s: total "
+                  f"{first.seconds:.2f} s, resumed ({SESSION_WAIT_S:.0f} s later) and finished in {second.seconds:.2f} s: total "
                   f"{first.seconds + second.seconds:.2f} s ({(first.seconds + second.seconds) / whole.seconds:.2f} "
                   f"x uninterrupted), peak RSS {max(first.peak_mb, second.peak_mb):.1f} MB; final counts "
                   f"{describe_counts(counts, truth)}", flush=True)

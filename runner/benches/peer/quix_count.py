@@ -9,7 +9,7 @@ without the chart. The app stops itself once it has processed every
 partition up to the end offsets it is given, and then writes the last count
 it emitted per author (its state's value) as JSON.
 
-Usage: quix_count.py BROKER TOPIC GROUP STATE_DIR ENDS_JSON OUT_JSON GUARANTEE
+Usage: quix_count.py BROKER TOPIC GROUP STATE_DIR ENDS_JSON OUT_JSON GUARANTEE SESSION_MS
   ENDS_JSON: {"partition": end offset (exclusive)} of TOPIC.
 """
 
@@ -20,7 +20,7 @@ import time
 from confluent_kafka import Consumer, TopicPartition
 from quixstreams import Application, message_context
 
-broker, topic_name, group, state_dir, ends_json, out_json, guarantee = sys.argv[1:8]
+broker, topic_name, group, state_dir, ends_json, out_json, guarantee, session_ms = sys.argv[1:9]
 ends = {int(p): int(o) for p, o in json.loads(ends_json).items()}
 # The last offset of each partition still to be seen; an empty partition is done.
 remaining = {p: end - 1 for p, end in ends.items() if end > 0}
@@ -45,7 +45,7 @@ app = Application(
     # tansu forms a group only with a session timeout shorter than
     # librdkafka's default (/work/shared/notes/measured-facts.md); buzz uses
     # 6 s on tansu too.
-    consumer_extra_config={"session.timeout.ms": 6000},
+    consumer_extra_config={"session.timeout.ms": int(session_ms)},
 )
 topic = app.topic(topic_name, value_deserializer="json", key_deserializer="str")
 sdf = app.dataframe(topic)
