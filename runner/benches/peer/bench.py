@@ -29,7 +29,11 @@ True counts: the topic read with confluent-kafka and counted per author.
 The peer is installed by the bench: a venv (BUZZ_PEER_VENV, default
 .tools/peer-venv) with the exact versions of runner/benches/peer/requirements.txt.
 BENCH_RECORDS and BENCH_ROUNDS change the count and the rounds;
-BENCH_KILL_AT the fraction for the kill (0.4).
+BENCH_KILL_AT the fraction for the kill (0.4); BENCH_SESSION_MS both
+programs' group session (6000; on a loaded machine tansu with SQLite
+storage let 6 s sessions expire, and 30000 was needed, BENCHMARKS.md
+section 8); BENCH_RUN_LIMIT_S how long a run may take before it is
+reported as hung and killed (600); BENCH_KEEP=1 keeps the work folder.
 """
 
 import json
@@ -360,8 +364,8 @@ def restart(work):
                       f"to be killed ended before its committed offsets reached {KILL_AT:.0%} "
                       f"({'hung' if first.hung else 'exit ' + str(first.status)}): no restart measured", flush=True)
                 continue
-            # The killed member stays in the group until its session (6 s
-            # for both) times out; tansu cannot hand partitions on from a
+            # The killed member stays in the group until its session
+            # (SESSION_MS, both) times out; tansu cannot hand partitions on from a
             # member that left while the group was forming (a consumer that
             # joins meanwhile was seen assigned nothing for 9 minutes), so
             # the restart waits that out, alike for both, and the wait is
