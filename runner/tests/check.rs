@@ -312,7 +312,7 @@ fn a_charts_settings_in_errors_include_those_the_runner_takes() {
         &format!("{GOOD}zzz = 1\n"),
         18,
         1,
-        &["unknown setting `chart.zzz`", "title,", "max_points, output, fps, png_interval_ms)"],
+        &["unknown setting `chart.zzz`", "title,", "max_points, y_min, y_max, output, fps, png_interval_ms)"],
     );
 }
 
