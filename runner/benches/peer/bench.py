@@ -296,16 +296,27 @@ def describe_counts(counts, truth):
     return f"NOT equal: {extra:+d} records in all, per author {diff}"
 
 
+def broker_in(work, name, binary, storage):
+    """A fresh folder under `work` and a tansu broker keeping its data there."""
+    directory = work / name
+    directory.mkdir()
+    return directory, Tansu(binary, storage, directory)
+
+
+def fill_topic(broker, directory):
+    """Makes the topic and fills it with buzz's producer: (seconds taken,
+    true counts per author, each partition's end, records in all)."""
+    create_topic(broker.address)
+    produced_s = produce(broker.address, directory)
+    truth, ends = read_topic(broker.address)
+    return produced_s, truth, ends, sum(ends.values())
+
+
 def throughput(work):
     log("peer: part 1, throughput on tansu (memory storage)")
-    directory = work / "memory"
-    directory.mkdir()
-    broker = Tansu("tansu", "memory://tansu/", directory)
+    directory, broker = broker_in(work, "memory", "tansu", "memory://tansu/")
     try:
-        create_topic(broker.address)
-        produced_s = produce(broker.address, directory)
-        truth, ends = read_topic(broker.address)
-        total = sum(ends.values())
+        produced_s, truth, ends, total = fill_topic(broker, directory)
         print(f"peer topic: {total} buzz messages in {PARTITIONS} partitions {ends}, written by buzz's producer in "
               f"{produced_s:.1f} s; true counts {truth}")
         runs = {"buzz": [], "quix": []}
@@ -332,14 +343,9 @@ def throughput(work):
 
 def restart(work):
     log("peer: part 2, kill and resume on tansu (SQLite storage)")
-    directory = work / "sqlite"
-    directory.mkdir()
-    broker = Tansu("tansu-sqlite", "sqlite://tansu.db", directory)
+    directory, broker = broker_in(work, "sqlite", "tansu-sqlite", "sqlite://tansu.db")
     try:
-        create_topic(broker.address)
-        produced_s = produce(broker.address, directory)
-        truth, ends = read_topic(broker.address)
-        total = sum(ends.values())
+        produced_s, truth, ends, total = fill_topic(broker, directory)
         print(f"peer restart topic (SQLite storage): {total} records {ends}, written in {produced_s:.1f} s")
         results = {}
         for program in ("buzz", "quix"):
