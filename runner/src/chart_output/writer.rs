@@ -104,29 +104,21 @@ impl ChartWriter {
     }
 
     /// Draws the final frame (PNG included) and waits until it is on disk.
-    pub fn finish(mut self, frame: PluginBytes, renderer: ChartRenderer) {
+    pub fn finish(self, frame: PluginBytes, renderer: ChartRenderer) {
         let target = self.put(Job { frame, renderer, last: true });
         let mut slot = self.shared.slot.lock().expect("chart slot poisoned");
         while slot.written < target {
             slot = self.shared.changed.wait(slot).expect("chart slot poisoned");
         }
-        slot.closed = true;
-        drop(slot);
-        self.shared.changed.notify_all();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        // Dropping `self` then closes the slot and joins the thread.
     }
 
     /// Ends with the frames already given (the chart has not changed
     /// since): draws what is queued, and the last frame's PNG if it was
-    /// skipped, and waits until they are on disk.
-    pub fn close(mut self) {
-        self.shared.slot.lock().expect("chart slot poisoned").closed = true;
-        self.shared.changed.notify_all();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+    /// skipped, and waits until they are on disk. (What dropping it does;
+    /// named for the call site.)
+    pub fn close(self) {
+        drop(self);
     }
 
     fn put(&self, job: Job) -> u64 {
@@ -141,6 +133,8 @@ impl ChartWriter {
     }
 }
 
+/// Closes the slot: the thread draws what is queued (and an owed PNG),
+/// then ends; waits for it.
 impl Drop for ChartWriter {
     fn drop(&mut self) {
         if let Some(thread) = self.thread.take() {

@@ -107,30 +107,30 @@ fn describe(
             format!("`{dotted}` must be less than {limit}, found {}", found())
         }
         ValidationErrorKind::Enum { options } => {
-            let options: Vec<String> =
-                options.as_array().map(|o| o.iter().map(|v| v.to_string()).collect()).unwrap_or_default();
-            let hint = node
-                .and_then(Node::as_str)
-                .map(|s| did_you_mean(&format!("\"{s}\""), options.iter().map(String::as_str)))
-                .unwrap_or_default();
-            format!("`{dotted}` must be one of {}, found {}{hint}", options.join(", "), found())
+            let options = options.as_array().cloned().unwrap_or_default();
+            one_of(&dotted, &options, node, &found())
         }
         ValidationErrorKind::MinItems { limit } => format!("`{dotted}` must hold at least {limit} item(s)"),
         ValidationErrorKind::MinLength { limit } => format!("`{dotted}` must be at least {limit} character(s) long"),
-        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
-            if !choices(schema, property_schema(schema, &path)).is_empty() =>
-        {
-            let options: Vec<String> =
-                choices(schema, property_schema(schema, &path)).iter().map(|v| v.to_string()).collect();
-            let hint = node
-                .and_then(Node::as_str)
-                .map(|s| did_you_mean(&format!("\"{s}\""), options.iter().map(String::as_str)))
-                .unwrap_or_default();
-            format!("`{dotted}` must be one of {}, found {}{hint}", options.join(", "), found())
+        ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. } => {
+            match choices(schema, property_schema(schema, &path)) {
+                options if options.is_empty() => format!("`{dotted}`: {error}"),
+                options => one_of(&dotted, &options, node, &found()),
+            }
         }
         _ => format!("`{dotted}`: {error}"),
     };
     vec![file.error(here, message)]
+}
+
+/// "`x` must be one of "a", "b", found ...", with the closest value.
+fn one_of(dotted: &str, options: &[Json], node: Option<&Node>, found: &str) -> String {
+    let options: Vec<String> = options.iter().map(Json::to_string).collect();
+    let hint = node
+        .and_then(Node::as_str)
+        .map(|s| did_you_mean(&format!("\"{s}\""), options.iter().map(String::as_str)))
+        .unwrap_or_default();
+    format!("`{dotted}` must be one of {}, found {found}{hint}", options.join(", "))
 }
 
 /// The values a setting may take when its schema is a choice of constants
