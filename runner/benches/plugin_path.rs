@@ -6,8 +6,9 @@
 //!
 //! Baseline, in the same run: the same work done inline in one Rust loop
 //! (parse each record, count per author or run the stall window, update a
-//! chart state) over the same records, made beforehand, with no plugin
-//! boundary, no threads and no transport. Target: buzz / inline >= 0.7.
+//! chart state) over the same source's records as it makes them, with no
+//! plugin boundary, no threads, no transport and no frames drawn. Target:
+//! buzz / inline >= 0.7, in records/s and in CPU time.
 //!
 //! Run with `scripts/bench path`.
 
@@ -22,33 +23,6 @@ use support::{COUNT_BY_AUTHOR, cpu_seconds, output_settings, pin_to_one_core, pi
 
 const TARGET: f64 = 1_000_000.0;
 
-/// The records a pipeline's source makes, `count` of them, in one arena.
-struct Records {
-    bytes: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl Records {
-    fn made_by(spec: &buzz::config::PipelineSpec, count: usize) -> Records {
-        let mut source = pipeline::build_stage(spec, &spec.source).unwrap();
-        let mut records = Records { bytes: Vec::with_capacity(count * 140), ends: Vec::with_capacity(count) };
-        while records.ends.len() < count {
-            let batch = source.poll(4096.min(count - records.ends.len())).unwrap();
-            for r in batch.records {
-                // SAFETY: the batch is alive until the next poll.
-                records.bytes.extend_from_slice(unsafe { r.payload.as_bytes() });
-                records.ends.push(records.bytes.len());
-            }
-        }
-        records
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts.zip(self.ends.iter()).map(|(start, end)| &self.bytes[start..*end])
-    }
-}
-
 #[derive(serde::Deserialize)]
 struct Message<'a> {
     #[serde(borrow)]
@@ -60,68 +34,88 @@ struct Reading {
     temperature: f64,
 }
 
+/// A pipeline's work done inline, one record at a time.
+trait Inline {
+    fn take(&mut self, payload: &[u8]);
+}
+
 /// The buzz app inline: parse, count per author, set the bar.
-fn count_inline(records: &Records) -> u64 {
-    let mut counts: HashMap<String, u64> = HashMap::new();
-    let mut bars: HashMap<String, f64> = HashMap::new();
-    for payload in records.iter() {
+#[derive(Default)]
+struct CountInline {
+    counts: HashMap<String, u64>,
+    bars: HashMap<String, f64>,
+}
+
+impl Inline for CountInline {
+    fn take(&mut self, payload: &[u8]) {
         let message: Message<'_> = serde_json::from_slice(payload).unwrap();
-        let count = match counts.get_mut(message.author.as_ref()) {
+        let count = match self.counts.get_mut(message.author.as_ref()) {
             Some(count) => count,
-            None => counts.entry(message.author.to_string()).or_default(),
+            None => self.counts.entry(message.author.to_string()).or_default(),
         };
         *count += 1;
         let value = *count as f64;
-        match bars.get_mut(message.author.as_ref()) {
+        match self.bars.get_mut(message.author.as_ref()) {
             Some(bar) => *bar = value,
-            None => drop(bars.insert(message.author.to_string(), value)),
+            None => drop(self.bars.insert(message.author.to_string(), value)),
         }
     }
-    bars.values().sum::<f64>() as u64
 }
 
 /// The smoker inline: parse, a window of 10 readings, stall when it varies
 /// by at most 0.2, and a line of at most 2,000 points (halved when full)
-/// with the stalls marked.
-fn stalls_inline(records: &Records) -> u64 {
-    let (window, threshold, max_points) = (10, 0.2, 2000);
-    let mut temps: VecDeque<f64> = VecDeque::with_capacity(window);
-    let mut line: Vec<(u64, f64)> = Vec::with_capacity(2 * max_points);
-    let mut marked = 0u64;
-    for (index, payload) in records.iter().enumerate() {
+/// with the stalls counted.
+#[derive(Default)]
+struct StallsInline {
+    temps: VecDeque<f64>,
+    line: Vec<(u64, f64)>,
+    seen: u64,
+    marked: u64,
+}
+
+impl Inline for StallsInline {
+    fn take(&mut self, payload: &[u8]) {
+        let (window, threshold, max_points) = (10, 0.2, 2000);
         let reading: Reading = serde_json::from_slice(payload).unwrap();
-        if temps.len() == window {
-            temps.pop_front();
+        if self.temps.len() == window {
+            self.temps.pop_front();
         }
-        temps.push_back(reading.temperature);
-        let (lo, hi) = temps.iter().fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(*t), hi.max(*t)));
-        if temps.len() == window && hi - lo <= threshold {
-            marked += 1;
+        self.temps.push_back(reading.temperature);
+        let (lo, hi) = self.temps.iter().fold((f64::MAX, f64::MIN), |(lo, hi), t| (lo.min(*t), hi.max(*t)));
+        if self.temps.len() == window && hi - lo <= threshold {
+            self.marked += 1;
         }
-        line.push((index as u64, reading.temperature));
-        if line.len() == 2 * max_points {
-            let kept: Vec<(u64, f64)> = line.iter().step_by(2).copied().collect();
-            line = kept;
+        self.line.push((self.seen, reading.temperature));
+        self.seen += 1;
+        if self.line.len() == 2 * max_points {
+            let kept: Vec<(u64, f64)> = self.line.iter().step_by(2).copied().collect();
+            self.line = kept;
         }
     }
-    std::hint::black_box(&line);
-    marked + 1
 }
 
-/// Records per second of the same work inline: the source making the
-/// records (polled directly, 4,096 a call, on this thread) plus the loop
-/// over them. Returns (rate, seconds making, seconds in the loop).
-fn inline_rate(spec: &buzz::config::PipelineSpec, records: u64, work: fn(&Records) -> u64) -> (f64, f64, f64) {
+/// The same work inline: the source polled directly on this thread, 4,096
+/// records a call as the pipeline polls it, and each record handled as it
+/// comes (no arena: the records stream through, as they do in buzz).
+/// Returns (records/s, CPU seconds).
+fn inline_rate(spec: &buzz::config::PipelineSpec, records: u64, mut work: impl Inline) -> (f64, f64) {
+    let cpu = cpu_seconds();
     let started = Instant::now();
-    let made = Records::made_by(spec, records as usize);
-    let making = started.elapsed().as_secs_f64();
-    let started = Instant::now();
-    std::hint::black_box(work(&made));
-    let looping = started.elapsed().as_secs_f64();
-    (records as f64 / (making + looping), making, looping)
+    let mut source = pipeline::build_stage(spec, &spec.source).unwrap();
+    let mut done = 0;
+    while done < records {
+        let batch = source.poll(4096.min(records - done) as usize).unwrap();
+        for r in batch.records {
+            // SAFETY: the batch is alive until the next poll.
+            work.take(unsafe { r.payload.as_bytes() });
+            done += 1;
+        }
+    }
+    std::hint::black_box(&mut work);
+    (records as f64 / started.elapsed().as_secs_f64(), cpu_seconds() - cpu)
 }
 
-fn measure(name: &str, text: &str, overrides: &[String], records: u64, work: fn(&Records) -> u64) {
+fn measure(name: &str, text: &str, overrides: &[String], records: u64, work: impl Inline) {
     let dir = tempfile::tempdir().unwrap();
     let mut overrides = overrides.to_vec();
     overrides.extend(output_settings(dir.path()));
@@ -140,10 +134,38 @@ fn measure(name: &str, text: &str, overrides: &[String], records: u64, work: fn(
         summary.frames,
         rate / TARGET
     );
-    let (inline, making, looping) = inline_rate(&spec, records, work);
+    let (inline, inline_cpu) = inline_rate(&spec, records, work);
     println!(
-        "path {name:<7} the same work inline, one thread: {inline:>10.0} records/s (source {making:.2} s + parse, state and chart {looping:.2} s) | buzz / inline = {:.2}",
-        rate / inline
+        "path {name:<7} the same work inline, one thread: {inline:>10.0} records/s ({inline_cpu:.2} CPU-s) | buzz / inline = {:.2} in records/s, {:.2} in CPU time",
+        rate / inline,
+        inline_cpu / cpu
+    );
+}
+
+/// What picking fields costs a stage per record: the SDK's `pick` (its flat
+/// fast path) against the serde_json visitor it falls back to, on 4,096 of
+/// the source's records, best of 5 rounds of 1 M picks each.
+fn pick_cost(name: &str, text: &str, fields: [&str; 2]) {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = pipeline(dir.path(), name, text, &[]);
+    let mut source = pipeline::build_stage(&spec, &spec.source).unwrap();
+    let batch = source.poll(4096).unwrap();
+    // SAFETY: the batch is alive until the next poll.
+    let records: Vec<&[u8]> = batch.records.iter().map(|r| unsafe { r.payload.as_bytes() }).collect();
+    let nanos = |pick: &dyn Fn(&[u8])| {
+        (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                records.iter().cycle().take(1_000_000).for_each(|r| pick(r));
+                started.elapsed().as_nanos() as f64 / 1e6
+            })
+            .fold(f64::MAX, f64::min)
+    };
+    let fast = nanos(&|r| drop(std::hint::black_box(buzz_sdk::fields::pick(r, fields))));
+    let serde = nanos(&|r| drop(std::hint::black_box(buzz_sdk::fields::pick_with_serde(r, fields))));
+    println!(
+        "path {name:<7} picking {fields:?} from a record: {fast:.0} ns (fast path) vs {serde:.0} ns (serde_json visitor) | {:.2}x faster",
+        serde / fast
     );
 }
 
@@ -173,7 +195,8 @@ topics = ["a long read about the history of stream processing engines and their 
 type = "memory"
 {COUNT_BY_AUTHOR}"#
     );
-    measure("buzz", &buzz, &[], 5_000_000, count_inline);
+    measure("buzz", &buzz, &[], 5_000_000, CountInline::default());
+    pick_cost("buzz", &buzz, ["author", "x"]);
     let smoker = format!(
         r#"name = "smoker"
 [source]
@@ -193,5 +216,6 @@ marker_field = "stall"
 "#,
         repo_root().join("data/smoker.csv")
     );
-    measure("smoker", &smoker, &[], 4_800_000, stalls_inline);
+    measure("smoker", &smoker, &[], 4_800_000, StallsInline::default());
+    pick_cost("smoker", &smoker, ["temperature", "stall"]);
 }

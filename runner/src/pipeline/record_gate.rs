@@ -35,6 +35,10 @@ impl RecordGate {
         if !self.json {
             return Ok(());
         }
+        if self.schema.is_none() && buzz_sdk::fields::is_flat_json_object(payload) {
+            // The common record, found valid UTF-8 and JSON in one quick pass.
+            return Ok(());
+        }
         let text = std::str::from_utf8(payload).map_err(|e| format!("record is not valid UTF-8: {e}"))?;
         let Some((name, validator)) = &self.schema else {
             return serde_json::from_str::<serde::de::IgnoredAny>(text)

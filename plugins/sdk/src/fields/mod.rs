@@ -1,6 +1,9 @@
 //! Pick a few named fields out of a JSON object without building the whole
 //! document: one pass, strings borrowed where they need no unescaping,
-//! everything else skipped. This is the hot path of most stages.
+//! everything else skipped. This is the hot path of most stages: flat
+//! objects take the scanner in `flat`, everything else serde_json.
+
+mod flat;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -53,6 +56,32 @@ impl Scalar<'_> {
 /// The values of `names` in the JSON object `payload` (None where absent).
 /// Errors if the payload is not a JSON object.
 pub fn pick<'a, const N: usize>(payload: &'a [u8], names: [&str; N]) -> Result<[Option<Scalar<'a>>; N], String> {
+    let mut found: [Option<Scalar<'a>>; N] = std::array::from_fn(|_| None);
+    let flat = flat::scan(payload, |key, value| {
+        // A repeated key keeps its last value, as in the serde path.
+        if let Some(i) = names.iter().position(|n| *n == key) {
+            found[i] = Some(value);
+        }
+    });
+    match flat {
+        Some(()) => Ok(found),
+        None => pick_with_serde(payload, names),
+    }
+}
+
+/// Whether `payload` is a flat JSON object (scalar members only) that the
+/// fast scanner reads: then it is certainly valid UTF-8 and valid JSON. A
+/// `false` says nothing; ask serde_json.
+pub fn is_flat_json_object(payload: &[u8]) -> bool {
+    flat::scan(payload, |_, _| ()).is_some()
+}
+
+/// [`pick`] for any JSON, and the judge of what is not JSON. Public so that
+/// benchmarks can weigh the fast path against it.
+pub fn pick_with_serde<'a, const N: usize>(
+    payload: &'a [u8],
+    names: [&str; N],
+) -> Result<[Option<Scalar<'a>>; N], String> {
     let mut de = serde_json::Deserializer::from_slice(payload);
     let picked = de
         .deserialize_map(Picker { names, found: std::array::from_fn(|_| None) })
@@ -216,13 +245,73 @@ mod fuzz {
             let _ = append_field(&bytes, "stall", &true, &mut out);
         }
 
-        /// JSON-ish text with nesting and escapes, the likeliest to trip a parser.
+        /// JSON-ish text with nesting and escapes, the likeliest to trip a
+        /// parser: the fast path and serde_json give the same answer.
         #[test]
         fn pick_survives_json_like_text(text in r#"[{}\[\]":,0-9a-z\\ .eE+-]{0,80}"#) {
-            if let Ok([a, _]) = pick(text.as_bytes(), ["a", "b"]) {
+            let fast = pick(text.as_bytes(), ["a", "b"]);
+            prop_assert!(same(&fast, &pick_with_serde(text.as_bytes(), ["a", "b"])), "{text}");
+            if let Ok([a, _]) = fast {
                 prop_assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
                 let _ = a.and_then(|v| v.as_f64());
             }
         }
+
+        /// Records shaped like real ones (flat objects, repeated keys, every
+        /// kind of number, escapes, non-ASCII and control characters, the
+        /// odd nested value or syntax slip) are picked exactly as serde_json
+        /// picks them, numbers to the bit.
+        #[test]
+        fn the_fast_path_picks_what_serde_json_picks(text in record()) {
+            let names = ["a", "temperature", "é"];
+            let fast = pick(text.as_bytes(), names);
+            prop_assert!(same(&fast, &pick_with_serde(text.as_bytes(), names)), "{text}");
+        }
+    }
+
+    /// Equal answers, numbers compared bit for bit (0.0 is not -0.0), errors
+    /// equal as errors.
+    fn same<const N: usize>(a: &Result<[Option<Scalar>; N], String>, b: &Result<[Option<Scalar>; N], String>) -> bool {
+        match (a, b) {
+            (Ok(a), Ok(b)) => a.iter().zip(b).all(|pair| match pair {
+                (Some(Scalar::Num(x)), Some(Scalar::Num(y))) => x.to_bits() == y.to_bits(),
+                (x, y) => x == y,
+            }),
+            (Err(_), Err(_)) => true,
+            _ => false,
+        }
+    }
+
+    /// What goes between a string's quotes: plain text, non-ASCII, escapes,
+    /// and raw control characters (which JSON forbids).
+    const STRING_PIECES: &[&str] =
+        &["a", "Z ", "~!", "é", "\u{1F600}", "\\n", "\\\"", "\\u00e9", "\\/", "\t", "\u{1}", "\u{7f}"];
+
+    fn record() -> impl Strategy<Value = String> {
+        let key = prop_oneof!["a", "temperature", "é", "b", r#"t\u0065mperature"#, "[a-z]{0,3}"];
+        // Weighted so that most records are well formed and take the fast
+        // path; the rest make sure the hand-over to serde_json is exact.
+        let number = prop_oneof![
+            3 => "-?(0|[1-9][0-9]{0,20})",
+            3 => "-?(0|[1-9][0-9]{0,8})\\.[0-9]{1,12}",
+            2 => "-?[0-9]{1,3}(\\.[0-9]{1,4})?[eE][+-]?[0-9]{1,3}",
+            1 => "-?0[0-9]{1,2}(\\.)?",
+            1 => Just("-0".to_string()),
+        ];
+        let value = prop_oneof![
+            4 => number,
+            4 => prop::collection::vec(prop::sample::select(STRING_PIECES), 0..8).prop_map(|p| format!("\"{}\"", p.concat())),
+            1 => prop::sample::select(vec!["true", "false", "null", "nul"]).prop_map(str::to_string),
+            1 => r#"\{"a": ?[0-9]\}|\[1, ?2\]"#,
+        ];
+        let ws = "[ \t\r\n]{0,2}";
+        let member =
+            (ws, key, ws, ws, value, ws).prop_map(|(w1, k, w2, w3, v, w4)| format!("{w1}\"{k}\"{w2}:{w3}{v}{w4}"));
+        (
+            prop::collection::vec(member, 0..6),
+            ws,
+            prop_oneof![9 => Just(""), 1 => prop::sample::select(vec![",", " x", "}"])],
+        )
+            .prop_map(|(members, ws, tail)| format!("{ws}{{{}}}{tail}", members.join(",")))
     }
 }
