@@ -90,6 +90,21 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// A tansu broker for the benchmark's lifetime.
 pub struct TansuProcess(Child);
 
+impl TansuProcess {
+    /// CPU seconds the broker has used so far (user + system), from
+    /// /proc/<pid>/stat.
+    #[allow(dead_code)] // not every bench weighs the broker's share
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start at 3.
+        let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+        // SAFETY: sysconf only reads a constant.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        (ticks(11) + ticks(12)) / per_second
+    }
+}
+
 impl Drop for TansuProcess {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -3,7 +3,8 @@
 //!
 //! The baseline is what the transport alone can do here: a bare rdkafka
 //! producer thread and consumer (same client settings as buzz: idempotent
-//! producer, consumer group, payloads of the same shape) moving N records.
+//! producer, consumer group) moving the N payloads buzz's source makes,
+//! made beforehand.
 //! buzz moves N records source -> Kafka -> transform -> chart with its
 //! charts live. The figure is buzz's records per second as a ratio of the
 //! bare figure.
@@ -34,18 +35,20 @@ use buzz::transport::LagLimit;
 use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use support::{output_settings, repo_root, start_tansu};
+use support::{TansuProcess, cpu_seconds, output_settings, repo_root, start_tansu};
 
-/// Payloads shaped like buzz messages, so both sides move the same bytes.
+/// The payloads buzz's own source makes for this run (the same seed), so
+/// both sides move the same bytes.
 fn payloads(n: usize) -> Vec<Vec<u8>> {
-    let authors = ["Alice", "Bob", "Charlie", "Eve"];
-    let topics = ["a movie", "a meme", "an app", "a trick", "a story"];
-    (0..n)
-        .map(|i| {
-            format!(r#"{{"message":"I just saw {}! It was amazing.","author":"{}"}}"#, topics[i % 5], authors[i % 4])
-                .into_bytes()
-        })
-        .collect()
+    let spec = support::load(&repo_root().join("pipelines/buzz-kafka.toml"), &["source.interval_ms=0".into(), format!("source.count={n}")]);
+    let mut source = pipeline::build_stage(&spec, &spec.source).unwrap();
+    let mut payloads = Vec::with_capacity(n);
+    while payloads.len() < n {
+        let batch = source.poll(4096.min(n - payloads.len())).unwrap();
+        // SAFETY: the batch is alive until the next poll.
+        payloads.extend(batch.records.iter().map(|r| unsafe { r.payload.as_bytes() }.to_vec()));
+    }
+    payloads
 }
 
 fn spec(brokers: &Brokers, topic: &str) -> KafkaTransport {
@@ -163,18 +166,33 @@ fn buzz_run(brokers: &Brokers, topic: &str, n: usize, out: &Path) -> (Duration, 
 
 /// Runs bare and buzz in turn, `rounds` times each (on 2 cores one run
 /// swings by ±25%), and prints each round and the ratio of the medians.
-fn measure(name: &str, brokers: &Brokers, n: usize, rounds: usize) {
+/// CPU seconds used by this process and by the broker process (if it is
+/// one: the embedded broker's are this process's).
+fn cpu_now(tansu: Option<&TansuProcess>) -> (f64, f64) {
+    (cpu_seconds(), tansu.map_or(0.0, TansuProcess::cpu_seconds))
+}
+
+fn measure(name: &str, brokers: &Brokers, tansu: Option<&TansuProcess>, n: usize, rounds: usize) {
     let out = tempfile::tempdir().unwrap();
     let messages = payloads(n);
     let stamp = std::process::id();
     let (mut bare_rates, mut buzz_rates) = (Vec::new(), Vec::new());
     for round in 0..rounds {
+        let before = cpu_now(tansu);
         let bare_time = bare(brokers, &format!("bench-bare-{stamp}-{round}"), &messages);
+        let between = cpu_now(tansu);
         let (buzz_time, frames) = buzz_run(brokers, &format!("bench-buzz-{stamp}-{round}"), n, out.path());
+        let after = cpu_now(tansu);
         let (bare_rate, buzz_rate) = (n as f64 / bare_time.as_secs_f64(), n as f64 / buzz_time.as_secs_f64());
+        // Where the time goes: the clients' CPU (buzz's includes making,
+        // checking, transforming and charting the records) and the broker's.
         println!(
-            "kafka {name:<9} round {}: bare rdkafka {bare_rate:>9.0} rec/s | buzz {buzz_rate:>9.0} rec/s ({frames} chart frames) | ratio {:.2}",
+            "kafka {name:<9} round {}: bare rdkafka {bare_rate:>9.0} rec/s (CPU {:.2} s clients, {:.2} s broker) | buzz {buzz_rate:>9.0} rec/s (CPU {:.2} s, {:.2} s broker; {frames} chart frames) | ratio {:.2}",
             round + 1,
+            between.0 - before.0,
+            between.1 - before.1,
+            after.0 - between.0,
+            after.1 - between.1,
             buzz_rate / bare_rate
         );
         bare_rates.push(bare_rate);
@@ -198,9 +216,9 @@ fn main() {
         .with_env_filter(std::env::var("BUZZ_LOG").unwrap_or_else(|_| "warn".into()))
         .try_init();
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-    measure("embedded", &Brokers::Embedded, n, rounds);
+    measure("embedded", &Brokers::Embedded, None, n, rounds);
     match start_tansu("tansu", "memory://tansu/", &std::env::temp_dir()) {
-        Some((_tansu, address)) => measure("tansu", &Brokers::Servers(address), n, rounds),
+        Some((tansu, address)) => measure("tansu", &Brokers::Servers(address), Some(&tansu), n, rounds),
         None => println!("kafka tansu: skipped (tansu is not installed: run scripts/setup-test)"),
     }
 }
