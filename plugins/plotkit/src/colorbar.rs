@@ -46,8 +46,10 @@ impl Colorbar {
     /// Draws in `strip` (from `width`) beside a plot spanning the pixel
     /// rows `rows` (the gradient runs over the same rows).
     pub fn draw<DB: DrawingBackend>(&self, strip: &DrawingArea<DB, Shift>, rows: Range<i32>) -> Result<(), String> {
-        let left = strip.get_base_pixel().0 + GAP;
-        let (top, bottom) = (rows.start, rows.end.max(rows.start + 1));
+        // `rows` are the image's; the strip draws from its own corner.
+        let shift = strip.get_base_pixel().1;
+        let left = GAP;
+        let (top, bottom) = (rows.start - shift, rows.end.max(rows.start + 1) - shift);
         let (lo, hi) = self.domain;
         let height = f64::from(bottom - top);
         // One line per pixel row, bottom row at `lo`; lines, not

@@ -1,0 +1,142 @@
+//! Bars coloured by a colormap: every plotters colormap by name, a fixed
+//! colour domain, and the colorbar beside the plot in SVG and PNG.
+
+use buzz_sdk::ImageFormat;
+use plotkit::colormap::Colormap;
+use plotters::style::RGBColor;
+use serde_json::{Value, json};
+
+use crate::png::decode;
+use crate::{bar_chart, feed, keep, svg as render_svg, svg_texts};
+
+fn hex(RGBColor(r, g, b): RGBColor) -> String {
+    format!("#{r:02X}{g:02X}{b:02X}")
+}
+
+/// The fill of every filled rectangle but the background and the
+/// tooltips: the bars, in order.
+fn bar_fills(svg: &str) -> Vec<&str> {
+    svg.lines()
+        .filter(|l| l.starts_with("<rect") && !l.contains("fill-opacity=\"0\""))
+        .filter_map(|l| l.split("fill=\"").nth(1)?.split('"').next())
+        .filter(|f| !f.eq_ignore_ascii_case("#FFFFFF"))
+        .collect()
+}
+
+/// The colorbar's gradient, top to bottom: the one-pixel lines drawn in
+/// other colours than the text's, as (x, colour).
+fn gradient(svg: &str) -> Vec<(i64, RGBColor)> {
+    svg.lines()
+        .filter(|l| l.starts_with("<polyline") && !l.contains("stroke=\"#141414\""))
+        .filter_map(|l| {
+            let stroke = l.split("stroke=\"#").nth(1)?.get(..6)?;
+            let channel = |i: usize| u8::from_str_radix(&stroke[i..i + 2], 16).ok();
+            let x = l.split("points=\"").nth(1)?.split(',').next()?.parse().ok()?;
+            Some((x, RGBColor(channel(0)?, channel(2)?, channel(4)?)))
+        })
+        .collect()
+}
+
+/// The colorbar runs from the map's top colour down to its bottom one.
+fn assert_gradient_of(svg: &str, map: Colormap) {
+    let rows = gradient(svg);
+    assert!(rows.len() >= 100, "{}: {} gradient rows", map.name(), rows.len());
+    let near = |a: RGBColor, b: RGBColor| a.0.abs_diff(b.0) < 10 && a.1.abs_diff(b.1) < 10 && a.2.abs_diff(b.2) < 10;
+    assert!(near(rows[0].1, map.at(1.0)), "{}: top {:?}", map.name(), rows[0].1);
+    assert!(near(rows[rows.len() - 1].1, map.at(0.0)), "{}: bottom {:?}", map.name(), rows[rows.len() - 1].1);
+}
+
+fn sentiment_chart(settings: Value) -> buzz_sdk::testing::TestStage {
+    let mut chart = bar_chart(settings).unwrap();
+    feed(&mut chart, [("calm", 0.42), ("keen", 0.55)].map(|(c, v)| json!({"category": c, "value": v})));
+    chart
+}
+
+/// With `color_domain = [0, 1]`, 0.42 and 0.55 are neighbouring shades,
+/// not the two ends of the map, and a colorbar reads 0.0 to 1.0.
+#[test]
+fn plotkit_color_domain_fixes_the_shades_and_the_colorbar_shows_its_ticks() {
+    let chart = sentiment_chart(json!({"colormap": "viridis", "color_domain": [0.0, 1.0], "y_min": 0.0}));
+    let svg = render_svg(&chart);
+    keep("bar-domain.svg", svg.as_bytes());
+    let viridis = Colormap::VIRIDIS;
+    assert_eq!(bar_fills(&svg), [hex(viridis.at(0.42)), hex(viridis.at(0.55))]);
+
+    let texts = svg_texts(&svg);
+    for tick in ["0.0", "0.2", "0.4", "0.6", "0.8", "1.0"] {
+        assert!(texts.contains(&tick), "colorbar tick {tick} missing from {texts:?}");
+    }
+    // The gradient stands right of every bar, outside the data area.
+    assert_gradient_of(&svg, viridis);
+    let bar_right = svg
+        .lines()
+        .filter(|l| l.starts_with("<rect") && l.contains("fill-opacity=\"0\""))
+        .map(|l| {
+            let attr = |name: &str| -> i64 {
+                l.split(&format!(" {name}=\"")).nth(1).unwrap().split('"').next().unwrap().parse().unwrap()
+            };
+            attr("x") + attr("width")
+        })
+        .max()
+        .unwrap();
+    assert!(gradient(&svg).iter().all(|&(x, _)| x > bar_right), "colorbar overlaps the bars");
+
+    // Without a domain the gradient stretches between the bars again.
+    let svg = render_svg(&sentiment_chart(json!({"colormap": "viridis"})));
+    assert_eq!(bar_fills(&svg), [hex(viridis.at(0.0)), hex(viridis.at(1.0))]);
+}
+
+#[test]
+fn plotkit_the_colorbar_is_drawn_in_png_and_only_with_a_colormap() {
+    let chart = sentiment_chart(json!({"colormap": "viridis", "color_domain": [0.0, 1.0]}));
+    let bytes = chart.render(ImageFormat::Png).unwrap();
+    keep("bar-domain.png", &bytes);
+    let (width, _, rgb) = decode(&bytes);
+    // Near-yellow pixels (the top of the viridis bar; no bar is that
+    // high on the map) in the right-hand strip of the image.
+    let RGBColor(r, g, b) = Colormap::VIRIDIS.at(1.0);
+    let yellow = rgb
+        .chunks(3)
+        .enumerate()
+        .filter(|(i, _)| (*i as u32 % width) > width * 85 / 100)
+        .filter(|(_, p)| p[0].abs_diff(r) < 8 && p[1].abs_diff(g) < 8 && p[2].abs_diff(b) < 8)
+        .count();
+    assert!(yellow >= 10, "{yellow} colorbar pixels");
+
+    let plain = render_svg(&sentiment_chart(json!({"color_domain": [0.0, 1.0]})));
+    assert!(gradient(&plain).is_empty(), "a colorbar without a colormap");
+}
+
+/// Every colormap plotters offers is accepted by name and colours the bars
+/// from its own gradient, in SVG and PNG.
+#[test]
+fn plotkit_every_colormap_renders() {
+    let names: Vec<&str> = Colormap::names().collect();
+    assert_eq!(names, ["viridis", "blackwhite", "bone", "copper", "mandelbrot", "vulcano"]);
+    for name in names {
+        let map = Colormap::by_name(name).unwrap();
+        let chart = sentiment_chart(json!({"colormap": name, "color_domain": [0.0, 1.0]}));
+        let svg = render_svg(&chart);
+        keep(&format!("bar-{name}.svg"), svg.as_bytes());
+        assert_eq!(bar_fills(&svg), [hex(map.at(0.42)), hex(map.at(0.55))], "{name}");
+        assert_gradient_of(&svg, map);
+        let png = chart.render(ImageFormat::Png).unwrap();
+        keep(&format!("bar-{name}.png"), &png);
+        assert_eq!(decode(&png).0, 800, "{name}");
+    }
+}
+
+#[test]
+fn plotkit_unknown_colormaps_and_empty_domains_are_refused() {
+    let err = bar_chart(json!({"colormap": "copperr"})).err().unwrap();
+    assert_eq!(err.setting.as_deref(), Some("colormap"));
+    assert!(err.message.contains("did you mean \"copper\"?"), "{err}");
+    assert!(
+        err.message.contains("\"viridis\", \"blackwhite\", \"bone\", \"copper\", \"mandelbrot\", \"vulcano\""),
+        "{err}"
+    );
+    for domain in [json!([1.0, 0.0]), json!([0.5, 0.5])] {
+        let err = bar_chart(json!({"colormap": "bone", "color_domain": domain})).err().unwrap();
+        assert_eq!(err.setting.as_deref(), Some("color_domain"), "{domain}");
+    }
+}
