@@ -5,9 +5,12 @@
 use plotters::style::colors::colormaps::{BlackWhite, Bone, Copper, MandelbrotHSL, ViridisRGB, VulcanoHSL};
 use plotters::style::{Color, RGBColor};
 
+/// A colour for each position from 0 to 1.
+type Gradient = fn(f64) -> RGBColor;
+
 /// The names a `colormap` setting accepts, each with plotters' map.
 /// ("none" is not here: it is a chart's way of saying "no colormap".)
-const MAPS: &[(&str, fn(f64) -> RGBColor)] = &[
+const MAPS: &[(&str, Gradient)] = &[
     ("viridis", |t| ViridisRGB::get_color(t)),
     ("blackwhite", |t| BlackWhite::get_color(t)),
     ("bone", |t| Bone::get_color(t)),
