@@ -19,6 +19,8 @@ const BAR_WIDTH: i32 = 14;
 const GAP: i32 = 12;
 const TICK_LENGTH: i32 = 4;
 const TICKS: usize = 6;
+/// Colour steps in the gradient.
+const BANDS: i32 = 64;
 
 pub struct Colorbar {
     pub map: Colormap,
@@ -52,12 +54,15 @@ impl Colorbar {
         let (top, bottom) = (rows.start - shift, rows.end.max(rows.start + 1) - shift);
         let (lo, hi) = self.domain;
         let height = f64::from(bottom - top);
-        // One line per pixel row, bottom row at `lo`; lines, not
-        // rectangles, so an SVG's rectangles are still just the data.
-        for y in top..bottom {
-            let t = (f64::from(bottom - y) - 0.5) / height;
-            let row = PathElement::new(vec![(left, y), (left + BAR_WIDTH, y)], self.map.at(t));
-            strip.draw(&row).map_err(err)?;
+        // Bands of a few pixels, bottom band at `lo`: smooth to the eye, and
+        // a few dozen SVG elements rather than one per pixel row. Polygons,
+        // not rectangles, so an SVG's rectangles are still just the data.
+        let bands = (bottom - top).clamp(1, BANDS);
+        for band in 0..bands {
+            let (y0, y1) = (bottom - (bottom - top) * band / bands, bottom - (bottom - top) * (band + 1) / bands);
+            let t = (f64::from(band) + 0.5) / f64::from(bands);
+            let corners = vec![(left, y1), (left + BAR_WIDTH, y1), (left + BAR_WIDTH, y0), (left, y0)];
+            strip.draw(&Polygon::new(corners, self.map.at(t).filled())).map_err(err)?;
         }
         let (right, foot) = (left + BAR_WIDTH, bottom - 1);
         let frame =

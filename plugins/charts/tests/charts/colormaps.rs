@@ -24,27 +24,36 @@ fn bar_fills(svg: &str) -> Vec<&str> {
         .collect()
 }
 
-/// The colorbar's gradient, top to bottom: the one-pixel lines drawn in
-/// other colours than the text's, as (x, colour).
+/// The colorbar's gradient, top to bottom: its bands (the only polygons),
+/// as (left x, colour).
 fn gradient(svg: &str) -> Vec<(i64, RGBColor)> {
-    svg.lines()
-        .filter(|l| l.starts_with("<polyline") && !l.contains("stroke=\"#141414\""))
+    let mut bands: Vec<(i64, i64, RGBColor)> = svg
+        .lines()
+        .filter(|l| l.starts_with("<polygon"))
         .filter_map(|l| {
-            let stroke = l.split("stroke=\"#").nth(1)?.get(..6)?;
-            let channel = |i: usize| u8::from_str_radix(&stroke[i..i + 2], 16).ok();
-            let x = l.split("points=\"").nth(1)?.split(',').next()?.parse().ok()?;
-            Some((x, RGBColor(channel(0)?, channel(2)?, channel(4)?)))
+            let fill = l.split("fill=\"#").nth(1)?.get(..6)?;
+            let channel = |i: usize| u8::from_str_radix(&fill[i..i + 2], 16).ok();
+            let mut corner = l.split("points=\"").nth(1)?.split(' ').next()?.split(',');
+            let (x, y) = (corner.next()?.parse().ok()?, corner.next()?.parse().ok()?);
+            Some((y, x, RGBColor(channel(0)?, channel(2)?, channel(4)?)))
         })
-        .collect()
+        .collect();
+    bands.sort_by_key(|band| band.0);
+    bands.into_iter().map(|(_, x, colour)| (x, colour)).collect()
 }
 
 /// The colorbar runs from the map's top colour down to its bottom one.
 fn assert_gradient_of(svg: &str, map: Colormap) {
     let rows = gradient(svg);
-    assert!(rows.len() >= 100, "{}: {} gradient rows", map.name(), rows.len());
-    let near = |a: RGBColor, b: RGBColor| a.0.abs_diff(b.0) < 10 && a.1.abs_diff(b.1) < 10 && a.2.abs_diff(b.2) < 10;
-    assert!(near(rows[0].1, map.at(1.0)), "{}: top {:?}", map.name(), rows[0].1);
-    assert!(near(rows[rows.len() - 1].1, map.at(0.0)), "{}: bottom {:?}", map.name(), rows[rows.len() - 1].1);
+    assert!(rows.len() >= 32, "{}: {} gradient bands", map.name(), rows.len());
+    // The top band is the map near 1, the bottom one near 0.
+    let near = |colour: RGBColor, ends: std::ops::RangeInclusive<u32>| {
+        ends.map(|k| map.at(f64::from(k) / 1000.0))
+            .any(|c| c.0.abs_diff(colour.0) <= 3 && c.1.abs_diff(colour.1) <= 3 && c.2.abs_diff(colour.2) <= 3)
+    };
+    let (top, bottom) = (rows[0].1, rows[rows.len() - 1].1);
+    assert!(near(top, 950..=1000), "{}: top {top:?}", map.name());
+    assert!(near(bottom, 0..=50), "{}: bottom {bottom:?}", map.name());
 }
 
 fn sentiment_chart(settings: Value) -> buzz_sdk::testing::TestStage {
@@ -134,13 +143,13 @@ fn plotkit_every_colormap_renders() {
         let map = Colormap::by_name(name).unwrap();
         let chart = sentiment_chart(json!({"colormap": name, "color_domain": [0.0, 1.0]}));
         let svg = render_svg(&chart);
-        keep(&format!("bar-{name}.svg"), svg.as_bytes());
+        keep(&format!("colormap-{name}.svg"), svg.as_bytes());
         let fills = bar_fills(&svg);
         assert_eq!(fills[0], hex(plotters_map(name)), "{name}");
         assert_eq!(fills[1], hex(map.at(0.55)), "{name}");
         assert_gradient_of(&svg, map);
         let png = chart.render(ImageFormat::Png).unwrap();
-        keep(&format!("bar-{name}.png"), &png);
+        keep(&format!("colormap-{name}.png"), &png);
         assert_eq!(decode(&png).0, 800, "{name}");
     }
 }
