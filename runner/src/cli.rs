@@ -110,6 +110,21 @@ pub struct PluginsArgs {
     /// Also search this folder (BUZZ_PLUGIN_PATH works too).
     #[arg(long = "plugins-dir", value_name = "DIR")]
     pub plugins_dir: Vec<PathBuf>,
+    /// List only the stages of this kind (transports are built into the runner).
+    #[arg(long, value_enum)]
+    pub kind: Option<StageFilter>,
+    /// List the colour names and colormaps the charts accept instead.
+    #[arg(long, conflicts_with = "kind")]
+    pub colors: bool,
+}
+
+/// `buzz plugins --kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StageFilter {
+    Source,
+    Transform,
+    Chart,
+    Transport,
 }
 
 #[derive(Debug, clap::Args)]

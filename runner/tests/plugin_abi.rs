@@ -149,3 +149,55 @@ fn plugins_command_lists_plugins_abi_and_settings() {
         "{text}"
     );
 }
+
+fn plugins_text(args: &[&str]) -> String {
+    let output = buzz().arg("plugins").args(args).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn plotkit_plugins_kind_chart_lists_only_charts_in_80_columns() {
+    let text = plugins_text(&["--kind", "chart"]);
+    let stages: Vec<&str> =
+        text.lines().filter(|l| l.starts_with("  ") && !l.starts_with("   ") && l.contains(": ")).collect();
+    for chart in ["chart bar_chart:", "chart line_chart:", "chart histogram:", "chart scatter:"] {
+        assert!(stages.iter().any(|l| l.trim_start().starts_with(chart)), "{chart} missing:\n{text}");
+    }
+    assert!(stages.iter().all(|l| l.trim_start().starts_with("chart ")), "not only charts:\n{text}");
+    assert!(!text.contains("plugin aggregate") && !text.contains("transport "), "{text}");
+    for output in [text, plugins_text(&[]), plugins_text(&["--kind", "transport"]), plugins_text(&["--colors"])] {
+        let long: Vec<&str> = output.lines().filter(|l| l.chars().count() > 80).collect();
+        assert!(long.is_empty(), "lines over 80 columns: {long:#?}");
+    }
+    let transports = plugins_text(&["--kind", "transport"]);
+    for transport in ["transport file:", "transport kafka:", "transport memory:"] {
+        assert!(transports.contains(transport), "{transport} missing:\n{transports}");
+    }
+    assert!(!transports.contains("\nplugin "), "{transports}");
+}
+
+#[test]
+fn plotkit_plugins_colors_lists_the_colour_names_and_colormaps_charts_accept() {
+    let text = plugins_text(&["--colors"]);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    for name in ["black", "skyblue", "steelblue", "whitesmoke", "viridis", "copper", "mandelbrot", "vulcano"] {
+        assert!(words.contains(&name), "{name} missing:\n{text}");
+    }
+    let unwrapped = words.join(" ");
+    for user in [
+        "bar_chart (color, background)",
+        "line_chart (line_color, marker_color)",
+        "histogram (color, background)",
+        "scatter (color, background)",
+        "bar_chart (colormap)",
+    ] {
+        assert!(unwrapped.contains(user), "{user} missing:\n{text}");
+    }
+    let output = buzz().args(["plugins", "--colors", "--json"]).output().unwrap();
+    let listing: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(listing["colors"].as_array().unwrap().len(), 1, "every chart accepts the same names: {listing}");
+    assert_eq!(listing["colors"][0]["settings"].as_array().unwrap().len(), 8, "{listing}");
+    let colormaps = &listing["colormaps"][0];
+    assert_eq!(colormaps["names"], json!(["none", "viridis", "blackwhite", "bone", "copper", "mandelbrot", "vulcano"]));
+}

@@ -2,7 +2,7 @@ use buzz_sdk::{JsonSchema, Output, Poll, Source, StageError};
 use serde::{Deserialize, Serialize};
 
 use crate::pacing::{Pacing, non_empty, words};
-use crate::rng::Rng;
+use plotkit::random::{Random, SplitMix64};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +55,7 @@ struct BuzzMessage<'a> {
 pub struct BuzzMessages {
     settings: BuzzMessagesSettings,
     pacing: Pacing,
-    rng: Rng,
+    rng: SplitMix64,
     text: String,
 }
 
@@ -72,7 +72,7 @@ impl Source for BuzzMessages {
         non_empty("adjectives", &settings.adjectives)?;
         Ok(BuzzMessages {
             pacing: Pacing { interval_ms: settings.interval_ms, count: settings.count, made: 0 },
-            rng: Rng::new(settings.seed),
+            rng: SplitMix64::new(settings.seed),
             settings,
             text: String::new(),
         })
@@ -100,7 +100,7 @@ impl Source for BuzzMessages {
     fn restore_state(&mut self, state: serde_json::Value) -> Result<(), String> {
         self.pacing.made = state["made"].as_u64().unwrap_or(0);
         if let Some(rng) = state["rng"].as_u64() {
-            self.rng = Rng::new(Some(rng));
+            self.rng = SplitMix64::new(Some(rng));
         }
         Ok(())
     }

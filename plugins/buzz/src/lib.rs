@@ -4,7 +4,6 @@
 mod buzz_messages;
 mod pacing;
 mod project_messages;
-mod rng;
 
 pub use buzz_messages::BuzzMessages;
 pub use project_messages::ProjectMessages;

@@ -5,7 +5,7 @@ use buzz_sdk::{JsonSchema, Output, Poll, Source, StageError};
 use serde::{Deserialize, Serialize};
 
 use crate::pacing::{Pacing, non_empty, words};
-use crate::rng::Rng;
+use plotkit::random::{Random, SplitMix64};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -82,7 +82,7 @@ struct ProjectMessage<'a> {
 pub struct ProjectMessages {
     settings: ProjectMessagesSettings,
     pacing: Pacing,
-    rng: Rng,
+    rng: SplitMix64,
     archive: Option<File>,
     text: String,
     line: Vec<u8>,
@@ -114,7 +114,7 @@ impl Source for ProjectMessages {
         };
         Ok(ProjectMessages {
             pacing: Pacing { interval_ms: settings.interval_ms, count: settings.count, made: 0 },
-            rng: Rng::new(settings.seed),
+            rng: SplitMix64::new(settings.seed),
             settings,
             archive,
             text: String::new(),
@@ -164,7 +164,7 @@ impl Source for ProjectMessages {
     fn restore_state(&mut self, state: serde_json::Value) -> Result<(), String> {
         self.pacing.made = state["made"].as_u64().unwrap_or(0);
         if let Some(rng) = state["rng"].as_u64() {
-            self.rng = Rng::new(Some(rng));
+            self.rng = SplitMix64::new(Some(rng));
         }
         Ok(())
     }

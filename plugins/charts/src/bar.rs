@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use buzz_sdk::categories::{self, CategoryLimit, OTHER};
 use buzz_sdk::fields::Scalar;
 use buzz_sdk::{Chart, ImageFormat, JsonSchema, Record, StageError};
+use plotkit::colormap::Colormap;
 use serde::{Deserialize, Serialize};
 
 use crate::{bar_draw, color, settings};
@@ -35,13 +36,22 @@ pub struct BarSettings {
     #[schemars(range(min = 100, max = 4096))]
     pub height: u32,
     /// Bar colour: #rgb, #rrggbb or a CSS name.
+    #[schemars(transform = color::schema)]
     pub color: String,
     /// Background colour: #rgb, #rrggbb or a CSS name.
+    #[schemars(transform = color::schema)]
     pub background: String,
-    /// "none": every bar in `color`; "viridis": each bar coloured on the
-    /// viridis gradient by its value between the current smallest and largest.
-    #[schemars(extend("enum" = ["none", "viridis"]))]
+    /// "none": every bar in `color`; or a colormap ("viridis", "copper",
+    /// ...): each bar coloured by its value, with a colorbar beside the
+    /// plot. The gradient spans `color_domain`, or the current smallest to
+    /// largest value when that is unset.
+    #[schemars(transform = colormap_schema)]
     pub colormap: String,
+    /// The values at the two ends of the colormap, e.g. [0.0, 1.0] for
+    /// sentiment: fixed, so a colour means the same value in every frame.
+    /// Values outside take the end colours.
+    #[serde(default)]
+    pub color_domain: Option<[f64; 2]>,
     /// Write each bar's value above it.
     pub value_labels: bool,
     /// Decimals of value labels; when every value is whole they are written
@@ -83,7 +93,8 @@ impl Default for BarSettings {
             height: 500,
             color: "#1f77b4".into(),
             background: "white".into(),
-            colormap: "none".into(),
+            colormap: NO_COLORMAP.into(),
+            color_domain: None,
             value_labels: false,
             value_decimals: 2,
             top: None,
@@ -95,11 +106,13 @@ impl Default for BarSettings {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Colormap {
-    None,
-    Viridis,
+/// The `colormap` value for bars all in `color`.
+const NO_COLORMAP: &str = "none";
+
+/// `colormap` may be "none" or any shared colormap's name.
+fn colormap_schema(schema: &mut schemars::Schema) {
+    let names: Vec<&str> = std::iter::once(NO_COLORMAP).chain(Colormap::names()).collect();
+    schema.insert("enum".into(), names.into());
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +147,10 @@ pub struct BarStyle {
     pub height: u32,
     pub color: String,
     pub background: String,
-    pub colormap: Colormap,
+    /// "none" or a colormap name.
+    pub colormap: String,
+    #[serde(default)]
+    pub color_domain: Option<[f64; 2]>,
     pub value_labels: bool,
     pub value_decimals: u8,
     #[serde(default)]
@@ -231,8 +247,14 @@ impl Chart for BarChart {
         settings::field("value", &s.value)?;
         settings::size("width", s.width)?;
         settings::size("height", s.height)?;
-        let colormap =
-            settings::choice("colormap", &s.colormap, &[("none", Colormap::None), ("viridis", Colormap::Viridis)])?;
+        if s.colormap != NO_COLORMAP {
+            Colormap::parse(&s.colormap).map_err(|e| StageError::setting("colormap", e))?;
+        }
+        if let Some([lo, hi]) = s.color_domain
+            && !(lo.is_finite() && hi.is_finite() && lo < hi)
+        {
+            return Err(StageError::setting("color_domain", format!("[{lo}, {hi}] is not a range: use [low, high]")));
+        }
         let sort = settings::choice(
             "sort",
             &s.sort,
@@ -257,7 +279,8 @@ impl Chart for BarChart {
             height: s.height,
             color: color::setting("color", &s.color)?,
             background: color::setting("background", &s.background)?,
-            colormap,
+            colormap: s.colormap,
+            color_domain: s.color_domain,
             value_labels: s.value_labels,
             value_decimals: s.value_decimals,
             y_min: s.y_min,

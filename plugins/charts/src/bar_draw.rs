@@ -1,18 +1,20 @@
 //! Draws a bar frame: bars from zero, category labels (rotated when they
 //! don't fit side by side), optional value labels, and for SVG an invisible
-//! hover target with a tooltip over each bar.
+//! hover target with a tooltip over each bar. Bars coloured by a
+//! colormap get a colorbar to the right of the plot.
 
-use std::fmt::Write;
 use std::ops::Range;
 
 use buzz_sdk::ImageFormat;
+use plotkit::colorbar::Colorbar;
+use plotkit::colormap::{self, Colormap};
+use plotkit::tooltip::{self, Tooltip};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::colors::colormaps::ViridisRGB;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::axes::{self, Axes, MARGIN, TICK_GAP, TICK_SIZE, TITLE_SIZE};
-use crate::bar::{BarFrame, Colormap};
+use crate::bar::BarFrame;
 use crate::canvas::{self, Draw, err};
 use crate::color;
 use crate::timeaxis::{XAxis, XKind};
@@ -45,6 +47,16 @@ impl Draw for BarDrawing<'_> {
         root.fill(&background).map_err(err)?;
 
         let bars = bars(frame);
+        let colorbar = colorbar(&bars, style, ink)?;
+        // The colorbar takes a strip on the right; the chart the rest.
+        let (root, strip) = match &colorbar {
+            Some(bar) => {
+                let (main, strip) = root.split_horizontally(root.dim_in_pixel().0.saturating_sub(bar.width(root)));
+                (main, Some(strip))
+            }
+            None => (root.clone(), None),
+        };
+        let root = &root;
         let whole_y = axes::all_whole(bars.iter().map(|b| b.value));
         let axes = Axes { title: &frame.title, x_label: &frame.x_label, y_label: &frame.y_label, ink, whole_y };
         let (width, height) = root.dim_in_pixel();
@@ -69,7 +81,10 @@ impl Draw for BarDrawing<'_> {
             axes::waiting_for_data(&chart, ink)?;
         }
 
-        let colors = bar_colors(&bars, style.colormap, fill);
+        let colors: Vec<RGBColor> = match &colorbar {
+            Some(bar) => bars.iter().map(|b| bar.map.at(colormap::position(b.value, bar.domain))).collect(),
+            None => vec![fill; bars.len()],
+        };
         let offset = (1.0 - BAR_FILL) / 2.0;
         let corners = |i: usize, value: f64| {
             let left = i as f64 + offset;
@@ -91,11 +106,20 @@ impl Draw for BarDrawing<'_> {
             value_labels.draw(root, &bars, &tick_style, |i| centre(i, bars[i].value))?;
         }
 
-        let rects = (0..bars.len()).map(|i| {
-            let [a, b] = corners(i, bars[i].value);
-            (chart.backend_coord(&a), chart.backend_coord(&b))
-        });
-        Ok(tooltips(&bars, rects))
+        if let (Some(bar), Some(strip)) = (&colorbar, &strip) {
+            bar.draw(strip, chart.plotting_area().get_pixel_range().1)?;
+        }
+
+        let tooltips: Vec<Tooltip> = bars
+            .iter()
+            .enumerate()
+            .map(|(i, bar)| {
+                let [a, b] = corners(i, bar.value);
+                let text = format!("{}: {}", bar.category, bar.text);
+                Tooltip { from: chart.backend_coord(&a), to: chart.backend_coord(&b), text }
+            })
+            .collect();
+        Ok(tooltip::svg_group(&tooltips))
     }
 }
 
@@ -138,22 +162,22 @@ fn with_headroom(lo: f64, hi: f64, need: u32, plot_height: u32) -> Range<f64> {
     lo..hi
 }
 
-fn bar_colors(bars: &[Bar], colormap: Colormap, fill: RGBColor) -> Vec<RGBColor> {
-    match colormap {
-        Colormap::None => vec![fill; bars.len()],
-        Colormap::Viridis => {
+/// The colorbar of bars coloured by a colormap: over `color_domain`, or
+/// the bars' current smallest to largest value.
+fn colorbar(bars: &[Bar], style: &crate::bar::BarStyle, ink: RGBColor) -> Result<Option<Colorbar>, String> {
+    if style.colormap == "none" {
+        return Ok(None);
+    }
+    let map = Colormap::parse(&style.colormap).map_err(|e| format!("frame colormap: {e}"))?;
+    let domain = match style.color_domain {
+        Some([lo, hi]) => (lo, hi),
+        None => {
             let lo = bars.iter().map(|b| b.value).fold(f64::INFINITY, f64::min);
             let hi = bars.iter().map(|b| b.value).fold(f64::NEG_INFINITY, f64::max);
-            bars.iter()
-                .map(|b| {
-                    let t = if hi > lo { (b.value - lo) / (hi - lo) } else { 0.5 };
-                    // plotters panics on NaN: keep t finite and in range.
-                    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.5 };
-                    ViridisRGB::get_color(t)
-                })
-                .collect()
+            if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) }
         }
-    }
+    };
+    Ok(Some(Colorbar { map, domain, ink }))
 }
 
 /// Where and how the category names go under the bars.
@@ -273,41 +297,4 @@ impl ValueLabels {
         }
         Ok(())
     }
-}
-
-/// An SVG group with a transparent rectangle over each bar whose `<title>`
-/// a browser shows on hover.
-fn tooltips(bars: &[Bar], rects: impl Iterator<Item = ((i32, i32), (i32, i32))>) -> String {
-    let mut svg = String::from("<g class=\"buzz-tooltips\">\n");
-    for (bar, ((x0, y0), (x1, y1))) in bars.iter().zip(rects) {
-        let _ = writeln!(
-            svg,
-            r##"<rect x="{}" y="{}" width="{}" height="{}" fill="#000" fill-opacity="0"><title>{}: {}</title></rect>"##,
-            x0.min(x1),
-            y0.min(y1),
-            (x1 - x0).abs(),
-            (y1 - y0).abs(),
-            xml_escape(bar.category),
-            bar.text,
-        );
-    }
-    svg.push_str("</g>\n");
-    svg
-}
-
-fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Control characters are not allowed in XML 1.0.
-            c if c.is_control() && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
 }

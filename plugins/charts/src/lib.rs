@@ -1,20 +1,18 @@
 //! Chart stages for buzz: `bar_chart` (latest value per category) and
 //! `line_chart` (a value over time with markers, in bounded memory). Both
-//! draw SVG and PNG with plotters, using an embedded font for PNG text.
+//! draw SVG and PNG with plotters through the shared `plotkit` crate.
 
-mod axes;
 pub mod bar;
 mod bar_draw;
-mod canvas;
-mod color;
-mod crisp_text;
 pub mod downsample;
-mod fonts;
 pub mod line;
 mod line_draw;
 mod markers;
 mod settings;
 pub mod timeaxis;
+
+// The shared parts, under the names the chart modules use.
+use plotkit::{axes, canvas, color};
 
 pub use bar::BarChart;
 pub use line::LineChart;

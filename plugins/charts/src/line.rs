@@ -48,8 +48,10 @@ pub struct LineSettings {
     #[schemars(range(min = 100, max = 4096))]
     pub height: u32,
     /// Line colour: #rgb, #rrggbb or a CSS name.
+    #[schemars(transform = color::schema)]
     pub line_color: String,
     /// Marker colour: #rgb, #rrggbb or a CSS name.
+    #[schemars(transform = color::schema)]
     pub marker_color: String,
     /// Most buckets the line is summarised into (at least 16). Every point
     /// is kept until this many have arrived; after that each bucket keeps

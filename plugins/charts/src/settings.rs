@@ -3,18 +3,7 @@
 
 use buzz_sdk::StageError;
 
-/// Image sizes outside this range are refused: smaller leaves no room for
-/// the axes, larger makes PNG buffers of hundreds of megabytes.
-pub const MIN_SIZE: u32 = 100;
-pub const MAX_SIZE: u32 = 4096;
-
-pub fn size(name: &str, value: u32) -> Result<(), StageError> {
-    if (MIN_SIZE..=MAX_SIZE).contains(&value) {
-        Ok(())
-    } else {
-        Err(StageError::setting(name, format!("{value} pixels is out of range: use {MIN_SIZE} to {MAX_SIZE}")))
-    }
-}
+pub use plotkit::canvas::check_size as size;
 
 /// A record field name must not be empty.
 pub fn field(name: &str, value: &str) -> Result<(), StageError> {

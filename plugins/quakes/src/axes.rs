@@ -1,5 +1,6 @@
-//! The parts both charts share around their data: background, title,
-//! axes with ticks and grid, and the axis descriptions.
+//! The frame both quake charts share around their data: title, axes with
+//! ticks and grid, and the axis descriptions, on any y scale (the
+//! histogram's may be logarithmic). Text helpers come from `plotkit`.
 
 use std::ops::Range;
 
@@ -8,7 +9,9 @@ use plotters::coord::ranged1d::{AsRangedCoord, Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use crate::picture::{failed, text_style};
+use plotkit::axes::{self as kit, clean, text as text_style};
+use plotkit::canvas::err as failed;
+
 use crate::style::Heading;
 
 const MARGIN: u32 = 16;
@@ -37,7 +40,7 @@ pub fn plot<'a, DB: DrawingBackend, Y: AsRangedCoord<Value = f64>>(
         .x_label_area_size(text_height("0", TICK_SIZE) + 14 + description(&heading.x_label))
         .y_label_area_size(tick_width + 14 + description(&heading.y_label));
     if !heading.title.is_empty() {
-        builder.caption(single_line(&heading.title), text_style(TITLE_SIZE, ink));
+        builder.caption(clean(&heading.title), text_style(TITLE_SIZE, ink));
     }
     builder.build_cartesian_2d(x, y).map_err(failed)
 }
@@ -51,10 +54,10 @@ pub fn mesh<DB: DrawingBackend, Y: Ranged<ValueType = f64> + ValueFormatter<f64>
 ) -> Result<(), String> {
     const Y_TICKS: usize = 8;
     let spec = plot.as_coord_spec();
-    let x_decimals = decimals(&spec.x_spec().key_points(x_ticks));
-    let y_decimals = decimals(&spec.y_spec().key_points(Y_TICKS));
-    let x_tick = move |v: &f64| tick_text(*v, x_decimals);
-    let y_tick = move |v: &f64| tick_text(*v, y_decimals);
+    let x_decimals = kit::tick_decimals(&spec.x_spec().key_points(x_ticks));
+    let y_decimals = kit::tick_decimals(&spec.y_spec().key_points(Y_TICKS));
+    let x_tick = move |v: &f64| kit::number_label(*v, x_decimals);
+    let y_tick = move |v: &f64| kit::number_label(*v, y_decimals);
     let mut mesh = plot.configure_mesh();
     mesh.x_labels(x_ticks)
         .y_labels(Y_TICKS)
@@ -66,49 +69,15 @@ pub fn mesh<DB: DrawingBackend, Y: Ranged<ValueType = f64> + ValueFormatter<f64>
         .bold_line_style(ink.mix(0.1))
         .max_light_lines(0);
     if !heading.x_label.is_empty() {
-        mesh.x_desc(single_line(&heading.x_label));
+        mesh.x_desc(clean(&heading.x_label));
     }
     if !heading.y_label.is_empty() {
-        mesh.y_desc(single_line(&heading.y_label));
+        mesh.y_desc(clean(&heading.y_label));
     }
     mesh.draw().map_err(failed)
 }
 
 /// Width and height of `text` in pixels at font `size` ((0, 0) if unknown).
 pub fn measure<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, text: &str, size: f64) -> (u32, u32) {
-    area.estimate_text_size(text, &text_style(size, BLACK)).unwrap_or((0, 0))
-}
-
-/// Control characters (a newline in a title, say) draw nothing useful.
-pub fn single_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
-}
-
-/// The fewest decimals (up to 6) that write every one of `ticks` exactly.
-pub fn decimals(ticks: &[f64]) -> usize {
-    let whole = |x: f64| (x - x.round()).abs() < 1e-6 || !x.is_finite();
-    let exact = |d: i32| ticks.iter().all(|t| whole(t * 10f64.powi(d)));
-    (0..6).find(|&d| exact(d)).unwrap_or(6) as usize
-}
-
-/// A tick value with `decimals` decimals; "-0" is written "0".
-pub fn tick_text(value: f64, decimals: usize) -> String {
-    let text = format!("{value:.decimals$}");
-    if text.trim_start_matches(['-', '0', '.']).is_empty() { text.trim_start_matches('-').to_string() } else { text }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ticks_have_the_decimals_their_spacing_needs() {
-        assert_eq!(decimals(&[2.5, 3.0, 3.5]), 1);
-        assert_eq!(decimals(&[2.75, 3.0]), 2);
-        assert_eq!(decimals(&[0.0, 20.0, 40.0]), 0);
-        assert_eq!(decimals(&[1.0 / 3.0]), 6);
-        assert_eq!(tick_text(3.0, 1), "3.0");
-        assert_eq!(tick_text(-0.0001, 1), "0.0");
-        assert_eq!(single_line("a\nb"), "a b");
-    }
+    kit::text_size(area, text, &kit::text(size, BLACK))
 }

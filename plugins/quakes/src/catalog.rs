@@ -10,9 +10,9 @@ use chrono::{DateTime, SecondsFormat};
 use serde::{Deserialize, Serialize};
 
 use crate::archive::Archive;
-use crate::random::Pcg32;
 use crate::regions::{self, Region};
 use crate::saved;
+use plotkit::random::{Pcg32, Random};
 
 const MS_PER_DAY: f64 = 86_400_000.0;
 

@@ -40,9 +40,11 @@ pub struct HistogramSettings {
     /// Image height in pixels.
     #[schemars(range(min = 100, max = 4096))]
     pub height: u32,
-    /// Bar colour, #rgb or #rrggbb.
+    /// Bar colour: #rgb, #rrggbb or a CSS name.
+    #[schemars(transform = plotkit::color::schema)]
     pub color: String,
-    /// Background colour, #rgb or #rrggbb.
+    /// Background colour: #rgb, #rrggbb or a CSS name.
+    #[schemars(transform = plotkit::color::schema)]
     pub background: String,
 }
 
@@ -422,7 +424,7 @@ mod tests {
         let refused = |s: Value| TestStage::chart::<Histogram>(s).err().unwrap().setting;
         assert_eq!(refused(json!({"min": 5, "max": 5})).as_deref(), Some("max"));
         assert_eq!(refused(json!({"bins": 0})).as_deref(), Some("bins"));
-        assert_eq!(refused(json!({"color": "blue"})).as_deref(), Some("color"));
+        assert_eq!(refused(json!({"color": "blurple"})).as_deref(), Some("color"));
         assert_eq!(refused(json!({"width": 20})).as_deref(), Some("width"));
     }
 }

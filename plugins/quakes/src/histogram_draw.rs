@@ -10,14 +10,16 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::axes::{self, Plot, TICK_SIZE};
 use crate::histogram::HistogramFrame;
-use crate::picture::{self, Picture, Tooltip, failed, text_style};
-use crate::style::{Heading, ink};
+use crate::style::Heading;
+use plotkit::axes::{clean, number_label, text as text_style, tick_decimals};
+use plotkit::canvas::{self, Draw, err as failed};
+use plotkit::tooltip::{self, Tooltip};
 
 /// Where log-scale bars start: below 1, so a bin counted once shows.
 const LOG_FLOOR: f64 = 0.5;
 
 pub fn render(frame: &HistogramFrame, format: ImageFormat) -> Result<Vec<u8>, String> {
-    picture::encode(&Drawing(frame), format)
+    canvas::render(&Drawing(frame), (frame.style.look.width, frame.style.look.height), format)
 }
 
 struct Drawing<'a>(&'a HistogramFrame);
@@ -31,12 +33,8 @@ fn bins(frame: &HistogramFrame) -> Result<Vec<(f64, f64, u64)>, String> {
     Ok(series.edges.windows(2).zip(&series.counts).map(|(edge, &count)| (edge[0], edge[1], count)).collect())
 }
 
-impl Picture for Drawing<'_> {
-    fn size(&self) -> (u32, u32) {
-        (self.0.style.look.width, self.0.style.look.height)
-    }
-
-    fn paint<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<Vec<Tooltip>, String> {
+impl Draw for Drawing<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<String, String> {
         let frame = self.0;
         let background = frame.style.look.background()?;
         area.fill(&background).map_err(failed)?;
@@ -48,15 +46,16 @@ impl Picture for Drawing<'_> {
             _ => 0.0..1.0,
         };
         let peak = bins.iter().map(|b| b.2).max().unwrap_or(0).max(1) as f64;
-        let texts = (&frame.heading, ink(background));
+        let texts = (&frame.heading, plotkit::color::ink_for(background));
         let widest = format!("{peak:.0}0");
-        if frame.style.log_y {
+        let tooltips = if frame.style.log_y {
             let plot = axes::plot(area, texts, x, (LOG_FLOOR..peak * 2.0).log_scale(), &widest)?;
-            self.bars(area, plot, texts, &bins, LOG_FLOOR)
+            self.bars(area, plot, texts, &bins, LOG_FLOOR)?
         } else {
             let plot = axes::plot(area, texts, x, 0.0..peak * 1.08, &widest)?;
-            self.bars(area, plot, texts, &bins, 0.0)
-        }
+            self.bars(area, plot, texts, &bins, 0.0)?
+        };
+        Ok(tooltip::svg_group(&tooltips))
     }
 }
 
@@ -97,7 +96,7 @@ impl Drawing<'_> {
             )))
             .map_err(failed)?;
             let (x, y) = plot.backend_coord(&(marker.x, top));
-            area.draw_text(&axes::single_line(&marker.label), &label_style, (x + 5, y + 4)).map_err(failed)?;
+            area.draw_text(&clean(&marker.label), &label_style, (x + 5, y + 4)).map_err(failed)?;
         }
         if frame.underflow + frame.overflow > 0 {
             let note = format!("outside the bins: {} below, {} above", frame.underflow, frame.overflow);
@@ -106,12 +105,12 @@ impl Drawing<'_> {
             area.draw_text(&note, &style, (x - 5, y + 4)).map_err(failed)?;
         }
 
-        let decimals = axes::decimals(&bins.iter().flat_map(|b| [b.0, b.1]).collect::<Vec<_>>());
+        let decimals = tick_decimals(&bins.iter().flat_map(|b| [b.0, b.1]).collect::<Vec<_>>());
         Ok(shown()
             .map(|&(from, to, count)| Tooltip {
                 from: plot.backend_coord(&(from, floor)),
                 to: plot.backend_coord(&(to, count as f64)),
-                text: format!("{}–{}: {count}", axes::tick_text(from, decimals), axes::tick_text(to, decimals)),
+                text: format!("{}–{}: {count}", number_label(from, decimals), number_label(to, decimals)),
             })
             .collect())
     }

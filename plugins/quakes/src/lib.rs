@@ -1,7 +1,7 @@
 //! A new data set and new kinds of chart for buzz, written entirely as a
 //! plugin: a synthetic earthquake catalogue (`quake_catalog`), a focal
 //! depth classifier (`depth_class`), and `histogram` and `scatter` charts
-//! drawn to SVG and PNG with plotters and an embedded font.
+//! drawn to SVG and PNG with plotters through the shared `plotkit` crate.
 
 mod archive;
 mod axes;
@@ -9,8 +9,6 @@ pub mod catalog;
 pub mod depth_class;
 pub mod histogram;
 mod histogram_draw;
-mod picture;
-mod random;
 mod regions;
 mod saved;
 pub mod scatter;

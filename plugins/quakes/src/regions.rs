@@ -5,7 +5,7 @@
 //! down-dip from the trench, along the sinking slab (the Wadati–Benioff
 //! zone); ridges and continental collisions have only shallow events.
 
-use crate::random::Pcg32;
+use plotkit::random::{Pcg32, Random};
 
 const KM_PER_DEGREE: f64 = 111.2;
 /// Where crustal events end and slab events begin, km.

@@ -49,9 +49,11 @@ pub struct ScatterSettings {
     /// Image height in pixels.
     #[schemars(range(min = 100, max = 4096))]
     pub height: u32,
-    /// Dot colour without `color_by`, #rgb or #rrggbb.
+    /// Dot colour without `color_by`: #rgb, #rrggbb or a CSS name.
+    #[schemars(transform = plotkit::color::schema)]
     pub color: String,
-    /// Background colour, #rgb or #rrggbb.
+    /// Background colour: #rgb, #rrggbb or a CSS name.
+    #[schemars(transform = plotkit::color::schema)]
     pub background: String,
 }
 

@@ -6,19 +6,19 @@ use std::ops::Range;
 use buzz_sdk::ImageFormat;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::colors::colormaps::ViridisRGB;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::axes::{self, TICK_SIZE};
-use crate::picture::{self, Picture, Tooltip, failed, text_style};
 use crate::scatter::ScatterFrame;
-use crate::style::ink;
+use plotkit::axes::{clean, number_label, text as text_style, tick_decimals};
+use plotkit::canvas::{self, Draw, err as failed};
+use plotkit::colormap::{Colormap, position};
 
 const KEY_WIDTH: i32 = 120;
 const KEY_HEIGHT: i32 = 10;
 
 pub fn render(frame: &ScatterFrame, format: ImageFormat) -> Result<Vec<u8>, String> {
-    picture::encode(&Drawing(frame), format)
+    canvas::render(&Drawing(frame), (frame.style.look.width, frame.style.look.height), format)
 }
 
 struct Drawing<'a>(&'a ScatterFrame);
@@ -44,18 +44,8 @@ fn extent(values: &[f64]) -> Option<(f64, f64)> {
     })
 }
 
-/// Position of `value` on the colour scale, 0 to 1.
-fn shade(value: f64, (lo, hi): (f64, f64)) -> f64 {
-    let t = if hi > lo { (value - lo) / (hi - lo) } else { 0.5 };
-    if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.5 }
-}
-
-impl Picture for Drawing<'_> {
-    fn size(&self) -> (u32, u32) {
-        (self.0.style.look.width, self.0.style.look.height)
-    }
-
-    fn paint<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<Vec<Tooltip>, String> {
+impl Draw for Drawing<'_> {
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<String, String> {
         let frame = self.0;
         let style = &frame.style;
         let (color, background) = (style.look.color()?, style.look.background()?);
@@ -72,7 +62,7 @@ impl Picture for Drawing<'_> {
             .collect();
         let x = axis(style.x_range, finite.iter().map(|p| p.1));
         let y = axis(style.y_range, finite.iter().map(|p| p.2));
-        let texts = (&frame.heading, ink(background));
+        let texts = (&frame.heading, plotkit::color::ink_for(background));
         let widest =
             [y.start, y.end].map(|v| format!("{v:.1}")).into_iter().max_by_key(String::len).unwrap_or_default();
         let mut plot = axes::plot(area, texts, x, y, &widest)?;
@@ -81,7 +71,7 @@ impl Picture for Drawing<'_> {
         let scale = values.and_then(extent);
         let dot_color = |i: usize| match (values, scale) {
             (Some(values), Some(scale)) => {
-                ViridisRGB::get_color(shade(values.get(i).copied().unwrap_or(f64::NAN), scale))
+                Colormap::VIRIDIS.at(position(values.get(i).copied().unwrap_or(f64::NAN), scale))
             }
             _ => color,
         };
@@ -93,7 +83,7 @@ impl Picture for Drawing<'_> {
             let (right, top) = plot.plotting_area().get_pixel_range();
             colour_key(area, (right.end - KEY_WIDTH - 10, top.start + 8), field, scale, texts.1)?;
         }
-        Ok(Vec::new())
+        Ok(String::new())
     }
 }
 
@@ -106,19 +96,19 @@ fn colour_key<DB: DrawingBackend>(
     ink: RGBColor,
 ) -> Result<(), String> {
     let title = text_style(TICK_SIZE, ink).pos(Pos::new(HPos::Center, VPos::Top));
-    area.draw_text(&axes::single_line(field), &title, (left + KEY_WIDTH / 2, top)).map_err(failed)?;
+    area.draw_text(&clean(field), &title, (left + KEY_WIDTH / 2, top)).map_err(failed)?;
     let bar_top = top + axes::measure(area, "Ag", TICK_SIZE).1 as i32 + 3;
     for step in 0..KEY_WIDTH {
-        let shade = ViridisRGB::get_color(f64::from(step) / f64::from(KEY_WIDTH - 1));
+        let shade = Colormap::VIRIDIS.at(f64::from(step) / f64::from(KEY_WIDTH - 1));
         let column = Rectangle::new([(left + step, bar_top), (left + step + 1, bar_top + KEY_HEIGHT)], shade.filled());
         area.draw(&column).map_err(failed)?;
     }
-    let decimals = axes::decimals(&[lo, hi]).min(1);
+    let decimals = tick_decimals(&[lo, hi]).min(1);
     let below = bar_top + KEY_HEIGHT + 2;
     let ends = [(left, HPos::Left, lo), (left + KEY_WIDTH, HPos::Right, hi)];
     for (x, anchor, value) in ends {
         let style = text_style(TICK_SIZE, ink).pos(Pos::new(anchor, VPos::Top));
-        area.draw_text(&axes::tick_text(value, decimals), &style, (x, below)).map_err(failed)?;
+        area.draw_text(&number_label(value, decimals), &style, (x, below)).map_err(failed)?;
     }
     Ok(())
 }
@@ -138,8 +128,8 @@ mod tests {
     #[test]
     fn shades_run_from_the_smallest_to_the_largest_value() {
         assert_eq!(extent(&[3.0, f64::NAN, -1.0]), Some((-1.0, 3.0)));
-        assert_eq!(shade(-1.0, (-1.0, 3.0)), 0.0);
-        assert_eq!(shade(3.0, (-1.0, 3.0)), 1.0);
-        assert_eq!(shade(7.0, (7.0, 7.0)), 0.5);
+        assert_eq!(position(-1.0, (-1.0, 3.0)), 0.0);
+        assert_eq!(position(3.0, (-1.0, 3.0)), 1.0);
+        assert_eq!(position(7.0, (7.0, 7.0)), 0.5);
     }
 }

@@ -102,3 +102,38 @@ fn a_hand_edited_frame_that_cannot_be_drawn_is_an_error_not_a_panic() {
     let err = Histogram::render(&frame, ImageFormat::Svg).unwrap_err();
     assert!(err.contains("edges"), "{err}");
 }
+
+/// The blank column runs between the ink of the title in the top `rows`
+/// rows of a PNG: the gaps between its letters (and words).
+fn title_gaps(pixels: &[u8], width: u32, rows: u32) -> Vec<u32> {
+    let inked = |x: u32| {
+        (0..rows)
+            .any(|y| pixels[3 * (y * width + x) as usize..][..3].iter().map(|&c| u32::from(c)).sum::<u32>() < 3 * 170)
+    };
+    let columns: Vec<bool> = (0..width).map(inked).collect();
+    let (first, last) = (columns.iter().position(|&c| c).unwrap(), columns.iter().rposition(|&c| c).unwrap());
+    let mut gaps = Vec::new();
+    let mut run = 0;
+    for &ink in &columns[first..=last] {
+        if ink {
+            if run > 0 {
+                gaps.push(run);
+            }
+            run = 0;
+        } else {
+            run += 1;
+        }
+    }
+    gaps
+}
+
+/// PNG text goes through plotkit's letter-by-letter layout: plotters' own
+/// drops each letter's side bearing, so "Magnitude" read "Magnitu de".
+#[test]
+fn plotkit_png_titles_have_even_letter_spacing() {
+    let stage = TestStage::chart::<Histogram>(json!({"title": "Magnitude", "width": 640, "height": 400})).unwrap();
+    let (width, _, pixels) = decode(&stage.render(ImageFormat::Png).unwrap());
+    let gaps = title_gaps(&pixels, width, 40);
+    let (narrowest, widest) = (gaps.iter().min().unwrap(), gaps.iter().max().unwrap());
+    assert!(gaps.len() >= 6 && widest - narrowest <= 1, "uneven letter gaps {gaps:?}");
+}

@@ -1,5 +1,6 @@
 //! The `buzz` subcommands.
 
+mod chart_colors;
 pub mod check;
 pub mod new_plugin;
 pub mod plugins;
@@ -7,6 +8,7 @@ pub mod replay;
 pub mod reset;
 pub mod run;
 pub mod schema;
+mod text_wrap;
 mod two_terminals;
 
 use crate::config::{Diagnostics, Override};

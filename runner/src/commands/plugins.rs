@@ -1,10 +1,16 @@
 //! `buzz plugins`: what plugins were found, which ABI each was built for,
-//! and every stage's settings with type and default.
+//! and every stage's settings with type and default, wrapped to 80
+//! columns; `--kind` keeps one kind of stage, `--colors` lists what the
+//! charts' colour and colormap settings accept.
 
+use buzz_sdk::StageKind;
 use serde_json::{Value as Json, json};
 
-use crate::cli::PluginsArgs;
+use super::chart_colors;
+use super::text_wrap::wrap;
+use crate::cli::{PluginsArgs, StageFilter};
 use crate::config::declared;
+use crate::config::pipeline_schema::transport_schemas;
 use crate::plugin_host::{Catalog, default_dirs};
 
 /// One setting of a stage, read from its JSON Schema.
@@ -44,7 +50,7 @@ pub fn settings_of(schema: &Json) -> Vec<SettingDoc> {
         .collect()
 }
 
-fn resolve<'a>(root: &'a Json, schema: &'a Json) -> &'a Json {
+pub(super) fn resolve<'a>(root: &'a Json, schema: &'a Json) -> &'a Json {
     match schema.get("$ref").and_then(Json::as_str).and_then(|r| r.strip_prefix('#')) {
         Some(pointer) => root.pointer(pointer).unwrap_or(schema),
         None => schema,
@@ -81,75 +87,124 @@ pub fn plugins(args: PluginsArgs) -> i32 {
     let mut dirs = args.plugins_dir.clone();
     dirs.extend(default_dirs());
     let catalog = Catalog::discover(dirs);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&as_json(&catalog)).expect("JSON encodes"));
+    if args.colors {
+        let listing = chart_colors::Listing::of(&catalog);
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&listing.as_json()).expect("JSON encodes"));
+        } else {
+            print!("{}", listing.as_text());
+        }
+    } else if args.json {
+        println!("{}", serde_json::to_string_pretty(&as_json(&catalog, args.kind)).expect("JSON encodes"));
     } else {
-        print!("{}", as_text(&catalog));
+        print!("{}", as_text(&catalog, args.kind));
     }
     0
 }
 
-fn as_json(catalog: &Catalog) -> Json {
+/// Whether `--kind` keeps a plugin stage of `kind`.
+fn keeps(filter: Option<StageFilter>, kind: StageKind) -> bool {
+    match filter {
+        None => true,
+        Some(StageFilter::Source) => kind == StageKind::Source,
+        Some(StageFilter::Transform) => kind == StageKind::Transform,
+        Some(StageFilter::Chart) => kind == StageKind::Chart,
+        Some(StageFilter::Transport) => false,
+    }
+}
+
+/// The built-in transports `--kind` keeps: (type, settings schema).
+fn transports(filter: Option<StageFilter>) -> Vec<(String, Json)> {
+    if matches!(filter, None | Some(StageFilter::Transport)) { transport_schemas() } else { Vec::new() }
+}
+
+fn as_json(catalog: &Catalog, filter: Option<StageFilter>) -> Json {
     json!({
         "abi_version": buzz_sdk::abi::ABI_VERSION,
         "searched": catalog.dirs,
-        "plugins": catalog.plugins.iter().map(|p| json!({
+        "plugins": catalog.plugins.iter().filter(|p| p.stages.iter().any(|s| keeps(filter, s.kind))).map(|p| json!({
             "name": p.name,
             "version": p.version,
             "abi_version": p.abi_version,
             "sdk_version": p.sdk_version,
             "path": p.path,
-            "stages": p.stages.iter().map(|s| json!({
+            "stages": p.stages.iter().filter(|s| keeps(filter, s.kind)).map(|s| json!({
                 "type": s.type_name,
                 "kind": s.kind,
                 "description": s.description,
                 "settings": s.settings,
             })).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
+        "transports": transports(filter).into_iter().map(|(t, settings)| json!({"type": t, "settings": settings})).collect::<Vec<_>>(),
         "refused": catalog.refused.iter().map(|r| json!({"path": r.path, "reason": r.error.to_string()})).collect::<Vec<_>>(),
     })
 }
 
-fn as_text(catalog: &Catalog) -> String {
+fn as_text(catalog: &Catalog, filter: Option<StageFilter>) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let _ = writeln!(out, "runner speaks plugin ABI {}; searched: {}", buzz_sdk::abi::ABI_VERSION, catalog.searched());
+    let _ =
+        write!(out, "{}", wrap(&format!("runner speaks plugin ABI {}; searched:", buzz_sdk::abi::ABI_VERSION), 0, 2));
+    for dir in &catalog.dirs {
+        out.push_str(&wrap(&dir.display().to_string(), 2, 2));
+    }
     if catalog.plugins.is_empty() {
-        let _ = writeln!(
-            out,
-            "no plugins found (build them with `cargo build --workspace`, install them with `scripts/install`, or set BUZZ_PLUGIN_PATH)"
-        );
+        out.push_str(&wrap(
+            "no plugins found (build them with `cargo build --workspace`, install them with `scripts/install`, or set BUZZ_PLUGIN_PATH)",
+            0,
+            2,
+        ));
     }
     for plugin in &catalog.plugins {
-        let _ = writeln!(
-            out,
-            "\nplugin {} {} (ABI {}, sdk {}) {}",
+        let stages: Vec<_> = plugin.stages.iter().filter(|s| keeps(filter, s.kind)).collect();
+        if stages.is_empty() {
+            continue;
+        }
+        let header = format!(
+            "plugin {} {} (ABI {}, sdk {}) {}",
             plugin.name,
             plugin.version,
             plugin.abi_version,
             plugin.sdk_version,
             plugin.path.display()
         );
-        for stage in &plugin.stages {
-            let _ = writeln!(out, "  {} {}: {}", stage.kind, stage.type_name, stage.description);
-            for s in settings_of(&stage.settings) {
-                let default = match (&s.default, s.required) {
-                    (_, true) => "required".to_string(),
-                    (Some(d), _) => format!("default {d}"),
-                    (None, _) => "optional".to_string(),
-                };
-                let resets = if s.defines_state { " Changing it resets the state." } else { "" };
-                let _ =
-                    writeln!(out, "    {:<14} {:<22} {:<18} {}{resets}", s.name, s.type_name, default, s.description);
-            }
-            if let Some(fields) = stage.settings.get(declared::OUTPUT).and_then(|o| o.get("fields")) {
-                let input = stage.settings[declared::OUTPUT]["input"] == Json::Bool(true);
-                let _ = writeln!(out, "    outputs {}{fields}", if input { "its input's fields and " } else { "" });
-            }
+        let _ = write!(out, "\n{}", wrap(&header, 0, 2));
+        for stage in stages {
+            stage_text(&mut out, &format!("{} {}", stage.kind, stage.type_name), &stage.description, &stage.settings);
         }
     }
+    let transports = transports(filter);
+    if !transports.is_empty() {
+        out.push_str("\nbuilt into the runner\n");
+    }
+    for (type_name, settings) in &transports {
+        let description = settings["description"].as_str().unwrap_or_default().replace('\n', " ");
+        stage_text(&mut out, &format!("transport {type_name}"), &description, settings);
+    }
     for refused in &catalog.refused {
-        let _ = writeln!(out, "\nrefused: {refused}");
+        let _ = write!(out, "\n{}", wrap(&format!("refused: {refused}"), 0, 2));
     }
     out
+}
+
+/// A stage's heading and its settings: name, type and default on one line
+/// (continued under the type when long), the description below.
+fn stage_text(out: &mut String, heading: &str, description: &str, settings: &Json) {
+    out.push_str(&wrap(&format!("{heading}: {description}"), 2, 6));
+    for s in settings_of(settings) {
+        let default = match (&s.default, s.required) {
+            (_, true) => "required".to_string(),
+            (Some(d), _) => format!("default {d}"),
+            (None, _) => "optional".to_string(),
+        };
+        out.push_str(&wrap(&format!("{:<14} {:<22} {default}", s.name, s.type_name), 4, 19));
+        let resets = if s.defines_state { " Changing it resets the state." } else { "" };
+        if !s.description.is_empty() || !resets.is_empty() {
+            out.push_str(&wrap(&format!("{}{resets}", s.description), 8, 8));
+        }
+    }
+    if let Some(fields) = settings.get(declared::OUTPUT).and_then(|o| o.get("fields")) {
+        let input = settings[declared::OUTPUT]["input"] == Json::Bool(true);
+        out.push_str(&wrap(&format!("outputs {}{fields}", if input { "its input's fields and " } else { "" }), 4, 8));
+    }
 }

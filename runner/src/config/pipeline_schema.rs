@@ -12,6 +12,15 @@ use super::runner_settings::{
 use crate::plugin_host::Catalog;
 use buzz_sdk::StageKind;
 
+/// The transports built into the runner, each with its settings schema.
+pub fn transport_schemas() -> Vec<(String, Json)> {
+    vec![
+        ("file".to_string(), schema_of::<FileTransportSettings>()),
+        ("kafka".to_string(), schema_of::<KafkaTransportSettings>()),
+        ("memory".to_string(), schema_of::<MemoryTransportSettings>()),
+    ]
+}
+
 /// The pipeline-file schema for the stages in `catalog`.
 pub fn pipeline_schema(catalog: &Catalog) -> Json {
     let mut definitions = Map::new();
@@ -29,11 +38,7 @@ pub fn pipeline_schema(catalog: &Catalog) -> Json {
                     p.stages.iter().filter(|s| s.kind == kind).map(|s| (s.type_name.clone(), s.settings.clone()))
                 })
                 .collect(),
-            None => vec![
-                ("file".to_string(), schema_of::<FileTransportSettings>()),
-                ("kafka".to_string(), schema_of::<KafkaTransportSettings>()),
-                ("memory".to_string(), schema_of::<MemoryTransportSettings>()),
-            ],
+            None => transport_schemas(),
         };
         let types: Vec<&str> = stages.iter().map(|(t, _)| t.as_str()).collect();
         let branches: Vec<Json> = stages

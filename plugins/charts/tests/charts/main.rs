@@ -2,6 +2,7 @@
 //! the runner uses.
 
 mod bar;
+mod colormaps;
 mod line;
 mod png;
 mod robustness;

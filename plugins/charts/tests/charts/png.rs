@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::{bar_chart, feed, keep, line_chart};
 
 /// Decodes a PNG into (width, height, RGB bytes).
-fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+pub fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     let mut reader = decoder.read_info().unwrap();
     let mut buf = vec![0; reader.output_buffer_size().unwrap()];

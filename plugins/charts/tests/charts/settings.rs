@@ -55,7 +55,10 @@ fn schemas_document_defaults() {
     assert_eq!(props["width"]["default"], 800);
     assert_eq!((&props["width"]["minimum"], &props["width"]["maximum"]), (&json!(100), &json!(4096)));
     assert_eq!(props["colormap"]["default"], "none");
-    assert_eq!(props["colormap"]["enum"], json!(["none", "viridis"]));
+    assert_eq!(
+        props["colormap"]["enum"],
+        json!(["none", "viridis", "blackwhite", "bone", "copper", "mandelbrot", "vulcano"])
+    );
     assert_eq!(props["sort"]["enum"], json!(["none", "value", "category"]));
     assert!(props["value_labels"]["description"].as_str().unwrap().contains("value"));
     assert_eq!(schema["additionalProperties"], false);

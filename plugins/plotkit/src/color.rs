@@ -1,10 +1,12 @@
-//! CSS-style colour strings: "#1f77b4", "#f00" or a common name.
+//! CSS-style colour strings: "#1f77b4", "#f00" or a common name, the
+//! same for every chart, and the text colour that reads on a background.
 
 use buzz_sdk::StageError;
 use plotters::style::RGBColor;
 
-/// The CSS names people actually write in a pipeline file.
-const NAMES: &[(&str, (u8, u8, u8))] = &[
+/// The CSS names people actually write in a pipeline file. Chart plugins
+/// publish this list in their settings schemas (see `schema`).
+pub const NAMES: &[(&str, (u8, u8, u8))] = &[
     ("black", (0, 0, 0)),
     ("white", (255, 255, 255)),
     ("red", (255, 0, 0)),
@@ -78,7 +80,10 @@ pub fn setting(name: &str, text: &str) -> Result<String, StageError> {
     parse(text).map(hex).ok_or_else(|| {
         StageError::setting(
             name,
-            format!("{text:?} is not a colour: use #rgb, #rrggbb or a CSS name such as \"red\" or \"steelblue\""),
+            format!(
+                "{text:?} is not a colour: use #rgb, #rrggbb or a CSS name such as \"red\" or \"steelblue\" \
+                 (`buzz plugins --colors` lists the names)"
+            ),
         )
     })
 }
@@ -92,10 +97,28 @@ pub fn hex(c: RGBColor) -> String {
     format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
 }
 
-/// Text and axis colour that stays readable on `background`.
+/// Black or white, whichever contrasts more with `background` by the
+/// WCAG 2 contrast ratio (relative luminance of linear sRGB): the text
+/// and axis colour of every chart.
 pub fn ink_for(background: RGBColor) -> RGBColor {
-    let luma = 0.299 * f64::from(background.0) + 0.587 * f64::from(background.1) + 0.114 * f64::from(background.2);
-    if luma < 128.0 { RGBColor(235, 235, 235) } else { RGBColor(30, 30, 30) }
+    let linear = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.04045 { c / 12.92 } else { ((c + 0.055) / 1.055).powf(2.4) }
+    };
+    let RGBColor(r, g, b) = background;
+    let luminance = 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+    let against_black = (luminance + 0.05) / 0.05;
+    let against_white = 1.05 / (luminance + 0.05);
+    if against_black >= against_white { RGBColor(20, 20, 20) } else { RGBColor(240, 240, 240) }
+}
+
+/// Marks a colour setting's JSON Schema with the names it accepts, as
+/// `examples` (an annotation: hex colours stay valid), so `buzz plugins
+/// --colors` and editors can list them. Use with
+/// `#[schemars(transform = plotkit::color::schema)]`.
+pub fn schema(schema: &mut schemars::Schema) {
+    let names: Vec<&str> = NAMES.iter().map(|(name, _)| *name).collect();
+    schema.insert("examples".into(), names.into());
 }
 
 #[cfg(test)]
@@ -119,5 +142,13 @@ mod tests {
         let err = setting("color", "blurple").unwrap_err();
         assert_eq!(err.setting.as_deref(), Some("color"));
         assert!(err.message.contains("blurple"));
+    }
+
+    #[test]
+    fn ink_contrasts_with_the_background() {
+        assert_eq!(ink_for(RGBColor(0, 0, 0)), RGBColor(240, 240, 240));
+        assert_eq!(ink_for(RGBColor(0xf4, 0xf1, 0xde)), RGBColor(20, 20, 20));
+        // Mid-grey reads better with black text.
+        assert_eq!(ink_for(RGBColor(128, 128, 128)), RGBColor(20, 20, 20));
     }
 }

@@ -1,5 +1,6 @@
-//! The frame both charts share: title, axes, tick labels and axis
-//! descriptions, sized from the text they actually hold.
+//! Text measuring and fitting, number labels, and the frame of a chart:
+//! title, axes, tick labels and axis descriptions, sized from the text
+//! they actually hold.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -11,7 +12,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::canvas::err;
-use crate::fonts;
+use crate::font;
 
 pub const MARGIN: u32 = 14;
 // plotters font sizes; the pixel height is about size / 1.24.
@@ -40,7 +41,7 @@ pub fn all_whole(mut values: impl Iterator<Item = f64>) -> bool {
 pub type Chart2d<'a, DB, X> = ChartContext<'a, DB, Cartesian2d<X, RangedCoordf64>>;
 
 pub fn text(size: f64, color: RGBColor) -> TextStyle<'static> {
-    (fonts::FAMILY, size).into_font().color(&color)
+    (font::FAMILY, size).into_font().color(&color)
 }
 
 /// Pixel size of `text`; (0, 0) if it cannot be measured.
@@ -261,10 +262,14 @@ mod tests {
         assert_eq!(tick_decimals(&[0.1, 0.2, 0.3]), 1);
         assert_eq!(tick_decimals(&[1e300, 2e300]), 0);
         assert_eq!(tick_decimals(&[1.0 / 3.0]), 6);
+        assert_eq!(tick_decimals(&[2.5, 3.0, 3.5]), 1);
+        assert_eq!(tick_decimals(&[2.75, 3.0]), 2);
         assert_eq!(range_decimals(0.0..7.9, 5), 0);
         assert_eq!(number_label(0.5, 1), "0.5");
         assert_eq!(number_label(-0.0001, 1), "0.0");
         assert_eq!(number_label(1e300, 0), "1.00e300");
+        assert_eq!(number_label(3.0, 1), "3.0");
+        assert_eq!(clean("a\nb"), "a b");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use plotters::prelude::DrawingBackend;
 use plotters_backend::text_anchor::{HPos, VPos};
 use plotters_backend::{BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind};
 
-use crate::fonts;
+use crate::font;
 
 pub struct CrispText<B> {
     inner: B,
@@ -19,7 +19,7 @@ pub struct CrispText<B> {
 
 impl<B> CrispText<B> {
     pub fn new(inner: B) -> Result<Self, String> {
-        let font = FontRef::try_from_slice(fonts::DEJAVU_SANS).map_err(|e| format!("the embedded font: {e}"))?;
+        let font = FontRef::try_from_slice(font::DEJAVU_SANS).map_err(|e| format!("the embedded font: {e}"))?;
         Ok(CrispText { inner, font })
     }
 }

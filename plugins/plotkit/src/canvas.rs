@@ -1,12 +1,30 @@
 //! Turns a chart's drawing code into SVG or PNG bytes. Both formats go
 //! through plotters, so each chart draws once for either.
 
-use buzz_sdk::ImageFormat;
+use std::ops::RangeInclusive;
+
+use buzz_sdk::{ImageFormat, StageError};
 use plotters::coord::Shift;
 use plotters::prelude::{BitMapBackend, DrawingArea, DrawingBackend, IntoDrawingArea, SVGBackend};
 
 use crate::crisp_text::CrispText;
-use crate::{fonts, settings};
+use crate::font;
+
+/// Image sizes outside this range are refused: smaller leaves no room for
+/// the axes, larger makes PNG buffers of hundreds of megabytes.
+pub const SIZES: RangeInclusive<u32> = 100..=4096;
+
+/// Checks the width or height setting `name`.
+pub fn check_size(name: &str, pixels: u32) -> Result<(), StageError> {
+    if SIZES.contains(&pixels) {
+        Ok(())
+    } else {
+        Err(StageError::setting(
+            name,
+            format!("{pixels} pixels is out of range: use {} to {}", SIZES.start(), SIZES.end()),
+        ))
+    }
+}
 
 /// A chart that can draw itself on any plotters backend.
 pub trait Draw {
@@ -22,15 +40,10 @@ pub fn err(e: impl std::fmt::Display) -> String {
 
 pub fn render(chart: &impl Draw, (width, height): (u32, u32), format: ImageFormat) -> Result<Vec<u8>, String> {
     // The frame may have been edited by hand: check before allocating.
-    let range = settings::MIN_SIZE..=settings::MAX_SIZE;
-    if !range.contains(&width) || !range.contains(&height) {
-        return Err(format!(
-            "frame size {width}x{height} is out of range ({}..={} pixels)",
-            settings::MIN_SIZE,
-            settings::MAX_SIZE
-        ));
+    if !SIZES.contains(&width) || !SIZES.contains(&height) {
+        return Err(format!("frame size {width}x{height} is out of range ({SIZES:?} pixels)"));
     }
-    fonts::ensure_registered()?;
+    font::ensure_registered()?;
     match format {
         ImageFormat::Svg => svg(chart, width, height),
         ImageFormat::Png => png(chart, width, height),
