@@ -40,7 +40,10 @@ use support::{TansuProcess, cpu_seconds, output_settings, repo_root, start_tansu
 /// The payloads buzz's own source makes for this run (the same seed), so
 /// both sides move the same bytes.
 fn payloads(n: usize) -> Vec<Vec<u8>> {
-    let spec = support::load(&repo_root().join("pipelines/buzz-kafka.toml"), &["source.interval_ms=0".into(), format!("source.count={n}")]);
+    let spec = support::load(
+        &repo_root().join("pipelines/buzz-kafka.toml"),
+        &["source.interval_ms=0".into(), format!("source.count={n}")],
+    );
     let mut source = pipeline::build_stage(&spec, &spec.source).unwrap();
     let mut payloads = Vec::with_capacity(n);
     while payloads.len() < n {
