@@ -42,6 +42,20 @@ fn an_installed_buzz_finds_its_plugins_under_its_prefix() {
     assert!(found.iter().all(|p| p.starts_with(&plugins)), "{found:?}");
     assert_eq!(catalog["refused"], serde_json::json!([]));
 
+    // The SDK stands alone there (no workspace settings to inherit), and a
+    // plugin crate the installed buzz makes outside a checkout uses it.
+    let sdk = prefix.path().join("lib/buzz/sdk");
+    let manifest = std::fs::read_to_string(sdk.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("name = \"buzz-sdk\"") && !manifest.contains("workspace = true"), "{manifest}");
+    assert!(sdk.join("src/lib.rs").is_file());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let made = Command::new(&buzz).current_dir(elsewhere.path()).args(["new", "plugin", "weather"]).output().unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let crate_manifest = std::fs::read_to_string(elsewhere.path().join("weather/Cargo.toml")).unwrap();
+    let crate_manifest: toml::Table = crate_manifest.parse().unwrap();
+    let sdk_path = crate_manifest["dependencies"]["buzz-sdk"]["path"].as_str().unwrap();
+    assert_eq!(Path::new(sdk_path), sdk.canonicalize().unwrap());
+
     // And it checks every shipped pipeline with them.
     let pipelines: Vec<String> = SHIPPED_PIPELINES.iter().map(|p| format!("pipelines/{p}")).collect();
     let checked = Command::new(&buzz)
@@ -52,6 +66,38 @@ fn an_installed_buzz_finds_its_plugins_under_its_prefix() {
         .output()
         .unwrap();
     assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+}
+
+/// The first `scripts/buzz` build says what it builds and how long it
+/// takes, and lets cargo's progress through (a stand-in `cargo` prints a
+/// progress line and fails, so nothing is built).
+#[test]
+fn the_first_build_shows_its_progress() {
+    let bin = tempfile::tempdir().unwrap();
+    let target = tempfile::tempdir().unwrap();
+    let args_file = bin.path().join("args");
+    let fake_cargo = bin.path().join("cargo");
+    let script = format!(
+        "#!/bin/sh\necho \"$@\" > '{}'\necho '   Compiling rdkafka-sys (stand-in)' >&2\nexit 3\n",
+        args_file.display()
+    );
+    std::fs::write(&fake_cargo, script).unwrap();
+    std::fs::set_permissions(&fake_cargo, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.path().display(), std::env::var("PATH").unwrap());
+    let run = Command::new(repo_root().join("scripts/buzz"))
+        .arg("--version")
+        .env("PATH", path)
+        .env("CARGO_TARGET_DIR", target.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("scripts/buzz: first build of buzz and its plugins (release"), "{stderr}");
+    assert!(stderr.contains("several minutes on 2 cores"), "{stderr}");
+    assert!(stderr.contains("Compiling rdkafka-sys (stand-in)"), "cargo's progress is hidden: {stderr}");
+    let args = std::fs::read_to_string(&args_file).unwrap();
+    assert!(args.starts_with("build --release --workspace"), "{args}");
+    assert!(!args.contains("--quiet"), "{args}");
 }
 
 /// A folder for a user other than root: a PATH of the commands named

@@ -86,7 +86,20 @@ fn a_plugin_made_outside_the_workspace_builds_passes_its_tests_and_runs() {
     assert_eq!(chart["kind"], "bars");
     let doubled: Vec<f64> = (1..=20).map(|n| 2.0 * n as f64).collect();
     assert_eq!(chart["series"][0]["values"], serde_json::json!(doubled));
-    assert_svg(&std::fs::read_to_string(crate_dir.join(format!("out/{NAME}.svg"))).unwrap());
+    let svg = std::fs::read_to_string(crate_dir.join(format!("out/{NAME}.svg"))).unwrap();
+    assert_svg(&svg);
+    // A title, both axes and their labels (the y axis's is the field).
+    let title = format!(">{NAME}: the latest values, doubled</text>");
+    for part in [
+        title.as_str(),
+        "class=\"x-axis\"",
+        "class=\"y-axis\"",
+        ">latest records, oldest first</text>",
+        ">value</text>",
+        ">40</text>",
+    ] {
+        assert!(svg.contains(part), "the chart has no {part}: {svg}");
+    }
     assert!(decode_png(&crate_dir.join(format!("out/{NAME}.png"))).2, "the PNG is blank");
 }
 

@@ -38,8 +38,10 @@ pub struct NewPluginArgs {
     /// root of the buzz workspace, else ./NAME.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// The buzz-sdk crate a crate outside the workspace builds against.
-    /// Default: the one this buzz was built from.
+    /// The buzz-sdk crate (a buzz checkout's plugins/sdk) a crate outside
+    /// the workspace builds against. Default: <prefix>/lib/buzz/sdk beside
+    /// this binary, else the checkout holding it, else the one it was built
+    /// from; with none of them, buzz says to pass --sdk.
     #[arg(long, value_name = "PATH")]
     pub sdk: Option<PathBuf>,
 }
@@ -115,21 +117,54 @@ pub fn check_name(name: &str) -> Result<(), String> {
     ))
 }
 
-/// The buzz-sdk crate at `given` (relative to `cwd`), or the one this
-/// binary was built from.
-fn find_sdk(given: Option<&Path>, cwd: &Path) -> Result<PathBuf, String> {
-    let path = match given {
-        Some(path) => cwd.join(path),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk"),
-    };
-    let not_found = || {
-        format!("no buzz-sdk crate at {}: pass --sdk with the plugins/sdk folder of a buzz checkout", path.display())
-    };
-    let path = path.canonicalize().map_err(|_| not_found())?;
-    let manifest = std::fs::read_to_string(path.join("Cargo.toml")).map_err(|_| not_found())?;
-    let name =
-        manifest.parse::<toml::Table>().ok().and_then(|m| m.get("package")?.get("name")?.as_str().map(String::from));
-    if name.as_deref() == Some("buzz-sdk") { Ok(path) } else { Err(not_found()) }
+/// The buzz-sdk crate at `given` (relative to `cwd`), else the first of
+/// [`sdk_candidates`] that is one. The path written into the crate is
+/// absolute, so it must name a folder that outlives a moved binary.
+fn find_sdk(given: Option<&Path>, cwd: &Path, exe: Option<&Path>, built_from: &Path) -> Result<PathBuf, String> {
+    if let Some(path) = given {
+        let path = cwd.join(path);
+        return is_sdk(&path).ok_or_else(|| {
+            format!(
+                "no buzz-sdk crate at {}: pass --sdk with the plugins/sdk folder of a buzz checkout",
+                path.display()
+            )
+        });
+    }
+    let candidates = sdk_candidates(exe, built_from);
+    candidates.iter().find_map(|path| is_sdk(path)).ok_or_else(|| {
+        let searched: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+        format!(
+            "found no buzz-sdk crate for a plugin outside the buzz workspace (searched {}): \
+             pass --sdk PATH with the plugins/sdk folder of a buzz checkout",
+            searched.join(", ")
+        )
+    })
+}
+
+/// Where an SDK may be, in order: beside an installed binary
+/// (`<prefix>/bin/buzz` and `<prefix>/lib/buzz/sdk`), in the checkout
+/// holding the binary (`<checkout>/target/<profile>/buzz`, even if the
+/// checkout was moved), then in the checkout it was built from.
+fn sdk_candidates(exe: Option<&Path>, built_from: &Path) -> Vec<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(bin) = exe.and_then(Path::parent) {
+        if let Some(prefix) = bin.parent() {
+            candidates.push(prefix.join("lib/buzz/sdk"));
+        }
+        if let Some(checkout) = bin.parent().and_then(Path::parent) {
+            candidates.push(checkout.join("plugins/sdk"));
+        }
+    }
+    candidates.push(built_from.join("../plugins/sdk"));
+    candidates
+}
+
+/// `path`, made absolute, if it holds the buzz-sdk crate.
+fn is_sdk(path: &Path) -> Option<PathBuf> {
+    let path = path.canonicalize().ok()?;
+    let manifest = std::fs::read_to_string(path.join("Cargo.toml")).ok()?;
+    let manifest = manifest.parse::<toml::Table>().ok()?;
+    (manifest.get("package")?.get("name")?.as_str() == Some("buzz-sdk")).then_some(path)
 }
 
 /// Fills `{{key}}` placeholders.
@@ -227,7 +262,10 @@ pub fn create(args: &NewPluginArgs, cwd: &Path) -> Result<Layout, String> {
     }
     let sdk = match layout.workspace {
         Some(_) => None,
-        None => Some(find_sdk(args.sdk.as_deref(), cwd)?),
+        None => {
+            let exe = std::env::current_exe().ok();
+            Some(find_sdk(args.sdk.as_deref(), cwd, exe.as_deref(), Path::new(env!("CARGO_MANIFEST_DIR")))?)
+        }
     };
     let written = write_all(&layout.folder, &files(&args.name, &layout, sdk.as_deref()));
     if let Err(e) = written {
@@ -389,6 +427,37 @@ mod tests {
         let pipeline: toml::Table = files.iter().find(|(p, _)| p == "weather.toml").unwrap().1.parse().unwrap();
         assert!(!pipeline.contains_key("plugins_dir"), "plugins are found next to buzz in the workspace");
         assert!(!files.iter().any(|(p, _)| p == ".gitignore" || p == "rustfmt.toml"));
+    }
+
+    fn fake_sdk(at: &Path) {
+        std::fs::create_dir_all(at).unwrap();
+        std::fs::write(at.join("Cargo.toml"), "[package]\nname = \"buzz-sdk\"\n").unwrap();
+    }
+
+    #[test]
+    fn a_moved_binary_finds_the_installed_sdk_or_says_to_pass_sdk() {
+        let dir = tempfile::tempdir().unwrap();
+        let (prefix, gone) = (dir.path().join("prefix"), dir.path().join("deleted-checkout/runner"));
+        let exe = prefix.join("bin/buzz");
+        let err = find_sdk(None, dir.path(), Some(&exe), &gone).unwrap_err();
+        assert!(err.contains("pass --sdk PATH") && err.contains("lib/buzz/sdk"), "{err}");
+        fake_sdk(&prefix.join("lib/buzz/sdk"));
+        let found = find_sdk(None, dir.path(), Some(&exe), &gone).unwrap();
+        assert_eq!(found, prefix.join("lib/buzz/sdk").canonicalize().unwrap());
+        // --sdk wins over what is found.
+        fake_sdk(&dir.path().join("mine"));
+        let given = find_sdk(Some(Path::new("mine")), dir.path(), Some(&exe), &gone).unwrap();
+        assert_eq!(given, dir.path().join("mine").canonicalize().unwrap());
+    }
+
+    #[test]
+    fn a_binary_in_a_moved_checkout_finds_that_checkout_sdk() {
+        let dir = tempfile::tempdir().unwrap();
+        let checkout = dir.path().join("moved");
+        fake_sdk(&checkout.join("plugins/sdk"));
+        let exe = checkout.join("target/release/buzz");
+        let found = find_sdk(None, dir.path(), Some(&exe), &dir.path().join("gone/runner")).unwrap();
+        assert_eq!(found, checkout.join("plugins/sdk").canonicalize().unwrap());
     }
 
     #[test]
