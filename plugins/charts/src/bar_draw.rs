@@ -295,7 +295,7 @@ fn tooltips(bars: &[Bar], rects: impl Iterator<Item = ((i32, i32), (i32, i32))>)
     svg
 }
 
-fn xml_escape(text: &str) -> String {
+pub(crate) fn xml_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

@@ -13,6 +13,7 @@ mod fonts;
 pub mod line;
 mod line_draw;
 mod markers;
+mod point_tips;
 mod settings;
 pub mod timeaxis;
 
