@@ -31,18 +31,23 @@ fn run_command(pipelines: &[&Path], extra: &[&str]) -> std::process::Command {
     command
 }
 
+/// Two pipelines side by side, with the page open: buzz messages over a
+/// file, and the smoker over the embedded Kafka broker, both paced so
+/// values change.
+fn buzz_and_smoker_live(dir: &Path) -> (Watched, Browser) {
+    let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir);
+    let smoker = pipeline_in("pipelines/smoker.toml", dir);
+    let (run, port) = run_with_dashboard(run_command(&[&buzz_file, &smoker], &["--set", "source.interval_ms=40"]));
+    (run, Browser::open(&format!("http://127.0.0.1:{port}/")))
+}
+
 /// The `Author: count` tooltips of the buzz bar chart on the page, as a map.
 const BAR_TOOLTIPS: &str = r#"Object.fromEntries([...document.querySelectorAll('section[data-pipeline="buzz-file"] .chart svg .buzz-tooltips title')].map(t => t.textContent.split(': ')).map(([k, v]) => [k, Number(v)]))"#;
 
 #[test]
 fn the_dashboard_shows_every_pipeline_live_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
-    // Two pipelines side by side: buzz messages over a file, and the smoker
-    // over the embedded Kafka broker, both paced so values change.
-    let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir.path());
-    let smoker = pipeline_in("pipelines/smoker.toml", dir.path());
-    let (mut run, port) = run_with_dashboard(run_command(&[&buzz_file, &smoker], &["--set", "source.interval_ms=40"]));
-    let mut browser = Browser::open(&format!("http://127.0.0.1:{port}/"));
+    let (mut run, mut browser) = buzz_and_smoker_live(dir.path());
 
     // Both charts arrive, with their titles, and the stats beside them.
     browser.wait_for("the buzz chart", r#"document.querySelector('section[data-pipeline="buzz-file"] .chart svg')?.textContent.includes('Basic Real-Time Author Message Counts')"#, Duration::from_secs(30));
@@ -493,10 +498,7 @@ const TOOLTIP: &str =
 #[test]
 fn tooltips_stay_open_while_frames_arrive_and_line_points_have_them_too() {
     let dir = tempfile::tempdir().unwrap();
-    let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir.path());
-    let smoker = pipeline_in("pipelines/smoker.toml", dir.path());
-    let (mut run, port) = run_with_dashboard(run_command(&[&buzz_file, &smoker], &["--set", "source.interval_ms=40"]));
-    let mut browser = Browser::open(&format!("http://127.0.0.1:{port}/"));
+    let (mut run, mut browser) = buzz_and_smoker_live(dir.path());
 
     // The pointer on the tallest bar; the bar's element is tagged, to see
     // whether later frames keep it or replace it.
