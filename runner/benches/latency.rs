@@ -16,8 +16,15 @@
 //! BENCH_MAX_POINTS the chart's `max_points` (default 200,000: every record
 //! stays on the chart, and in its checkpoint).
 //!
+//! Then produced → on the page: the same, timed when a dashboard client
+//! receives the frame (`page_frames`), at 1 and at 10,000 records/s, with
+//! the frame-clock figure of the same run for the ratio. Target: p99
+//! under 20 ms for both. BENCH_PAGE_ONLY=1 runs only this part.
+//!
 //! Run with `scripts/bench latency`.
 
+#[path = "viewer/page_frames.rs"]
+mod page_frames;
 #[path = "bench_support.rs"]
 mod support;
 
@@ -31,15 +38,17 @@ const SECONDS: u64 = 8;
 /// Records produced in the first second of a run are start-up, not steady state.
 const WARM_UP_MS: f64 = 1000.0;
 
-fn measure(label: &str, transport: &str, fps: u32) {
-    let dir = tempfile::tempdir().unwrap();
+/// The pipeline: `rate` ticks a second for `SECONDS` (at least 20 records),
+/// plotted by a line chart drawing at most `fps` frames a second, keeping
+/// up to the `max_points` setting (an environment variable, else `default`).
+fn latency_pipeline(transport: &str, fps: u32, rate: u64, (max_points, default): (&str, &str)) -> String {
     let checkpoint_ms = std::env::var("BENCH_CHECKPOINT_MS").unwrap_or_else(|_| "1000".into());
-    let max_points = std::env::var("BENCH_MAX_POINTS").unwrap_or_else(|_| "200000".into());
-    let text = format!(
+    let max_points = std::env::var(max_points).unwrap_or_else(|_| default.into());
+    format!(
         r#"name = "latency"
 [source]
 type = "ticks"
-rate_per_s = {RATE}
+rate_per_s = {rate}
 count = {}
 [transport]
 {transport}
@@ -54,13 +63,22 @@ fps = {fps}
 [state]
 checkpoint_ms = {checkpoint_ms}
 "#,
-        RATE * SECONDS
-    );
+        records(rate)
+    )
+}
+
+fn records(rate: u64) -> u64 {
+    (rate * SECONDS).max(20)
+}
+
+fn measure(label: &str, transport: &str, fps: u32) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = latency_pipeline(transport, fps, RATE, ("BENCH_MAX_POINTS", "200000"));
     let spec = pipeline(dir.path(), "latency", &text, &output_settings(dir.path()));
     let started_ms = now_ms();
     let running = pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: true }).unwrap();
     let limit = Duration::from_secs(SECONDS + 30);
-    let latencies = frame_delays(&running, RATE * SECONDS, started_ms + WARM_UP_MS, limit);
+    let latencies = frame_delays(&running, records(RATE), started_ms + WARM_UP_MS, limit);
     let summary = running.wait();
     let p99 = percentile(&latencies, 0.99);
     println!(
@@ -74,8 +92,44 @@ checkpoint_ms = {checkpoint_ms}
     );
 }
 
+/// Produced → received by a dashboard client, next to produced → frame
+/// published, in one run at `rate` records a second (default 20 frames/s).
+fn measure_page(label: &str, transport: &str, rate: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let text = latency_pipeline(transport, 20, rate, ("BENCH_PAGE_MAX_POINTS", "2000"));
+    let spec = pipeline(dir.path(), "latency", &text, &output_settings(dir.path()));
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let started_ms = now_ms();
+    let running = pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: true }).unwrap();
+    let view = buzz::dashboard::PipelineView { name: spec.name.clone(), shared: running.shared().clone(), files: None };
+    let address = runtime.block_on(buzz::dashboard::serve("127.0.0.1:0".parse().unwrap(), vec![view], &[])).unwrap();
+    let warm_up = started_ms + WARM_UP_MS;
+    let page = page_frames::on_the_page(address, records(rate), rate as f64, warm_up);
+    let published = page_frames::published(&running, records(rate), rate as f64, warm_up);
+    let summary = running.wait();
+    let frames = published.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+    let page = page.recv_timeout(Duration::from_secs(30)).unwrap_or_default();
+    let (p99_frame, p99_page) = (percentile(&frames, 0.99), percentile(&page, 0.99));
+    println!(
+        "on the page {label:<6} {rate:>5} records/s: p50 {:.1} ms, p99 {p99_page:.1} ms, max {:.1} ms over {} records ({} frames) | frame published p99 {p99_frame:.1} ms | page / frame p99 = {:.2} | p99 / 20 ms target = {:.2}",
+        percentile(&page, 0.5),
+        page.last().copied().unwrap_or_default(),
+        page.len(),
+        summary.frames,
+        p99_page / p99_frame,
+        p99_page / 20.0,
+    );
+}
+
 fn main() {
     let _ = tracing_subscriber::fmt().with_env_filter("error").try_init();
+    for rate in [1, RATE] {
+        measure_page("kafka", &format!("type = \"kafka\"\ntopic = \"latency-page-{rate}\""), rate);
+        measure_page("memory", "type = \"memory\"", rate);
+    }
+    if std::env::var_os("BENCH_PAGE_ONLY").is_some() {
+        return;
+    }
     for fps in [10, 20, 30] {
         measure("kafka", &format!("type = \"kafka\"\ntopic = \"latency-{fps}\""), fps);
         measure("memory", "type = \"memory\"", fps);

@@ -31,18 +31,23 @@ fn run_command(pipelines: &[&Path], extra: &[&str]) -> std::process::Command {
     command
 }
 
+/// Two pipelines side by side, with the page open: buzz messages over a
+/// file, and the smoker over the embedded Kafka broker, both paced so
+/// values change.
+fn buzz_and_smoker_live(dir: &Path) -> (Watched, Browser) {
+    let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir);
+    let smoker = pipeline_in("pipelines/smoker.toml", dir);
+    let (run, port) = run_with_dashboard(run_command(&[&buzz_file, &smoker], &["--set", "source.interval_ms=40"]));
+    (run, Browser::open(&format!("http://127.0.0.1:{port}/")))
+}
+
 /// The `Author: count` tooltips of the buzz bar chart on the page, as a map.
 const BAR_TOOLTIPS: &str = r#"Object.fromEntries([...document.querySelectorAll('section[data-pipeline="buzz-file"] .chart svg .buzz-tooltips title')].map(t => t.textContent.split(': ')).map(([k, v]) => [k, Number(v)]))"#;
 
 #[test]
 fn the_dashboard_shows_every_pipeline_live_in_a_real_browser() {
     let dir = tempfile::tempdir().unwrap();
-    // Two pipelines side by side: buzz messages over a file, and the smoker
-    // over the embedded Kafka broker, both paced so values change.
-    let buzz_file = pipeline_in("pipelines/buzz-file.toml", dir.path());
-    let smoker = pipeline_in("pipelines/smoker.toml", dir.path());
-    let (mut run, port) = run_with_dashboard(run_command(&[&buzz_file, &smoker], &["--set", "source.interval_ms=40"]));
-    let mut browser = Browser::open(&format!("http://127.0.0.1:{port}/"));
+    let (mut run, mut browser) = buzz_and_smoker_live(dir.path());
 
     // Both charts arrive, with their titles, and the stats beside them.
     browser.wait_for("the buzz chart", r#"document.querySelector('section[data-pipeline="buzz-file"] .chart svg')?.textContent.includes('Basic Real-Time Author Message Counts')"#, Duration::from_secs(30));
@@ -462,4 +467,132 @@ fn the_stats_panel_shows_what_the_api_and_the_summary_say() {
     assert_eq!(shown["records_out"], summary["records_out"].to_string());
     assert_eq!(shown["dead_letter"], summary["dead_letter"].to_string());
     assert_eq!((&summary["reloads_applied"], &summary["reloads_refused"]), (&1.into(), &1.into()));
+}
+
+/// Waits until the page has shown `more` frames of `pipeline` after now.
+fn wait_for_frames(browser: &mut Browser, pipeline: &str, more: u64) {
+    let sequence = |b: &mut Browser| {
+        let expression =
+            format!(r#"Number(document.querySelector('section[data-pipeline="{pipeline}"]').dataset.sequence || 0)"#);
+        b.eval(&expression).as_u64().unwrap()
+    };
+    let target = sequence(browser) + more;
+    browser.wait_for(
+        &format!("{more} more frames of {pipeline}"),
+        &format!(
+            r#"Number(document.querySelector('section[data-pipeline="{pipeline}"]').dataset.sequence) >= {target}"#
+        ),
+        Duration::from_secs(30),
+    );
+}
+
+/// Moves the mouse to (x, y) in the page, as a user would.
+fn hover(browser: &mut Browser, at: &Value) {
+    let (x, y) = (at[0].as_f64().unwrap(), at[1].as_f64().unwrap());
+    browser.call("Input.dispatchMouseEvent", serde_json::json!({ "type": "mouseMoved", "x": x, "y": y }));
+}
+
+const TOOLTIP: &str =
+    "(() => { const t = document.getElementById('tooltip'); return !t || t.hidden ? null : t.textContent })()";
+
+#[test]
+fn tooltips_stay_open_while_frames_arrive_and_line_points_have_them_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut run, mut browser) = buzz_and_smoker_live(dir.path());
+
+    // The pointer on the tallest bar; the bar's element is tagged, to see
+    // whether later frames keep it or replace it.
+    let bar = browser.wait_for(
+        "a bar to hover",
+        r#"(() => { const rects = [...document.querySelectorAll('section[data-pipeline="buzz-file"] .buzz-tooltips rect')]; if (!rects.length) return null; const r = rects.reduce((a, b) => b.getBoundingClientRect().height > a.getBoundingClientRect().height ? b : a); r.probe = 'kept'; const b = r.getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height - 2] })()"#,
+        Duration::from_secs(30),
+    );
+    hover(&mut browser, &bar);
+    let shown = browser.wait_for("the bar's tooltip", TOOLTIP, Duration::from_secs(10));
+    assert!(shown.as_str().unwrap().contains(": "), "{shown}");
+    wait_for_frames(&mut browser, "buzz-file", 5);
+    let at = format!("document.elementFromPoint({}, {})", bar[0], bar[1]);
+    let after = browser.eval(&format!(
+        "(() => {{ const e = {at}; return [e.probe || 'replaced', e.querySelector('title')?.textContent, {TOOLTIP}] }})()"
+    ));
+    assert_eq!(after[0], "kept", "the hovered bar was replaced by a new frame: {after}");
+    assert_eq!(after[1], after[2], "the tooltip shows the hovered bar's current value: {after}");
+
+    // On the line chart, the tooltip shows the point nearest the pointer.
+    let point = browser.wait_for(
+        "a point of the smoker line",
+        r#"(() => { const svg = document.querySelector('section[data-pipeline="smoker"] .chart svg'); const g = svg?.querySelector('.buzz-points'); const points = g ? JSON.parse(g.dataset.points) : []; if (points.length < 5) return null; svg.scrollIntoView(); const [px, py] = points[Math.floor(points.length / 2)]; const p = new DOMPoint(px, py).matrixTransform(svg.getScreenCTM()); return [p.x + 2, p.y + 2] })()"#,
+        Duration::from_secs(30),
+    );
+    hover(&mut browser, &point);
+    let tip = browser.wait_for("the point's tooltip", TOOLTIP, Duration::from_secs(10));
+    let tip = tip.as_str().unwrap();
+    assert!(tip.starts_with("Temperature: ") && tip.contains(" at "), "{tip}");
+    wait_for_frames(&mut browser, "smoker", 3);
+    let tip = browser.eval(TOOLTIP);
+    assert!(tip.as_str().is_some_and(|t| t.starts_with("Temperature: ")), "the tooltip closed after new frames: {tip}");
+    assert!(run.interrupt().success(), "{}", run.text());
+}
+
+/// A line chart of the smoker readings over a file, whose `y` is misspelt:
+/// every record is refused by the chart.
+const MISSPELT: &str = r#"name = "misspelt"
+[source]
+type = "csv_replay"
+path = "DATA/smoker.csv"
+interval_ms = 4
+loops = 40
+[transport]
+type = "file"
+path = "OUT/misspelt.jsonl"
+[transform]
+type = "identity"
+[chart]
+type = "line_chart"
+output = "OUT/misspelt"
+x = "timestamp"
+y = "temprature"
+[dead_letter]
+path = "OUT/misspelt.dead.jsonl"
+"#;
+
+#[test]
+fn a_stage_refusing_most_records_is_warned_once_in_the_log_the_panel_and_the_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = MISSPELT
+        .replace("DATA", &repo_root().join("data").display().to_string())
+        .replace("OUT", &dir.path().display().to_string());
+    let pipeline = dir.path().join("misspelt.toml");
+    std::fs::write(&pipeline, &text).unwrap();
+    let (mut run, port) = run_with_dashboard(run_command(&[&pipeline], &[]));
+    let mut browser = Browser::open(&format!("http://127.0.0.1:{port}/"));
+    let api = || serde_json::from_str::<Value>(&http_get(port, "/api/stats")).unwrap()[0].clone();
+    let warnings = |run: &Watched| run.text().matches("records were refused").count();
+
+    let shown = browser.wait_for(
+        "the refusal on the page",
+        r#"(() => { const s = document.querySelector('section[data-pipeline="misspelt"]'); if (!s) return null; const note = s.querySelector('.chart-note'); const empty = [...s.querySelectorAll('.chart svg text')].some(t => t.textContent === 'no data: the records are refused'); return !note.hidden && empty ? [s.querySelector('.stage-warning').textContent, note.textContent] : null })()"#,
+        Duration::from_secs(30),
+    );
+    let refusing = api()["refusing"].as_str().unwrap().to_string();
+    assert!(refusing.contains("chart line_chart") && refusing.contains("temprature"), "{refusing}");
+    assert_eq!(shown[0], format!("warning: refusing records: {refusing}"));
+    assert_eq!(shown[1], format!("Records refused: {refusing}"));
+    // Hundreds more refused, and still one warning in the log.
+    let seen = api()["records_in"].as_u64().unwrap();
+    wait_for("more records", Duration::from_secs(30), || api()["records_in"].as_u64().unwrap() > seen + 300);
+    assert_eq!(warnings(&run), 1, "{}", run.text());
+
+    // Fixed: the warning goes; misspelt again: a second warning.
+    std::fs::write(&pipeline, text.replace("temprature", "temperature")).unwrap();
+    wait_for("the refusal to clear", Duration::from_secs(30), || api()["refusing"].is_null());
+    browser.wait_for(
+        "the page to clear",
+        r#"(() => { const s = document.querySelector('section[data-pipeline="misspelt"]'); return s.querySelector('.chart-note').hidden && s.querySelector('.stage-warning').textContent === 'ok' })()"#,
+        Duration::from_secs(10),
+    );
+    std::fs::write(&pipeline, &text).unwrap();
+    wait_for("the second refusal", Duration::from_secs(30), || api()["refusing"].is_string());
+    assert_eq!(warnings(&run), 2, "{}", run.text());
+    assert!(run.interrupt().success(), "{}", run.text());
 }

@@ -8,6 +8,7 @@ pub mod downsample;
 pub mod line;
 mod line_draw;
 mod markers;
+mod point_tips;
 mod settings;
 pub mod timeaxis;
 

@@ -11,6 +11,7 @@ use crate::axes::{self, Axes, Chart2d, MARGIN, TICK_GAP, TICK_SIZE};
 use crate::canvas::{self, Draw, err};
 use crate::color;
 use crate::line::{LineFrame, MarkerPoint};
+use crate::point_tips::point_tips;
 use crate::timeaxis::{XAxis, XKind};
 
 const MARKER_RADIUS: i32 = 4;
@@ -110,7 +111,8 @@ impl Draw for LineDrawing<'_> {
             .label_font(tick_style)
             .draw()
             .map_err(err)?;
-        Ok(String::new())
+        let pixels = points.iter().map(|p| (chart.backend_coord(p), *p));
+        Ok(point_tips(name, frame.x_axis, pixels))
     }
 }
 

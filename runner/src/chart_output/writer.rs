@@ -7,6 +7,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::pipeline::Drawing;
 use crate::plugin_host::{ChartRenderer, ImageFormat, PluginBytes};
 
 use super::write_atomic;
@@ -62,6 +63,8 @@ struct Slot {
     written: u64,
     submitted: u64,
     closed: bool,
+    /// How long the latest frame took to draw and write.
+    last_draw: Duration,
 }
 
 struct Shared {
@@ -121,6 +124,13 @@ impl ChartWriter {
         drop(self);
     }
 
+    /// Whether the thread is idle and what its latest frame cost (for the
+    /// frame clock, which draws back to back only while frames are cheap).
+    pub fn drawing(&self) -> Drawing {
+        let slot = self.shared.slot.lock().expect("chart slot poisoned");
+        Drawing { idle: slot.written == slot.submitted, last_draw: slot.last_draw }
+    }
+
     fn put(&self, job: Job) -> u64 {
         let mut slot = self.shared.slot.lock().expect("chart slot poisoned");
         if slot.job.replace(job).is_none() {
@@ -169,11 +179,12 @@ fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
         };
         let png_due = job.last || last_png.is_none_or(|t| t.elapsed() >= png_interval);
         let started = Instant::now();
+        let mut draw_time = Duration::ZERO;
         if let Some(svg) = draw(&job, ImageFormat::Svg, &files.svg) {
             if let Err(e) = write_atomic(&files.json, &job.frame) {
                 tracing::error!("cannot write {}: {e}; the previous file is kept", files.json.display());
             }
-            let draw_time = started.elapsed();
+            draw_time = started.elapsed();
             // Numbered (and timed) after the last published frame, not from
             // 1: a writer restarted by a reload must not reuse the numbers
             // viewers (the dashboard's PNG cache) have already seen.
@@ -198,6 +209,7 @@ fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
         }
         let mut slot = shared.slot.lock().expect("chart slot poisoned");
         slot.written += 1;
+        slot.last_draw = draw_time;
         drop(slot);
         shared.changed.notify_all();
     }

@@ -55,6 +55,7 @@ mod tests {
             last_reload: None,
             transport: TransportStatus::new(transport, None),
             stage_warning: None,
+            refusing: None,
             checkpoint_age_s: None,
             chart: None,
         }

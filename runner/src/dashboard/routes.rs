@@ -33,6 +33,8 @@ pub fn router(state: AppStateRef, hosts: AllowedHosts) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/assets/app.js", get(|| asset("text/javascript; charset=utf-8", include_str!("assets/app.js"))))
+        .route("/assets/morph.js", get(|| asset("text/javascript; charset=utf-8", include_str!("assets/morph.js"))))
+        .route("/assets/tooltip.js", get(|| asset("text/javascript; charset=utf-8", include_str!("assets/tooltip.js"))))
         .route("/assets/style.css", get(|| asset("text/css; charset=utf-8", include_str!("assets/style.css"))))
         .route("/api/pipelines", get(pipelines))
         .route("/api/stats", get(stats))

@@ -28,6 +28,8 @@ pub struct PipelineStats {
     /// The latest warning a plugin stage logged, such as categories folded
     /// into "other".
     pub stage_warning: Option<String>,
+    /// Why most records are refused (sent to the dead letters), while they are.
+    pub refusing: Option<String>,
     /// Seconds since the state was last checkpointed, if it has been.
     pub checkpoint_age_s: Option<f64>,
     /// The chart's frames, for a pipeline that draws one.
@@ -69,6 +71,7 @@ impl PipelineStats {
             last_reload: shared.last_reload.lock().expect("last reload poisoned").clone(),
             transport: shared.transport.lock().expect("transport status poisoned").clone(),
             stage_warning: shared.stage_warning.lock().expect("warnings poisoned").clone(),
+            refusing: shared.refusing.lock().expect("refusing poisoned").clone(),
             checkpoint_age_s: checkpointed.map(|at| at.elapsed().as_secs_f64()),
             chart: p.files.as_ref().map(|_| chart_stats(p)),
         }

@@ -14,7 +14,9 @@ use super::Shared;
 use super::control::{ConsumerSwap, Offer, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
+use super::frame_clock::FrameClock;
 use super::record_gate::RecordGate;
+use super::refusals::RefusalWatch;
 use super::tasks::{Task, Tasks, build};
 use super::throttle::Throttle;
 use super::view;
@@ -74,6 +76,7 @@ impl Consumer {
         let mut checkpoint_at = Instant::now();
         // Reload parts taken and held until the reload says to apply them.
         let mut held: Option<ConsumerSwap> = None;
+        let mut refusals = RefusalWatch::new(shared);
         loop {
             self.follow_reload(&mut held, &mut buffers, shared);
             self.follow_partitions(shared);
@@ -91,7 +94,12 @@ impl Consumer {
                 self.frames.changed();
             }
             // Held reload parts are applied as soon as the reload says so.
-            let wait = if held.is_some() { self.frames.wait_hint().min(HELD_POLL) } else { self.frames.wait_hint() };
+            let drawing = self.writer.drawing();
+            let wait = if held.is_some() {
+                self.frames.wait_hint(drawing).min(HELD_POLL)
+            } else {
+                self.frames.wait_hint(drawing)
+            };
             match self.reader.read(&mut buffers.batch, BATCH, wait) {
                 Ok(()) => read_errors.reset(),
                 Err(e) => {
@@ -110,14 +118,18 @@ impl Consumer {
                     continue;
                 }
             }
+            if buffers.batch.len() >= BATCH {
+                self.frames.behind();
+            }
             self.take_batch(&mut buffers, shared);
+            refusals.check(shared);
             // A rebalance ends a read: its partitions change after its records.
             self.follow_partitions(shared);
             if checkpoint_at.elapsed() >= self.checkpoint_every {
                 checkpoint_at = Instant::now();
                 self.checkpoint(shared, |task| task.dirty);
             }
-            if self.frames.due() {
+            if self.frames.due(self.writer.drawing()) {
                 self.draw(shared);
             }
             if self.finished(shared, &mut stopping_since, buffers.batch.is_empty()) {
@@ -560,46 +572,4 @@ fn feed_chart(chart: &mut StageInstance, out: Batch<'_>, shared: &Shared) {
 fn reason_of(reject: &buzz_sdk::abi::FfiReject) -> &str {
     // SAFETY: the reject is part of a live stage output.
     std::str::from_utf8(unsafe { reject.reason.as_bytes() }).unwrap_or("(reason is not UTF-8)")
-}
-
-/// Draw at most every `interval`, and only when something changed.
-pub struct FrameClock {
-    pub interval: Duration,
-    last: Option<Instant>,
-    dirty: bool,
-}
-
-impl FrameClock {
-    pub fn new(interval: Duration) -> Self {
-        FrameClock { interval, last: None, dirty: false }
-    }
-
-    fn changed(&mut self) {
-        self.dirty = true;
-    }
-
-    /// How long a read may wait without delaying a due frame.
-    fn wait_hint(&self) -> Duration {
-        const IDLE: Duration = Duration::from_millis(100);
-        match (self.dirty, self.last) {
-            (true, Some(last)) => self.interval.saturating_sub(last.elapsed()).min(IDLE),
-            (true, None) => Duration::ZERO,
-            _ => IDLE,
-        }
-    }
-
-    /// A frame was drawn, and nothing changed since.
-    fn settled(&self) -> bool {
-        !self.dirty && self.last.is_some()
-    }
-
-    /// True (and resets) when a frame should be drawn now.
-    fn due(&mut self) -> bool {
-        if self.dirty && self.last.is_none_or(|t| t.elapsed() >= self.interval) {
-            self.dirty = false;
-            self.last = Some(Instant::now());
-            return true;
-        }
-        false
-    }
 }

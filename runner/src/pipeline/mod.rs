@@ -6,8 +6,10 @@ mod consumer;
 mod control;
 mod counters;
 mod dead_letters;
+mod frame_clock;
 mod producer;
 mod record_gate;
+mod refusals;
 mod stop;
 mod summary;
 mod tasks;
@@ -20,10 +22,10 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use consumer::FrameClock;
 pub use control::{ConsumerSwap, Offer, ProducerSwap, ReloadReport, ReloadStatus, ReloadTimes};
 pub use counters::Counters;
 pub use dead_letters::{DeadLetter, DeadLetters};
+pub use frame_clock::{Drawing, FrameClock};
 pub use record_gate::RecordGate;
 pub use stop::StopToken;
 pub use summary::Summary;
@@ -103,6 +105,10 @@ pub struct Shared {
     pub max_record_bytes: AtomicU64,
     /// The latest warning a plugin stage logged (categories folded, ...).
     pub stage_warning: crate::plugin_host::WarningSink,
+    /// Why most records are refused, while they are (`refusals`).
+    pub refusing: Mutex<Option<String>>,
+    /// The stage and reason of the latest dead letter.
+    pub last_refusal: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -136,6 +142,8 @@ impl Shared {
     }
 
     pub fn dead_letter(&self, letter: DeadLetter<'_>) {
+        let refusal = format!("{} {}: {}", letter.stage, letter.stage_type, letter.reason);
+        *self.last_refusal.lock().expect("last refusal poisoned") = Some(refusal);
         self.dead_letters.write(letter);
         Counters::add(&self.counters.dead_letter, 1);
     }
@@ -385,6 +393,8 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         last_checkpoint: Mutex::new(None),
         max_record_bytes: AtomicU64::new(spec.record_check.max_bytes),
         stage_warning: Default::default(),
+        refusing: Mutex::new(None),
+        last_refusal: Mutex::new(None),
     });
     let fail = |message: String| -> Diagnostics { spec.file.error(&crate::config::Origin::Default, message).into() };
     if matches!(spec.transport, TransportSpec::Memory(_)) && options.role != Role::Both {
@@ -424,7 +434,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
             reader,
             tasks: tasks::Tasks::new(spec.transform.clone(), spec.chart.clone()),
             writer,
-            frames: consumer::FrameClock::new(spec.chart_output.min_frame_interval),
+            frames: FrameClock::new(spec.chart_output.min_frame_interval),
             checkpoint_every: spec.checkpoint_every,
             control: receiver,
             gate: RecordGate::new(&spec.record_check).map_err(fail)?,

@@ -21,6 +21,7 @@ function card(name) {
   for (const kind of ["svg", "png", "json"]) {
     node.querySelector(`a.${kind}`).href = `${base}.${kind}?download`;
   }
+  trackPointer(node.querySelector(".chart"));
   document.getElementById("pipelines").appendChild(node);
   cards.set(name, node);
   return node;
@@ -28,8 +29,27 @@ function card(name) {
 
 function showFrame(frame) {
   const node = card(frame.pipeline);
-  node.querySelector(".chart").innerHTML = frame.svg;
+  const chart = node.querySelector(".chart");
+  showSvg(chart, frame.svg);
   node.dataset.sequence = frame.sequence;
+  explainEmpty(node);
+  refreshTip(chart);
+}
+
+// The chart plugin's empty-state text (see plugins/charts axes::WAITING).
+const WAITING = "waiting for data";
+const REFUSED = "no data: the records are refused";
+
+// While most records are refused, the card says why under the chart, and
+// an empty chart says so instead of waiting for data.
+function explainEmpty(node) {
+  const refusing = node.dataset.refusing;
+  const note = node.querySelector(".chart-note");
+  note.hidden = !refusing;
+  note.textContent = refusing ? `Records refused: ${refusing}` : "";
+  for (const text of node.querySelectorAll(".chart svg text")) {
+    if (text.textContent.trim() === (refusing ? WAITING : REFUSED)) text.textContent = refusing ? REFUSED : WAITING;
+  }
 }
 
 function describeReload(reload) {
@@ -55,9 +75,13 @@ function showStats(stats) {
     .filter(Boolean)
     .join(" · ");
   transport.className = `transport ${t.warning && t.state === "connected" ? "warning" : t.state}`;
+  const warning = stats.refusing ? `refusing records: ${stats.refusing}` : stats.stage_warning;
   const stages = node.querySelector(".stage-warning");
-  stages.textContent = stats.stage_warning ? `warning: ${stats.stage_warning}` : "ok";
-  stages.className = `stage-warning ${stats.stage_warning ? "warning" : ""}`;
+  stages.textContent = warning ? `warning: ${warning}` : "ok";
+  stages.className = `stage-warning ${warning ? "warning" : ""}`;
+  if (stats.refusing) node.dataset.refusing = stats.refusing;
+  else delete node.dataset.refusing;
+  explainEmpty(node);
 }
 
 const connection = document.getElementById("connection");
