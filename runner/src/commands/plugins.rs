@@ -89,10 +89,14 @@ pub fn plugins(args: PluginsArgs) -> i32 {
     0
 }
 
+/// Where each kind of stage goes in a pipeline file.
+const STAGE_TABLES: &str = "a pipeline file names a source in [source], and a transform and a chart in [transform] and [chart], or one of each per branch in [branches.NAME.transform] and [branches.NAME.chart] (every branch gets every record)";
+
 fn as_json(catalog: &Catalog) -> Json {
     json!({
         "abi_version": buzz_sdk::abi::ABI_VERSION,
         "searched": catalog.dirs,
+        "stage_tables": STAGE_TABLES,
         "plugins": catalog.plugins.iter().map(|p| json!({
             "name": p.name,
             "version": p.version,
@@ -114,6 +118,7 @@ fn as_text(catalog: &Catalog) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(out, "runner speaks plugin ABI {}; searched: {}", buzz_sdk::abi::ABI_VERSION, catalog.searched());
+    let _ = writeln!(out, "{STAGE_TABLES}");
     if catalog.plugins.is_empty() {
         let _ = writeln!(
             out,
