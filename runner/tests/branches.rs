@@ -153,16 +153,19 @@ fn branches_restart_after_kill_9_with_every_branch_restored_exactly() {
     let pipeline = two_branches(dir.path(), &file_transport(dir.path()), 0);
     let fast = ["--set", count, "--set", "state.checkpoint_ms=10"];
     let transport = dir.path().join("transport.jsonl");
-    for _ in 0..3 {
+    let lines = || std::fs::read_to_string(&transport).map_or(0, |t| t.lines().count());
+    let mut killed_mid_run = 0;
+    for kill in 1..=3 {
         let mut child = run(&pipeline, &fast).spawn().unwrap();
-        // Killed once it has checkpointed some records, before the end.
-        wait_for("a checkpoint", Duration::from_secs(60), || {
-            std::fs::read_dir(dir.path()).unwrap().flatten().any(|e| e.file_name().to_string_lossy().contains("checkpoint"))
-                || child.try_wait().unwrap().is_some()
+        // Killed mid-run, each time further on.
+        wait_for("records to flow", Duration::from_secs(60), || {
+            lines() >= kill * 10_000 || child.try_wait().unwrap().is_some()
         });
+        killed_mid_run += usize::from(child.try_wait().unwrap().is_none());
         child.kill().unwrap();
         child.wait().unwrap();
     }
+    assert!(killed_mid_run >= 2, "{killed_mid_run} of 3 kills landed mid-run: make the run longer");
     finish(run(&pipeline, &fast));
     let messages = read_json_lines(&transport);
     assert_eq!(messages.len(), 60_000, "the source repeated nothing and lost nothing");
@@ -209,7 +212,7 @@ fn branches_a_reload_of_one_branch_changes_it_and_leaves_the_others_state() {
     assert!(run.text().contains("branch mood: chart bar_chart: title"), "{}", run.text());
     // A branch added while running is refused, by name.
     let text = std::fs::read_to_string(&pipeline).unwrap();
-    let added = text.replace("[branches.mood.transform]", "[branches.more.transform]\ntype = \"count_by\"\nfield = \"category\"\n\n[branches.more.chart]\ntype = \"bar_chart\"\ncategory = \"category\"\n\n[branches.mood.transform]");
+    let added = text.replace("[branches.mood.transform]", "[branches.more.transform]\ntype = \"count_by\"\nfield = \"category\"\n\n[branches.more.chart]\ntype = \"bar_chart\"\ncategory = \"category\"\nvalue = \"count\"\n\n[branches.mood.transform]");
     std::fs::write(&pipeline, added).unwrap();
     wait_for("the refusal", Duration::from_secs(30), || run.count("reload refused") == 1);
     assert!(run.text().contains("branches cannot be added, removed or renamed while the pipeline runs"), "{}", run.text());
@@ -290,9 +293,29 @@ fn branches_the_project_app_draws_bars_per_category_and_a_line_per_category() {
     assert_eq!(series, counts);
     let svg = std::fs::read_to_string(dir.path().join("timeline.svg")).unwrap();
     assert_svg(&svg);
+    let texts: Vec<&str> = svg.split("<text").skip(1).filter_map(|t| Some(t[t.find('>')? + 1..t.find("</text>")?].trim())).collect();
     for category in counts.keys() {
-        assert!(svg.contains(&format!(">{category}<")), "the legend names {category}");
+        assert!(texts.contains(&category.as_str()), "the legend names {category}: {texts:?}");
     }
-    let lines = svg.matches("<polyline").count();
-    assert!(lines >= counts.len(), "{lines} lines for {} categories", counts.len());
+    // Each category's line (and its legend swatch) in a colour of its own.
+    let colours: std::collections::BTreeSet<&str> =
+        svg.split("stroke=\"").skip(1).filter(|s| s[7..].starts_with("\" stroke-width=\"2\"")).map(|s| &s[..7]).collect();
+    assert_eq!(colours.len(), counts.len(), "{colours:?}");
+}
+
+#[test]
+fn branches_the_dashboard_shows_both_charts_of_a_pipeline() {
+    use common::browser::Browser;
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = two_branches(dir.path(), &file_transport(dir.path()), 0);
+    let mut command = buzz();
+    command.arg("run").arg(&pipeline).args(["--set", "source.interval_ms=20", "--set", "source.count=100000"]);
+    let (mut run, port) = run_with_dashboard(command);
+    let mut browser = Browser::open(&format!("http://127.0.0.1:{port}/"));
+    let chart = |branch: &str| format!(r#"document.querySelector('section[data-pipeline="two"] .chart[data-branch="{branch}"] svg')"#);
+    browser.wait_for("the mood chart", &format!("{}?.textContent.includes('Mood')", chart("mood")), Duration::from_secs(30));
+    browser.wait_for("the authors chart", &format!("!!{}", chart("authors")), Duration::from_secs(30));
+    assert_eq!(browser.eval(r#"document.querySelectorAll('section[data-pipeline="two"] .chart').length"#), 2);
+    assert_eq!(browser.eval(r#"document.querySelectorAll('section.pipeline').length"#), 1, "one card, both charts");
+    assert!(run.interrupt().success(), "{}", run.text());
 }

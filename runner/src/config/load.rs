@@ -74,7 +74,7 @@ impl Loader<'_> {
         for entry in &root.entries {
             if !TOP_LEVEL_KEYS.contains(&entry.key.as_str()) {
                 let hint = did_you_mean(&entry.key, TOP_LEVEL_KEYS);
-                self.error(&entry.key_origin, format!("unknown top-level key `{}`{hint}; a pipeline has name, description, plugins_dir and the tables [source], [transport], [transform] and [chart] (or [branches.NAME]), [dead_letter], [dashboard], [state]", entry.key));
+                self.error(&entry.key_origin, format!("unknown top-level key `{}`{hint}; a pipeline has name, description, plugins_dir and the tables [source], [transport], [transform], [chart], [dead_letter], [dashboard], [state]", entry.key));
             }
         }
         let name = match root.get("name") {
@@ -170,7 +170,14 @@ impl Loader<'_> {
                         let message = format!("unknown key `{}` in branch `{}`{hint}; a branch has a `transform` and a `chart`", e.key, branch.key);
                         self.errors.push(self.file.error(&e.key_origin, message));
                     }
-                    self.branch(&mut body, &branch.key, &format!("out/{name}-{}", branch.key), catalog)
+                    let missing: Vec<&str> = BRANCH_KEYS.into_iter().filter(|k| body.get(k).is_none()).collect();
+                    if missing.is_empty() {
+                        self.branch(&mut body, &branch.key, &format!("out/{name}-{}", branch.key), catalog)
+                    } else {
+                        let message = format!("branch `{}` has no `{}`: a branch has a `transform` and a `chart` table", branch.key, missing.join("` or `"));
+                        self.error(&branch.key_origin, message);
+                        None
+                    }
                 }
                 _ => {
                     let found = branch.node.type_name();
