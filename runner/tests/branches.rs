@@ -135,7 +135,8 @@ fn branches_on_the_embedded_kafka_broker_each_chart_every_record() {
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("branches");
     // Three partitions: each branch's chart is merged from three tasks.
-    let transport = format!("type = \"kafka\"\nbrokers = \"embedded\"\ntopic = \"{topic}\"\npartitions = 3\nkey = \"author\"");
+    let transport =
+        format!("type = \"kafka\"\nbrokers = \"embedded\"\ntopic = \"{topic}\"\npartitions = 3\nkey = \"author\"");
     let pipeline = two_branches(dir.path(), &transport, 400);
     finish(run(&pipeline, &[]));
     let messages = read_json_lines(&dir.path().join("archive.jsonl"));
@@ -201,7 +202,13 @@ fn branches_a_reload_of_one_branch_changes_it_and_leaves_the_others_state() {
     let pipeline = two_branches(dir.path(), &file_transport(dir.path()), 0);
     // Paced so the edits land mid-run.
     let mut command = buzz();
-    command.arg("run").arg(&pipeline).args(["--exit-when-done", "--set", "source.count=3000", "--set", "source.interval_ms=2"]);
+    command.arg("run").arg(&pipeline).args([
+        "--exit-when-done",
+        "--set",
+        "source.count=3000",
+        "--set",
+        "source.interval_ms=2",
+    ]);
     let mut run = Watched::spawn(command);
     wait_for("both first frames", Duration::from_secs(30), || {
         dir.path().join("authors.json").exists() && dir.path().join("mood.json").exists()
@@ -215,7 +222,11 @@ fn branches_a_reload_of_one_branch_changes_it_and_leaves_the_others_state() {
     let added = text.replace("[branches.mood.transform]", "[branches.more.transform]\ntype = \"count_by\"\nfield = \"category\"\n\n[branches.more.chart]\ntype = \"bar_chart\"\ncategory = \"category\"\nvalue = \"count\"\n\n[branches.mood.transform]");
     std::fs::write(&pipeline, added).unwrap();
     wait_for("the refusal", Duration::from_secs(30), || run.count("reload refused") == 1);
-    assert!(run.text().contains("branches cannot be added, removed or renamed while the pipeline runs"), "{}", run.text());
+    assert!(
+        run.text().contains("branches cannot be added, removed or renamed while the pipeline runs"),
+        "{}",
+        run.text()
+    );
     assert!(run.child.try_wait().unwrap().is_none(), "the run ended before the edits; make it longer:\n{}", run.text());
     let status = run.child.wait().unwrap();
     assert!(status.success(), "{}", run.text());
@@ -234,7 +245,8 @@ fn branches_check_points_at_the_line_and_column_inside_a_branch() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = two_branches(dir.path(), &file_transport(dir.path()), 10);
     let text = std::fs::read_to_string(&pipeline).unwrap();
-    let text = text.replace("group = \"category\"\nvalue = \"sentiment\"", "group = \"category\"\nvalu = \"sentiment\"");
+    let text =
+        text.replace("group = \"category\"\nvalue = \"sentiment\"", "group = \"category\"\nvalu = \"sentiment\"");
     std::fs::write(&pipeline, &text).unwrap();
     let line = text.lines().position(|l| l.starts_with("valu =")).unwrap() + 1;
     let output = buzz().arg("check").arg(&pipeline).output().unwrap();
@@ -293,13 +305,18 @@ fn branches_the_project_app_draws_bars_per_category_and_a_line_per_category() {
     assert_eq!(series, counts);
     let svg = std::fs::read_to_string(dir.path().join("timeline.svg")).unwrap();
     assert_svg(&svg);
-    let texts: Vec<&str> = svg.split("<text").skip(1).filter_map(|t| Some(t[t.find('>')? + 1..t.find("</text>")?].trim())).collect();
+    let texts: Vec<&str> =
+        svg.split("<text").skip(1).filter_map(|t| Some(t[t.find('>')? + 1..t.find("</text>")?].trim())).collect();
     for category in counts.keys() {
         assert!(texts.contains(&category.as_str()), "the legend names {category}: {texts:?}");
     }
     // Each category's line (and its legend swatch) in a colour of its own.
-    let colours: std::collections::BTreeSet<&str> =
-        svg.split("stroke=\"").skip(1).filter(|s| s[7..].starts_with("\" stroke-width=\"2\"")).map(|s| &s[..7]).collect();
+    let colours: std::collections::BTreeSet<&str> = svg
+        .split("stroke=\"")
+        .skip(1)
+        .filter(|s| s[7..].starts_with("\" stroke-width=\"2\""))
+        .map(|s| &s[..7])
+        .collect();
     assert_eq!(colours.len(), counts.len(), "{colours:?}");
 }
 
@@ -312,8 +329,14 @@ fn branches_the_dashboard_shows_both_charts_of_a_pipeline() {
     command.arg("run").arg(&pipeline).args(["--set", "source.interval_ms=20", "--set", "source.count=100000"]);
     let (mut run, port) = run_with_dashboard(command);
     let mut browser = Browser::open(&format!("http://127.0.0.1:{port}/"));
-    let chart = |branch: &str| format!(r#"document.querySelector('section[data-pipeline="two"] .chart[data-branch="{branch}"] svg')"#);
-    browser.wait_for("the mood chart", &format!("{}?.textContent.includes('Mood')", chart("mood")), Duration::from_secs(30));
+    let chart = |branch: &str| {
+        format!(r#"document.querySelector('section[data-pipeline="two"] .chart[data-branch="{branch}"] svg')"#)
+    };
+    browser.wait_for(
+        "the mood chart",
+        &format!("{}?.textContent.includes('Mood')", chart("mood")),
+        Duration::from_secs(30),
+    );
     browser.wait_for("the authors chart", &format!("!!{}", chart("authors")), Duration::from_secs(30));
     assert_eq!(browser.eval(r#"document.querySelectorAll('section[data-pipeline="two"] .chart').length"#), 2);
     assert_eq!(browser.eval(r#"document.querySelectorAll('section.pipeline').length"#), 1, "one card, both charts");

@@ -19,9 +19,9 @@ use super::runner_settings::{
 use super::schema_check::{self, Subject};
 use super::suggest::did_you_mean;
 use super::{
-    BranchSpec, Brokers, ChartOutput, DeadLetterTarget, FileTransport, Fsync, KafkaTransport, MemoryTransport, Override,
-    PipelineSpec, RecordCheck, RecordSchema, StageSpec, StartAt, TransportSpec, interpolate, kafka_properties,
-    overrides,
+    BranchSpec, Brokers, ChartOutput, DeadLetterTarget, FileTransport, Fsync, KafkaTransport, MemoryTransport,
+    Override, PipelineSpec, RecordCheck, RecordSchema, StageSpec, StartAt, TransportSpec, interpolate,
+    kafka_properties, overrides,
 };
 use crate::plugin_host::{Catalog, LookupError, default_dirs};
 
@@ -113,28 +113,25 @@ impl Loader<'_> {
         }
 
         match (source, branches, transport, dead_letter, dashboard, record_check) {
-            (
-                Some(source),
-                Some(branches),
-                Some(transport),
-                Some(dead_letter),
-                Some(dashboard),
-                Some(record_check),
-            ) if self.errors.is_empty() => Ok(PipelineSpec {
-                checkpoint_every: checkpoint_every.unwrap_or(Duration::from_secs(1)),
-                file: self.file.clone(),
-                name,
-                source,
-                transport,
-                branches,
-                named_branches,
-                dead_letter,
-                dead_letter_origin,
-                transport_properties_origin,
-                dashboard_listen: dashboard.listen,
-                dashboard_allowed_hosts: dashboard.allowed_hosts,
-                record_check,
-            }),
+            (Some(source), Some(branches), Some(transport), Some(dead_letter), Some(dashboard), Some(record_check))
+                if self.errors.is_empty() =>
+            {
+                Ok(PipelineSpec {
+                    checkpoint_every: checkpoint_every.unwrap_or(Duration::from_secs(1)),
+                    file: self.file.clone(),
+                    name,
+                    source,
+                    transport,
+                    branches,
+                    named_branches,
+                    dead_letter,
+                    dead_letter_origin,
+                    transport_properties_origin,
+                    dashboard_listen: dashboard.listen,
+                    dashboard_allowed_hosts: dashboard.allowed_hosts,
+                    record_check,
+                })
+            }
             _ => Err(self.errors),
         }
     }
@@ -148,17 +145,25 @@ impl Loader<'_> {
         };
         for section in ["transform", "chart"] {
             if let Some(e) = root.get(section) {
-                let message = format!("[{section}] and [branches] do not go together: put the {section} in a branch (`[branches.NAME.{section}]`)");
+                let message = format!(
+                    "[{section}] and [branches] do not go together: put the {section} in a branch (`[branches.NAME.{section}]`)"
+                );
                 self.error(&e.key_origin, message);
             }
         }
         let Value::Table(table) = entry.node.value else {
             let found = entry.node.type_name();
-            self.error(&entry.node.origin, format!("`branches` must be a table of named branches ([branches.NAME]), found {found}"));
+            self.error(
+                &entry.node.origin,
+                format!("`branches` must be a table of named branches ([branches.NAME]), found {found}"),
+            );
             return None;
         };
         if table.entries.is_empty() {
-            self.error(&entry.key_origin, "[branches] names no branch: add `[branches.NAME]` with a `transform` and a `chart`");
+            self.error(
+                &entry.key_origin,
+                "[branches] names no branch: add `[branches.NAME]` with a `transform` and a `chart`",
+            );
             return None;
         }
         let mut branches = Some(Vec::new());
@@ -167,21 +172,34 @@ impl Loader<'_> {
                 Value::Table(mut body) => {
                     for e in body.entries.iter().filter(|e| !BRANCH_KEYS.contains(&e.key.as_str())) {
                         let hint = did_you_mean(&e.key, BRANCH_KEYS);
-                        let message = format!("unknown key `{}` in branch `{}`{hint}; a branch has a `transform` and a `chart`", e.key, branch.key);
+                        let message = format!(
+                            "unknown key `{}` in branch `{}`{hint}; a branch has a `transform` and a `chart`",
+                            e.key, branch.key
+                        );
                         self.errors.push(self.file.error(&e.key_origin, message));
                     }
                     let missing: Vec<&str> = BRANCH_KEYS.into_iter().filter(|k| body.get(k).is_none()).collect();
                     if missing.is_empty() {
                         self.branch(&mut body, &branch.key, &format!("out/{name}-{}", branch.key), catalog)
                     } else {
-                        let message = format!("branch `{}` has no `{}`: a branch has a `transform` and a `chart` table", branch.key, missing.join("` or `"));
+                        let message = format!(
+                            "branch `{}` has no `{}`: a branch has a `transform` and a `chart` table",
+                            branch.key,
+                            missing.join("` or `")
+                        );
                         self.error(&branch.key_origin, message);
                         None
                     }
                 }
                 _ => {
                     let found = branch.node.type_name();
-                    self.error(&branch.node.origin, format!("branch `{}` must be a table with a `transform` and a `chart`, found {found}", branch.key));
+                    self.error(
+                        &branch.node.origin,
+                        format!(
+                            "branch `{}` must be a table with a `transform` and a `chart`, found {found}",
+                            branch.key
+                        ),
+                    );
                     None
                 }
             };

@@ -279,7 +279,9 @@ impl Consumer {
                     self.writers[branch].submit(frame, renderer);
                     Counters::add(&shared.counters.frames, 1);
                 }
-                Err(e) => tracing::error!(pipeline = %shared.name, "{}the chart failed to give a frame: {e}", self.tasks.label(&self.tasks.branches[branch])),
+                Err(e) => {
+                    tracing::error!(pipeline = %shared.name, "{}the chart failed to give a frame: {e}", self.tasks.label(&self.tasks.branches[branch]))
+                }
             }
         }
     }
@@ -341,7 +343,9 @@ impl Consumer {
                     writer.finish(frame, renderer);
                     Counters::add(&shared.counters.frames, 1);
                 }
-                Err(e) => tracing::error!(pipeline = %shared.name, "{}the chart failed to give its final frame: {e}", self.tasks.label(&self.tasks.branches[branch])),
+                Err(e) => {
+                    tracing::error!(pipeline = %shared.name, "{}the chart failed to give its final frame: {e}", self.tasks.label(&self.tasks.branches[branch]))
+                }
             }
         }
     }
@@ -446,8 +450,11 @@ impl Consumer {
         for (partition, task) in self.tasks.iter_mut() {
             let mut built = Vec::new();
             for (swap, old) in branches.iter().zip(&mut task.branches) {
-                let transform =
-                    swap.transform.as_ref().map(|s| successor(&mut old.transform, s, swap.reset_transform)).transpose()?;
+                let transform = swap
+                    .transform
+                    .as_ref()
+                    .map(|s| successor(&mut old.transform, s, swap.reset_transform))
+                    .transpose()?;
                 let chart = swap.chart.as_ref().map(|s| successor(&mut old.chart, s, swap.reset_chart)).transpose()?;
                 built.push((transform, chart));
             }

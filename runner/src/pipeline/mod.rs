@@ -410,10 +410,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         charts: spec
             .branches
             .iter()
-            .map(|b| BranchFrames {
-                name: spec.named_branches.then(|| b.name.clone()),
-                frames: FrameSender::new(None),
-            })
+            .map(|b| BranchFrames { name: spec.named_branches.then(|| b.name.clone()), frames: FrameSender::new(None) })
             .collect(),
         failure: Mutex::new(None),
         last_checkpoint: Mutex::new(None),

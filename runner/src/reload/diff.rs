@@ -35,7 +35,9 @@ impl PipelineDiff {
             diff.changes.push(format!("name {:?} -> {:?}", old.name, new.name));
         }
         (diff.source, diff.reset_source) = stage_changes(&old.source, &new.source, false, &mut diff.changes);
-        let names = |spec: &PipelineSpec| (spec.named_branches, spec.branches.iter().map(|b| b.name.clone()).collect::<Vec<_>>());
+        let names = |spec: &PipelineSpec| {
+            (spec.named_branches, spec.branches.iter().map(|b| b.name.clone()).collect::<Vec<_>>())
+        };
         if names(old) != names(new) {
             let list = |spec: &PipelineSpec| match spec.named_branches {
                 true => spec.branches.iter().map(|b| b.name.as_str()).collect::<Vec<_>>().join(", "),
@@ -46,7 +48,12 @@ impl PipelineDiff {
             diff.changes.push(change);
         } else {
             let named = new.named_branches;
-            diff.branches = old.branches.iter().zip(&new.branches).map(|(a, b)| BranchDiff::between(a, b, named, &mut diff.changes)).collect();
+            diff.branches = old
+                .branches
+                .iter()
+                .zip(&new.branches)
+                .map(|(a, b)| BranchDiff::between(a, b, named, &mut diff.changes))
+                .collect();
         }
         if old.transport != new.transport {
             diff.transport = true;

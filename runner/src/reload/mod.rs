@@ -52,10 +52,7 @@ fn reloader_path(reloader: &Reloader) -> &Path {
 
 /// Folders of the plugin libraries the pipeline uses.
 fn plugin_dirs(spec: &PipelineSpec) -> Vec<PathBuf> {
-    let dirs: BTreeSet<PathBuf> = spec
-        .stages()
-        .filter_map(|s| s.plugin.path.parent().map(Path::to_path_buf))
-        .collect();
+    let dirs: BTreeSet<PathBuf> = spec.stages().filter_map(|s| s.plugin.path.parent().map(Path::to_path_buf)).collect();
     dirs.into_iter().collect()
 }
 

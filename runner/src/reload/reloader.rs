@@ -150,7 +150,14 @@ impl Reloader {
             (role.consumes() && diff.record_check).then(|| pipeline::RecordGate::new(&new.record_check)).transpose()?;
         let consumer = if !branches.is_empty() || reader.is_some() || gate.is_some() {
             let frame_interval = diff.branches_changed().then(|| pipeline::min_frame_interval(new));
-            Some(self.handle.offer_consumer(|go, done| ConsumerSwap { branches, reader, frame_interval, gate, go, done })?)
+            Some(self.handle.offer_consumer(|go, done| ConsumerSwap {
+                branches,
+                reader,
+                frame_interval,
+                gate,
+                go,
+                done,
+            })?)
         } else {
             None
         };

@@ -219,7 +219,8 @@ pub fn run_to_end_with(mut command: Command, pipeline: &str, dir: &Path, extra: 
 /// the first branch by name as `chart`, the others under their names.
 fn branch_outputs_in(pipeline: &str, dir: &Path) -> Option<Vec<String>> {
     let text = std::fs::read_to_string(repo_root().join(pipeline)).unwrap_or_default();
-    let Some(toml::Value::Table(branches)) = toml::from_str::<toml::Table>(&text).ok().and_then(|t| t.get("branches").cloned())
+    let Some(toml::Value::Table(branches)) =
+        toml::from_str::<toml::Table>(&text).ok().and_then(|t| t.get("branches").cloned())
     else {
         return None;
     };
