@@ -10,18 +10,18 @@ use buzz_sdk::fields::append_field;
 use buzz_sdk::{JsonSchema, Output, Record, StageError, Transform};
 use serde::Deserialize;
 
-use crate::groups::group_key;
+use crate::groups::{category_limit, group_and_value, group_key};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(extend("x-buzz-output" = {"input": true, "fields": ["{output_field}"]}))]
 pub struct RollingMeanSettings {
     /// The field that names the group (e.g. "category").
-    #[serde(default = "default_group")]
+    #[serde(default = "crate::groups::default_group")]
     #[schemars(extend("x-buzz-state" = true))]
     pub group: String,
     /// The numeric field averaged (e.g. "sentiment").
-    #[serde(default = "default_value")]
+    #[serde(default = "crate::groups::default_value")]
     #[schemars(extend("x-buzz-state" = true))]
     pub value: String,
     /// How many of a group's latest values the mean covers.
@@ -36,14 +36,6 @@ pub struct RollingMeanSettings {
     #[serde(default = "buzz_sdk::categories::default_max_categories")]
     #[schemars(range(min = 1))]
     pub max_categories: usize,
-}
-
-fn default_group() -> String {
-    "category".into()
-}
-
-fn default_value() -> String {
-    "sentiment".into()
 }
 
 fn default_window() -> usize {
@@ -71,24 +63,14 @@ impl Transform for RollingMean {
         if settings.window == 0 {
             return Err(StageError::setting("window", "must be at least 1"));
         }
-        if settings.max_categories == 0 {
-            return Err(StageError::setting("max_categories", "must be at least 1"));
-        }
-        let limit = CategoryLimit::new(settings.max_categories, format!("rolling_mean groups of {:?}", settings.group));
+        let limit = category_limit(settings.max_categories, format!("rolling_mean groups of {:?}", settings.group))?;
         Ok(RollingMean { settings, windows: BTreeMap::new(), limit, scratch: Vec::new() })
     }
 
     fn process(&mut self, record: &Record<'_>, out: &mut Output) -> Result<(), String> {
         let s = &self.settings;
-        let [group, value] = record.pick([s.group.as_str(), s.value.as_str()])?;
+        let (group, value) = group_and_value(record, &s.group, &s.value)?;
         let key = group_key(&group, &s.group)?;
-        let value = match &value {
-            None => return Err(format!("record has no {:?} field", s.value)),
-            Some(v) => v
-                .as_f64()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| format!("field {:?} is {}, not a number", s.value, v.kind()))?,
-        };
         let key = self.limit.name(&key, self.windows.contains_key(key.as_ref()), self.windows.len()).to_string();
         let window = self.windows.entry(key).or_default();
         if window.len() == s.window {
