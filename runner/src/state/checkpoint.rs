@@ -142,6 +142,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_single_chart_keeps_its_keys_and_named_branches_go_under_their_names() {
+        let state =
+            |t: &str| Some(StageState { type_name: t.into(), state: Some(serde_json::json!(1)), meaning: None });
+        let single =
+            TaskCheckpoint { transform: state("count_by"), chart: state("bar_chart"), ..TaskCheckpoint::empty(0, 5) };
+        let saved = serde_json::to_value(&single).unwrap();
+        assert!(saved.get("branches").is_none() && saved["transform"]["type"] == "count_by", "{saved}");
+        assert_eq!(single.branch("pipeline", false).0.unwrap().type_name, "count_by");
+
+        let mut named = TaskCheckpoint::empty(0, 5);
+        named.branches.insert("mood".into(), BranchState { transform: state("average_by"), chart: state("bar_chart") });
+        assert_eq!(named.branch("mood", true).0.unwrap().type_name, "average_by");
+        assert_eq!(named.branch("authors", true), (None, None), "a branch the checkpoint never saw starts empty");
+        let decoded = TaskCheckpoint::decode(&serde_json::to_vec(&named).unwrap()).unwrap();
+        assert_eq!(decoded, named);
+    }
+
+    #[test]
     fn a_checkpoint_from_a_newer_format_is_refused_by_name() {
         let mut checkpoint = TaskCheckpoint::empty(0, 10);
         checkpoint.format = FORMAT_VERSION + 1;
