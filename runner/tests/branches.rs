@@ -253,7 +253,7 @@ fn branches_check_points_at_the_line_and_column_inside_a_branch() {
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(stdout.contains(&format!("{}:{line}:1: ", pipeline.display())), "{stdout}");
-    assert!(stdout.contains("valu"), "{stdout}");
+    assert!(stdout.contains("branch mood: unknown setting `transform.valu`"), "{stdout}");
 
     // And a file mixing the two shapes is refused at the old table.
     let mixed = format!("{}\n[transform]\ntype = \"count_by\"\n", text.replace("valu =", "value ="));

@@ -63,6 +63,13 @@ pub fn load_with(
     Loader { file: &file, env, errors: Diagnostics::default() }.pipeline(root)
 }
 
+/// Says which branch each of `errors` is about (`branch mood: transform.valu: ...`).
+pub fn in_branch(errors: &mut [super::Diagnostic], name: &str) {
+    for error in errors {
+        error.message = format!("branch {name}: {}", error.message);
+    }
+}
+
 struct Loader<'a> {
     file: &'a SourceFile,
     env: &'a dyn Fn(&str) -> Option<String>,
@@ -108,7 +115,11 @@ impl Loader<'_> {
             let records = schema.and_then(|s| super::field_check::SchemaFields::of(&s.path, &s.schema));
             for branch in branches {
                 let (transform, chart) = (&branch.transform, &branch.chart);
-                self.errors.0.extend(super::field_check::check(self.file, source, transform, chart, records.as_ref()));
+                let mut errors = super::field_check::check(self.file, source, transform, chart, records.as_ref());
+                if named_branches {
+                    in_branch(&mut errors, &branch.name);
+                }
+                self.errors.0.extend(errors);
             }
         }
 
@@ -180,7 +191,10 @@ impl Loader<'_> {
                     }
                     let missing: Vec<&str> = BRANCH_KEYS.into_iter().filter(|k| body.get(k).is_none()).collect();
                     if missing.is_empty() {
-                        self.branch(&mut body, &branch.key, &format!("out/{name}-{}", branch.key), catalog)
+                        let from = self.errors.0.len();
+                        let built = self.branch(&mut body, &branch.key, &format!("out/{name}-{}", branch.key), catalog);
+                        in_branch(&mut self.errors.0[from..], &branch.key);
+                        built
                     } else {
                         let message = format!(
                             "branch `{}` has no `{}`: a branch has a `transform` and a `chart` table",

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Origin, SourceFile};
-pub use load::load;
+pub use load::{in_branch, load};
 pub use overrides::Override;
 pub use runner_settings::{FileTransportSettings, FsyncPolicy, KafkaTransportSettings, StartAt};
 

@@ -201,9 +201,17 @@ pub fn build_stage(spec: &PipelineSpec, stage: &StageSpec) -> Result<StageInstan
 /// Builds every stage, as `buzz check` does, to prove the pipeline can start.
 pub fn check(spec: &PipelineSpec) -> Result<(), Diagnostics> {
     let mut errors = Diagnostics::default();
-    for stage in spec.stages() {
-        if let Err(e) = build_stage(spec, stage) {
-            errors.0.extend(e.0);
+    if let Err(e) = build_stage(spec, &spec.source) {
+        errors.0.extend(e.0);
+    }
+    for branch in &spec.branches {
+        for stage in [&branch.transform, &branch.chart] {
+            if let Err(mut e) = build_stage(spec, stage) {
+                if spec.named_branches {
+                    crate::config::in_branch(&mut e.0, &branch.name);
+                }
+                errors.0.extend(e.0);
+            }
         }
     }
     for result in [check_chart_outputs(spec), check_dead_letters(spec), check_kafka_clients(spec)] {
