@@ -156,7 +156,7 @@ pub fn frame_delays(
     warm_up_until_ms: f64,
     limit: std::time::Duration,
 ) -> Vec<f64> {
-    let mut frames = running.shared().frames.subscribe();
+    let mut frames = running.shared().frames().subscribe();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (mut delays, mut seen) = (Vec::new(), -1.0);
     let deadline = std::time::Instant::now() + limit;

@@ -27,7 +27,7 @@ fn run(name: &str, text: &str, records: u64) -> (f64, u64, Duration, Duration) {
     let summary = running.wait();
     let rate = records as f64 / started.elapsed().as_secs_f64();
     assert_eq!(summary.records_out, records, "{name}: every record reached the chart");
-    let frame = shared.frames.borrow().clone().expect("a frame was drawn");
+    let frame = shared.frames().borrow().clone().expect("a frame was drawn");
     (rate, frame.sequence, frame.draw_time_total / frame.sequence.max(1) as u32, frame.draw_time)
 }
 

@@ -1,19 +1,18 @@
-use buzz_sdk::categories::CategoryLimit;
 use buzz_sdk::{JsonSchema, Output, Record, StageError, Transform};
 use serde::{Deserialize, Serialize};
 
-use crate::groups::{Accumulator, Aggregator, group_key};
+use crate::groups::{Accumulator, Aggregator, category_limit, group_and_value, group_key};
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[schemars(extend("x-buzz-output" = {"fields": ["{group}", "average", "count"]}))]
 pub struct AverageBySettings {
     /// The field that names the group (e.g. "category").
-    #[serde(default = "default_group")]
+    #[serde(default = "crate::groups::default_group")]
     #[schemars(extend("x-buzz-state" = true))]
     pub group: String,
     /// The numeric field averaged per group (e.g. "sentiment").
-    #[serde(default = "default_value")]
+    #[serde(default = "crate::groups::default_value")]
     #[schemars(extend("x-buzz-state" = true))]
     pub value: String,
     /// Apply records in batches of this many.
@@ -26,14 +25,6 @@ pub struct AverageBySettings {
     #[serde(default = "buzz_sdk::categories::default_max_categories")]
     #[schemars(range(min = 1))]
     pub max_categories: usize,
-}
-
-fn default_group() -> String {
-    "category".into()
-}
-
-fn default_value() -> String {
-    "sentiment".into()
 }
 
 fn one() -> usize {
@@ -79,25 +70,14 @@ impl Transform for AverageBy {
         if settings.batch_size == 0 {
             return Err(StageError::setting("batch_size", "must be at least 1"));
         }
-        if settings.max_categories == 0 {
-            return Err(StageError::setting("max_categories", "must be at least 1"));
-        }
-        let limit = CategoryLimit::new(settings.max_categories, format!("average_by groups of {:?}", settings.group));
+        let limit = category_limit(settings.max_categories, format!("average_by groups of {:?}", settings.group))?;
         Ok(AverageBy { means: Aggregator::new(settings.batch_size, limit), settings })
     }
 
     fn process(&mut self, record: &Record<'_>, _out: &mut Output) -> Result<(), String> {
         let s = &self.settings;
-        let [group, value] = record.pick([s.group.as_str(), s.value.as_str()])?;
-        let key = group_key(&group, &s.group)?;
-        let value = match &value {
-            None => return Err(format!("record has no {:?} field", s.value)),
-            Some(v) => v
-                .as_f64()
-                .filter(|x| x.is_finite())
-                .ok_or_else(|| format!("field {:?} is {}, not a number", s.value, v.kind()))?,
-        };
-        self.means.add(&key, value);
+        let (group, value) = group_and_value(record, &s.group, &s.value)?;
+        self.means.add(&group_key(&group, &s.group)?, value);
         Ok(())
     }
 

@@ -203,6 +203,43 @@ impl<A: Accumulator> Aggregator<A> {
 }
 
 /// The group key of a record: the text of `field`, or why there is none.
+/// The group field both aggregates of sentiment default to.
+pub fn default_group() -> String {
+    "category".into()
+}
+
+/// The value field both aggregates of sentiment default to.
+pub fn default_value() -> String {
+    "sentiment".into()
+}
+
+/// A record's group field (checked to name a group: see [`group_key`])
+/// and numeric value, as both aggregates by group read them, or why not.
+pub fn group_and_value<'a>(
+    record: &buzz_sdk::Record<'a>,
+    group: &str,
+    value: &str,
+) -> Result<(Option<buzz_sdk::fields::Scalar<'a>>, f64), String> {
+    let [key, number] = record.pick([group, value])?;
+    group_key(&key, group)?;
+    let number = match &number {
+        None => return Err(format!("record has no {value:?} field")),
+        Some(v) => v
+            .as_f64()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| format!("field {value:?} is {}, not a number", v.kind()))?,
+    };
+    Ok((key, number))
+}
+
+/// The bound on groups from a `max_categories` setting (at least 1).
+pub fn category_limit(max_categories: usize, what: String) -> Result<CategoryLimit, buzz_sdk::StageError> {
+    if max_categories == 0 {
+        return Err(buzz_sdk::StageError::setting("max_categories", "must be at least 1"));
+    }
+    Ok(CategoryLimit::new(max_categories, what))
+}
+
 pub fn group_key<'a>(
     value: &'a Option<buzz_sdk::fields::Scalar<'a>>,
     field: &str,

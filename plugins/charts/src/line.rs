@@ -1,6 +1,10 @@
 //! The `line_chart` stage: a line of y against x (a timestamp, a number or
-//! the record's sequence number), with optional markers on flagged records.
-//! Memory stays bounded however long it runs (see [`crate::downsample`]).
+//! the record's sequence number), with optional markers on flagged records;
+//! with `series = "<field>"`, one line per distinct value of that field
+//! (at most `max_series`). Memory stays bounded however long it runs (see
+//! [`crate::downsample`]).
+
+use std::collections::BTreeMap;
 
 use buzz_sdk::fields::Scalar;
 use buzz_sdk::{Chart, ImageFormat, JsonSchema, Record, StageError};
@@ -36,6 +40,16 @@ pub struct LineSettings {
     pub y: String,
     /// Name of the line in the legend.
     pub series_name: String,
+    /// Field whose value names the line a record belongs to: one line per
+    /// distinct value (e.g. "category"), each in its own colour, named in
+    /// the legend. Unset: one line.
+    #[schemars(extend("x-buzz-state" = true))]
+    #[schemars(extend("x-buzz-reads" = true))]
+    pub series: Option<String>,
+    /// Most lines drawn with `series`; records of further values are
+    /// refused (dead-lettered with the reason), so the chart stays bounded.
+    #[schemars(range(min = 1, max = 20))]
+    pub max_series: usize,
     /// Field that flags a record for a marker when it is `true` (e.g. "stall").
     #[schemars(extend("x-buzz-reads" = true))]
     pub marker_field: Option<String>,
@@ -76,6 +90,8 @@ impl Default for LineSettings {
             x: "timestamp".into(),
             y: "value".into(),
             series_name: "value".into(),
+            series: None,
+            max_series: 10,
             marker_field: None,
             marker_label: "Marker".into(),
             width: 800,
@@ -129,6 +145,9 @@ pub struct LineStyle {
     pub y_min: Option<f64>,
     #[serde(default)]
     pub y_max: Option<f64>,
+    /// One colour per line (a palette) instead of `line_color`.
+    #[serde(default)]
+    pub split: bool,
 }
 
 /// Everything ingested, as saved across a hot reload.
@@ -140,6 +159,16 @@ struct LineData {
     previous_marked: bool,
     saw_time: bool,
     saw_number: bool,
+    /// With `series`: one line per value (`line` then stays empty).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    split: BTreeMap<String, Downsampler>,
+}
+
+impl LineData {
+    /// Points taken so far, over every line.
+    fn total(&self) -> u64 {
+        self.line.total() + self.split.values().map(Downsampler::total).sum::<u64>()
+    }
 }
 
 pub struct LineChart {
@@ -149,6 +178,8 @@ pub struct LineChart {
     x: String,
     y: String,
     series_name: String,
+    series: Option<String>,
+    max_series: usize,
     marker_field: Option<String>,
     max_points: usize,
     style: LineStyle,
@@ -180,6 +211,21 @@ impl LineChart {
         })
     }
 
+    /// The line a record belongs to: with `series`, its value of that field.
+    fn series_of(&self, record: &Record<'_>) -> Result<Option<String>, String> {
+        let Some(field) = &self.series else { return Ok(None) };
+        let [value] = record.pick([field.as_str()])?;
+        let value = value.ok_or_else(|| missing(field))?;
+        let name = value.to_text().ok_or_else(|| format!("{field:?} is {}, not a series name", value.kind()))?;
+        if !self.data.split.contains_key(name.as_ref()) && self.data.split.len() >= self.max_series {
+            return Err(format!(
+                "{field:?} is {name:?}, a series past max_series ({}): not drawn; raise max_series to draw it",
+                self.max_series
+            ));
+        }
+        Ok(Some(name.into_owned()))
+    }
+
     /// Time only if every x so far was a timestamp (mixed x is just numbers).
     fn x_kind(&self) -> XKind {
         if self.by_index() {
@@ -209,6 +255,12 @@ impl Chart for LineChart {
         if let Some(m) = &s.marker_field {
             settings::field("marker_field", m)?;
         }
+        if let Some(series) = &s.series {
+            settings::field("series", series)?;
+        }
+        if !(1..=20).contains(&s.max_series) {
+            return Err(StageError::setting("max_series", format!("{} is out of range: use 1 to 20", s.max_series)));
+        }
         settings::size("width", s.width)?;
         settings::y_bounds(s.y_min, s.y_max)?;
         settings::size("height", s.height)?;
@@ -226,6 +278,7 @@ impl Chart for LineChart {
             marker_label: s.marker_label,
             y_min: s.y_min,
             y_max: s.y_max,
+            split: s.series.is_some(),
         };
         Ok(LineChart {
             title: s.title,
@@ -234,6 +287,8 @@ impl Chart for LineChart {
             x: s.x,
             y: s.y,
             series_name: s.series_name,
+            series: s.series,
+            max_series: s.max_series,
             marker_field: s.marker_field,
             max_points: s.max_points,
             style,
@@ -243,13 +298,15 @@ impl Chart for LineChart {
                 previous_marked: false,
                 saw_time: false,
                 saw_number: false,
+                split: BTreeMap::new(),
             },
         })
     }
 
     fn ingest(&mut self, record: &Record<'_>) -> Result<(), String> {
         let [x, y, mark] = self.fields(record)?;
-        let seq = self.data.line.total();
+        let series = self.series_of(record)?;
+        let seq = self.data.total();
         let (x, is_time) = if self.by_index() {
             (seq as f64, false)
         } else {
@@ -268,10 +325,14 @@ impl Chart for LineChart {
         let data = &mut self.data;
         data.saw_time |= is_time;
         data.saw_number |= !is_time && !by_index;
-        data.line.push(Point(x, y));
+        let line = match series {
+            Some(name) => data.split.entry(name).or_insert_with(|| Downsampler::new(self.max_points)),
+            None => &mut data.line,
+        };
+        line.push(Point(x, y));
         if marked {
             let marker = Marked { seq, x, y, run_start: !data.previous_marked };
-            data.markers.push(marker, data.line.span(), self.max_points);
+            data.markers.push(marker, line.span(), self.max_points);
         }
         data.previous_marked = marked;
         Ok(())
@@ -292,9 +353,18 @@ impl Chart for LineChart {
             x_label: self.x_label.clone(),
             y_label: self.y_label.clone(),
             x_axis: self.x_kind(),
-            series: vec![LineSeries { name: self.series_name.clone(), points: self.data.line.points() }],
+            series: match self.series {
+                // In name order, so each keeps its colour from frame to frame.
+                Some(_) => self
+                    .data
+                    .split
+                    .iter()
+                    .map(|(name, line)| LineSeries { name: name.clone(), points: line.points() })
+                    .collect(),
+                None => vec![LineSeries { name: self.series_name.clone(), points: self.data.line.points() }],
+            },
             markers,
-            total_points: self.data.line.total(),
+            total_points: self.data.total(),
             style: self.style.clone(),
         }
     }
@@ -311,6 +381,7 @@ impl Chart for LineChart {
         let mut data: LineData = serde_json::from_value(state).map_err(|e| format!("invalid line chart state: {e}"))?;
         // The restyled chart may hold fewer points.
         data.line.set_capacity(self.max_points);
+        data.split.values_mut().for_each(|line| line.set_capacity(self.max_points));
         data.markers.fit(data.line.span(), self.max_points);
         self.data = data;
         Ok(())
@@ -323,10 +394,14 @@ impl Chart for LineChart {
     fn merge_state(&mut self, other: serde_json::Value) -> Result<(), String> {
         let other: LineData =
             serde_json::from_value(other).map_err(|e| format!("invalid line chart state to merge: {e}"))?;
-        let offset = self.data.line.total();
+        let offset = self.data.total();
         let x_shift = if self.by_index() { offset as f64 } else { 0.0 };
         let data = &mut self.data;
         data.line.merge(&other.line, x_shift);
+        for (name, line) in &other.split {
+            let mine = data.split.entry(name.clone()).or_insert_with(|| Downsampler::new(self.max_points));
+            mine.merge(line, x_shift);
+        }
         data.markers.merge(other.markers, offset, x_shift, data.line.span(), self.max_points);
         data.saw_time |= other.saw_time;
         data.saw_number |= other.saw_number;

@@ -1,6 +1,8 @@
 //! Draws a line frame: the (already downsampled) line, a dot at each
 //! marker, the marker text at the start of each run of markers where it
-//! doesn't crowd the previous one, and a legend.
+//! doesn't crowd the previous one, and a legend. A chart split into
+//! series draws one line per series, each in its own colour, all listed in
+//! the legend.
 
 use buzz_sdk::ImageFormat;
 use plotters::coord::Shift;
@@ -17,6 +19,22 @@ use crate::timeaxis::{XAxis, XKind};
 const MARKER_RADIUS: i32 = 4;
 const LINE_WIDTH: u32 = 2;
 
+/// The colours of split lines, in series order (Tableau 10: distinct, and
+/// told apart by most colour-blind viewers); past ten series they come
+/// round again.
+const SERIES_COLORS: [RGBColor; 10] = [
+    RGBColor(0x4e, 0x79, 0xa7),
+    RGBColor(0xf2, 0x8e, 0x2b),
+    RGBColor(0xe1, 0x57, 0x59),
+    RGBColor(0x76, 0xb7, 0xb2),
+    RGBColor(0x59, 0xa1, 0x4f),
+    RGBColor(0xed, 0xc9, 0x48),
+    RGBColor(0xb0, 0x7a, 0xa1),
+    RGBColor(0xff, 0x9d, 0xa7),
+    RGBColor(0x9c, 0x75, 0x5f),
+    RGBColor(0xba, 0xb0, 0xac),
+];
+
 pub fn render(frame: &LineFrame, format: ImageFormat) -> Result<Vec<u8>, String> {
     canvas::render(&LineDrawing(frame), (frame.style.width, frame.style.height), format)
 }
@@ -32,12 +50,10 @@ impl Draw for LineDrawing<'_> {
         let ink = color::ink_for(WHITE);
         root.fill(&WHITE).map_err(err)?;
 
-        let (name, points) = match frame.series.first() {
-            Some(s) => (s.name.as_str(), finite(s.points.iter().map(|p| (p[0], p[1])))),
-            None => ("", Vec::new()),
-        };
+        let lines: Vec<(&str, Vec<(f64, f64)>)> =
+            frame.series.iter().map(|s| (s.name.as_str(), finite(s.points.iter().map(|p| (p[0], p[1]))))).collect();
         let markers: Vec<&MarkerPoint> = frame.markers.iter().filter(|m| m.x.is_finite() && m.y.is_finite()).collect();
-        let all = || points.iter().copied().chain(markers.iter().map(|m| (m.x, m.y)));
+        let all = || lines.iter().flat_map(|(_, p)| p.iter().copied()).chain(markers.iter().map(|m| (m.x, m.y)));
         let x = x_range(frame.x_axis, all().map(|p| p.0));
         let (y_lo, y_hi) = extent(all().map(|p| p.1));
         let y = axes::bounded(axes::padded(y_lo, y_hi, 0.08), style.y_min, style.y_max);
@@ -70,18 +86,21 @@ impl Draw for LineDrawing<'_> {
         let has_spans = !spans.is_empty();
         chart.draw_series(spans).map_err(err)?;
 
-        let line_style = line_color.stroke_width(LINE_WIDTH);
-        chart
-            .draw_series(std::iter::once(PathElement::new(points.clone(), line_style)))
-            .map_err(err)?
-            .label(axes::clean(name))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line_style));
-        if let [only] = points[..] {
-            // A lone point draws no line: show it as a dot.
-            chart.draw_series(std::iter::once(Circle::new(only, 3, line_color.filled()))).map_err(err)?;
+        for (index, (name, points)) in lines.iter().enumerate() {
+            let color = if style.split { SERIES_COLORS[index % SERIES_COLORS.len()] } else { line_color };
+            let line_style = color.stroke_width(LINE_WIDTH);
+            chart
+                .draw_series(std::iter::once(PathElement::new(points.clone(), line_style)))
+                .map_err(err)?
+                .label(axes::clean(name))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line_style));
+            if let [only] = points[..] {
+                // A lone point draws no line: show it as a dot.
+                chart.draw_series(std::iter::once(Circle::new(only, 3, color.filled()))).map_err(err)?;
+            }
         }
 
-        if points.is_empty() && markers.is_empty() {
+        if lines.iter().all(|(_, p)| p.is_empty()) && markers.is_empty() {
             axes::waiting_for_data(&chart, ink)?;
         }
         // The legend lists only what is drawn: no stall entry without stalls.
@@ -111,8 +130,12 @@ impl Draw for LineDrawing<'_> {
             .label_font(tick_style)
             .draw()
             .map_err(err)?;
-        let pixels = points.iter().map(|p| (chart.backend_coord(p), *p));
-        Ok(point_tips(name, frame.x_axis, pixels))
+        // One group of point positions per series, for the page's tooltips.
+        let tips = lines.iter().map(|(name, points)| {
+            let pixels = points.iter().map(|p| (chart.backend_coord(p), *p));
+            point_tips(name, frame.x_axis, pixels)
+        });
+        Ok(tips.collect())
     }
 }
 

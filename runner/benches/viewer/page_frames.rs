@@ -78,7 +78,7 @@ pub fn published(
     warm_up_until_ms: f64,
 ) -> mpsc::Receiver<Vec<f64>> {
     let (tx, rx) = mpsc::channel();
-    let mut frames = running.shared().frames.subscribe();
+    let mut frames = running.shared().frames().subscribe();
     std::thread::spawn(move || {
         let mut delays = Delays { rate, warm_up_until_ms, seen: -1.0, delays: Vec::new() };
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

@@ -118,10 +118,14 @@ fn transports(filter: Option<StageFilter>) -> Vec<(String, Json)> {
     if matches!(filter, None | Some(StageFilter::Transport)) { transport_schemas() } else { Vec::new() }
 }
 
+/// Where each kind of stage goes in a pipeline file.
+const STAGE_TABLES: &str = "a pipeline file names a source in [source], and a transform and a chart in [transform] and [chart], or one of each per branch in [branches.NAME.transform] and [branches.NAME.chart] (every branch gets every record)";
+
 fn as_json(catalog: &Catalog, filter: Option<StageFilter>) -> Json {
     json!({
         "abi_version": buzz_sdk::abi::ABI_VERSION,
         "searched": catalog.dirs,
+        "stage_tables": STAGE_TABLES,
         "plugins": catalog.plugins.iter().filter(|p| p.stages.iter().any(|s| keeps(filter, s.kind))).map(|p| json!({
             "name": p.name,
             "version": p.version,
@@ -148,6 +152,7 @@ fn as_text(catalog: &Catalog, filter: Option<StageFilter>) -> String {
     for dir in &catalog.dirs {
         out.push_str(&wrap(&dir.display().to_string(), 2, 2));
     }
+    out.push_str(&wrap(STAGE_TABLES, 0, 2));
     if catalog.plugins.is_empty() {
         out.push_str(&wrap(
             "no plugins found (build them with `cargo build --workspace`, install them with `scripts/install`, or set BUZZ_PLUGIN_PATH)",

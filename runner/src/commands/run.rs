@@ -128,8 +128,10 @@ async fn run_all(
         warn_about_embedded_broker(spec, options);
         match pipeline::start(spec, options) {
             Ok(r) => {
-                let chart = spec.chart_output.base.display();
-                tracing::info!(pipeline = %spec.name, role = options.role.name(), "running {}; chart: {chart}.svg", spec.outline());
+                let charts: Vec<String> =
+                    spec.branches.iter().map(|b| format!("{}.svg", b.chart_output.base.display())).collect();
+                let (noun, charts) = (if charts.len() > 1 { "charts" } else { "chart" }, charts.join(", "));
+                tracing::info!(pipeline = %spec.name, role = options.role.name(), "running {}; {noun}: {charts}", spec.outline());
                 hosting.extend(two_terminals::host(spec, options.role));
                 if reload {
                     match crate::reload::spawn(&spec.file.path, overrides, spec.clone(), r.handle()) {

@@ -19,13 +19,13 @@ use super::runner_settings::{
 use super::schema_check::{self, Subject};
 use super::suggest::did_you_mean;
 use super::{
-    Brokers, ChartOutput, DeadLetterTarget, FileTransport, Fsync, KafkaTransport, MemoryTransport, Override,
-    PipelineSpec, RecordCheck, RecordSchema, StageSpec, StartAt, TransportSpec, interpolate, kafka_properties,
-    overrides,
+    BranchSpec, Brokers, ChartOutput, DeadLetterTarget, FileTransport, Fsync, KafkaTransport, MemoryTransport,
+    Override, PipelineSpec, RecordCheck, RecordSchema, StageSpec, StartAt, TransportSpec, interpolate,
+    kafka_properties, overrides,
 };
 use crate::plugin_host::{Catalog, LookupError, default_dirs};
 
-const TOP_LEVEL_KEYS: [&str; 10] = [
+const TOP_LEVEL_KEYS: [&str; 11] = [
     "name",
     "description",
     "plugins_dir",
@@ -33,11 +33,13 @@ const TOP_LEVEL_KEYS: [&str; 10] = [
     "transport",
     "transform",
     "chart",
+    "branches",
     "dead_letter",
     "dashboard",
     "state",
 ];
 const TRANSPORT_TYPES: [&str; 3] = ["file", "kafka", "memory"];
+const BRANCH_KEYS: [&str; 2] = ["transform", "chart"];
 
 /// Loads and checks a pipeline file with `--set` overrides applied, taking
 /// `${VAR}` values from the process environment.
@@ -59,6 +61,13 @@ pub fn load_with(
         return Err(Diagnostics(errors));
     }
     Loader { file: &file, env, errors: Diagnostics::default() }.pipeline(root)
+}
+
+/// Says which branch each of `errors` is about (`branch mood: transform.valu: ...`).
+pub fn in_branch(errors: &mut [super::Diagnostic], name: &str) {
+    for error in errors {
+        error.message = format!("branch {name}: {}", error.message);
+    }
 }
 
 struct Loader<'a> {
@@ -92,9 +101,8 @@ impl Loader<'_> {
         let catalog = Catalog::discover(dirs);
 
         let source = self.stage(&mut root, "source", StageKind::Source, &catalog);
-        let transform = self.stage(&mut root, "transform", StageKind::Transform, &catalog);
-        let chart_output = self.chart_output(&mut root, &name);
-        let chart = self.stage(&mut root, "chart", StageKind::Chart, &catalog);
+        let named_branches = root.get("branches").is_some();
+        let branches = self.branches(&mut root, &name, &catalog);
         let record_check = self.record_check(&root);
         let transport_properties_origin = Self::origin_of(&root, "transport", "properties");
         let transport = self.transport(&mut root, &name);
@@ -102,40 +110,127 @@ impl Loader<'_> {
         let dead_letter = self.dead_letter(&mut root, &name, transport.as_ref());
         let dashboard = self.dashboard(&mut root);
         let checkpoint_every = self.state(&mut root);
-        if let (Some(source), Some(transform), Some(chart)) = (&source, &transform, &chart) {
+        if let (Some(source), Some(branches)) = (&source, &branches) {
             let schema = record_check.as_ref().and_then(|c| c.schema.as_ref());
             let records = schema.and_then(|s| super::field_check::SchemaFields::of(&s.path, &s.schema));
-            self.errors.0.extend(super::field_check::check(self.file, source, transform, chart, records.as_ref()));
+            for branch in branches {
+                let (transform, chart) = (&branch.transform, &branch.chart);
+                let mut errors = super::field_check::check(self.file, source, transform, chart, records.as_ref());
+                if named_branches {
+                    in_branch(&mut errors, &branch.name);
+                }
+                self.errors.0.extend(errors);
+            }
         }
 
-        match (source, transform, chart, transport, chart_output, dead_letter, dashboard, record_check) {
-            (
-                Some(source),
-                Some(transform),
-                Some(chart),
-                Some(transport),
-                Some(chart_output),
-                Some(dead_letter),
-                Some(dashboard),
-                Some(record_check),
-            ) if self.errors.is_empty() => Ok(PipelineSpec {
-                checkpoint_every: checkpoint_every.unwrap_or(Duration::from_secs(1)),
-                file: self.file.clone(),
-                name,
-                source,
-                transport,
-                transform,
-                chart,
-                chart_output,
-                dead_letter,
-                dead_letter_origin,
-                transport_properties_origin,
-                dashboard_listen: dashboard.listen,
-                dashboard_allowed_hosts: dashboard.allowed_hosts,
-                record_check,
-            }),
+        match (source, branches, transport, dead_letter, dashboard, record_check) {
+            (Some(source), Some(branches), Some(transport), Some(dead_letter), Some(dashboard), Some(record_check))
+                if self.errors.is_empty() =>
+            {
+                Ok(PipelineSpec {
+                    checkpoint_every: checkpoint_every.unwrap_or(Duration::from_secs(1)),
+                    file: self.file.clone(),
+                    name,
+                    source,
+                    transport,
+                    branches,
+                    named_branches,
+                    dead_letter,
+                    dead_letter_origin,
+                    transport_properties_origin,
+                    dashboard_listen: dashboard.listen,
+                    dashboard_allowed_hosts: dashboard.allowed_hosts,
+                    record_check,
+                })
+            }
             _ => Err(self.errors),
         }
+    }
+
+    /// The branches: `[transform]` and `[chart]` make one, named after the
+    /// pipeline; `[branches.NAME]` tables (each with a `transform` and a
+    /// `chart` table) make one each. A file has one shape or the other.
+    fn branches(&mut self, root: &mut Table, name: &str, catalog: &Catalog) -> Option<Vec<BranchSpec>> {
+        let Some(entry) = root.remove("branches") else {
+            return self.branch(root, name, &format!("out/{name}"), catalog).map(|b| vec![b]);
+        };
+        for section in ["transform", "chart"] {
+            if let Some(e) = root.get(section) {
+                let message = format!(
+                    "[{section}] and [branches] do not go together: put the {section} in a branch (`[branches.NAME.{section}]`)"
+                );
+                self.error(&e.key_origin, message);
+            }
+        }
+        let Value::Table(table) = entry.node.value else {
+            let found = entry.node.type_name();
+            self.error(
+                &entry.node.origin,
+                format!("`branches` must be a table of named branches ([branches.NAME]), found {found}"),
+            );
+            return None;
+        };
+        if table.entries.is_empty() {
+            self.error(
+                &entry.key_origin,
+                "[branches] names no branch: add `[branches.NAME]` with a `transform` and a `chart`",
+            );
+            return None;
+        }
+        let mut branches = Some(Vec::new());
+        for branch in table.entries {
+            let built = match branch.node.value {
+                Value::Table(mut body) => {
+                    for e in body.entries.iter().filter(|e| !BRANCH_KEYS.contains(&e.key.as_str())) {
+                        let hint = did_you_mean(&e.key, BRANCH_KEYS);
+                        let message = format!(
+                            "unknown key `{}` in branch `{}`{hint}; a branch has a `transform` and a `chart`",
+                            e.key, branch.key
+                        );
+                        self.errors.push(self.file.error(&e.key_origin, message));
+                    }
+                    let missing: Vec<&str> = BRANCH_KEYS.into_iter().filter(|k| body.get(k).is_none()).collect();
+                    if missing.is_empty() {
+                        let from = self.errors.0.len();
+                        let built = self.branch(&mut body, &branch.key, &format!("out/{name}-{}", branch.key), catalog);
+                        in_branch(&mut self.errors.0[from..], &branch.key);
+                        built
+                    } else {
+                        let message = format!(
+                            "branch `{}` has no `{}`: a branch has a `transform` and a `chart` table",
+                            branch.key,
+                            missing.join("` or `")
+                        );
+                        self.error(&branch.key_origin, message);
+                        None
+                    }
+                }
+                _ => {
+                    let found = branch.node.type_name();
+                    self.error(
+                        &branch.node.origin,
+                        format!(
+                            "branch `{}` must be a table with a `transform` and a `chart`, found {found}",
+                            branch.key
+                        ),
+                    );
+                    None
+                }
+            };
+            match (built, branches.as_mut()) {
+                (Some(b), Some(all)) => all.push(b),
+                _ => branches = None,
+            }
+        }
+        branches
+    }
+
+    /// One branch from the `transform` and `chart` tables of `table`.
+    fn branch(&mut self, table: &mut Table, name: &str, output: &str, catalog: &Catalog) -> Option<BranchSpec> {
+        let transform = self.stage(table, "transform", StageKind::Transform, catalog);
+        let chart_output = self.chart_output(table, output);
+        let chart = self.stage(table, "chart", StageKind::Chart, catalog);
+        Some(BranchSpec { name: name.to_string(), transform: transform?, chart: chart?, chart_output: chart_output? })
     }
 
     fn error(&mut self, origin: &Origin, message: impl Into<String>) {
@@ -410,13 +505,15 @@ impl Loader<'_> {
         })
     }
 
-    fn chart_output(&mut self, root: &mut Table, name: &str) -> Option<ChartOutput> {
+    /// `output` defaults to `default_base` (`out/<pipeline>`, or
+    /// `out/<pipeline>-<branch>` for a named branch).
+    fn chart_output(&mut self, root: &mut Table, default_base: &str) -> Option<ChartOutput> {
         let (mut own, origin) = Self::own_keys(root, "chart", &CHART_OUTPUT_KEYS);
         let output_origin = own.get("output").map_or_else(|| origin.clone(), |e| e.node.origin.clone());
         let s: ChartOutputSettings = self.runner_settings("chart", "output", &mut own, &origin)?;
         Some(ChartOutput {
             origin: output_origin,
-            base: s.output.map(PathBuf::from).unwrap_or_else(|| PathBuf::from(format!("out/{name}"))),
+            base: PathBuf::from(s.output.as_deref().unwrap_or(default_base)),
             min_frame_interval: Duration::from_secs_f64(1.0 / s.fps),
             png_interval: Duration::from_millis(s.png_interval_ms),
         })

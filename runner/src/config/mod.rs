@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Origin, SourceFile};
-pub use load::load;
+pub use load::{in_branch, load};
 pub use overrides::Override;
 pub use runner_settings::{FileTransportSettings, FsyncPolicy, KafkaTransportSettings, StartAt};
 
@@ -183,9 +183,13 @@ pub struct PipelineSpec {
     pub name: String,
     pub source: StageSpec,
     pub transport: TransportSpec,
-    pub transform: StageSpec,
-    pub chart: StageSpec,
-    pub chart_output: ChartOutput,
+    /// What every record fans out to after the record check: one branch
+    /// named after the pipeline for a file with `[transform]` and
+    /// `[chart]`, else one per `[branches.NAME]`, in file order.
+    pub branches: Vec<BranchSpec>,
+    /// The file uses `[branches.NAME]`: checkpoints key each branch's state
+    /// by its name (a `[transform]`+`[chart]` file keeps its old keys).
+    pub named_branches: bool,
     pub dead_letter: DeadLetterTarget,
     /// Where the dead letters' `path` is written in the file.
     pub dead_letter_origin: Origin,
@@ -199,6 +203,16 @@ pub struct PipelineSpec {
     pub record_check: RecordCheck,
     /// How often state is checkpointed (`[state] checkpoint_ms`).
     pub checkpoint_every: Duration,
+}
+
+/// One branch: a transform and the chart it feeds, with its own output.
+#[derive(Debug, Clone)]
+pub struct BranchSpec {
+    /// Names it on the dashboard, in logs, dead letters and checkpoints.
+    pub name: String,
+    pub transform: StageSpec,
+    pub chart: StageSpec,
+    pub chart_output: ChartOutput,
 }
 
 /// Where dead letters go.
@@ -265,13 +279,22 @@ impl RecordSchema {
 
 impl PipelineSpec {
     /// "csv_replay -> file out/smoker.jsonl -> stall_detection -> line_chart"
+    /// (several branches: "... -> {averages: average_by -> bar_chart, ...}")
     pub fn outline(&self) -> String {
-        format!(
-            "{} -> {} -> {} -> {}",
-            self.source.type_name,
-            self.transport.describe(),
-            self.transform.type_name,
-            self.chart.type_name
-        )
+        let branch = |b: &BranchSpec| format!("{} -> {}", b.transform.type_name, b.chart.type_name);
+        let branches = match self.branches.as_slice() {
+            [only] if !self.named_branches => branch(only),
+            all => {
+                let named: Vec<String> = all.iter().map(|b| format!("{}: {}", b.name, branch(b))).collect();
+                format!("{{{}}}", named.join(", "))
+            }
+        };
+        format!("{} -> {} -> {branches}", self.source.type_name, self.transport.describe())
+    }
+
+    /// Every plugin stage of the pipeline: the source, then each branch's
+    /// transform and chart.
+    pub fn stages(&self) -> impl Iterator<Item = &StageSpec> {
+        std::iter::once(&self.source).chain(self.branches.iter().flat_map(|b| [&b.transform, &b.chart]))
     }
 }

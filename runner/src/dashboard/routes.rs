@@ -58,8 +58,14 @@ async fn asset(content_type: &'static str, body: &'static str) -> Response {
 }
 
 async fn pipelines(State(state): State<AppStateRef>) -> Response {
-    let list: Vec<serde_json::Value> =
-        state.pipelines.iter().map(|p| serde_json::json!({ "name": p.name, "has_chart": p.files.is_some() })).collect();
+    let list: Vec<serde_json::Value> = state
+        .pipelines
+        .iter()
+        .map(|p| {
+            let branches: Vec<&String> = p.shared.charts.iter().filter_map(|c| c.name.as_ref()).collect();
+            serde_json::json!({ "name": p.name, "has_chart": p.files.is_some(), "branches": branches })
+        })
+        .collect();
     axum::Json(list).into_response()
 }
 
@@ -80,23 +86,32 @@ async fn events(State(state): State<AppStateRef>) -> Sse<impl Stream<Item = Resu
     // which skip to the newest frame when they catch up.
     let (tx, rx) = mpsc::channel::<Event>(8);
     for pipeline in &state.pipelines {
-        tokio::spawn(forward_frames(pipeline.clone(), tx.clone()));
+        for branch in 0..pipeline.shared.charts.len() {
+            tokio::spawn(forward_frames(pipeline.clone(), branch, tx.clone()));
+        }
     }
     tokio::spawn(forward_stats(state.board.clone(), tx));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|event| (Ok(event), rx)) });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
-fn frame_event(pipeline: &str, frame: &RenderedFrame) -> Event {
+/// A frame of a pipeline's chart; `branch` names which, for a pipeline of
+/// several.
+fn frame_event(pipeline: &str, branch: Option<&str>, frame: &RenderedFrame) -> Event {
     let svg = String::from_utf8_lossy(&frame.svg);
-    let data = serde_json::json!({ "pipeline": pipeline, "sequence": frame.sequence, "svg": svg });
+    let mut data = serde_json::json!({ "pipeline": pipeline, "sequence": frame.sequence, "svg": svg });
+    if let Some(branch) = branch {
+        data["branch"] = serde_json::json!(branch);
+    }
     Event::default().event("frame").data(data.to_string())
 }
 
-async fn forward_frames(pipeline: PipelineView, tx: mpsc::Sender<Event>) {
-    let mut frames = pipeline.shared.frames.subscribe();
+async fn forward_frames(pipeline: PipelineView, branch: usize, tx: mpsc::Sender<Event>) {
+    let chart = &pipeline.shared.charts[branch];
+    let mut frames = chart.frames.subscribe();
     loop {
-        let event = frames.borrow_and_update().as_ref().map(|frame| frame_event(&pipeline.name, frame));
+        let event =
+            frames.borrow_and_update().as_ref().map(|frame| frame_event(&pipeline.name, chart.name.as_deref(), frame));
         if let Some(event) = event
             && tx.send(event).await.is_err()
         {
@@ -124,6 +139,8 @@ async fn forward_stats(board: StatsBoard, tx: mpsc::Sender<Event>) {
 #[derive(Deserialize)]
 struct Download {
     download: Option<String>,
+    /// Which branch's chart, for a pipeline of several (default: the first).
+    branch: Option<String>,
 }
 
 /// The current chart as `chart.svg`, `chart.png` or `chart.json`.
@@ -132,10 +149,20 @@ async fn chart_file(
     Path((pipeline, file)): Path<(String, String)>,
     Query(query): Query<Download>,
 ) -> Response {
-    let Some((index, view)) = state.pipelines.iter().enumerate().find(|(_, p)| p.name == pipeline) else {
+    let Some(at) = state.pipelines.iter().position(|p| p.name == pipeline) else {
         return (StatusCode::NOT_FOUND, format!("no pipeline named {pipeline:?}\n")).into_response();
     };
-    let Some(frame) = view.shared.frames.borrow().clone() else {
+    let charts = &state.pipelines[at].shared.charts;
+    let branch = match &query.branch {
+        None => 0,
+        Some(name) => match charts.iter().position(|c| c.name.as_ref() == Some(name)) {
+            Some(branch) => branch,
+            None => return (StatusCode::NOT_FOUND, format!("no branch named {name:?}\n")).into_response(),
+        },
+    };
+    // PNGs are cached per chart, numbered across the pipelines.
+    let index = state.pipelines[..at].iter().map(|p| p.shared.charts.len()).sum::<usize>() + branch;
+    let Some(frame) = charts[branch].frames.borrow().clone() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no chart frame has been drawn yet\n").into_response();
     };
     let (content_type, body) = match file.as_str() {

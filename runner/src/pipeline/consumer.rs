@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use buzz_sdk::abi::{FfiHeader, FfiRecord};
 
 use super::Shared;
-use super::control::{ConsumerSwap, Offer, carry_state};
+use super::control::{BranchSwap, ConsumerSwap, Offer, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
-use super::frame_clock::FrameClock;
+use super::frame_clock::{Drawing, FrameClock};
 use super::record_gate::RecordGate;
 use super::refusals::RefusalWatch;
-use super::tasks::{Task, Tasks, build};
+use super::tasks::{BranchTask, Task, Tasks, build};
 use super::throttle::Throttle;
 use super::view;
 use crate::chart_output::ChartWriter;
@@ -39,9 +39,10 @@ const STATUS_EVERY: Duration = Duration::from_millis(250);
 
 pub struct Consumer {
     pub reader: Box<dyn TransportReader>,
-    /// A transform and a chart per input partition.
+    /// A transform and a chart per branch and input partition.
     pub tasks: Tasks,
-    pub writer: ChartWriter,
+    /// One per branch, in order.
+    pub writers: Vec<ChartWriter>,
     pub frames: FrameClock,
     /// How often the tasks' state is checkpointed with their positions.
     pub checkpoint_every: Duration,
@@ -67,6 +68,16 @@ struct Buffers {
 }
 
 impl Consumer {
+    /// The chart writers taken together: idle when every branch's is, and
+    /// a frame costs what all branches' frames cost.
+    fn drawing(&self) -> Drawing {
+        let each = self.writers.iter().map(ChartWriter::drawing);
+        each.fold(Drawing { idle: true, last_draw: Duration::ZERO }, |all, one| Drawing {
+            idle: all.idle && one.idle,
+            last_draw: all.last_draw + one.last_draw,
+        })
+    }
+
     pub fn run(mut self, shared: &Shared) {
         self.reader.limit_record_bytes(self.gate.max_bytes());
         let mut buffers = Buffers::default();
@@ -94,7 +105,7 @@ impl Consumer {
                 self.frames.changed();
             }
             // Held reload parts are applied as soon as the reload says so.
-            let drawing = self.writer.drawing();
+            let drawing = self.drawing();
             let wait = if held.is_some() {
                 self.frames.wait_hint(drawing).min(HELD_POLL)
             } else {
@@ -129,7 +140,7 @@ impl Consumer {
                 checkpoint_at = Instant::now();
                 self.checkpoint(shared, |task| task.dirty);
             }
-            if self.frames.due(self.writer.drawing()) {
+            if self.frames.due(self.drawing()) {
                 self.draw(shared);
             }
             if self.finished(shared, &mut stopping_since, buffers.batch.is_empty()) {
@@ -198,10 +209,10 @@ impl Consumer {
         }
         let mut checkpoints = Vec::new();
         let reader = &*self.reader;
-        let meanings = self.tasks.meanings();
+        let (specs, named) = (self.tasks.branches.clone(), self.tasks.named);
         for (partition, task) in self.tasks.iter_mut().filter(|(_, t)| which(t)) {
             let Some(next) = reader.position(partition) else { continue };
-            match task.checkpoint(partition, next, &meanings) {
+            match task.checkpoint(partition, next, &specs, named) {
                 Ok(checkpoint) => checkpoints.push(checkpoint),
                 Err(e) => tracing::error!(pipeline = %shared.name, "cannot checkpoint partition {partition}: {e}"),
             }
@@ -257,14 +268,14 @@ impl Consumer {
                 ),
             }
         }
+        let names = self.tasks.names();
         for (&partition, passed) in &buffers.passed {
             let task = match self.tasks.get(partition) {
                 Ok(task) => task,
                 Err(e) => {
                     tracing::error!(pipeline = %shared.name, "partition {partition}: {e}");
                     for &i in passed {
-                        let letter =
-                            DeadLetter::new("transform", &self.tasks.transform.type_name, &e, batch.payload(i));
+                        let letter = DeadLetter::new("transform", "", &e, batch.payload(i));
                         shared.dead_letter(letter.from_batch(batch, i, reader));
                     }
                     continue;
@@ -273,34 +284,47 @@ impl Consumer {
             // Even a batch that all went to the dead letters moves the position.
             task.dirty = true;
             batch.ffi(passed, &mut buffers.records, &mut buffers.headers);
-            process_task(task, &buffers.records, passed, batch, reader, shared);
+            let input = Input { records: &buffers.records, passed, batch, reader };
+            let mut refused = std::collections::BTreeSet::new();
+            // Every branch gets every record; one branch's refusal is its own.
+            for (name, branch) in names.iter().zip(&mut task.branches) {
+                process_branch(branch, name.as_deref(), &input, &mut refused, shared);
+            }
+            Counters::add(&shared.counters.records_out, passed.len() - refused.len());
         }
     }
 
     fn draw(&mut self, shared: &Shared) {
-        match self.current_frame() {
-            Ok((frame, renderer)) => {
-                self.writer.submit(frame, renderer);
-                Counters::add(&shared.counters.frames, 1);
+        for branch in 0..self.writers.len() {
+            match self.current_frame(branch) {
+                Ok((frame, renderer)) => {
+                    self.writers[branch].submit(frame, renderer);
+                    Counters::add(&shared.counters.frames, 1);
+                }
+                Err(e) => {
+                    tracing::error!(pipeline = %shared.name, "{}the chart failed to give a frame: {e}", self.tasks.label(&self.tasks.branches[branch]))
+                }
             }
-            Err(e) => tracing::error!(pipeline = %shared.name, "the chart failed to give a frame: {e}"),
         }
     }
 
-    /// The chart of everything this consumer and its peers hold: its one
-    /// task's own chart when it holds the whole input, else a merge.
-    fn current_frame(&mut self) -> Result<(PluginBytes, ChartRenderer), String> {
+    /// Branch `branch`'s chart of everything this consumer and its peers
+    /// hold: its one task's own chart when it holds the whole input, else
+    /// a merge.
+    fn current_frame(&mut self, branch: usize) -> Result<(PluginBytes, ChartRenderer), String> {
         let peers = self.reader.peer_checkpoints();
         if peers.is_empty()
             && let Some(task) = self.tasks.only()
         {
-            let frame = task.chart.frame().map_err(|e| e.to_string())?;
-            return Ok((frame, task.chart.renderer()));
+            let chart = &mut task.branches[branch].chart;
+            let frame = chart.frame().map_err(|e| e.to_string())?;
+            return Ok((frame, chart.renderer()));
         }
-        let own = self.tasks.states()?;
+        let own = self.tasks.states(branch)?;
+        let (name, named) = (&self.tasks.branches[branch].name, self.tasks.named);
         let mut parts: Vec<view::PartialState<'_>> = own.iter().map(|(t, c)| (Some(t), Some(c))).collect();
-        parts.extend(peers.iter().map(|p| (p.transform.as_ref(), p.chart.as_ref())));
-        let mut chart = view::merged_chart(&self.tasks, &parts)?;
+        parts.extend(peers.iter().map(|p| p.branch(name, named)));
+        let mut chart = view::merged_chart(&self.tasks, branch, &parts)?;
         let frame = chart.frame().map_err(|e| e.to_string())?;
         Ok((frame, chart.renderer()))
     }
@@ -308,9 +332,12 @@ impl Consumer {
     /// The input has ended (or the pipeline stops): every transform's
     /// held-back output goes to its chart.
     fn flush_transforms(&mut self, shared: &Shared) {
+        let names = self.tasks.names();
         for (_, task) in self.tasks.iter_mut() {
-            if flush_transform(task, shared) {
-                self.frames.changed();
+            for (name, branch) in names.iter().zip(&mut task.branches) {
+                if flush_transform(branch, name.as_deref(), shared) {
+                    self.frames.changed();
+                }
             }
         }
     }
@@ -327,15 +354,21 @@ impl Consumer {
             tracing::error!(pipeline = %shared.name, "cannot close the transport: {e}");
         }
         // A frame is drawn only for a change (or if none was drawn yet).
-        if self.frames.settled() {
-            return self.writer.close();
-        }
-        match self.current_frame() {
-            Ok((frame, renderer)) => {
-                self.writer.finish(frame, renderer);
-                Counters::add(&shared.counters.frames, 1);
+        let settled = self.frames.settled();
+        for (branch, writer) in std::mem::take(&mut self.writers).into_iter().enumerate() {
+            if settled {
+                writer.close();
+                continue;
             }
-            Err(e) => tracing::error!(pipeline = %shared.name, "the chart failed to give its final frame: {e}"),
+            match self.current_frame(branch) {
+                Ok((frame, renderer)) => {
+                    writer.finish(frame, renderer);
+                    Counters::add(&shared.counters.frames, 1);
+                }
+                Err(e) => {
+                    tracing::error!(pipeline = %shared.name, "{}the chart failed to give its final frame: {e}", self.tasks.label(&self.tasks.branches[branch]))
+                }
+            }
         }
     }
 
@@ -359,18 +392,7 @@ impl Consumer {
 
     /// Applies a hot reload between batches and says how it went.
     fn apply(&mut self, swap: ConsumerSwap, drain_to: Option<EndMark>, buffers: &mut Buffers, shared: &Shared) {
-        let ConsumerSwap {
-            transform,
-            chart,
-            reset_transform,
-            reset_chart,
-            reader,
-            writer,
-            frame_interval,
-            gate,
-            done,
-            ..
-        } = swap;
+        let ConsumerSwap { branches, reader, frame_interval, gate, done, .. } = swap;
         if let Some(gate) = gate {
             self.gate = gate;
         }
@@ -378,14 +400,11 @@ impl Consumer {
             self.switch_transport(reader, drain_to.as_ref(), buffers, shared);
         }
         self.reader.limit_record_bytes(self.gate.max_bytes());
-        let result = self.swap_stages(transform, chart, (reset_transform, reset_chart));
-        if result.is_ok() && (reset_transform || reset_chart) {
+        let reset = branches.iter().any(|b| b.reset_transform || b.reset_chart);
+        let result = self.swap_stages(branches);
+        if result.is_ok() && reset {
             // Saved at once: a restart must not restore the state of before.
             self.checkpoint(shared, |_| true);
-        }
-        if let Some(writer) = writer {
-            // The old writer finishes its thread when dropped.
-            self.writer = writer;
         }
         if let Some(interval) = frame_interval {
             self.frames.interval = interval;
@@ -442,38 +461,47 @@ impl Consumer {
         buffers.batch.clear();
     }
 
-    /// Puts new stages in place in every task, each carrying its
-    /// predecessor's state; all or nothing.
-    fn swap_stages(
-        &mut self,
-        transform: Option<StageSpec>,
-        chart: Option<StageSpec>,
-        (reset_transform, reset_chart): (bool, bool),
-    ) -> Result<(), String> {
-        let mut replaced: Vec<(i32, Option<StageInstance>, Option<StageInstance>)> = Vec::new();
-        for (partition, task) in self.tasks.iter_mut() {
-            let new_transform =
-                transform.as_ref().map(|spec| successor(&mut task.transform, spec, reset_transform)).transpose()?;
-            let new_chart = chart.as_ref().map(|spec| successor(&mut task.chart, spec, reset_chart)).transpose()?;
-            replaced.push((partition, new_transform, new_chart));
+    /// Puts new stages (and chart outputs) in place in every task's
+    /// branches, each carrying its predecessor's state; all or nothing.
+    fn swap_stages(&mut self, branches: Vec<BranchSwap>) -> Result<(), String> {
+        if branches.is_empty() {
+            return Ok(());
         }
-        for (partition, new_transform, new_chart) in replaced {
+        type Built = Vec<(Option<StageInstance>, Option<StageInstance>)>;
+        let mut replaced: Vec<(i32, Built)> = Vec::new();
+        for (partition, task) in self.tasks.iter_mut() {
+            let mut built = Vec::new();
+            for (swap, old) in branches.iter().zip(&mut task.branches) {
+                let transform = swap
+                    .transform
+                    .as_ref()
+                    .map(|s| successor(&mut old.transform, s, swap.reset_transform))
+                    .transpose()?;
+                let chart = swap.chart.as_ref().map(|s| successor(&mut old.chart, s, swap.reset_chart)).transpose()?;
+                built.push((transform, chart));
+            }
+            replaced.push((partition, built));
+        }
+        for (partition, built) in replaced {
             let task = self.tasks.get(partition)?;
-            task.dirty |= reset_transform || reset_chart;
-            if let Some(new) = new_transform {
+            for ((swap, old), (transform, chart)) in branches.iter().zip(&mut task.branches).zip(built) {
+                task.dirty |= swap.reset_transform || swap.reset_chart;
                 // A transform that starts afresh (reset, or another type)
                 // feeds a chart reset with it: what it held back goes too.
-                task.transform = new;
-            }
-            if let Some(new) = new_chart {
-                task.chart = new;
+                if let Some(new) = transform {
+                    old.transform = new;
+                }
+                if let Some(new) = chart {
+                    old.chart = new;
+                }
             }
         }
-        if let Some(spec) = transform {
-            self.tasks.transform = spec;
-        }
-        if let Some(spec) = chart {
-            self.tasks.chart = spec;
+        for (index, swap) in branches.into_iter().enumerate() {
+            if let Some(writer) = swap.writer {
+                // The old writer finishes its thread when dropped.
+                self.writers[index] = writer;
+            }
+            self.tasks.branches[index] = swap.spec;
         }
         Ok(())
     }
@@ -487,21 +515,34 @@ fn successor(old: &mut StageInstance, spec: &StageSpec, reset: bool) -> Result<S
     Ok(new)
 }
 
-/// One partition's records through its transform and into its chart.
-fn process_task(
-    task: &mut Task,
-    records: &[FfiRecord],
-    passed: &[usize],
-    batch: &RecordBatch,
-    reader: &dyn TransportReader,
+/// One batch of a partition's records, as every branch sees it.
+struct Input<'a> {
+    records: &'a [FfiRecord],
+    /// The batch indices of `records`.
+    passed: &'a [usize],
+    batch: &'a RecordBatch,
+    reader: &'a dyn TransportReader,
+}
+
+/// One partition's records through a branch's transform and into its
+/// chart; adds the indices (into `records`) of those the transform refused
+/// to `refused`.
+fn process_branch(
+    task: &mut BranchTask,
+    branch: Option<&str>,
+    input: &Input<'_>,
+    refused: &mut std::collections::BTreeSet<usize>,
     shared: &Shared,
 ) {
+    let Input { records, passed, batch, reader } = *input;
     let transform_type = task.transform.type_name().to_string();
     match task.transform.process(records) {
         Ok(out) => {
             for reject in out.rejects {
+                refused.insert(reject.input_index);
                 let letter = DeadLetter::new("transform", &transform_type, reason_of(reject), &[])
-                    .panicked(reject.panicked != 0);
+                    .panicked(reject.panicked != 0)
+                    .in_branch(branch);
                 let letter = match passed.get(reject.input_index) {
                     None => letter,
                     Some(&index) => {
@@ -510,39 +551,39 @@ fn process_task(
                 };
                 shared.dead_letter(letter);
             }
-            Counters::add(&shared.counters.records_out, passed.len() - out.rejects.len());
-            feed_chart(&mut task.chart, out, shared);
+            feed_chart(&mut task.chart, branch, out, shared);
         }
         Err(e) => {
             // The whole batch failed (its end-of-batch step erred or panicked):
             // every record goes to the dead letters with the reason.
-            tracing::error!(pipeline = %shared.name, "transform {transform_type} failed on a batch: {e}");
+            tracing::error!(pipeline = %shared.name, branch, "transform {transform_type} failed on a batch: {e}");
+            refused.extend(0..passed.len());
             for &i in passed {
                 let letter = DeadLetter::new("transform", &transform_type, &e.message, batch.payload(i));
-                shared.dead_letter(letter.panicked(e.panicked).from_batch(batch, i, reader));
+                shared.dead_letter(letter.panicked(e.panicked).in_branch(branch).from_batch(batch, i, reader));
             }
         }
     }
 }
 
-/// The transform's held-back output (a partial batch) goes to the chart.
-/// Flushes a transform into its chart; says whether it gave the chart anything.
-fn flush_transform(task: &mut Task, shared: &Shared) -> bool {
+/// Flushes a transform's held-back output (a partial batch) into its
+/// chart; says whether it gave the chart anything.
+fn flush_transform(task: &mut BranchTask, branch: Option<&str>, shared: &Shared) -> bool {
     match task.transform.flush() {
         Ok(out) => {
             let fed = !out.records.is_empty();
-            feed_chart(&mut task.chart, out, shared);
+            feed_chart(&mut task.chart, branch, out, shared);
             fed
         }
         Err(e) => {
-            tracing::error!(pipeline = %shared.name, "transform {} failed to flush: {e}", task.transform.type_name());
+            tracing::error!(pipeline = %shared.name, branch, "transform {} failed to flush: {e}", task.transform.type_name());
             false
         }
     }
 }
 
 /// Gives a transform's output to the chart; its rejects are dead-lettered.
-fn feed_chart(chart: &mut StageInstance, out: Batch<'_>, shared: &Shared) {
+fn feed_chart(chart: &mut StageInstance, branch: Option<&str>, out: Batch<'_>, shared: &Shared) {
     if out.records.is_empty() {
         return;
     }
@@ -552,17 +593,17 @@ fn feed_chart(chart: &mut StageInstance, out: Batch<'_>, shared: &Shared) {
             for reject in charted.rejects {
                 // SAFETY: the transform's output is alive until its next call.
                 let payload = out.records.get(reject.input_index).map_or(&[][..], |r| unsafe { r.payload.as_bytes() });
-                shared.dead_letter(
-                    DeadLetter::new("chart", &type_name, reason_of(reject), payload).panicked(reject.panicked != 0),
-                );
+                let letter = DeadLetter::new("chart", &type_name, reason_of(reject), payload);
+                shared.dead_letter(letter.panicked(reject.panicked != 0).in_branch(branch));
             }
         }
         Err(e) => {
-            tracing::error!(pipeline = %shared.name, "chart {type_name} failed on a batch: {e}");
+            tracing::error!(pipeline = %shared.name, branch, "chart {type_name} failed on a batch: {e}");
             for record in out.records {
                 // SAFETY: as above.
                 let payload = unsafe { record.payload.as_bytes() };
-                shared.dead_letter(DeadLetter::new("chart", &type_name, &e.message, payload).panicked(e.panicked));
+                let letter = DeadLetter::new("chart", &type_name, &e.message, payload);
+                shared.dead_letter(letter.panicked(e.panicked).in_branch(branch));
             }
         }
     }

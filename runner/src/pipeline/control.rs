@@ -8,20 +8,28 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::record_gate::RecordGate;
 use crate::chart_output::ChartWriter;
-use crate::config::StageSpec;
+use crate::config::{BranchSpec, StageSpec};
 use crate::plugin_host::StageInstance;
 use crate::transport::{EndMark, TransportReader, TransportWriter};
 
-/// New parts for the consumer half; `None` keeps the running one.
-pub struct ConsumerSwap {
+/// New parts for one branch; `None` keeps the running one.
+pub struct BranchSwap {
+    /// The branch as the edited file has it.
+    pub spec: BranchSpec,
     /// Built once per partition task (the reload built one to check it).
     pub transform: Option<StageSpec>,
     pub chart: Option<StageSpec>,
     /// The new transform or chart starts empty: its state meant something else.
     pub reset_transform: bool,
     pub reset_chart: bool,
-    pub reader: Option<Box<dyn TransportReader>>,
     pub writer: Option<ChartWriter>,
+}
+
+/// New parts for the consumer half; `None` keeps the running one.
+pub struct ConsumerSwap {
+    /// One per branch, in order, when any branch changed; else empty.
+    pub branches: Vec<BranchSwap>,
+    pub reader: Option<Box<dyn TransportReader>>,
     pub frame_interval: Option<Duration>,
     pub gate: Option<RecordGate>,
     /// The consumer holds the parts until told to apply them, with where

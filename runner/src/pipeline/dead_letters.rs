@@ -20,6 +20,8 @@ pub struct DeadLetter<'a> {
     /// `source`, `transport`, `transform` or `chart`.
     pub stage: &'a str,
     pub stage_type: &'a str,
+    /// The branch whose stage refused it (pipelines with named branches).
+    pub branch: Option<&'a str>,
     pub reason: &'a str,
     pub panicked: bool,
     pub payload: &'a [u8],
@@ -35,6 +37,7 @@ impl<'a> DeadLetter<'a> {
         DeadLetter {
             stage,
             stage_type,
+            branch: None,
             reason,
             panicked: false,
             payload,
@@ -43,6 +46,11 @@ impl<'a> DeadLetter<'a> {
             headers: Vec::new(),
             position: None,
         }
+    }
+
+    pub fn in_branch(mut self, branch: Option<&'a str>) -> Self {
+        self.branch = branch;
+        self
     }
 
     pub fn panicked(mut self, panicked: bool) -> Self {
@@ -112,6 +120,9 @@ impl DeadLetters {
             "stage_type": letter.stage_type,
             "reason": letter.reason,
         });
+        if let Some(branch) = letter.branch {
+            entry["branch"] = json!(branch);
+        }
         if letter.panicked {
             entry["panicked"] = json!(true);
         }

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-pub use control::{ConsumerSwap, Offer, ProducerSwap, ReloadReport, ReloadStatus, ReloadTimes};
+pub use control::{BranchSwap, ConsumerSwap, Offer, ProducerSwap, ReloadReport, ReloadStatus, ReloadTimes};
 pub use counters::Counters;
 pub use dead_letters::{DeadLetter, DeadLetters};
 pub use frame_clock::{Drawing, FrameClock};
@@ -32,7 +32,7 @@ pub use summary::Summary;
 use throttle::Throttle;
 
 use crate::chart_output::{ChartFiles, ChartWriter, FrameSender};
-use crate::config::{Diagnostics, PipelineSpec, StageSpec, TransportSpec, secrets};
+use crate::config::{BranchSpec, Diagnostics, PipelineSpec, StageSpec, TransportSpec, secrets};
 use crate::plugin_host::StageInstance;
 use crate::transport::{self, EndMark, LagLimit, TransportState, TransportStatus, TransportWriter, Unread};
 
@@ -77,6 +77,13 @@ pub struct RunOptions {
     pub exit_when_done: bool,
 }
 
+/// A branch's name and its chart's drawn frames.
+pub struct BranchFrames {
+    /// `None` for the one branch of a `[transform]` + `[chart]` file.
+    pub name: Option<String>,
+    pub frames: FrameSender,
+}
+
 /// What a pipeline's threads share.
 pub struct Shared {
     pub name: String,
@@ -94,8 +101,8 @@ pub struct Shared {
     pub configuration: Mutex<serde_json::Value>,
     /// How the transport is doing, as the running half last saw it.
     pub transport: Mutex<TransportStatus>,
-    /// The chart's drawn frames, for viewers.
-    pub frames: FrameSender,
+    /// Each branch's drawn frames, for viewers, in the file's order.
+    pub charts: Vec<BranchFrames>,
     /// Why the pipeline stopped on its own with an error, if it did.
     pub failure: Mutex<Option<String>>,
     /// When the state was last checkpointed.
@@ -139,6 +146,11 @@ impl Shared {
         if *current != status {
             *current = status;
         }
+    }
+
+    /// The frames of the first branch (the only one of most pipelines).
+    pub fn frames(&self) -> &FrameSender {
+        &self.charts[0].frames
     }
 
     pub fn dead_letter(&self, letter: DeadLetter<'_>) {
@@ -197,12 +209,20 @@ pub fn build_stage(spec: &PipelineSpec, stage: &StageSpec) -> Result<StageInstan
 /// Builds every stage, as `buzz check` does, to prove the pipeline can start.
 pub fn check(spec: &PipelineSpec) -> Result<(), Diagnostics> {
     let mut errors = Diagnostics::default();
-    for stage in [&spec.source, &spec.transform, &spec.chart] {
-        if let Err(e) = build_stage(spec, stage) {
-            errors.0.extend(e.0);
+    if let Err(e) = build_stage(spec, &spec.source) {
+        errors.0.extend(e.0);
+    }
+    for branch in &spec.branches {
+        for stage in [&branch.transform, &branch.chart] {
+            if let Err(mut e) = build_stage(spec, stage) {
+                if spec.named_branches {
+                    crate::config::in_branch(&mut e.0, &branch.name);
+                }
+                errors.0.extend(e.0);
+            }
         }
     }
-    for result in [check_chart_output(spec), check_dead_letters(spec), check_kafka_clients(spec)] {
+    for result in [check_chart_outputs(spec), check_dead_letters(spec), check_kafka_clients(spec)] {
         if let Err(e) = result {
             errors.0.extend(e.0);
         }
@@ -210,10 +230,13 @@ pub fn check(spec: &PipelineSpec) -> Result<(), Diagnostics> {
     errors.into_result(())
 }
 
-/// The chart's folder must take files, said at `chart.output`.
-fn check_chart_output(spec: &PipelineSpec) -> Result<(), Diagnostics> {
-    let output = &spec.chart_output;
-    output.check_writable().map_err(|e| spec.file.error(&output.origin, format!("chart.output: {e}")).into())
+/// Each chart's folder must take files, said at its `chart.output`.
+fn check_chart_outputs(spec: &PipelineSpec) -> Result<(), Diagnostics> {
+    let errors = spec.branches.iter().filter_map(|b| {
+        let output = &b.chart_output;
+        output.check_writable().err().map(|e| spec.file.error(&output.origin, format!("chart.output: {e}")))
+    });
+    Diagnostics(errors.collect()).into_result(())
 }
 
 /// The dead-letter file must take records, said at `dead_letter.path`.
@@ -234,12 +257,23 @@ fn check_kafka_clients(spec: &PipelineSpec) -> Result<(), Diagnostics> {
 /// The running configuration, for the summary: each stage's type and settings.
 pub fn configuration(spec: &PipelineSpec) -> serde_json::Value {
     let stage = |s: &StageSpec| serde_json::json!({ "type": s.type_name, "plugin": s.plugin.name, "settings": secrets::redacted(&s.settings) });
-    serde_json::json!({
+    let mut configuration = serde_json::json!({
         "source": stage(&spec.source),
         "transport": spec.transport.describe(),
-        "transform": stage(&spec.transform),
-        "chart": stage(&spec.chart),
-    })
+    });
+    match spec.branches.as_slice() {
+        [only] if !spec.named_branches => {
+            configuration["transform"] = stage(&only.transform);
+            configuration["chart"] = stage(&only.chart);
+        }
+        branches => {
+            let named = branches.iter().map(|b| {
+                (b.name.clone(), serde_json::json!({ "transform": stage(&b.transform), "chart": stage(&b.chart) }))
+            });
+            configuration["branches"] = serde_json::Value::Object(named.collect());
+        }
+    }
+    configuration
 }
 
 /// The threads of a running pipeline and the channels to reach them.
@@ -371,7 +405,8 @@ impl ConsumerTaken {
 /// A pipeline whose threads are running.
 pub struct Running {
     handle: PipelineHandle,
-    files: Option<ChartFiles>,
+    /// Each branch's chart files (none when this process runs no consumer).
+    files: Vec<ChartFiles>,
     started: Instant,
 }
 
@@ -388,7 +423,11 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         last_reload: Mutex::new(None),
         configuration: Mutex::new(configuration(spec)),
         transport: Mutex::new(TransportStatus::new(TransportState::Waiting("starting".into()), None)),
-        frames: FrameSender::new(None),
+        charts: spec
+            .branches
+            .iter()
+            .map(|b| BranchFrames { name: spec.named_branches.then(|| b.name.clone()), frames: FrameSender::new(None) })
+            .collect(),
         failure: Mutex::new(None),
         last_checkpoint: Mutex::new(None),
         max_record_bytes: AtomicU64::new(spec.record_check.max_bytes),
@@ -407,34 +446,36 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
     }
     let mut threads = Threads::default();
     let mut consumer = None;
-    let mut files = None;
+    let mut files = Vec::new();
     if options.role.consumes() {
-        check_chart_output(spec)?;
+        check_chart_outputs(spec)?;
         // Built once here to report a bad stage at start; the consumer
         // builds one of each per partition.
-        build_stage(spec, &spec.transform)?;
-        build_stage(spec, &spec.chart)?;
+        for branch in &spec.branches {
+            build_stage(spec, &branch.transform)?;
+            build_stage(spec, &branch.chart)?;
+        }
         let reader = if options.role == Role::View {
             transport::open_view(&spec.transport)
         } else {
             transport::open_reader(&spec.transport)
         }
         .map_err(|e| fail(format!("transport: {e}")))?;
-        let writer = ChartWriter::start(
-            &spec.chart_output.base,
-            spec.chart_output.png_interval,
-            &spec.name,
-            shared.frames.clone(),
-        )
-        .map_err(|e| fail(format!("chart output {}: {e}", spec.chart_output.base.display())))?;
-        files = Some(writer.files().clone());
+        let writers = spec
+            .branches
+            .iter()
+            .zip(&shared.charts)
+            .map(|(branch, chart)| start_writer(spec, branch, chart))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(fail)?;
+        files = writers.iter().map(|w| w.files().clone()).collect();
         let (control, receiver) = mpsc::channel();
         threads.consumer_control = Some(control);
         consumer = Some(consumer::Consumer {
             reader,
-            tasks: tasks::Tasks::new(spec.transform.clone(), spec.chart.clone()),
-            writer,
-            frames: FrameClock::new(spec.chart_output.min_frame_interval),
+            tasks: tasks::Tasks::new(spec.branches.clone(), spec.named_branches),
+            writers,
+            frames: FrameClock::new(min_frame_interval(spec)),
             checkpoint_every: spec.checkpoint_every,
             control: receiver,
             gate: RecordGate::new(&spec.record_check).map_err(fail)?,
@@ -469,6 +510,22 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         checkpoint_every: spec.checkpoint_every,
     };
     Ok(Running { handle, files, started: Instant::now() })
+}
+
+/// Starts the thread that draws and writes a branch's chart.
+pub fn start_writer(spec: &PipelineSpec, branch: &BranchSpec, chart: &BranchFrames) -> Result<ChartWriter, String> {
+    let output = &branch.chart_output;
+    let thread = match &chart.name {
+        Some(name) => format!("{}-{name}", spec.name),
+        None => spec.name.clone(),
+    };
+    ChartWriter::start(&output.base, output.png_interval, &thread, chart.frames.clone())
+        .map_err(|e| format!("chart output {}: {e}", output.base.display()))
+}
+
+/// How often frames may be drawn: as often as the most eager branch asks.
+pub fn min_frame_interval(spec: &PipelineSpec) -> Duration {
+    spec.branches.iter().map(|b| b.chart_output.min_frame_interval).min().unwrap_or(Duration::from_secs(1))
 }
 
 /// Starts the thread of one half (`produce`, `consume`), where the warnings
@@ -511,7 +568,7 @@ impl Running {
         crate::dashboard::PipelineView {
             name: name.to_string(),
             shared: self.handle.shared.clone(),
-            files: self.files.clone(),
+            files: self.files.first().cloned(),
         }
     }
 
@@ -557,7 +614,8 @@ impl Running {
             last_reload: shared.last_reload.lock().expect("last reload poisoned").clone(),
             frames: Counters::get(&c.frames),
             elapsed_s: self.started.elapsed().as_secs_f64(),
-            chart: self.files.clone(),
+            chart: self.files.first().cloned(),
+            charts: if self.files.len() > 1 { self.files.clone() } else { Vec::new() },
             dead_letter_output: shared.dead_letters.describe(),
             configuration: shared.configuration.lock().expect("configuration poisoned").clone(),
         }

@@ -28,7 +28,11 @@ pub struct Summary {
     pub last_reload: Option<ReloadReport>,
     pub frames: u64,
     pub elapsed_s: f64,
+    /// The (first) chart's files.
     pub chart: Option<ChartFiles>,
+    /// Every branch's chart files, in the file's order, when there are several.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<ChartFiles>,
     /// Where the dead letters went (a file, or a Kafka topic).
     pub dead_letter_output: String,
     /// Each stage's type and settings as running at the end (after reloads).

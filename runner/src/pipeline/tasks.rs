@@ -1,29 +1,36 @@
-//! One task per input partition, each with its own transform and chart, so
-//! a partition and its state move together when a consumer group
-//! rebalances (Kafka Streams' tasks). A file or a memory queue is one
-//! partition, 0.
+//! One task per input partition, each with its own transforms and charts
+//! (one of each per branch), so a partition and its state move together
+//! when a consumer group rebalances (Kafka Streams' tasks). A file or a
+//! memory queue is one partition, 0.
 
 use std::collections::BTreeMap;
 
-use crate::config::{StageSpec, declared};
+use crate::config::{BranchSpec, StageSpec, declared};
 use crate::plugin_host::StageInstance;
-use crate::state::{FORMAT_VERSION, StageState, TaskCheckpoint, now_ms};
+use crate::state::{BranchState, StageState, TaskCheckpoint, now_ms};
 
-pub struct Task {
+/// One branch's transform and chart in one partition's task.
+pub struct BranchTask {
     pub transform: StageInstance,
     pub chart: StageInstance,
+}
+
+pub struct Task {
+    /// In the order of [`Tasks::branches`].
+    pub branches: Vec<BranchTask>,
     /// Records of this partition were taken since its last checkpoint.
     pub dirty: bool,
 }
 
 /// The tasks of the partitions this consumer holds, and how to build more.
 pub struct Tasks {
-    pub transform: StageSpec,
-    pub chart: StageSpec,
+    pub branches: Vec<BranchSpec>,
+    /// Checkpoints key each branch's state by its name (see `PipelineSpec`).
+    pub named: bool,
     by_partition: BTreeMap<i32, Task>,
 }
 
-/// What the transform's and the chart's state mean, saved with them.
+/// What a branch's transform's and chart's state mean, saved with them.
 pub type Meanings = (Option<serde_json::Value>, Option<serde_json::Value>);
 
 /// Builds a stage from its checked settings.
@@ -74,48 +81,84 @@ pub fn restore(spec: &StageSpec, saved: Option<&StageState>) -> Result<StageInst
     Ok(stage)
 }
 
+impl BranchSpec {
+    pub fn meanings(&self) -> Meanings {
+        (self.transform.meaning(), self.chart.meaning())
+    }
+
+    fn build(&self) -> Result<BranchTask, String> {
+        Ok(BranchTask { transform: build(&self.transform)?, chart: build(&self.chart)? })
+    }
+
+    /// The branch restored from its part of a checkpoint. A state saved
+    /// under other state-defining settings is not restored (nor, then, the
+    /// chart fed from it); says which, and whether the chart was reset.
+    fn install(
+        &self,
+        (transform, chart): (Option<&StageState>, Option<&StageState>),
+        label: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<(BranchTask, bool), String> {
+        let transform_changes = meaning_changes(&self.transform, transform);
+        let chart_changes = meaning_changes(&self.chart, chart);
+        let reset_chart = !transform_changes.is_empty() || !chart_changes.is_empty();
+        let task = BranchTask {
+            transform: restore(&self.transform, transform.filter(|_| transform_changes.is_empty()))?,
+            chart: restore(&self.chart, chart.filter(|_| !reset_chart))?,
+        };
+        for (spec, changes) in [(&self.transform, transform_changes), (&self.chart, chart_changes)] {
+            if !changes.is_empty() {
+                notes.push(format!(
+                    "{label}{} {}: {} since the checkpoint",
+                    spec.section,
+                    spec.type_name,
+                    changes.join(", ")
+                ));
+            }
+        }
+        Ok((task, reset_chart))
+    }
+}
+
 impl Tasks {
-    pub fn new(transform: StageSpec, chart: StageSpec) -> Self {
-        Tasks { transform, chart, by_partition: BTreeMap::new() }
+    pub fn new(branches: Vec<BranchSpec>, named: bool) -> Self {
+        Tasks { branches, named, by_partition: BTreeMap::new() }
     }
 
     /// The partition's task, built empty if this consumer had none.
     pub fn get(&mut self, partition: i32) -> Result<&mut Task, String> {
         if !self.by_partition.contains_key(&partition) {
-            let task = Task { transform: build(&self.transform)?, chart: build(&self.chart)?, dirty: false };
-            self.by_partition.insert(partition, task);
+            let branches = self.branches.iter().map(BranchSpec::build).collect::<Result<_, _>>()?;
+            self.by_partition.insert(partition, Task { branches, dirty: false });
         }
         Ok(self.by_partition.get_mut(&partition).expect("inserted above"))
     }
 
-    /// Replaces the partition's task with one restored from a checkpoint.
-    /// A state saved under other state-defining settings is not restored
-    /// (nor, then, the chart fed from it); says which, if any.
+    /// Replaces the partition's task with one restored from a checkpoint;
+    /// says which branches' states were reset, if any.
     pub fn install(&mut self, checkpoint: &TaskCheckpoint) -> Result<Vec<String>, String> {
-        let transform_changes = meaning_changes(&self.transform, checkpoint.transform.as_ref());
-        let chart_changes = meaning_changes(&self.chart, checkpoint.chart.as_ref());
-        let reset_chart = !transform_changes.is_empty() || !chart_changes.is_empty();
-        let kept = |keep: bool, saved: Option<&StageState>| if keep { saved.cloned() } else { None };
-        let task = Task {
-            transform: restore(
-                &self.transform,
-                kept(transform_changes.is_empty(), checkpoint.transform.as_ref()).as_ref(),
-            )?,
-            chart: restore(&self.chart, kept(!reset_chart, checkpoint.chart.as_ref()).as_ref())?,
-            dirty: reset_chart,
-        };
-        self.by_partition.insert(checkpoint.partition, task);
         let mut notes = Vec::new();
-        for (spec, changes) in [(&self.transform, transform_changes), (&self.chart, chart_changes)] {
-            if !changes.is_empty() {
-                notes.push(format!("{} {}: {} since the checkpoint", spec.section, spec.type_name, changes.join(", ")));
-            }
+        let mut branches = Vec::new();
+        let mut dirty = false;
+        for spec in &self.branches {
+            let label = self.label(spec);
+            let (task, reset) = spec.install(checkpoint.branch(&spec.name, self.named), &label, &mut notes)?;
+            branches.push(task);
+            dirty |= reset;
         }
+        self.by_partition.insert(checkpoint.partition, Task { branches, dirty });
         Ok(notes)
     }
 
-    pub fn meanings(&self) -> Meanings {
-        (self.transform.meaning(), self.chart.meaning())
+    /// Each branch's name as dead letters and logs give it (`None` for the
+    /// one branch of a `[transform]` + `[chart]` file).
+    pub fn names(&self) -> Vec<Option<String>> {
+        self.branches.iter().map(|b| self.named.then(|| b.name.clone())).collect()
+    }
+
+    /// `branch NAME: ` before a message about one of several branches.
+    pub fn label(&self, spec: &BranchSpec) -> String {
+        if self.named { format!("branch {}: ", spec.name) } else { String::new() }
     }
 
     pub fn remove(&mut self, partition: i32) -> Option<Task> {
@@ -130,27 +173,42 @@ impl Tasks {
         if self.by_partition.len() == 1 { self.by_partition.values_mut().next() } else { None }
     }
 
-    /// Every task's transform and chart state, for a merged view.
-    pub fn states(&mut self) -> Result<Vec<(StageState, StageState)>, String> {
-        let (transform, chart) = self.meanings();
+    /// Every task's transform and chart state of branch `index`, for a merged view.
+    pub fn states(&mut self, index: usize) -> Result<Vec<(StageState, StageState)>, String> {
+        let (transform, chart) = self.branches[index].meanings();
         self.by_partition
             .values_mut()
-            .map(|t| Ok((save(&mut t.transform, &transform)?, save(&mut t.chart, &chart)?)))
+            .map(|t| {
+                let b = &mut t.branches[index];
+                Ok((save(&mut b.transform, &transform)?, save(&mut b.chart, &chart)?))
+            })
             .collect()
     }
 }
 
 impl Task {
     /// The task's state, standing for everything before `next`.
-    pub fn checkpoint(&mut self, partition: i32, next: i64, meanings: &Meanings) -> Result<TaskCheckpoint, String> {
-        Ok(TaskCheckpoint {
-            format: FORMAT_VERSION,
-            partition,
-            next,
-            transform: Some(save(&mut self.transform, &meanings.0)?),
-            chart: Some(save(&mut self.chart, &meanings.1)?),
-            input: None,
-            saved_at_ms: now_ms(),
-        })
+    pub fn checkpoint(
+        &mut self,
+        partition: i32,
+        next: i64,
+        specs: &[BranchSpec],
+        named: bool,
+    ) -> Result<TaskCheckpoint, String> {
+        let mut checkpoint = TaskCheckpoint::empty(partition, next);
+        for (spec, branch) in specs.iter().zip(&mut self.branches) {
+            let (transform_meaning, chart_meaning) = spec.meanings();
+            let state = BranchState {
+                transform: Some(save(&mut branch.transform, &transform_meaning)?),
+                chart: Some(save(&mut branch.chart, &chart_meaning)?),
+            };
+            if named {
+                checkpoint.branches.insert(spec.name.clone(), state);
+            } else {
+                (checkpoint.transform, checkpoint.chart) = (state.transform, state.chart);
+            }
+        }
+        checkpoint.saved_at_ms = now_ms();
+        Ok(checkpoint)
     }
 }

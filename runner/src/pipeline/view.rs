@@ -13,13 +13,14 @@ use super::tasks::{Tasks, build};
 /// One partition's saved transform and chart state.
 pub type PartialState<'a> = (Option<&'a StageState>, Option<&'a StageState>);
 
-/// A chart holding every partition's data, as one consumer of all of them would.
-pub fn merged_chart(tasks: &Tasks, parts: &[PartialState<'_>]) -> Result<StageInstance, String> {
-    let (transform_meaning, chart_meaning) = tasks.meanings();
-    let mut chart = build(&tasks.chart)?;
+/// Branch `branch`'s chart holding every partition's data, as one consumer of all of them would.
+pub fn merged_chart(tasks: &Tasks, branch: usize, parts: &[PartialState<'_>]) -> Result<StageInstance, String> {
+    let spec = &tasks.branches[branch];
+    let (transform_meaning, chart_meaning) = spec.meanings();
+    let mut chart = build(&spec.chart)?;
     fold(&mut chart, &chart_meaning, parts.iter().filter_map(|p| p.1))
         .map_err(|e| format!("cannot merge the partitions' charts: {e}"))?;
-    let mut transform = build(&tasks.transform)?;
+    let mut transform = build(&spec.transform)?;
     // A transform that keeps no mergeable state (a per-record detector,
     // say) has nothing to re-announce: the charts' merge stands.
     if fold(&mut transform, &transform_meaning, parts.iter().filter_map(|p| p.0)).is_ok() {

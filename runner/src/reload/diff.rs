@@ -3,7 +3,7 @@
 
 use serde_json::Value as Json;
 
-use crate::config::{PipelineSpec, StageSpec, declared, secrets};
+use crate::config::{BranchSpec, PipelineSpec, StageSpec, declared, secrets};
 
 /// The parts of a pipeline a reload must replace.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -11,17 +11,18 @@ pub struct PipelineDiff {
     pub name: bool,
     pub source: bool,
     pub transport: bool,
-    pub transform: bool,
-    pub chart: bool,
-    pub chart_output: bool,
+    /// One per branch, in order (when the branches are the same ones).
+    pub branches: Vec<BranchDiff>,
+    /// The edit adds, removes, renames or reorders branches (or changes the
+    /// file's shape): refused while running, each branch's state and chart
+    /// output being keyed by its name.
+    pub branch_set: Option<String>,
     pub dead_letter: bool,
     pub record_check: bool,
     /// Stages whose state no longer means the same (a state-defining
     /// setting changed, or, for the chart, its transform's state was reset):
     /// they start empty instead of carrying their predecessor's state.
     pub reset_source: bool,
-    pub reset_transform: bool,
-    pub reset_chart: bool,
     /// One line per change, e.g. `transform stall_detection: threshold 0.2 -> 0.3`.
     pub changes: Vec<String>,
 }
@@ -34,25 +35,29 @@ impl PipelineDiff {
             diff.changes.push(format!("name {:?} -> {:?}", old.name, new.name));
         }
         (diff.source, diff.reset_source) = stage_changes(&old.source, &new.source, false, &mut diff.changes);
-        (diff.transform, diff.reset_transform) =
-            stage_changes(&old.transform, &new.transform, false, &mut diff.changes);
-        // A chart fed by a transform that starts over (reset, or another
-        // type) would mix what the old and the new records mean.
-        let input_changed = diff.reset_transform || old.transform.type_name != new.transform.type_name;
-        (diff.chart, diff.reset_chart) = stage_changes(&old.chart, &new.chart, input_changed, &mut diff.changes);
+        let names = |spec: &PipelineSpec| {
+            (spec.named_branches, spec.branches.iter().map(|b| b.name.clone()).collect::<Vec<_>>())
+        };
+        if names(old) != names(new) {
+            let list = |spec: &PipelineSpec| match spec.named_branches {
+                true => spec.branches.iter().map(|b| b.name.as_str()).collect::<Vec<_>>().join(", "),
+                false => "[transform] and [chart]".to_string(),
+            };
+            let change = format!("branches {} -> {}", list(old), list(new));
+            diff.branch_set = Some(change.clone());
+            diff.changes.push(change);
+        } else {
+            let named = new.named_branches;
+            diff.branches = old
+                .branches
+                .iter()
+                .zip(&new.branches)
+                .map(|(a, b)| BranchDiff::between(a, b, named, &mut diff.changes))
+                .collect();
+        }
         if old.transport != new.transport {
             diff.transport = true;
             diff.changes.push(format!("transport {} -> {}", old.transport.describe(), new.transport.describe()));
-        }
-        if old.chart_output != new.chart_output {
-            diff.chart_output = true;
-            diff.changes.push(format!(
-                "chart output {} at most every {:?} -> {} at most every {:?}",
-                old.chart_output.base.display(),
-                old.chart_output.min_frame_interval,
-                new.chart_output.base.display(),
-                new.chart_output.min_frame_interval
-            ));
         }
         if old.record_check != new.record_check {
             diff.record_check = true;
@@ -69,12 +74,58 @@ impl PipelineDiff {
         diff
     }
 
+    /// Some branch's stages or chart output changed.
+    pub fn branches_changed(&self) -> bool {
+        self.branches.iter().any(BranchDiff::changed)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
 
     pub fn describe(&self) -> String {
         self.changes.join("; ")
+    }
+}
+
+/// What changed in one branch.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct BranchDiff {
+    pub transform: bool,
+    pub chart: bool,
+    pub chart_output: bool,
+    /// The stage starts empty instead of carrying its predecessor's state.
+    pub reset_transform: bool,
+    pub reset_chart: bool,
+}
+
+impl BranchDiff {
+    fn between(old: &BranchSpec, new: &BranchSpec, named: bool, changes: &mut Vec<String>) -> BranchDiff {
+        let mut diff = BranchDiff::default();
+        let mut mine = Vec::new();
+        (diff.transform, diff.reset_transform) = stage_changes(&old.transform, &new.transform, false, &mut mine);
+        // A chart fed by a transform that starts over (reset, or another
+        // type) would mix what the old and the new records mean.
+        let input_changed = diff.reset_transform || old.transform.type_name != new.transform.type_name;
+        (diff.chart, diff.reset_chart) = stage_changes(&old.chart, &new.chart, input_changed, &mut mine);
+        let (a, b) = (&old.chart_output, &new.chart_output);
+        if a != b {
+            diff.chart_output = true;
+            mine.push(format!(
+                "chart output {} at most every {:?} -> {} at most every {:?}",
+                a.base.display(),
+                a.min_frame_interval,
+                b.base.display(),
+                b.min_frame_interval
+            ));
+        }
+        let prefix = if named { format!("branch {}: ", new.name) } else { String::new() };
+        changes.extend(mine.into_iter().map(|change| format!("{prefix}{change}")));
+        diff
+    }
+
+    pub fn changed(&self) -> bool {
+        self.transform || self.chart || self.chart_output
     }
 }
 

@@ -52,10 +52,7 @@ fn reloader_path(reloader: &Reloader) -> &Path {
 
 /// Folders of the plugin libraries the pipeline uses.
 fn plugin_dirs(spec: &PipelineSpec) -> Vec<PathBuf> {
-    let dirs: BTreeSet<PathBuf> = [&spec.source, &spec.transform, &spec.chart]
-        .iter()
-        .filter_map(|s| s.plugin.path.parent().map(Path::to_path_buf))
-        .collect();
+    let dirs: BTreeSet<PathBuf> = spec.stages().filter_map(|s| s.plugin.path.parent().map(Path::to_path_buf)).collect();
     dirs.into_iter().collect()
 }
 
@@ -87,12 +84,7 @@ fn handle_burst(reloader: &mut Reloader, handle: &PipelineHandle, burst: Vec<Tri
     let mut plugins_changed = false;
     let plugins: BTreeSet<PathBuf> =
         burst.iter().filter_map(|t| if let Trigger::Plugin(p, _) = t { Some(p.clone()) } else { None }).collect();
-    let in_use: Vec<&str> = {
-        let spec = reloader.spec();
-        vec![spec.source.plugin.name.as_str(), spec.transform.plugin.name.as_str(), spec.chart.plugin.name.as_str()]
-    }
-    .into_iter()
-    .collect();
+    let in_use: Vec<&str> = reloader.spec().stages().map(|s| s.plugin.name.as_str()).collect();
     let mut refusals = Vec::new();
     for path in plugins {
         match load_current(&path) {

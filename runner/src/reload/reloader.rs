@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use super::diff::PipelineDiff;
-use crate::chart_output::ChartWriter;
 use crate::config::{self, Override, PipelineSpec};
-use crate::pipeline::{self, ConsumerSwap, Counters, PipelineHandle, ReloadReport};
+use crate::pipeline::{self, BranchSwap, ConsumerSwap, Counters, PipelineHandle, ReloadReport};
 use crate::transport;
 
 /// What a reload did.
@@ -75,6 +74,12 @@ impl Reloader {
                 noticed,
             );
         }
+        if let Some(change) = &diff.branch_set {
+            return self.refuse(
+                format!("{}: {change}: branches cannot be added, removed or renamed while the pipeline runs (each one's state and chart are kept under its name); edit the branches that are there, or restart buzz", self.path.display()),
+                noticed,
+            );
+        }
         if diff.dead_letter
             && let Err(diagnostics) = pipeline::check_dead_letters(&new)
         {
@@ -126,44 +131,36 @@ impl Reloader {
         let writer = (role.produces() && diff.transport).then(open_writer).transpose()?;
         // The consumer builds a transform and a chart per partition; one of
         // each is built here to check the new settings before anything changes.
-        let transform = (role.consumes() && diff.transform)
-            .then(|| build(&new.transform).map(|_| new.transform.clone()))
-            .transpose()?;
-        let chart =
-            (role.consumes() && diff.chart).then(|| build(&new.chart).map(|_| new.chart.clone())).transpose()?;
+        let mut branches = Vec::new();
+        if role.consumes() && diff.branches_changed() {
+            for ((spec, change), chart) in new.branches.iter().zip(&diff.branches).zip(&self.handle.shared().charts) {
+                let stage = |changed: bool, stage| changed.then(|| build(stage).map(|_| stage.clone())).transpose();
+                branches.push(BranchSwap {
+                    spec: spec.clone(),
+                    transform: stage(change.transform, &spec.transform)?,
+                    chart: stage(change.chart, &spec.chart)?,
+                    reset_transform: change.reset_transform,
+                    reset_chart: change.reset_chart,
+                    writer: change.chart_output.then(|| pipeline::start_writer(new, spec, chart)).transpose()?,
+                });
+            }
+        }
         let reader = (role.consumes() && diff.transport).then(open_reader).transpose()?;
         let gate =
             (role.consumes() && diff.record_check).then(|| pipeline::RecordGate::new(&new.record_check)).transpose()?;
-        let chart_writer = (role.consumes() && diff.chart_output)
-            .then(|| {
-                ChartWriter::start(
-                    &new.chart_output.base,
-                    new.chart_output.png_interval,
-                    &new.name,
-                    self.handle.shared().frames.clone(),
-                )
-                .map_err(|e| format!("chart output {}: {e}", new.chart_output.base.display()))
-            })
-            .transpose()?;
-
-        let consumer =
-            if transform.is_some() || chart.is_some() || reader.is_some() || chart_writer.is_some() || gate.is_some() {
-                let frame_interval = diff.chart_output.then_some(new.chart_output.min_frame_interval);
-                Some(self.handle.offer_consumer(|go, done| ConsumerSwap {
-                    transform,
-                    chart,
-                    reset_transform: diff.reset_transform,
-                    reset_chart: diff.reset_chart,
-                    reader,
-                    writer: chart_writer,
-                    frame_interval,
-                    gate,
-                    go,
-                    done,
-                })?)
-            } else {
-                None
-            };
+        let consumer = if !branches.is_empty() || reader.is_some() || gate.is_some() {
+            let frame_interval = diff.branches_changed().then(|| pipeline::min_frame_interval(new));
+            Some(self.handle.offer_consumer(|go, done| ConsumerSwap {
+                branches,
+                reader,
+                frame_interval,
+                gate,
+                go,
+                done,
+            })?)
+        } else {
+            None
+        };
         // On `Err` from here the consumer's taken parts are dropped with it.
         let mut drain_to = None;
         if source.is_some() || writer.is_some() {

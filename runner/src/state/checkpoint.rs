@@ -1,6 +1,8 @@
 //! The saved forms of a partition's task and of a source, with a format
 //! version so an older buzz refuses a newer checkpoint instead of misreading it.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -31,6 +33,15 @@ impl StageState {
     }
 }
 
+/// A named branch's saved transform and chart state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct BranchState {
+    #[serde(default)]
+    pub transform: Option<StageState>,
+    #[serde(default)]
+    pub chart: Option<StageState>,
+}
+
 /// One input partition's transform and chart state, and where reading
 /// resumes for that state to be exact.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,6 +57,10 @@ pub struct TaskCheckpoint {
     pub transform: Option<StageState>,
     #[serde(default)]
     pub chart: Option<StageState>,
+    /// Each named branch's states (a pipeline with `[branches.NAME]`); a
+    /// pipeline of one `[transform]` and `[chart]` uses the two fields above.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub branches: BTreeMap<String, BranchState>,
     /// What the transport needs to tell that `next` is still a position in
     /// the same input (a file's device, inode and bytes before `next`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,8 +78,19 @@ impl TaskCheckpoint {
             next,
             transform: None,
             chart: None,
+            branches: BTreeMap::new(),
             input: None,
             saved_at_ms: now_ms(),
+        }
+    }
+
+    /// A branch's transform and chart state: under its name for a named
+    /// branch, else in the unnamed fields (the keys of single-chart files).
+    pub fn branch(&self, name: &str, named: bool) -> (Option<&StageState>, Option<&StageState>) {
+        match (named, self.branches.get(name)) {
+            (false, _) => (self.transform.as_ref(), self.chart.as_ref()),
+            (true, Some(b)) => (b.transform.as_ref(), b.chart.as_ref()),
+            (true, None) => (None, None),
         }
     }
 
@@ -114,6 +140,24 @@ pub fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_single_chart_keeps_its_keys_and_named_branches_go_under_their_names() {
+        let state =
+            |t: &str| Some(StageState { type_name: t.into(), state: Some(serde_json::json!(1)), meaning: None });
+        let single =
+            TaskCheckpoint { transform: state("count_by"), chart: state("bar_chart"), ..TaskCheckpoint::empty(0, 5) };
+        let saved = serde_json::to_value(&single).unwrap();
+        assert!(saved.get("branches").is_none() && saved["transform"]["type"] == "count_by", "{saved}");
+        assert_eq!(single.branch("pipeline", false).0.unwrap().type_name, "count_by");
+
+        let mut named = TaskCheckpoint::empty(0, 5);
+        named.branches.insert("mood".into(), BranchState { transform: state("average_by"), chart: state("bar_chart") });
+        assert_eq!(named.branch("mood", true).0.unwrap().type_name, "average_by");
+        assert_eq!(named.branch("authors", true), (None, None), "a branch the checkpoint never saw starts empty");
+        let decoded = TaskCheckpoint::decode(&serde_json::to_vec(&named).unwrap()).unwrap();
+        assert_eq!(decoded, named);
+    }
 
     #[test]
     fn a_checkpoint_from_a_newer_format_is_refused_by_name() {

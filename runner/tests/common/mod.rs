@@ -199,7 +199,11 @@ pub fn run_to_end_with(mut command: Command, pipeline: &str, dir: &Path, extra: 
     let output = command
         .arg("run")
         .arg(pipeline)
-        .args(if is_file_pipeline(pipeline) { file_outputs_in(dir) } else { outputs_in(dir) })
+        .args(match branch_outputs_in(pipeline, dir) {
+            Some(outputs) => outputs,
+            None if is_file_pipeline(pipeline) => file_outputs_in(dir),
+            None => outputs_in(dir),
+        })
         .args(extra)
         .arg("--exit-when-done")
         .arg("--summary")
@@ -208,6 +212,24 @@ pub fn run_to_end_with(mut command: Command, pipeline: &str, dir: &Path, extra: 
         .expect("buzz runs");
     let summary = std::fs::read(&summary).ok().map(|b| serde_json::from_slice(&b).expect("summary is JSON"));
     Run { output, summary }
+}
+
+/// For a (Kafka) pipeline of several branches, whose charts `chart.output`
+/// does not name: each branch's chart and the dead letters inside `dir`,
+/// the first branch by name as `chart`, the others under their names.
+fn branch_outputs_in(pipeline: &str, dir: &Path) -> Option<Vec<String>> {
+    let text = std::fs::read_to_string(repo_root().join(pipeline)).unwrap_or_default();
+    let Some(toml::Value::Table(branches)) =
+        toml::from_str::<toml::Table>(&text).ok().and_then(|t| t.get("branches").cloned())
+    else {
+        return None;
+    };
+    let mut args = vec!["--set".to_string(), format!("dead_letter.path={}", dir.join("dead.jsonl").display())];
+    for (i, name) in branches.keys().enumerate() {
+        let base = if i == 0 { "chart" } else { name.as_str() };
+        args.extend(["--set".to_string(), format!("branches.{name}.chart.output={}", dir.join(base).display())]);
+    }
+    Some(args)
 }
 
 /// The shipped pipelines that use the file transport.

@@ -377,3 +377,42 @@ fn y_min_and_y_max_fix_the_axis() {
     let refused = line_chart(json!({"x": "t", "y_min": 1, "y_max": 1})).err().expect("refused");
     assert!(refused.to_string().contains("y_max"), "{refused}");
 }
+
+#[test]
+fn series_splits_the_line_per_value_each_in_its_colour_and_named_in_the_legend() {
+    let mut chart = line_chart(json!({"x": "t", "y": "v", "series": "category"})).unwrap();
+    let input = [("tech", 0.5), ("food", 0.25), ("tech", 0.75), ("food", 0.5), ("travel", 1.0)];
+    feed(&mut chart, input.iter().enumerate().map(|(t, (c, v))| json!({"t": t, "v": v, "category": c})));
+    let frame = chart.frame().unwrap();
+    let lines: Vec<(&str, usize)> = frame["series"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["points"].as_array().unwrap().len()))
+        .collect();
+    assert_eq!(lines, [("food", 2), ("tech", 2), ("travel", 1)], "one line per value, in name order");
+    assert_eq!(frame["series"][1]["points"], json!([[0.0, 0.5], [2.0, 0.75]]));
+    assert_eq!(frame["total_points"], 5);
+    let svg = render_svg(&chart);
+    let texts = svg_texts(&svg);
+    for name in ["food", "tech", "travel"] {
+        assert!(texts.contains(&name), "the legend names {name}: {texts:?}");
+    }
+    // Each line in its own colour (the first three of the palette).
+    for colour in ["#4E79A7", "#F28E2B", "#E15759"] {
+        assert!(svg.to_uppercase().contains(&format!("STROKE=\"{colour}\"")), "no line in {colour}");
+    }
+}
+
+#[test]
+fn series_past_max_series_are_refused_and_the_state_round_trips() {
+    let settings = json!({"x": "$index", "series": "c", "max_series": 2});
+    let mut chart = line_chart(settings.clone()).unwrap();
+    let out = chart.process(&records((0..6).map(|i| json!({"value": i, "c": (["a", "b", "c"][i % 3])})))).unwrap();
+    assert_eq!(out.rejects.len(), 2, "the third series' records");
+    assert!(out.rejects[0].reason.contains("max_series (2)"), "{}", out.rejects[0].reason);
+    let mut restored = line_chart(settings).unwrap();
+    restored.restore_state(chart.save_state().unwrap()).unwrap();
+    assert_eq!(restored.frame().unwrap(), chart.frame().unwrap());
+    assert_eq!(restored.frame().unwrap()["series"].as_array().unwrap().len(), 2);
+}

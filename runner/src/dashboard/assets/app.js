@@ -27,10 +27,26 @@ function card(name) {
   return node;
 }
 
+// A pipeline of several branches shows one chart per branch, side by
+// side, keyed by the branch's name (the first takes the card's own place).
+function chartOf(node, branch) {
+  const charts = [...node.querySelectorAll(".chart")];
+  if (branch === undefined) return charts[0];
+  const found = charts.find((c) => c.dataset.branch === branch);
+  if (found) return found;
+  let chart = charts.find((c) => c.dataset.branch === undefined);
+  if (!chart) {
+    chart = charts[0].cloneNode(false);
+    chart.innerHTML = '<p class="placeholder">waiting for the first frame…</p>';
+    charts[charts.length - 1].after(chart);
+  }
+  chart.dataset.branch = branch;
+  return chart;
+}
+
 function showFrame(frame) {
   const node = card(frame.pipeline);
-  const chart = node.querySelector(".chart");
-  showSvg(chart, frame.svg);
+  showSvg(chartOf(node, frame.branch), frame.svg);
   node.dataset.sequence = frame.sequence;
   explainEmpty(node);
   refreshTip(chart);
@@ -99,4 +115,9 @@ events.addEventListener("stats", (e) => JSON.parse(e.data).forEach(showStats));
 
 fetch("/api/pipelines")
   .then((r) => r.json())
-  .then((list) => list.forEach((p) => card(p.name)));
+  .then((list) =>
+    list.forEach((p) => {
+      const node = card(p.name);
+      (p.branches || []).forEach((b) => chartOf(node, b));
+    }),
+  );
