@@ -2,8 +2,8 @@
 //! which the dashboard shows the values of the point nearest the pointer:
 //! each point is `[pixel x, pixel y, x, y]`; `data-x-kind` says how to show x.
 
-use plotkit::tooltip::xml_escape;
 use crate::timeaxis::XKind;
+use plotkit::tooltip::xml_escape;
 
 pub fn point_tips(series: &str, x_kind: XKind, points: impl Iterator<Item = ((i32, i32), (f64, f64))>) -> String {
     let points: Vec<(i32, i32, f64, f64)> = points.map(|((px, py), (x, y))| (px, py, x, y)).collect();

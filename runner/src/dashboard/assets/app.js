@@ -39,6 +39,7 @@ function chartOf(node, branch) {
     chart = charts[0].cloneNode(false);
     chart.innerHTML = '<p class="placeholder">waiting for the first frame…</p>';
     charts[charts.length - 1].after(chart);
+    trackPointer(chart);
   }
   chart.dataset.branch = branch;
   return chart;
@@ -46,7 +47,8 @@ function chartOf(node, branch) {
 
 function showFrame(frame) {
   const node = card(frame.pipeline);
-  showSvg(chartOf(node, frame.branch), frame.svg);
+  const chart = chartOf(node, frame.branch);
+  showSvg(chart, frame.svg);
   node.dataset.sequence = frame.sequence;
   explainEmpty(node);
   refreshTip(chart);
