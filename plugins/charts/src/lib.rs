@@ -8,7 +8,6 @@ pub mod downsample;
 pub mod line;
 mod line_draw;
 mod markers;
-mod point_tips;
 mod settings;
 pub mod timeaxis;
 

@@ -13,7 +13,6 @@ use crate::axes::{self, Axes, Chart2d, MARGIN, TICK_GAP, TICK_SIZE};
 use crate::canvas::{self, Draw, err};
 use crate::color;
 use crate::line::{LineFrame, MarkerPoint};
-use crate::point_tips::point_tips;
 use crate::timeaxis::{XAxis, XKind};
 
 const MARKER_RADIUS: i32 = 4;
@@ -133,7 +132,7 @@ impl Draw for LineDrawing<'_> {
         // One group of point positions per series, for the page's tooltips.
         let tips = lines.iter().map(|(name, points)| {
             let pixels = points.iter().map(|p| (chart.backend_coord(p), *p));
-            point_tips(name, frame.x_axis, pixels)
+            plotkit::tooltip::points_group(name, frame.x_axis.name(), pixels)
         });
         Ok(tips.collect())
     }

@@ -20,6 +20,17 @@ pub enum XKind {
     Index,
 }
 
+impl XKind {
+    /// Its name as frames spell it ("time", "number", "index").
+    pub fn name(self) -> &'static str {
+        match self {
+            XKind::Time => "time",
+            XKind::Number => "number",
+            XKind::Index => "index",
+        }
+    }
+}
+
 /// Numbers above this are epoch milliseconds (1e11 s would be the year 5138).
 const EPOCH_MS_THRESHOLD: f64 = 1e11;
 

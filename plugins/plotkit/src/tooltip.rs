@@ -4,6 +4,29 @@
 
 use std::fmt::Write;
 
+/// Points as data attributes on an empty SVG group, from which the
+/// dashboard shows the values of the point nearest the pointer (line and
+/// scatter charts): each point is `[pixel x, pixel y, x, y]`; `x_kind`
+/// ("time" or "number") says how the page shows x. Points that are not
+/// finite are left out (JSON has no word for them).
+pub fn points_group(series: &str, x_kind: &str, points: impl Iterator<Item = ((i32, i32), (f64, f64))>) -> String {
+    let mut json = String::from("[");
+    for ((px, py), (x, y)) in points.filter(|(_, (x, y))| x.is_finite() && y.is_finite()) {
+        if json.len() > 1 {
+            json.push(',');
+        }
+        // `{:?}` writes an f64 so that it reads back exactly, as JSON.
+        let _ = write!(json, "[{px},{py},{x:?},{y:?}]");
+    }
+    json.push(']');
+    format!(
+        "<g class=\"buzz-points\" data-series=\"{}\" data-x-kind=\"{}\" data-points=\"{}\"/>\n",
+        xml_escape(series),
+        xml_escape(x_kind),
+        xml_escape(&json)
+    )
+}
+
 /// A hover text over a rectangle of the image, corners in pixels.
 pub struct Tooltip {
     pub from: (i32, i32),
@@ -50,6 +73,15 @@ pub fn xml_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn points_become_pixel_and_value_pairs_in_one_attribute() {
+        let points = [((10, 20), (1.5, 2.0)), ((11, 21), (f64::NAN, 1.0))];
+        assert_eq!(
+            points_group("a \"b\" <c>", "time", points.into_iter()),
+            "<g class=\"buzz-points\" data-series=\"a &quot;b&quot; &lt;c&gt;\" data-x-kind=\"time\" data-points=\"[[10,20,1.5,2.0]]\"/>\n"
+        );
+    }
 
     #[test]
     fn tooltips_are_escaped_rectangles() {

@@ -83,7 +83,10 @@ impl Draw for Drawing<'_> {
             let (right, top) = plot.plotting_area().get_pixel_range();
             colour_key(area, (right.end - KEY_WIDTH - 10, top.start + 8), field, scale, texts.1)?;
         }
-        Ok(String::new())
+        // The dots' positions and values, for the dashboard's tooltip of
+        // the dot nearest the pointer.
+        let pixels = finite.iter().map(|&(_, x, y)| (plot.backend_coord(&(x, y)), (x, y)));
+        Ok(plotkit::tooltip::points_group(&frame.heading.y_label, "number", pixels))
     }
 }
 

@@ -86,6 +86,16 @@ fn an_epicentre_map_draws_every_kept_point_with_a_colour_key() {
     let svg = svg(&stage);
     assert!(svg.contains("Epicentres") && svg.contains("depth_km"));
     assert_eq!(svg.matches("<circle").count(), 500);
+    // Each dot's position and values, for the dashboard's nearest-dot
+    // tooltip: the same 500 points the frame keeps.
+    let tips = svg.split("class=\"buzz-points\"").nth(1).expect("no point data for tooltips");
+    let data = tips.split("data-points=\"").nth(1).unwrap().split('"').next().unwrap();
+    let tips: Vec<[f64; 4]> = serde_json::from_str(data).unwrap();
+    let points = frame["series"][0]["points"].as_array().unwrap();
+    assert_eq!(tips.len(), points.len());
+    for (tip, point) in tips.iter().zip(points) {
+        assert_eq!([tip[2], tip[3]], [point[0].as_f64().unwrap(), point[1].as_f64().unwrap()]);
+    }
     let (width, height, pixels) = decode(&stage.render(ImageFormat::Png).unwrap());
     assert_eq!((width, height), (800, 500));
     // On a dark background the text is light: the title band is not flat.
