@@ -202,7 +202,8 @@ pub struct ChartOutputSettings {
     /// `<output>.json` (default `out/<pipeline name>`).
     #[serde(default)]
     pub output: Option<String>,
-    /// Most frames drawn per second, however fast records arrive.
+    /// Most frames drawn per second while records keep the consumer busy.
+    /// When it is caught up and frames are cheap, a change is drawn at once.
     #[serde(default = "default_fps")]
     #[schemars(range(min = 0.1, max = 60.0))]
     pub fps: f64,
