@@ -340,5 +340,17 @@ fn branches_the_dashboard_shows_both_charts_of_a_pipeline() {
     browser.wait_for("the authors chart", &format!("!!{}", chart("authors")), Duration::from_secs(30));
     assert_eq!(browser.eval(r#"document.querySelectorAll('section[data-pipeline="two"] .chart').length"#), 2);
     assert_eq!(browser.eval(r#"document.querySelectorAll('section.pipeline').length"#), 1, "one card, both charts");
+    // Each chart has its own download links, each serving that chart
+    // under a file name of its own.
+    for (branch, mark, other) in [("mood", "Mood", "Alice"), ("authors", "Alice", "Mood")] {
+        let got = browser.eval(&format!(
+            r#"(async () => {{ const a = document.querySelector('section[data-pipeline="two"] .branch-downloads[data-branch="{branch}"] a.svg'); if (!a) return null; const r = await fetch(a.href); return [r.status, r.headers.get('content-disposition'), await r.text()] }})()"#
+        ));
+        assert!(got.is_array(), "no SVG link for branch {branch}");
+        assert_eq!(got[0], 200, "{branch}");
+        assert_eq!(got[1], format!("attachment; filename=\"two-{branch}.svg\""));
+        let svg = got[2].as_str().unwrap();
+        assert!(svg.contains(mark) && !svg.contains(other), "the {branch} link serves another chart");
+    }
     assert!(run.interrupt().success(), "{}", run.text());
 }

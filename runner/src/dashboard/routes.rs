@@ -176,7 +176,10 @@ async fn chart_file(
     };
     let extension = file.rsplit('.').next().unwrap_or("bin");
     let disposition = match query.download {
-        Some(_) => format!("attachment; filename=\"{pipeline}.{extension}\""),
+        Some(_) => match &query.branch {
+            Some(branch) => format!("attachment; filename=\"{pipeline}-{branch}.{extension}\""),
+            None => format!("attachment; filename=\"{pipeline}.{extension}\""),
+        },
         None => "inline".to_string(),
     };
     ([(header::CONTENT_TYPE, content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], body)

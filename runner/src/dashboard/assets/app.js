@@ -42,7 +42,30 @@ function chartOf(node, branch) {
     trackPointer(chart);
   }
   chart.dataset.branch = branch;
+  addDownloads(node, branch);
   return chart;
+}
+
+// Each branch's chart files, named after it, in the card's download row
+// (which first held the pipeline's links, those of its first chart).
+function addDownloads(node, branch) {
+  const row = node.querySelector(".downloads");
+  if (!row.dataset.branches) row.textContent = "";
+  row.dataset.branches = (row.dataset.branches || "") + "+";
+  const base = `/charts/${encodeURIComponent(node.dataset.pipeline)}/chart`;
+  const line = document.createElement("span");
+  line.className = "branch-downloads";
+  line.dataset.branch = branch;
+  line.append(`${branch}: `);
+  ["svg", "png", "json"].forEach((kind, i) => {
+    const link = document.createElement("a");
+    link.className = kind;
+    link.download = "";
+    link.href = `${base}.${kind}?download&branch=${encodeURIComponent(branch)}`;
+    link.textContent = kind.toUpperCase();
+    line.append(...(i ? [" · ", link] : [link]));
+  });
+  row.append(line);
 }
 
 function showFrame(frame) {
