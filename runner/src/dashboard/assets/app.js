@@ -12,12 +12,17 @@ function formatRate(rate) {
   return rate > 0 && rate < 10 ? oneDecimal.format(rate) : number.format(Math.round(rate));
 }
 
+// Where a pipeline's chart files are served (`chart.svg` and so on).
+function chartBase(pipeline) {
+  return `/charts/${encodeURIComponent(pipeline)}/chart`;
+}
+
 function card(name) {
   if (cards.has(name)) return cards.get(name);
   const node = document.getElementById("pipeline-card").content.firstElementChild.cloneNode(true);
   node.dataset.pipeline = name;
   node.querySelector(".name").textContent = name;
-  const base = `/charts/${encodeURIComponent(name)}/chart`;
+  const base = chartBase(name);
   for (const kind of ["svg", "png", "json"]) {
     node.querySelector(`a.${kind}`).href = `${base}.${kind}?download`;
   }
@@ -50,9 +55,8 @@ function chartOf(node, branch) {
 // (which first held the pipeline's links, those of its first chart).
 function addDownloads(node, branch) {
   const row = node.querySelector(".downloads");
-  if (!row.dataset.branches) row.textContent = "";
-  row.dataset.branches = (row.dataset.branches || "") + "+";
-  const base = `/charts/${encodeURIComponent(node.dataset.pipeline)}/chart`;
+  if (!row.querySelector(".branch-downloads")) row.textContent = "";
+  const base = chartBase(node.dataset.pipeline);
   const line = document.createElement("span");
   line.className = "branch-downloads";
   line.dataset.branch = branch;
