@@ -25,7 +25,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::client::{base_config, flush_promptly};
+use super::client::{EMBEDDED_FETCH_WAIT_MS, base_config, flush_promptly};
 use super::topic::TopicCreator;
 use crate::config::{Brokers, KafkaTransport};
 use crate::state::{SourceCheckpoint, TaskCheckpoint};
@@ -78,15 +78,14 @@ pub struct Changelog {
     source: Option<SourceCheckpoint>,
 }
 
-/// How long the changelog's tail waits at the broker for new checkpoints.
-/// The mock broker answers a fetch only after the full wait, so there it
-/// must be short. On a real broker a 10 ms wait made an idle tail ask 100
-/// times a second (tansu spent 0.4 CPU-s per 8 s serving one idle
+/// How long the changelog's tail waits at the broker for new checkpoints:
+/// briefly on the embedded broker (see `EMBEDDED_FETCH_WAIT_MS`). On a real
+/// broker a 10 ms wait made an idle tail ask 100 times a second (tansu spent 0.4 CPU-s per 8 s serving one idle
 /// consumer, BENCHMARKS section 2); 100 ms keeps a merged view within a
 /// tenth of a second of its checkpoints even on a broker that holds a
 /// fetch for its whole wait.
 fn tail_fetch_wait_ms(spec: &KafkaTransport) -> &'static str {
-    if spec.brokers == Brokers::Embedded { "10" } else { "100" }
+    if spec.brokers == Brokers::Embedded { EMBEDDED_FETCH_WAIT_MS } else { "100" }
 }
 
 impl Changelog {

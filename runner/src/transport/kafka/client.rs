@@ -14,6 +14,10 @@ use crate::transport::TransportError;
 
 /// Settings every client of this transport shares, with the user's
 /// `properties` applied.
+/// `fetch.wait.max.ms` on the embedded broker. The mock broker answers a
+/// fetch only after the full wait, so a consumer there must wait briefly.
+pub const EMBEDDED_FETCH_WAIT_MS: &str = "10";
+
 pub fn base_config(spec: &KafkaTransport, bootstrap: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", bootstrap).set("client.id", format!("buzz-{}", spec.pipeline));
