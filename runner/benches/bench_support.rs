@@ -47,6 +47,19 @@ pub fn pipeline(dir: &Path, name: &str, text: &str, settings: &[String]) -> Pipe
     load(&path, settings)
 }
 
+/// The first `n` payloads `spec`'s source makes, polled 4,096 at a time as
+/// the pipeline polls it.
+pub fn source_payloads(spec: &PipelineSpec, n: usize) -> Vec<Vec<u8>> {
+    let mut source = buzz::pipeline::build_stage(spec, &spec.source).unwrap();
+    let mut payloads = Vec::with_capacity(n);
+    while payloads.len() < n {
+        let batch = source.poll(4096.min(n - payloads.len())).unwrap();
+        // SAFETY: the batch is alive until the next poll.
+        payloads.extend(batch.records.iter().map(|r| unsafe { r.payload.as_bytes() }.to_vec()));
+    }
+    payloads
+}
+
 /// The release `buzz` (cargo build --release --workspace), run at the
 /// repository root, its standard output discarded.
 pub fn release_buzz() -> Command {
@@ -93,7 +106,6 @@ pub struct TansuProcess(Child);
 impl TansuProcess {
     /// CPU seconds the broker has used so far (user + system), from
     /// /proc/<pid>/stat.
-    #[allow(dead_code)] // not every bench weighs the broker's share
     pub fn cpu_seconds(&self) -> f64 {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
         // Fields after the command name (which may hold spaces) start at 3.

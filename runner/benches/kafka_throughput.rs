@@ -44,14 +44,7 @@ fn payloads(n: usize) -> Vec<Vec<u8>> {
         &repo_root().join("pipelines/buzz-kafka.toml"),
         &["source.interval_ms=0".into(), format!("source.count={n}")],
     );
-    let mut source = pipeline::build_stage(&spec, &spec.source).unwrap();
-    let mut payloads = Vec::with_capacity(n);
-    while payloads.len() < n {
-        let batch = source.poll(4096.min(n - payloads.len())).unwrap();
-        // SAFETY: the batch is alive until the next poll.
-        payloads.extend(batch.records.iter().map(|r| unsafe { r.payload.as_bytes() }.to_vec()));
-    }
-    payloads
+    support::source_payloads(&spec, n)
 }
 
 fn spec(brokers: &Brokers, topic: &str) -> KafkaTransport {

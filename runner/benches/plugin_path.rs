@@ -148,10 +148,7 @@ fn measure(name: &str, text: &str, overrides: &[String], records: u64, work: imp
 fn pick_cost(name: &str, text: &str, fields: [&str; 2]) {
     let dir = tempfile::tempdir().unwrap();
     let spec = pipeline(dir.path(), name, text, &[]);
-    let mut source = pipeline::build_stage(&spec, &spec.source).unwrap();
-    let batch = source.poll(4096).unwrap();
-    // SAFETY: the batch is alive until the next poll.
-    let records: Vec<&[u8]> = batch.records.iter().map(|r| unsafe { r.payload.as_bytes() }).collect();
+    let records = support::source_payloads(&spec, 4096);
     let nanos = |pick: &dyn Fn(&[u8])| {
         (0..5)
             .map(|_| {
