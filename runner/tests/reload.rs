@@ -421,6 +421,9 @@ fn a_change_of_what_state_means_resets_it_and_a_restart_does_not_bring_it_back()
     // since the reset, never the author counts of before.
     run.child.kill().unwrap();
     run.child.wait().unwrap();
+    // The chart the restarted run draws, not the killed run's file: waiting
+    // on that one let the test interrupt the new run before it had started.
+    std::fs::remove_file(dir.path().join("chart.json")).unwrap();
     let mut command = buzz();
     command.arg("run").arg(&path).args(["--summary", &dir.path().join("summary.json").display().to_string()]);
     let mut run = Watched::spawn(command);
