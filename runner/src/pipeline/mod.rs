@@ -5,6 +5,7 @@
 mod consumer;
 mod control;
 mod counters;
+mod dead_letter_line;
 mod dead_letters;
 mod frame_clock;
 mod producer;
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 
 pub use control::{BranchSwap, ConsumerSwap, Offer, ProducerSwap, ReloadReport, ReloadStatus, ReloadTimes};
 pub use counters::Counters;
+pub use dead_letter_line::DeadLetterLine;
 pub use dead_letters::{DeadLetter, DeadLetters};
 pub use frame_clock::{Drawing, FrameClock};
 pub use record_gate::RecordGate;
