@@ -279,13 +279,21 @@ fn branches_removed_by_reload_leave_the_dashboard_and_the_others_keep_going() {
         list[0]["branches"].as_array().unwrap().iter().map(|b| b.as_str().unwrap().to_string()).collect::<Vec<_>>()
     };
     assert_eq!(branches(), ["authors", "categories"]);
-    wait_for("the first frames", Duration::from_secs(30), || dir.path().join("categories.json").exists());
+    let mut browser = common::browser::Browser::open(&format!("http://127.0.0.1:{port}/"));
+    let chart = |branch: &str| {
+        format!(r#"document.querySelector('section[data-pipeline="two"] .chart[data-branch="{branch}"] svg')"#)
+    };
+    browser.wait_for("the categories chart", &format!("!!{}", chart("categories")), Duration::from_secs(30));
     let text = std::fs::read_to_string(&pipeline).unwrap();
     let cut = text.find("[branches.categories.transform]").unwrap();
     std::fs::write(&pipeline, &text[..cut]).unwrap();
     wait_for("the reload", Duration::from_secs(30), || run.count("reload applied") == 1);
     assert!(run.text().contains("branch categories removed"), "{}", run.text());
     assert_eq!(branches(), ["authors"]);
+    // The page drops its chart and links; the other's stays.
+    let gone = r#"!document.querySelector('section[data-pipeline="two"] [data-branch="categories"]')"#;
+    browser.wait_for("the removed chart to go", gone, Duration::from_secs(30));
+    assert_eq!(browser.eval(&format!("!!{}", chart("authors"))), true);
     let (status, _) = common::browser::http_request(port, "/charts/two/chart.svg?branch=categories");
     assert!(status.contains(" 404 "), "{status}");
     assert!(run.child.try_wait().unwrap().is_none(), "the run ended before the edit; make it longer:\n{}", run.text());
