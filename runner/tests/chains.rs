@@ -6,10 +6,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use common::browser::http_get;
+use common::runs::{assert_close, finish, kill_9_three_times, run};
 use common::watched::{Watched, wait_for};
 use common::*;
 use serde_json::Value;
@@ -58,19 +58,6 @@ value = "{value}"
     path
 }
 
-fn run(pipeline: &Path, extra: &[&str]) -> Command {
-    let mut command = buzz();
-    command.arg("run").arg(pipeline).args(["--no-reload", "--exit-when-done"]).args(extra);
-    command
-}
-
-fn finish(mut command: Command) -> String {
-    let output = command.output().unwrap();
-    let log = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "buzz failed:\n{log}");
-    log
-}
-
 fn bars(dir: &Path, chart: &str) -> BTreeMap<String, f64> {
     bar_values(&read_json(&dir.join(format!("{chart}.json"))))
 }
@@ -92,13 +79,6 @@ fn expected(messages: &[Value], window: usize, group: &str) -> BTreeMap<String, 
         }
     }
     sums.into_iter().map(|(k, (sum, n))| (k, sum / n)).collect()
-}
-
-fn assert_close(actual: &BTreeMap<String, f64>, expected: &BTreeMap<String, f64>) {
-    assert_eq!(actual.keys().collect::<Vec<_>>(), expected.keys().collect::<Vec<_>>(), "{actual:?} vs {expected:?}");
-    for (key, value) in expected {
-        assert!((actual[key] - value).abs() < 1e-9, "{key}: {} vs {value}", actual[key]);
-    }
 }
 
 fn count_by(messages: &[Value], field: &str) -> BTreeMap<String, f64> {
@@ -170,17 +150,7 @@ fn chains_restart_after_kill_9_with_every_stage_restored_exactly() {
     let fast = ["--set", count, "--set", "state.checkpoint_ms=10"];
     let transport = dir.path().join("transport.jsonl");
     let lines = || std::fs::read_to_string(&transport).map_or(0, |t| t.lines().count());
-    let mut killed_mid_run = 0;
-    for kill in 1..=3 {
-        let mut child = run(&pipeline, &fast).spawn().unwrap();
-        wait_for("records to flow", Duration::from_secs(60), || {
-            lines() >= kill * 10_000 || child.try_wait().unwrap().is_some()
-        });
-        killed_mid_run += usize::from(child.try_wait().unwrap().is_none());
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
-    assert!(killed_mid_run >= 2, "{killed_mid_run} of 3 kills landed mid-run: make the run longer");
+    kill_9_three_times(|| run(&pipeline, &fast), lines);
     finish(run(&pipeline, &fast));
     let messages = read_json_lines(&transport);
     assert_eq!(messages.len(), 60_000);
