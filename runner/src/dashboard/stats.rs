@@ -84,7 +84,8 @@ fn chart_stats(p: &PipelineView) -> ChartStats {
     let first = configuration["branches"].as_object().and_then(|b| b.values().next());
     let chart = first.map_or(&configuration["chart"], |b| &b["chart"]);
     let type_name = chart["type"].as_str().unwrap_or_default().to_string();
-    let frame = p.shared.frames().borrow();
+    let frames = p.shared.frames();
+    let frame = frames.borrow();
     let (frames_drawn, last, total) =
         frame.as_ref().map_or((0, Duration::ZERO, Duration::ZERO), |f| (f.sequence, f.draw_time, f.draw_time_total));
     ChartStats { type_name, frames_drawn, last_draw_s: last.as_secs_f64(), draw_s_total: total.as_secs_f64() }

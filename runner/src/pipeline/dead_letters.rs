@@ -17,7 +17,8 @@ use crate::transport::{RecordBatch, SendProgress, TransportReader, TransportWrit
 
 /// One record that could not be processed.
 pub struct DeadLetter<'a> {
-    /// `source`, `transport`, `transform` or `chart`.
+    /// `source`, `transport`, `transform` (`transform[1]`... in a chain)
+    /// or `chart`.
     pub stage: &'a str,
     pub stage_type: &'a str,
     /// The branch whose stage refused it (pipelines with named branches).

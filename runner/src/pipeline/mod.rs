@@ -2,6 +2,7 @@
 //! half (source -> transport) and the consumer half (transport -> transform
 //! -> chart) on their own threads.
 
+mod charts;
 mod consumer;
 mod control;
 mod counters;
@@ -23,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub use charts::{BranchFrames, Charts};
 pub use control::{BranchSwap, ConsumerSwap, Offer, ProducerSwap, ReloadReport, ReloadStatus, ReloadTimes};
 pub use counters::Counters;
 pub use dead_letter_line::DeadLetterLine;
@@ -79,13 +81,6 @@ pub struct RunOptions {
     pub exit_when_done: bool,
 }
 
-/// A branch's name and its chart's drawn frames.
-pub struct BranchFrames {
-    /// `None` for the one branch of a `[transform]` + `[chart]` file.
-    pub name: Option<String>,
-    pub frames: FrameSender,
-}
-
 /// What a pipeline's threads share.
 pub struct Shared {
     pub name: String,
@@ -103,8 +98,9 @@ pub struct Shared {
     pub configuration: Mutex<serde_json::Value>,
     /// How the transport is doing, as the running half last saw it.
     pub transport: Mutex<TransportStatus>,
-    /// Each branch's drawn frames, for viewers, in the file's order.
-    pub charts: Vec<BranchFrames>,
+    /// Each branch's drawn frames, for viewers, in the file's order (a
+    /// reload may add and remove branches).
+    pub charts: Charts,
     /// Why the pipeline stopped on its own with an error, if it did.
     pub failure: Mutex<Option<String>>,
     /// When the state was last checkpointed.
@@ -151,8 +147,8 @@ impl Shared {
     }
 
     /// The frames of the first branch (the only one of most pipelines).
-    pub fn frames(&self) -> &FrameSender {
-        &self.charts[0].frames
+    pub fn frames(&self) -> FrameSender {
+        self.charts.first()
     }
 
     pub fn dead_letter(&self, letter: DeadLetter<'_>) {
@@ -215,7 +211,7 @@ pub fn check(spec: &PipelineSpec) -> Result<(), Diagnostics> {
         errors.0.extend(e.0);
     }
     for branch in &spec.branches {
-        for stage in [&branch.transform, &branch.chart] {
+        for stage in branch.stages() {
             if let Err(mut e) = build_stage(spec, stage) {
                 if spec.named_branches {
                     crate::config::in_branch(&mut e.0, &branch.name);
@@ -263,15 +259,20 @@ pub fn configuration(spec: &PipelineSpec) -> serde_json::Value {
         "source": stage(&spec.source),
         "transport": spec.transport.describe(),
     });
+    // A chain of several transforms is a list; one transform, a table.
+    let transforms = |b: &BranchSpec| match b.transforms.as_slice() {
+        [one] => stage(one),
+        chain => serde_json::Value::Array(chain.iter().map(stage).collect()),
+    };
     match spec.branches.as_slice() {
         [only] if !spec.named_branches => {
-            configuration["transform"] = stage(&only.transform);
+            configuration["transform"] = transforms(only);
             configuration["chart"] = stage(&only.chart);
         }
         branches => {
-            let named = branches.iter().map(|b| {
-                (b.name.clone(), serde_json::json!({ "transform": stage(&b.transform), "chart": stage(&b.chart) }))
-            });
+            let named = branches
+                .iter()
+                .map(|b| (b.name.clone(), serde_json::json!({ "transform": transforms(b), "chart": stage(&b.chart) })));
             configuration["branches"] = serde_json::Value::Object(named.collect());
         }
     }
@@ -425,11 +426,9 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         last_reload: Mutex::new(None),
         configuration: Mutex::new(configuration(spec)),
         transport: Mutex::new(TransportStatus::new(TransportState::Waiting("starting".into()), None)),
-        charts: spec
-            .branches
-            .iter()
-            .map(|b| BranchFrames { name: spec.named_branches.then(|| b.name.clone()), frames: FrameSender::new(None) })
-            .collect(),
+        charts: Charts::new(
+            spec.branches.iter().map(|b| BranchFrames::new(spec.named_branches.then(|| b.name.clone()))).collect(),
+        ),
         failure: Mutex::new(None),
         last_checkpoint: Mutex::new(None),
         max_record_bytes: AtomicU64::new(spec.record_check.max_bytes),
@@ -453,9 +452,8 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         check_chart_outputs(spec)?;
         // Built once here to report a bad stage at start; the consumer
         // builds one of each per partition.
-        for branch in &spec.branches {
-            build_stage(spec, &branch.transform)?;
-            build_stage(spec, &branch.chart)?;
+        for stage in spec.branches.iter().flat_map(BranchSpec::stages) {
+            build_stage(spec, stage)?;
         }
         let reader = if options.role == Role::View {
             transport::open_view(&spec.transport)
@@ -466,7 +464,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         let writers = spec
             .branches
             .iter()
-            .zip(&shared.charts)
+            .zip(&shared.charts.list())
             .map(|(branch, chart)| start_writer(spec, branch, chart))
             .collect::<Result<Vec<_>, _>>()
             .map_err(fail)?;

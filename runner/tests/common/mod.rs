@@ -5,6 +5,7 @@
 pub mod broker;
 pub mod browser;
 pub mod logs;
+pub mod runs;
 pub mod tls;
 pub mod watched;
 
