@@ -65,8 +65,9 @@ struct Slot {
     written: u64,
     submitted: u64,
     closed: bool,
-    /// How long the latest frame took to draw and write.
+    /// How long the latest frame took to draw and write, and when it was done.
     last_draw: Duration,
+    done_at: Option<Instant>,
 }
 
 struct Shared {
@@ -131,7 +132,13 @@ impl ChartWriter {
     /// frame clock, which draws back to back only while frames are cheap).
     pub fn drawing(&self) -> Drawing {
         let slot = self.shared.slot.lock().expect("chart slot poisoned");
-        Drawing { idle: slot.written == slot.submitted, last_draw: slot.last_draw }
+        let idle = slot.written == slot.submitted;
+        let rested = match slot.done_at {
+            Some(done) if idle => done.elapsed(),
+            Some(_) => Duration::ZERO,
+            None => Duration::MAX,
+        };
+        Drawing { idle, last_draw: slot.last_draw, rested }
     }
 
     fn put(&self, job: Job) -> u64 {
@@ -203,6 +210,7 @@ fn draw_loop(shared: &Shared, files: &ChartFiles, png: PngLane) {
         let mut slot = shared.slot.lock().expect("chart slot poisoned");
         slot.written += 1;
         slot.last_draw = draw_time;
+        slot.done_at = Some(Instant::now());
         drop(slot);
         shared.changed.notify_all();
     }

@@ -72,9 +72,11 @@ impl Consumer {
     /// a frame costs what all branches' frames cost.
     fn drawing(&self) -> Drawing {
         let each = self.writers.iter().map(ChartWriter::drawing);
-        each.fold(Drawing { idle: true, last_draw: Duration::ZERO }, |all, one| Drawing {
+        let none = Drawing { idle: true, last_draw: Duration::ZERO, rested: Duration::MAX };
+        each.fold(none, |all, one| Drawing {
             idle: all.idle && one.idle,
             last_draw: all.last_draw + one.last_draw,
+            rested: all.rested.min(one.rested),
         })
     }
 

@@ -4,7 +4,10 @@
 //! every interval. Otherwise a change is drawn at once when the chart
 //! writer is idle and its last frame was cheap next to the interval, so a
 //! record reaches the page in about the time one frame takes, not up to a
-//! whole interval later; a change after a quiet period always is.
+//! whole interval later; a change after a quiet period always is. Early
+//! frames leave the writer resting at least as long as it drew, so a
+//! steady stream of changes costs at most half a core of drawing, not a
+//! whole one at hundreds of frames a second no screen shows.
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +26,8 @@ pub struct Drawing {
     pub idle: bool,
     /// How long its latest frame took to draw and write.
     pub last_draw: Duration,
+    /// How long it has been idle since (zero while it draws).
+    pub rested: Duration,
 }
 
 pub struct FrameClock {
@@ -51,7 +56,8 @@ impl FrameClock {
         self.behind_at.is_some_and(|t| t.elapsed() < self.interval)
     }
 
-    /// A change may be drawn before the interval is up.
+    /// A change may be drawn before the interval is up (once the writer
+    /// rested, see `due`).
     fn early_allowed(&self, drawing: Drawing) -> bool {
         !self.under_load() && drawing.last_draw.saturating_mul(CHEAP_SHARE) <= self.interval
     }
@@ -75,7 +81,10 @@ impl FrameClock {
     pub fn due(&mut self, drawing: Drawing) -> bool {
         let ready = match self.last {
             None => true,
-            Some(last) => last.elapsed() >= self.interval || (drawing.idle && self.early_allowed(drawing)),
+            Some(last) => {
+                last.elapsed() >= self.interval
+                    || (drawing.idle && drawing.rested >= drawing.last_draw && self.early_allowed(drawing))
+            }
         };
         if self.dirty && ready {
             self.dirty = false;
@@ -91,7 +100,8 @@ mod tests {
     use super::*;
 
     const SECOND: Duration = Duration::from_secs(1);
-    const CHEAP: Drawing = Drawing { idle: true, last_draw: Duration::from_millis(5) };
+    const CHEAP: Drawing =
+        Drawing { idle: true, last_draw: Duration::from_millis(5), rested: Duration::from_millis(5) };
 
     /// A clock at 1 frame/s that has just drawn its first frame.
     fn drawn_once() -> FrameClock {
@@ -112,12 +122,22 @@ mod tests {
     }
 
     #[test]
+    fn an_early_frame_waits_until_the_writer_rested_as_long_as_it_drew() {
+        let mut clock = drawn_once();
+        clock.changed();
+        let tired = Drawing { rested: Duration::from_millis(2), ..CHEAP };
+        assert!(!clock.due(tired), "idle for 2 ms after a 5 ms frame");
+        assert_eq!(clock.wait_hint(tired), WRITER_POLL, "asked again soon");
+        assert!(clock.due(CHEAP), "rested 5 ms after a 5 ms frame");
+    }
+
+    #[test]
     fn the_interval_caps_frames_under_load_a_busy_writer_or_a_costly_chart() {
         let mut clock = drawn_once();
         clock.changed();
         assert!(!clock.due(Drawing { idle: false, ..CHEAP }), "the writer is still drawing");
         assert!(
-            !clock.due(Drawing { idle: true, last_draw: Duration::from_millis(300) }),
+            !clock.due(Drawing { idle: true, last_draw: Duration::from_millis(300), rested: SECOND }),
             "a frame costs 30% of the interval"
         );
         clock.behind();
@@ -125,6 +145,6 @@ mod tests {
         assert!(clock.wait_hint(CHEAP) > Duration::from_millis(50));
         // Once the interval is up, the change is drawn whatever the load.
         clock.last = Some(Instant::now() - SECOND);
-        assert!(clock.due(Drawing { idle: false, last_draw: SECOND }));
+        assert!(clock.due(Drawing { idle: false, last_draw: SECOND, rested: Duration::ZERO }));
     }
 }
