@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use address::{DEFAULT_PORT, Listen, parse_listen, resolve_listen};
-pub use stats::{ChartStats, PipelineStats, StatsBoard};
+pub use stats::{PipelineStats, StatsBoard};
 
 use crate::chart_output::ChartFiles;
 use crate::pipeline::Shared;
@@ -46,7 +46,7 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let board = StatsBoard::start(pipelines.clone());
-    let pngs = pngs::Pngs::new(pipelines.iter().map(|p| p.shared.charts.len()).sum());
+    let pngs = pngs::Pngs::new(pipelines.iter().map(|p| p.shared.branches.len()).sum());
     let hosts = hosts::AllowedHosts::new(bound, allowed_hosts);
     let metrics = metrics::registry(pipelines.clone());
     let app = routes::router(Arc::new(routes::AppState { pipelines, board, pngs, metrics }), hosts);

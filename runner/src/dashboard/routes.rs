@@ -62,7 +62,7 @@ async fn pipelines(State(state): State<AppStateRef>) -> Response {
         .pipelines
         .iter()
         .map(|p| {
-            let branches: Vec<&String> = p.shared.charts.iter().filter_map(|c| c.name.as_ref()).collect();
+            let branches: Vec<&String> = p.shared.branches.iter().filter_map(|c| c.name.as_ref()).collect();
             serde_json::json!({ "name": p.name, "has_chart": p.files.is_some(), "branches": branches })
         })
         .collect();
@@ -86,7 +86,7 @@ async fn events(State(state): State<AppStateRef>) -> Sse<impl Stream<Item = Resu
     // which skip to the newest frame when they catch up.
     let (tx, rx) = mpsc::channel::<Event>(8);
     for pipeline in &state.pipelines {
-        for branch in 0..pipeline.shared.charts.len() {
+        for branch in 0..pipeline.shared.branches.len() {
             tokio::spawn(forward_frames(pipeline.clone(), branch, tx.clone()));
         }
     }
@@ -107,7 +107,7 @@ fn frame_event(pipeline: &str, branch: Option<&str>, frame: &RenderedFrame) -> E
 }
 
 async fn forward_frames(pipeline: PipelineView, branch: usize, tx: mpsc::Sender<Event>) {
-    let chart = &pipeline.shared.charts[branch];
+    let chart = &pipeline.shared.branches[branch];
     let mut frames = chart.frames.subscribe();
     loop {
         let event =
@@ -152,7 +152,7 @@ async fn chart_file(
     let Some(at) = state.pipelines.iter().position(|p| p.name == pipeline) else {
         return (StatusCode::NOT_FOUND, format!("no pipeline named {pipeline:?}\n")).into_response();
     };
-    let charts = &state.pipelines[at].shared.charts;
+    let charts = &state.pipelines[at].shared.branches;
     let branch = match &query.branch {
         None => 0,
         Some(name) => match charts.iter().position(|c| c.name.as_ref() == Some(name)) {
@@ -161,7 +161,7 @@ async fn chart_file(
         },
     };
     // PNGs are cached per chart, numbered across the pipelines.
-    let index = state.pipelines[..at].iter().map(|p| p.shared.charts.len()).sum::<usize>() + branch;
+    let index = state.pipelines[..at].iter().map(|p| p.shared.branches.len()).sum::<usize>() + branch;
     let Some(frame) = charts[branch].frames.borrow().clone() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no chart frame has been drawn yet\n").into_response();
     };

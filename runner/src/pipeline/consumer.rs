@@ -4,7 +4,7 @@
 //! predecessors' state), a new transport (after draining the old one), a new
 //! chart output.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
@@ -16,7 +16,7 @@ use super::counters::Counters;
 use super::dead_letters::DeadLetter;
 use super::frame_clock::{Drawing, FrameClock};
 use super::record_gate::RecordGate;
-use super::refusals::RefusalWatch;
+use super::refusals::RefusalWatches;
 use super::tasks::{BranchTask, Task, Tasks, build};
 use super::throttle::Throttle;
 use super::view;
@@ -87,7 +87,7 @@ impl Consumer {
         let mut checkpoint_at = Instant::now();
         // Reload parts taken and held until the reload says to apply them.
         let mut held: Option<ConsumerSwap> = None;
-        let mut refusals = RefusalWatch::new(shared);
+        let mut refusals = RefusalWatches::new(shared);
         loop {
             self.follow_reload(&mut held, &mut buffers, shared);
             self.follow_partitions(shared);
@@ -161,7 +161,7 @@ impl Consumer {
             tracing::warn!(pipeline = %shared.name, "cannot save the read position: {e}");
         }
         self.frames.changed();
-        shared.reload_status.first_record_processed();
+        shared.handover.reload_times.first_record_processed();
     }
 
     /// Takes on the partitions the transport assigned (restored from their
@@ -235,7 +235,7 @@ impl Consumer {
 
     /// Whether the loop should end now.
     fn finished(&mut self, shared: &Shared, stopping_since: &mut Option<Instant>, idle: bool) -> bool {
-        let end_mark = shared.end_mark.lock().expect("end mark poisoned").clone();
+        let end_mark = shared.handover.end_mark.lock().expect("end mark poisoned").clone();
         let producer_done = end_mark.as_ref().is_some_and(|mark| self.reader.reached(mark));
         if shared.stop.is_stopped() {
             let since = *stopping_since.get_or_insert_with(Instant::now);
@@ -268,7 +268,6 @@ impl Consumer {
                 ),
             }
         }
-        let names = self.tasks.names();
         for (&partition, passed) in &buffers.passed {
             let task = match self.tasks.get(partition) {
                 Ok(task) => task,
@@ -285,10 +284,12 @@ impl Consumer {
             task.dirty = true;
             batch.ffi(passed, &mut buffers.records, &mut buffers.headers);
             let input = Input { records: &buffers.records, passed, batch, reader };
-            let mut refused = std::collections::BTreeSet::new();
+            let mut refused = BTreeSet::new();
             // Every branch gets every record; one branch's refusal is its own.
-            for (name, branch) in names.iter().zip(&mut task.branches) {
-                process_branch(branch, name.as_deref(), &input, &mut refused, shared);
+            for (index, branch) in task.branches.iter_mut().enumerate() {
+                let its = process_branch(branch, index, &input, shared);
+                Counters::add(&shared.branches[index].records_out, passed.len().saturating_sub(its.len()));
+                refused.extend(its);
             }
             Counters::add(&shared.counters.records_out, passed.len() - refused.len());
         }
@@ -299,7 +300,6 @@ impl Consumer {
             match self.current_frame(branch) {
                 Ok((frame, renderer)) => {
                     self.writers[branch].submit(frame, renderer);
-                    Counters::add(&shared.counters.frames, 1);
                 }
                 Err(e) => {
                     tracing::error!(pipeline = %shared.name, "{}the chart failed to give a frame: {e}", self.tasks.label(&self.tasks.branches[branch]))
@@ -332,10 +332,9 @@ impl Consumer {
     /// The input has ended (or the pipeline stops): every transform's
     /// held-back output goes to its chart.
     fn flush_transforms(&mut self, shared: &Shared) {
-        let names = self.tasks.names();
         for (_, task) in self.tasks.iter_mut() {
-            for (name, branch) in names.iter().zip(&mut task.branches) {
-                if flush_transform(branch, name.as_deref(), shared) {
+            for (index, branch) in task.branches.iter_mut().enumerate() {
+                if flush_transform(branch, index, shared) {
                     self.frames.changed();
                 }
             }
@@ -363,7 +362,6 @@ impl Consumer {
             match self.current_frame(branch) {
                 Ok((frame, renderer)) => {
                     writer.finish(frame, renderer);
-                    Counters::add(&shared.counters.frames, 1);
                 }
                 Err(e) => {
                     tracing::error!(pipeline = %shared.name, "{}the chart failed to give its final frame: {e}", self.tasks.label(&self.tasks.branches[branch]))
@@ -412,7 +410,7 @@ impl Consumer {
         // Show the change at once, even with no new records.
         self.frames.changed();
         if result.is_ok() {
-            shared.reload_status.applied();
+            shared.handover.reload_times.applied();
         }
         let _ = done.send(result);
     }
@@ -524,66 +522,62 @@ struct Input<'a> {
     reader: &'a dyn TransportReader,
 }
 
-/// One partition's records through a branch's transform and into its
-/// chart; adds the indices (into `records`) of those the transform refused
-/// to `refused`.
-fn process_branch(
-    task: &mut BranchTask,
-    branch: Option<&str>,
-    input: &Input<'_>,
-    refused: &mut std::collections::BTreeSet<usize>,
-    shared: &Shared,
-) {
+/// One partition's records through branch `index`'s transform and into its
+/// chart; answers the indices (into `records`) of those the transform
+/// refused.
+fn process_branch(task: &mut BranchTask, index: usize, input: &Input<'_>, shared: &Shared) -> BTreeSet<usize> {
     let Input { records, passed, batch, reader } = *input;
     let transform_type = task.transform.type_name().to_string();
+    let mut refused = BTreeSet::new();
     match task.transform.process(records) {
         Ok(out) => {
             for reject in out.rejects {
                 refused.insert(reject.input_index);
                 let letter = DeadLetter::new("transform", &transform_type, reason_of(reject), &[])
-                    .panicked(reject.panicked != 0)
-                    .in_branch(branch);
+                    .panicked(reject.panicked != 0);
                 let letter = match passed.get(reject.input_index) {
                     None => letter,
-                    Some(&index) => {
-                        DeadLetter { payload: batch.payload(index), ..letter }.from_batch(batch, index, reader)
-                    }
+                    Some(&at) => DeadLetter { payload: batch.payload(at), ..letter }.from_batch(batch, at, reader),
                 };
-                shared.dead_letter(letter);
+                shared.branch_dead_letter(index, letter);
             }
-            feed_chart(&mut task.chart, branch, out, shared);
+            feed_chart(&mut task.chart, index, out, shared);
         }
         Err(e) => {
             // The whole batch failed (its end-of-batch step erred or panicked):
             // every record goes to the dead letters with the reason.
+            let branch = shared.branches[index].name.as_deref();
             tracing::error!(pipeline = %shared.name, branch, "transform {transform_type} failed on a batch: {e}");
             refused.extend(0..passed.len());
             for &i in passed {
                 let letter = DeadLetter::new("transform", &transform_type, &e.message, batch.payload(i));
-                shared.dead_letter(letter.panicked(e.panicked).in_branch(branch).from_batch(batch, i, reader));
+                shared.branch_dead_letter(index, letter.panicked(e.panicked).from_batch(batch, i, reader));
             }
         }
     }
+    refused
 }
 
-/// Flushes a transform's held-back output (a partial batch) into its
-/// chart; says whether it gave the chart anything.
-fn flush_transform(task: &mut BranchTask, branch: Option<&str>, shared: &Shared) -> bool {
+/// Flushes branch `index`'s transform's held-back output (a partial batch)
+/// into its chart; says whether it gave the chart anything.
+fn flush_transform(task: &mut BranchTask, index: usize, shared: &Shared) -> bool {
     match task.transform.flush() {
         Ok(out) => {
             let fed = !out.records.is_empty();
-            feed_chart(&mut task.chart, branch, out, shared);
+            feed_chart(&mut task.chart, index, out, shared);
             fed
         }
         Err(e) => {
+            let branch = shared.branches[index].name.as_deref();
             tracing::error!(pipeline = %shared.name, branch, "transform {} failed to flush: {e}", task.transform.type_name());
             false
         }
     }
 }
 
-/// Gives a transform's output to the chart; its rejects are dead-lettered.
-fn feed_chart(chart: &mut StageInstance, branch: Option<&str>, out: Batch<'_>, shared: &Shared) {
+/// Gives a transform's output to branch `index`'s chart; its rejects are
+/// dead-lettered.
+fn feed_chart(chart: &mut StageInstance, index: usize, out: Batch<'_>, shared: &Shared) {
     if out.records.is_empty() {
         return;
     }
@@ -594,16 +588,17 @@ fn feed_chart(chart: &mut StageInstance, branch: Option<&str>, out: Batch<'_>, s
                 // SAFETY: the transform's output is alive until its next call.
                 let payload = out.records.get(reject.input_index).map_or(&[][..], |r| unsafe { r.payload.as_bytes() });
                 let letter = DeadLetter::new("chart", &type_name, reason_of(reject), payload);
-                shared.dead_letter(letter.panicked(reject.panicked != 0).in_branch(branch));
+                shared.branch_dead_letter(index, letter.panicked(reject.panicked != 0));
             }
         }
         Err(e) => {
+            let branch = shared.branches[index].name.as_deref();
             tracing::error!(pipeline = %shared.name, branch, "chart {type_name} failed on a batch: {e}");
             for record in out.records {
                 // SAFETY: as above.
                 let payload = unsafe { record.payload.as_bytes() };
                 let letter = DeadLetter::new("chart", &type_name, &e.message, payload);
-                shared.dead_letter(letter.panicked(e.panicked).in_branch(branch));
+                shared.branch_dead_letter(index, letter.panicked(e.panicked));
             }
         }
     }
