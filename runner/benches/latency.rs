@@ -20,6 +20,8 @@
 //! receives the frame (`page_frames`), at 1 and at 10,000 records/s, with
 //! the frame-clock figure of the same run for the ratio. Target: p99
 //! under 20 ms for both. BENCH_PAGE_ONLY=1 runs only this part.
+//! BENCH_KAFKA_PROPERTIES adds librdkafka settings to the Kafka transport
+//! (a TOML inline table, e.g. `{ "linger.ms" = "1" }`), to try a tuning.
 //!
 //! Run with `scripts/bench latency`.
 
@@ -121,17 +123,23 @@ fn measure_page(label: &str, transport: &str, rate: u64) {
     );
 }
 
+/// The Kafka transport's table, on topic `topic`.
+fn kafka(topic: &str) -> String {
+    let properties = std::env::var("BENCH_KAFKA_PROPERTIES").map(|p| format!("\nproperties = {p}")).unwrap_or_default();
+    format!("type = \"kafka\"\ntopic = \"{topic}\"{properties}")
+}
+
 fn main() {
     let _ = tracing_subscriber::fmt().with_env_filter("error").try_init();
     for rate in [1, RATE] {
-        measure_page("kafka", &format!("type = \"kafka\"\ntopic = \"latency-page-{rate}\""), rate);
+        measure_page("kafka", &kafka(&format!("latency-page-{rate}")), rate);
         measure_page("memory", "type = \"memory\"", rate);
     }
     if std::env::var_os("BENCH_PAGE_ONLY").is_some() {
         return;
     }
     for fps in [10, 20, 30] {
-        measure("kafka", &format!("type = \"kafka\"\ntopic = \"latency-{fps}\""), fps);
+        measure("kafka", &kafka(&format!("latency-{fps}")), fps);
         measure("memory", "type = \"memory\"", fps);
     }
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
@@ -42,19 +42,28 @@ fn an_installed_buzz_finds_its_plugins_under_its_prefix() {
     assert!(found.iter().all(|p| p.starts_with(&plugins)), "{found:?}");
     assert_eq!(catalog["refused"], serde_json::json!([]));
 
-    // The SDK stands alone there (no workspace settings to inherit), and a
-    // plugin crate the installed buzz makes outside a checkout uses it.
-    let sdk = prefix.path().join("lib/buzz/sdk");
-    let manifest = std::fs::read_to_string(sdk.join("Cargo.toml")).unwrap();
-    assert!(manifest.contains("name = \"buzz-sdk\"") && !manifest.contains("workspace = true"), "{manifest}");
-    assert!(sdk.join("src/lib.rs").is_file());
+    // The SDK and plotkit stand alone there (no workspace settings to
+    // inherit), and a plugin crate the installed buzz makes outside a
+    // checkout uses them.
+    let lib = prefix.path().join("lib/buzz").canonicalize().unwrap();
+    for (folder, name) in [("sdk", "buzz-sdk"), ("plotkit", "buzz-plotkit")] {
+        let manifest = std::fs::read_to_string(lib.join(folder).join("Cargo.toml")).unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{name}\"")) && !manifest.contains("workspace = true"),
+            "{manifest}"
+        );
+        assert!(lib.join(folder).join("src/lib.rs").is_file());
+    }
     let elsewhere = tempfile::tempdir().unwrap();
     let made = Command::new(&buzz).current_dir(elsewhere.path()).args(["new", "plugin", "weather"]).output().unwrap();
     assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    let crate_manifest = std::fs::read_to_string(elsewhere.path().join("weather/Cargo.toml")).unwrap();
-    let crate_manifest: toml::Table = crate_manifest.parse().unwrap();
-    let sdk_path = crate_manifest["dependencies"]["buzz-sdk"]["path"].as_str().unwrap();
-    assert_eq!(Path::new(sdk_path), sdk.canonicalize().unwrap());
+    let crate_dir = elsewhere.path().join("weather");
+    let crate_manifest: toml::Table = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap().parse().unwrap();
+    let path_of =
+        |dependency: &str| PathBuf::from(crate_manifest["dependencies"][dependency]["path"].as_str().unwrap());
+    assert_eq!(path_of("buzz-sdk"), lib.join("sdk"));
+    assert_eq!(path_of("buzz-plotkit"), lib.join("plotkit"));
+    assert_builds_from_the_prefix_alone(&crate_dir, &lib, &buzz);
 
     // And it checks every shipped pipeline with them.
     let pipelines: Vec<String> = SHIPPED_PIPELINES.iter().map(|p| format!("pipelines/{p}")).collect();
@@ -66,6 +75,35 @@ fn an_installed_buzz_finds_its_plugins_under_its_prefix() {
         .output()
         .unwrap();
     assert!(checked.status.success(), "{}", String::from_utf8_lossy(&checked.stderr));
+}
+
+/// The crate in `crate_dir` builds offline with every buzz crate it uses
+/// taken from the installed `lib` (none from the checkout), and the
+/// installed `buzz` loads the plugin it makes.
+fn assert_builds_from_the_prefix_alone(crate_dir: &Path, lib: &Path, buzz: &Path) {
+    let build = cargo_in(crate_dir, &["build", "--offline", "--message-format=json"]);
+    assert!(build.status.success(), "cargo build failed:\n{}", String::from_utf8_lossy(&build.stderr));
+    let built: Vec<PathBuf> = String::from_utf8_lossy(&build.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|message| message["reason"] == "compiler-artifact")
+        .filter_map(|artifact| artifact["manifest_path"].as_str().map(PathBuf::from))
+        .collect();
+    for name in ["sdk", "plotkit"] {
+        assert!(built.contains(&lib.join(name).join("Cargo.toml")), "{name} was not built from {}", lib.display());
+    }
+    let from_checkout: Vec<&PathBuf> = built.iter().filter(|p| p.starts_with(repo_root())).collect();
+    assert!(from_checkout.is_empty(), "built from the checkout: {from_checkout:?}");
+
+    let listed = Command::new(buzz)
+        .args(["plugins", "--json", "--plugins-dir"])
+        .arg(scaffold_target().join("debug"))
+        .env_remove("BUZZ_PLUGIN_PATH")
+        .output()
+        .unwrap();
+    let catalog: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let names: Vec<&str> = catalog["plugins"].as_array().unwrap().iter().filter_map(|p| p["name"].as_str()).collect();
+    assert!(names.contains(&"weather"), "the installed buzz does not load the plugin: {catalog}");
 }
 
 /// The first `scripts/buzz` build says what it builds and how long it

@@ -214,3 +214,35 @@ fn a_shell_variable_never_sends_a_test_to_another_broker() {
     assert!(run.exit_within(Duration::from_secs(60)).success(), "{}", run.text());
     assert_eq!(read_json(&summary)["records_out"], 240);
 }
+
+/// When `path` was last written.
+fn modified(path: &std::path::Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+#[test]
+fn the_png_catches_up_with_the_newest_frame_while_the_pipeline_runs() {
+    // 40 records 25 ms apart against a PNG at most every 2 s: every frame
+    // after the first comes inside the PNG's interval. The PNG lane draws
+    // the newest once the interval is up; it used to stay at the first
+    // frame until the run ended.
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = buzz();
+    command.args(["run", "pipelines/buzz-file.toml"]).args(file_outputs_in(dir.path()));
+    command.args(["--set", "source.interval_ms=25", "--set", "source.count=40", "--set", "chart.png_interval_ms=2000"]);
+    let mut run = common::watched::Watched::spawn(command);
+    let chart = dir.path().join("chart.json");
+    let total = || {
+        std::fs::read(&chart)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .map(|c| bar_counts(&c).values().sum::<f64>())
+    };
+    wait_for("the chart of all 40 messages", Duration::from_secs(30), || total() == Some(40.0));
+    let (svg, png) = (dir.path().join("chart.svg"), dir.path().join("chart.png"));
+    let last_frame = modified(&svg).unwrap();
+    wait_for("the PNG of the newest frame", Duration::from_secs(5), || modified(&png).unwrap() >= last_frame);
+    assert!(run.child.try_wait().unwrap().is_none(), "drawn while running, not at the end of the run");
+    assert_eq!(modified(&svg), Some(last_frame), "no frame came after the last record");
+    assert!(run.interrupt().success());
+}

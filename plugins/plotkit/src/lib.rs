@@ -12,3 +12,7 @@ mod crisp_text;
 pub mod font;
 pub mod random;
 pub mod tooltip;
+
+/// The plotters this crate draws with, so a chart plugin draws with the
+/// same version without naming it in its own Cargo.toml.
+pub use plotters;

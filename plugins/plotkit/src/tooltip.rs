@@ -10,21 +10,29 @@ use std::fmt::Write;
 /// ("time" or "number") says how the page shows x. Points that are not
 /// finite are left out (JSON has no word for them).
 pub fn points_group(series: &str, x_kind: &str, points: impl Iterator<Item = ((i32, i32), (f64, f64))>) -> String {
-    let mut json = String::from("[");
-    for ((px, py), (x, y)) in points.filter(|(_, (x, y))| x.is_finite() && y.is_finite()) {
-        if json.len() > 1 {
-            json.push(',');
-        }
-        // `{:?}` writes an f64 so that it reads back exactly, as JSON.
-        let _ = write!(json, "[{px},{py},{x:?},{y:?}]");
-    }
-    json.push(']');
-    format!(
-        "<g class=\"buzz-points\" data-series=\"{}\" data-x-kind=\"{}\" data-points=\"{}\"/>\n",
+    let mut svg = format!(
+        "<g class=\"buzz-points\" data-series=\"{}\" data-x-kind=\"{}\" data-points=\"[",
         xml_escape(series),
-        xml_escape(x_kind),
-        xml_escape(&json)
-    )
+        xml_escape(x_kind)
+    );
+    // Drawn every frame for every point shown, so written straight into the
+    // attribute: numbers and `[],.-e` need no XML escaping, and ryu writes
+    // each f64 so that it reads back exactly (`{:?}` does too, at several
+    // times the cost).
+    let mut number = ryu::Buffer::new();
+    let mut first = true;
+    for ((px, py), (x, y)) in points.filter(|(_, (x, y))| x.is_finite() && y.is_finite()) {
+        if !std::mem::take(&mut first) {
+            svg.push(',');
+        }
+        let _ = write!(svg, "[{px},{py},");
+        svg.push_str(number.format_finite(x));
+        svg.push(',');
+        svg.push_str(number.format_finite(y));
+        svg.push(']');
+    }
+    svg.push_str("]\"/>\n");
+    svg
 }
 
 /// A hover text over a rectangle of the image, corners in pixels.
@@ -54,6 +62,11 @@ pub fn svg_group(tooltips: &[Tooltip]) -> String {
 
 /// Text safe inside an XML element or attribute.
 pub fn xml_escape(text: &str) -> String {
+    // Most text (labels, numbers) has nothing to escape: one byte scan.
+    let plain = |b: &u8| b.is_ascii() && !b.is_ascii_control() && !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\'');
+    if text.as_bytes().iter().all(plain) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

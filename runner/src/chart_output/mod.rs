@@ -2,6 +2,7 @@
 //! the latest state, and replaced atomically on disk.
 
 mod atomic_write;
+mod png_lane;
 mod writer;
 
 pub use atomic_write::write_atomic;

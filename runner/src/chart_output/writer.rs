@@ -1,6 +1,6 @@
 //! The chart writer thread: takes the newest frame (older ones not yet
-//! drawn are skipped), draws SVG (and PNG at most every `png_interval`),
-//! writes `<base>.svg/.png/.json` atomically and publishes the frame.
+//! drawn are skipped), draws its SVG, writes `<base>.svg/.json` atomically
+//! and publishes the frame; its PNG goes to the PNG lane (`png_lane`).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex};
@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use crate::pipeline::Drawing;
 use crate::plugin_host::{ChartRenderer, ImageFormat, PluginBytes};
 
+use super::png_lane::PngLane;
 use super::write_atomic;
 
 /// The three files of a chart.
@@ -50,10 +51,11 @@ pub struct RenderedFrame {
 /// never waits for a viewer, and a slow one just skips to the newest frame.
 pub type FrameSender = tokio::sync::watch::Sender<Option<RenderedFrame>>;
 
-struct Job {
+pub(super) struct Job {
     frame: PluginBytes,
     renderer: ChartRenderer,
-    last: bool,
+    /// The final frame: drawn in every format before `finish` returns.
+    pub(super) last: bool,
 }
 
 #[derive(Default)]
@@ -87,12 +89,13 @@ impl ChartWriter {
             std::fs::create_dir_all(dir)?;
         }
         let shared = Arc::new(Shared { slot: Mutex::new(Slot::default()), changed: Condvar::new(), frames });
+        let png = PngLane::start(files.png.clone(), png_interval, format!("{pipeline}-png"))?;
         let thread = {
             let shared = shared.clone();
             let files = files.clone();
             std::thread::Builder::new()
                 .name(format!("{pipeline}-chart"))
-                .spawn(move || draw_loop(&shared, &files, png_interval))?
+                .spawn(move || draw_loop(&shared, &files, png))?
         };
         Ok(ChartWriter { shared, thread: Some(thread), files })
     }
@@ -155,11 +158,8 @@ impl Drop for ChartWriter {
     }
 }
 
-fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
-    let mut last_png: Option<Instant> = None;
-    // The newest frame, when its PNG was skipped (PNGs are throttled): drawn
-    // on close, so the PNG on disk ends as the last frame.
-    let mut png_owed: Option<Job> = None;
+/// Dropping `png` at the end draws the PNG still owed and waits for it.
+fn draw_loop(shared: &Shared, files: &ChartFiles, png: PngLane) {
     loop {
         let job = {
             let mut slot = shared.slot.lock().expect("chart slot poisoned");
@@ -168,16 +168,11 @@ fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
                     break job;
                 }
                 if slot.closed {
-                    drop(slot);
-                    if let Some(job) = png_owed {
-                        draw(&job, ImageFormat::Png, &files.png);
-                    }
                     return;
                 }
                 slot = shared.changed.wait(slot).expect("chart slot poisoned");
             }
         };
-        let png_due = job.last || last_png.is_none_or(|t| t.elapsed() >= png_interval);
         let started = Instant::now();
         let mut draw_time = Duration::ZERO;
         if let Some(svg) = draw(&job, ImageFormat::Svg, &files.svg) {
@@ -200,12 +195,10 @@ fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
                 });
             });
         }
-        if png_due {
-            draw(&job, ImageFormat::Png, &files.png);
-            last_png = Some(Instant::now());
-            png_owed = None;
-        } else {
-            png_owed = Some(job);
+        let last = job.last;
+        png.offer(job);
+        if last {
+            png.wait_drawn();
         }
         let mut slot = shared.slot.lock().expect("chart slot poisoned");
         slot.written += 1;
@@ -216,7 +209,7 @@ fn draw_loop(shared: &Shared, files: &ChartFiles, png_interval: Duration) {
 }
 
 /// Draws one image and writes it; errors are logged and the old file kept.
-fn draw(job: &Job, format: ImageFormat, path: &Path) -> Option<PluginBytes> {
+pub(super) fn draw(job: &Job, format: ImageFormat, path: &Path) -> Option<PluginBytes> {
     let image = match job.renderer.render(&job.frame, format) {
         Ok(image) => image,
         Err(e) => {

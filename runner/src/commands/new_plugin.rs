@@ -2,7 +2,7 @@
 //! runs as it is: a source, a transform and a chart, their tests, and a
 //! pipeline using them. Inside the buzz workspace it becomes a member in
 //! `plugins/NAME`; anywhere else it is a crate of its own that builds
-//! against this buzz's SDK.
+//! against this buzz's SDK and plotkit (what its chart draws with).
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +44,11 @@ pub struct NewPluginArgs {
     /// from; with none of them, buzz says to pass --sdk.
     #[arg(long, value_name = "PATH")]
     pub sdk: Option<PathBuf>,
+    /// The buzz-plotkit crate (a buzz checkout's plugins/plotkit) the
+    /// chart of a crate outside the workspace draws with. Default: the one
+    /// beside the SDK (plugins/plotkit, or lib/buzz/plotkit when installed).
+    #[arg(long, value_name = "PATH")]
+    pub plotkit: Option<PathBuf>,
 }
 
 pub fn new_plugin(args: &NewPluginArgs) -> i32 {
@@ -117,21 +122,49 @@ pub fn check_name(name: &str) -> Result<(), String> {
     ))
 }
 
+/// The crates a plugin outside the workspace builds against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Libraries {
+    pub sdk: PathBuf,
+    pub plotkit: PathBuf,
+}
+
+/// The SDK as [`find_sdk`] finds it, and plotkit at `plotkit` (relative to
+/// `cwd`), else beside the SDK: one buzz's pair, so that plotkit's own
+/// buzz-sdk is that SDK.
+fn find_libraries(
+    args: &NewPluginArgs,
+    cwd: &Path,
+    exe: Option<&Path>,
+    built_from: &Path,
+) -> Result<Libraries, String> {
+    let sdk = find_sdk(args.sdk.as_deref(), cwd, exe, built_from)?;
+    let plotkit = match &args.plotkit {
+        Some(path) => given_crate(cwd, path, "plotkit")?,
+        None => {
+            let beside = sdk.parent().unwrap_or(&sdk).join("plotkit");
+            is_crate(&beside, "buzz-plotkit").ok_or_else(|| {
+                format!(
+                    "no buzz-plotkit crate beside the SDK at {} (looked in {}): pass --plotkit PATH with the \
+                     plugins/plotkit folder of the same buzz checkout as the SDK",
+                    sdk.display(),
+                    beside.display()
+                )
+            })?
+        }
+    };
+    Ok(Libraries { sdk, plotkit })
+}
+
 /// The buzz-sdk crate at `given` (relative to `cwd`), else the first of
 /// [`sdk_candidates`] that is one. The path written into the crate is
 /// absolute, so it must name a folder that outlives a moved binary.
 fn find_sdk(given: Option<&Path>, cwd: &Path, exe: Option<&Path>, built_from: &Path) -> Result<PathBuf, String> {
     if let Some(path) = given {
-        let path = cwd.join(path);
-        return is_sdk(&path).ok_or_else(|| {
-            format!(
-                "no buzz-sdk crate at {}: pass --sdk with the plugins/sdk folder of a buzz checkout",
-                path.display()
-            )
-        });
+        return given_crate(cwd, path, "sdk");
     }
     let candidates = sdk_candidates(exe, built_from);
-    candidates.iter().find_map(|path| is_sdk(path)).ok_or_else(|| {
+    candidates.iter().find_map(|path| is_crate(path, "buzz-sdk")).ok_or_else(|| {
         let searched: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
         format!(
             "found no buzz-sdk crate for a plugin outside the buzz workspace (searched {}): \
@@ -159,12 +192,23 @@ fn sdk_candidates(exe: Option<&Path>, built_from: &Path) -> Vec<PathBuf> {
     candidates
 }
 
-/// `path`, made absolute, if it holds the buzz-sdk crate.
-fn is_sdk(path: &Path) -> Option<PathBuf> {
+/// The crate buzz-`what` at `path` (relative to `cwd`), given as `--what`.
+fn given_crate(cwd: &Path, path: &Path, what: &str) -> Result<PathBuf, String> {
+    let path = cwd.join(path);
+    is_crate(&path, &format!("buzz-{what}")).ok_or_else(|| {
+        format!(
+            "no buzz-{what} crate at {}: pass --{what} with the plugins/{what} folder of a buzz checkout",
+            path.display()
+        )
+    })
+}
+
+/// `path`, made absolute, if it holds the crate `name`.
+fn is_crate(path: &Path, name: &str) -> Option<PathBuf> {
     let path = path.canonicalize().ok()?;
     let manifest = std::fs::read_to_string(path.join("Cargo.toml")).ok()?;
     let manifest = manifest.parse::<toml::Table>().ok()?;
-    (manifest.get("package")?.get("name")?.as_str() == Some("buzz-sdk")).then_some(path)
+    (manifest.get("package")?.get("name")?.as_str() == Some(name)).then_some(path)
 }
 
 /// Fills `{{key}}` placeholders.
@@ -185,12 +229,13 @@ struct Flavour {
     build_steps: String,
     /// How `buzz plugins` finds this plugin.
     plugins_command: String,
-    /// The SDK's folder as a TOML string.
+    /// The SDK's and plotkit's folders as TOML strings.
     sdk_path: String,
+    plotkit_path: String,
 }
 
-fn flavour(name: &str, layout: &Layout, sdk: Option<&Path>) -> Flavour {
-    match (&layout.workspace, sdk) {
+fn flavour(name: &str, layout: &Layout, libraries: Option<&Libraries>) -> Flavour {
+    match (&layout.workspace, libraries) {
         (Some(_), _) => {
             let pipeline_path = format!("plugins/{name}/{name}.toml");
             Flavour {
@@ -205,10 +250,12 @@ fn flavour(name: &str, layout: &Layout, sdk: Option<&Path>) -> Flavour {
                 plugins_command: "buzz plugins".into(),
                 pipeline_path,
                 sdk_path: String::new(),
+                plotkit_path: String::new(),
             }
         }
-        (None, sdk) => {
-            let sdk = sdk.map(Path::to_path_buf).unwrap_or_default();
+        (None, libraries) => {
+            let toml_path = |path: &Path| toml::Value::String(path.display().to_string()).to_string();
+            let (sdk, plotkit) = libraries.map(|l| (l.sdk.clone(), l.plotkit.clone())).unwrap_or_default();
             let guide = sdk.parent().map(|plugins| plugins.join("README.md").display().to_string());
             Flavour {
                 manifest: STANDALONE_MANIFEST,
@@ -218,15 +265,16 @@ fn flavour(name: &str, layout: &Layout, sdk: Option<&Path>) -> Flavour {
                 pipeline_path: format!("{name}.toml"),
                 build_steps: format!("cargo build\ncargo test\nbuzz run {name}.toml"),
                 plugins_command: "buzz plugins --plugins-dir target/debug".into(),
-                sdk_path: toml::Value::String(sdk.display().to_string()).to_string(),
+                sdk_path: toml_path(&sdk),
+                plotkit_path: toml_path(&plotkit),
             }
         }
     }
 }
 
 /// Every file of the crate, as (path in the crate, contents).
-pub fn files(name: &str, layout: &Layout, sdk: Option<&Path>) -> Vec<(String, String)> {
-    let f = flavour(name, layout, sdk);
+pub fn files(name: &str, layout: &Layout, libraries: Option<&Libraries>) -> Vec<(String, String)> {
+    let f = flavour(name, layout, libraries);
     let run_command = format!("buzz run {} --set source.interval_ms=0 --exit-when-done", f.pipeline_path);
     let values = [
         ("name", name),
@@ -238,6 +286,7 @@ pub fn files(name: &str, layout: &Layout, sdk: Option<&Path>) -> Vec<(String, St
         ("pipeline_path", &f.pipeline_path),
         ("plugins_command", &f.plugins_command),
         ("sdk_path", &f.sdk_path),
+        ("plotkit_path", &f.plotkit_path),
         ("serde_version", SERDE_VERSION),
         ("serde_json_version", SERDE_JSON_VERSION),
         ("schemars_version", SCHEMARS_VERSION),
@@ -260,14 +309,14 @@ pub fn create(args: &NewPluginArgs, cwd: &Path) -> Result<Layout, String> {
     if layout.folder.exists() {
         return Err(format!("{} already exists: choose another name or folder", layout.folder.display()));
     }
-    let sdk = match layout.workspace {
+    let libraries = match layout.workspace {
         Some(_) => None,
         None => {
             let exe = std::env::current_exe().ok();
-            Some(find_sdk(args.sdk.as_deref(), cwd, exe.as_deref(), Path::new(env!("CARGO_MANIFEST_DIR")))?)
+            Some(find_libraries(args, cwd, exe.as_deref(), Path::new(env!("CARGO_MANIFEST_DIR")))?)
         }
     };
-    let written = write_all(&layout.folder, &files(&args.name, &layout, sdk.as_deref()));
+    let written = write_all(&layout.folder, &files(&args.name, &layout, libraries.as_ref()));
     if let Err(e) = written {
         // Half a crate would only be refused next time as "already exists".
         let _ = std::fs::remove_dir_all(&layout.folder);
@@ -375,8 +424,9 @@ mod tests {
     fn every_placeholder_is_filled() {
         let standalone = Layout { folder: "/tmp/w".into(), workspace: None };
         let member = Layout { folder: "/r/plugins/w".into(), workspace: Some("/r".into()) };
-        for (layout, sdk) in [(standalone, Some(Path::new("/r/plugins/sdk"))), (member, None)] {
-            for (path, text) in files("weather", &layout, sdk) {
+        let libraries = Libraries { sdk: "/r/plugins/sdk".into(), plotkit: "/r/plugins/plotkit".into() };
+        for (layout, libraries) in [(standalone, Some(&libraries)), (member, None)] {
+            for (path, text) in files("weather", &layout, libraries) {
                 assert!(!text.contains("{{"), "{path} has a placeholder left: {text}");
             }
         }
@@ -385,19 +435,26 @@ mod tests {
     #[test]
     fn a_standalone_manifest_is_its_own_workspace_with_the_workspace_versions() {
         let layout = Layout { folder: "/tmp/w".into(), workspace: None };
-        let files = files("weather", &layout, Some(Path::new("/opt/buzz \"x\"/plugins/sdk")));
+        let libraries =
+            Libraries { sdk: "/opt/buzz \"x\"/plugins/sdk".into(), plotkit: "/opt/buzz \"x\"/plugins/plotkit".into() };
+        let files = files("weather", &layout, Some(&libraries));
         let manifest = &files.iter().find(|(p, _)| p == "Cargo.toml").unwrap().1;
         let manifest: toml::Table = manifest.parse().unwrap();
         assert!(manifest.contains_key("workspace"));
         assert_eq!(manifest["lib"]["name"].as_str(), Some("buzz_plugin_weather"));
         let deps = &manifest["dependencies"];
         assert_eq!(deps["buzz-sdk"]["path"].as_str(), Some("/opt/buzz \"x\"/plugins/sdk"));
+        assert_eq!(deps["buzz-plotkit"]["path"].as_str(), Some("/opt/buzz \"x\"/plugins/plotkit"));
+        // An installed plotkit names buzz-sdk by version: the patch makes that the SDK above.
+        assert_eq!(manifest["patch"]["crates-io"]["buzz-sdk"]["path"].as_str(), Some("/opt/buzz \"x\"/plugins/sdk"));
         // The root manifest's versions, so both build with the same crates.
         let root: toml::Table = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
             .unwrap()
             .parse()
             .unwrap();
         let workspace_deps = &root["workspace"]["dependencies"];
+        // scripts/install packages plotkit with this as its SDK's version.
+        assert_eq!(workspace_deps["buzz-sdk"]["version"].as_str(), root["workspace"]["package"]["version"].as_str());
         for name in ["serde", "serde_json", "schemars"] {
             let ours = deps[name].get("version").unwrap_or(&deps[name]);
             let theirs = workspace_deps[name].get("version").unwrap_or(&workspace_deps[name]);
@@ -423,15 +480,20 @@ mod tests {
         let manifest: toml::Table = files.iter().find(|(p, _)| p == "Cargo.toml").unwrap().1.parse().unwrap();
         assert!(!manifest.contains_key("workspace"));
         assert_eq!(manifest["dependencies"]["buzz-sdk"]["workspace"].as_bool(), Some(true));
+        assert_eq!(manifest["dependencies"]["buzz-plotkit"]["path"].as_str(), Some("../plotkit"));
         assert_eq!(manifest["package"]["version"]["workspace"].as_bool(), Some(true));
         let pipeline: toml::Table = files.iter().find(|(p, _)| p == "weather.toml").unwrap().1.parse().unwrap();
         assert!(!pipeline.contains_key("plugins_dir"), "plugins are found next to buzz in the workspace");
         assert!(!files.iter().any(|(p, _)| p == ".gitignore" || p == "rustfmt.toml"));
     }
 
-    fn fake_sdk(at: &Path) {
+    fn fake_crate(at: &Path, name: &str) {
         std::fs::create_dir_all(at).unwrap();
-        std::fs::write(at.join("Cargo.toml"), "[package]\nname = \"buzz-sdk\"\n").unwrap();
+        std::fs::write(at.join("Cargo.toml"), format!("[package]\nname = \"{name}\"\n")).unwrap();
+    }
+
+    fn fake_sdk(at: &Path) {
+        fake_crate(at, "buzz-sdk");
     }
 
     #[test]
@@ -468,11 +530,39 @@ mod tests {
             name: name.into(),
             dir: Some(dir.path().to_path_buf()),
             sdk: sdk.map(PathBuf::from),
+            plotkit: None,
         };
         let err = create(&args("taken", None), dir.path()).unwrap_err();
         assert!(err.contains("already exists"), "{err}");
         let err = create(&args("fresh", Some("no/such/sdk")), dir.path()).unwrap_err();
         assert!(err.contains("--sdk"), "{err}");
         assert!(!dir.path().join("fresh").exists(), "nothing is written when refused");
+    }
+
+    #[test]
+    fn plotkit_is_found_beside_the_sdk_or_given_or_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let installed = dir.path().join("prefix/lib/buzz");
+        fake_sdk(&installed.join("sdk"));
+        let exe = dir.path().join("prefix/bin/buzz");
+        let gone = dir.path().join("gone/runner");
+        let args = |plotkit: Option<&str>| NewPluginArgs {
+            name: "w".into(),
+            dir: None,
+            sdk: None,
+            plotkit: plotkit.map(PathBuf::from),
+        };
+        let err = find_libraries(&args(None), dir.path(), Some(&exe), &gone).unwrap_err();
+        assert!(err.contains("--plotkit PATH") && err.contains("lib/buzz/plotkit"), "{err}");
+        fake_crate(&installed.join("plotkit"), "buzz-plotkit");
+        let found = find_libraries(&args(None), dir.path(), Some(&exe), &gone).unwrap();
+        assert_eq!(found.plotkit, installed.join("plotkit").canonicalize().unwrap());
+        assert_eq!(found.sdk, installed.join("sdk").canonicalize().unwrap());
+        // --plotkit wins, and must name a plotkit crate.
+        fake_crate(&dir.path().join("mine"), "buzz-plotkit");
+        let given = find_libraries(&args(Some("mine")), dir.path(), Some(&exe), &gone).unwrap();
+        assert_eq!(given.plotkit, dir.path().join("mine").canonicalize().unwrap());
+        let err = find_libraries(&args(Some("prefix/lib/buzz/sdk")), dir.path(), Some(&exe), &gone).unwrap_err();
+        assert!(err.contains("no buzz-plotkit crate at") && err.contains("--plotkit"), "{err}");
     }
 }

@@ -119,7 +119,7 @@ fn transports(filter: Option<StageFilter>) -> Vec<(String, Json)> {
 }
 
 /// Where each kind of stage goes in a pipeline file.
-const STAGE_TABLES: &str = "a pipeline file names a source in [source], and a transform and a chart in [transform] and [chart], or one of each per branch in [branches.NAME.transform] and [branches.NAME.chart] (every branch gets every record)";
+const STAGE_TABLES: &str = "a pipeline file names a source in [source], and a transform and a chart in [transform] and [chart], or one of each per branch in [branches.NAME.transform] and [branches.NAME.chart] (every branch gets every record); several [[transform]] tables make a chain, each feeding the next";
 
 fn as_json(catalog: &Catalog, filter: Option<StageFilter>) -> Json {
     json!({

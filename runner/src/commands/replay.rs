@@ -9,12 +9,13 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use base64::Engine;
 use buzz_sdk::abi::{FfiHeader, FfiRecord, FfiSlice, NO_TIMESTAMP};
+use serde::Deserialize;
 use serde_json::Value as Json;
 
 use crate::cli::ReplayArgs;
 use crate::config::{self, DeadLetterTarget};
+use crate::pipeline::DeadLetterLine;
 use crate::transport::kafka::read_topic;
 use crate::transport::{SendProgress, open_writer};
 
@@ -26,35 +27,13 @@ struct Letter {
     headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
-/// Text, or `{"base64": ...}`, back to bytes.
-fn bytes_of(value: &Json) -> Option<Vec<u8>> {
-    match value {
-        Json::String(text) => Some(text.as_bytes().to_vec()),
-        Json::Object(o) => o
-            .get("base64")
-            .and_then(Json::as_str)
-            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok()),
-        _ => None,
-    }
-}
-
 fn decode(entry: &Json) -> Result<Letter, String> {
-    let payload = match (entry.get("payload"), entry.get("payload_base64")) {
-        (Some(Json::String(text)), _) => text.as_bytes().to_vec(),
-        (_, Some(Json::String(b64))) => base64::engine::general_purpose::STANDARD
-            .decode(b64)
-            .map_err(|e| format!("payload_base64 is not base64: {e}"))?,
-        _ => return Err("has no payload".into()),
-    };
-    let headers = entry["headers"]
-        .as_array()
-        .map(|hs| hs.iter().filter_map(|h| Some((bytes_of(&h[0])?, bytes_of(&h[1])))).collect())
-        .unwrap_or_default();
+    let line = DeadLetterLine::deserialize(entry).map_err(|e| format!("cannot be read: {e}"))?;
     Ok(Letter {
-        payload,
-        key: entry.get("key").and_then(bytes_of),
-        timestamp_ms: entry["timestamp_ms"].as_i64(),
-        headers,
+        payload: line.payload_bytes()?,
+        key: line.key.map(|k| k.0.into_owned()),
+        timestamp_ms: line.timestamp_ms,
+        headers: line.headers.into_iter().map(|(n, v)| (n.0.into_owned(), v.map(|v| v.0.into_owned()))).collect(),
     })
 }
 

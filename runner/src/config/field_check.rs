@@ -26,28 +26,34 @@ impl<'a> SchemaFields<'a> {
 }
 
 /// One diagnostic per transform or chart setting that names a field its
-/// input does not have. Says nothing where the input is not declared.
+/// input does not have (each transform of a chain reads what the one
+/// before outputs). Says nothing where the input is not declared.
 pub fn check(
     file: &SourceFile,
     source: &StageSpec,
-    transform: &StageSpec,
+    transforms: &[StageSpec],
     chart: &StageSpec,
     records: Option<&SchemaFields<'_>>,
 ) -> Vec<Diagnostic> {
     let declared = source.output_fields(None);
     let mut errors = Vec::new();
-    let input = match (declared, records) {
-        (Some(fields), _) => Some(fields),
-        (None, Some(schema)) => {
+    let mut input = match (declared, records, transforms.first()) {
+        (Some(fields), _, _) => Some(fields),
+        (None, Some(schema), Some(first)) => {
             let from = format!("the records (schema {}) have only", schema.path.display());
-            errors.extend(unknown_reads(file, transform, &schema.fields, &from));
+            errors.extend(unknown_reads(file, first, &schema.fields, &from));
             Some(schema.fields.clone())
         }
-        (None, None) => None,
+        _ => None,
     };
-    if let Some(output) = transform.output_fields(input.as_ref()) {
-        let from = format!("transform {} outputs only", transform.type_name);
-        errors.extend(unknown_reads(file, chart, &output, &from));
+    let stages: Vec<&StageSpec> = transforms.iter().chain(std::iter::once(chart)).collect();
+    for pair in stages.windows(2) {
+        let (before, stage) = (pair[0], pair[1]);
+        input = before.output_fields(input.as_ref());
+        if let Some(output) = &input {
+            let from = format!("{} {} outputs only", before.label(), before.type_name);
+            errors.extend(unknown_reads(file, stage, output, &from));
+        }
     }
     errors
 }
@@ -60,7 +66,7 @@ fn unknown_reads(file: &SourceFile, stage: &StageSpec, fields: &BTreeSet<String>
         .filter(|(_, field)| !fields.contains(field))
         .map(|(setting, field)| {
             let hint = did_you_mean(&field, fields.iter().map(String::as_str));
-            let message = format!("the {} reads field {field:?}, but {from} {}{hint}", stage.section, quoted(fields));
+            let message = format!("the {} reads field {field:?}, but {from} {}{hint}", stage.label(), quoted(fields));
             stage.error(file, Some(setting), message)
         })
         .collect()

@@ -114,8 +114,8 @@ impl Loader<'_> {
             let schema = record_check.as_ref().and_then(|c| c.schema.as_ref());
             let records = schema.and_then(|s| super::field_check::SchemaFields::of(&s.path, &s.schema));
             for branch in branches {
-                let (transform, chart) = (&branch.transform, &branch.chart);
-                let mut errors = super::field_check::check(self.file, source, transform, chart, records.as_ref());
+                let (transforms, chart) = (&branch.transforms, &branch.chart);
+                let mut errors = super::field_check::check(self.file, source, transforms, chart, records.as_ref());
                 if named_branches {
                     in_branch(&mut errors, &branch.name);
                 }
@@ -227,10 +227,44 @@ impl Loader<'_> {
 
     /// One branch from the `transform` and `chart` tables of `table`.
     fn branch(&mut self, table: &mut Table, name: &str, output: &str, catalog: &Catalog) -> Option<BranchSpec> {
-        let transform = self.stage(table, "transform", StageKind::Transform, catalog);
+        let transforms = self.transforms(table, catalog);
         let chart_output = self.chart_output(table, output);
         let chart = self.stage(table, "chart", StageKind::Chart, catalog);
-        Some(BranchSpec { name: name.to_string(), transform: transform?, chart: chart?, chart_output: chart_output? })
+        Some(BranchSpec { name: name.to_string(), transforms: transforms?, chart: chart?, chart_output: chart_output? })
+    }
+
+    /// `[transform]`, a chain of one, or `[[transform]]` tables, a chain
+    /// in which each transform feeds the next.
+    fn transforms(&mut self, table: &mut Table, catalog: &Catalog) -> Option<Vec<StageSpec>> {
+        let chain = match table.get("transform").map(|e| &e.node.value) {
+            Some(Value::Array(_)) => table.remove("transform").map(|e| (e.key_origin, e.node)),
+            _ => return self.stage(table, "transform", StageKind::Transform, catalog).map(|t| vec![t]),
+        };
+        let (key_origin, Node { value: Value::Array(items), .. }) = chain? else { return None };
+        if items.is_empty() {
+            self.error(&key_origin, "`transform` is an empty chain: give it at least one `[[transform]]` table");
+            return None;
+        }
+        let several = items.len() > 1;
+        let mut chain = Some(Vec::new());
+        for (place, item) in items.into_iter().enumerate() {
+            let place = several.then_some(place);
+            let stage = match item.value {
+                Value::Table(body) => {
+                    self.stage_of(body, item.origin, "transform", place, StageKind::Transform, catalog)
+                }
+                _ => {
+                    let what = super::stage_label("transform", place);
+                    self.error(&item.origin, format!("`{what}` must be a table, found {}", item.type_name()));
+                    None
+                }
+            };
+            match (stage, chain.as_mut()) {
+                (Some(stage), Some(all)) => all.push(stage),
+                _ => chain = None,
+            }
+        }
+        chain
     }
 
     fn error(&mut self, origin: &Origin, message: impl Into<String>) {
@@ -324,7 +358,21 @@ impl Loader<'_> {
         kind: StageKind,
         catalog: &Catalog,
     ) -> Option<StageSpec> {
-        let (mut table, table_origin) = self.take_table(root, section, true)?;
+        let (table, table_origin) = self.take_table(root, section, true)?;
+        self.stage_of(table, table_origin, section, None, kind, catalog)
+    }
+
+    /// The stage a `[section]` table (or one table of a chain) names.
+    fn stage_of(
+        &mut self,
+        mut table: Table,
+        table_origin: Origin,
+        section: &'static str,
+        place: Option<usize>,
+        kind: StageKind,
+        catalog: &Catalog,
+    ) -> Option<StageSpec> {
+        let label = super::stage_label(section, place);
         if section == "chart" {
             for key in CHART_OUTPUT_KEYS {
                 table.remove(key);
@@ -335,7 +383,7 @@ impl Loader<'_> {
             .iter()
             .flat_map(|p| p.stages.iter().filter(|s| s.kind == kind).map(|s| s.type_name.as_str()))
             .collect();
-        let (type_name, type_origin) = self.take_type(&mut table, section, &table_origin, &of_kind)?;
+        let (type_name, type_origin) = self.take_type(&mut table, &label, &table_origin, &of_kind)?;
         let (plugin, info) = match catalog.lookup(&type_name) {
             Ok(found) => found,
             Err(LookupError::Unknown) => {
@@ -367,11 +415,11 @@ impl Loader<'_> {
             self.error(&type_origin, format!("`{type_name}` is a {} stage, not a {section}", info.kind));
             return None;
         }
-        let settings = self.settings(section, &type_name, &mut table, &table_origin, &info.settings)?;
+        let settings = self.settings(&label, &type_name, &mut table, &table_origin, &info.settings)?;
         let origins: BTreeMap<String, Origin> =
             table.entries.iter().map(|e| (e.key.clone(), e.node.origin.clone())).collect();
         let type_name = info.type_name.clone();
-        Some(StageSpec { section, type_name, plugin, settings, origins, table_origin })
+        Some(StageSpec { section, place, type_name, plugin, settings, origins, table_origin })
     }
 
     fn settings(

@@ -33,6 +33,9 @@ use crate::plugin_host::PluginLibrary;
 pub struct StageSpec {
     /// `source`, `transform` or `chart`.
     pub section: &'static str,
+    /// Its place in a chain of several transforms (`transform[1]`); `None`
+    /// for a stage alone in its section.
+    pub place: Option<usize>,
     pub type_name: String,
     pub plugin: Arc<PluginLibrary>,
     /// The settings, checked against the stage's schema (without `type`).
@@ -47,15 +50,29 @@ impl StageSpec {
     pub fn error(&self, file: &SourceFile, setting: Option<&str>, message: impl std::fmt::Display) -> Diagnostic {
         let origin = setting.and_then(|s| self.origins.get(s)).unwrap_or(&self.table_origin);
         let what = match setting {
-            Some(s) => format!("{}.{s}", self.section),
-            None => format!("{} {}", self.section, self.type_name),
+            Some(s) => format!("{}.{s}", self.label()),
+            None => format!("{} {}", self.label(), self.type_name),
         };
         file.error(origin, format!("{what}: {message}"))
+    }
+
+    /// How errors, logs and dead letters name the stage: `transform`, or
+    /// `transform[1]` in a chain.
+    pub fn label(&self) -> String {
+        stage_label(self.section, self.place)
     }
 
     /// Same plugin library, type and settings: nothing to rebuild.
     pub fn same_as(&self, other: &StageSpec) -> bool {
         Arc::ptr_eq(&self.plugin, &other.plugin) && self.type_name == other.type_name && self.settings == other.settings
+    }
+}
+
+/// `section`, or `section[place]` for a stage of a chain.
+pub fn stage_label(section: &str, place: Option<usize>) -> String {
+    match place {
+        Some(place) => format!("{section}[{place}]"),
+        None => section.to_string(),
     }
 }
 
@@ -205,12 +222,14 @@ pub struct PipelineSpec {
     pub checkpoint_every: Duration,
 }
 
-/// One branch: a transform and the chart it feeds, with its own output.
+/// One branch: a chain of transforms (most often one), each feeding the
+/// next, the last feeding the chart, with its own output.
 #[derive(Debug, Clone)]
 pub struct BranchSpec {
     /// Names it on the dashboard, in logs, dead letters and checkpoints.
     pub name: String,
-    pub transform: StageSpec,
+    /// At least one; `[transform]` is a chain of one.
+    pub transforms: Vec<StageSpec>,
     pub chart: StageSpec,
     pub chart_output: ChartOutput,
 }
@@ -281,7 +300,10 @@ impl PipelineSpec {
     /// "csv_replay -> file out/smoker.jsonl -> stall_detection -> line_chart"
     /// (several branches: "... -> {averages: average_by -> bar_chart, ...}")
     pub fn outline(&self) -> String {
-        let branch = |b: &BranchSpec| format!("{} -> {}", b.transform.type_name, b.chart.type_name);
+        let branch = |b: &BranchSpec| {
+            let chain = b.transforms.iter().map(|t| t.type_name.as_str()).collect::<Vec<_>>().join(" -> ");
+            format!("{chain} -> {}", b.chart.type_name)
+        };
         let branches = match self.branches.as_slice() {
             [only] if !self.named_branches => branch(only),
             all => {
@@ -293,8 +315,15 @@ impl PipelineSpec {
     }
 
     /// Every plugin stage of the pipeline: the source, then each branch's
-    /// transform and chart.
+    /// transforms and chart.
     pub fn stages(&self) -> impl Iterator<Item = &StageSpec> {
-        std::iter::once(&self.source).chain(self.branches.iter().flat_map(|b| [&b.transform, &b.chart]))
+        std::iter::once(&self.source).chain(self.branches.iter().flat_map(BranchSpec::stages))
+    }
+}
+
+impl BranchSpec {
+    /// The branch's transforms in chain order, then its chart.
+    pub fn stages(&self) -> impl Iterator<Item = &StageSpec> {
+        self.transforms.iter().chain(std::iter::once(&self.chart))
     }
 }

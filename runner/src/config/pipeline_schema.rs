@@ -62,6 +62,16 @@ pub fn pipeline_schema(catalog: &Catalog) -> Json {
     section("transform", Some(StageKind::Transform), &[]);
     section("chart", Some(StageKind::Chart), &[pick(&chart_output, &CHART_OUTPUT_KEYS)]);
     section("transport", None, &[pick(&record_check, &RECORD_CHECK_KEYS)]);
+    definitions.insert(
+        "transforms".to_string(),
+        json!({
+            "description": "One transform ([transform]), or a chain of them ([[transform]] tables), each feeding the next, the last feeding the chart.",
+            "anyOf": [
+                { "$ref": "#/definitions/transform" },
+                { "type": "array", "minItems": 1, "items": { "$ref": "#/definitions/transform" } },
+            ],
+        }),
+    );
     json!({
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$id": "https://buzz.invalid/schemas/pipeline.schema.json",
@@ -83,10 +93,10 @@ pub fn pipeline_schema(catalog: &Catalog) -> Json {
             },
             "source": { "$ref": "#/definitions/source" },
             "transport": { "$ref": "#/definitions/transport" },
-            "transform": { "$ref": "#/definitions/transform" },
+            "transform": { "$ref": "#/definitions/transforms" },
             "chart": { "$ref": "#/definitions/chart" },
             "branches": {
-                "description": "Several charts of one stream: each [branches.NAME] gets every record, through its own transform into its own chart (instead of [transform] and [chart]).",
+                "description": "Several charts of one stream: each [branches.NAME] gets every record, through its own transform (or chain of [[branches.NAME.transform]]) into its own chart (instead of [transform] and [chart]).",
                 "type": "object",
                 "minProperties": 1,
                 "additionalProperties": {
@@ -94,7 +104,7 @@ pub fn pipeline_schema(catalog: &Catalog) -> Json {
                     "additionalProperties": false,
                     "required": ["transform", "chart"],
                     "properties": {
-                        "transform": { "$ref": "#/definitions/transform" },
+                        "transform": { "$ref": "#/definitions/transforms" },
                         "chart": { "$ref": "#/definitions/chart" },
                     },
                 },

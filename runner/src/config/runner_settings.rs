@@ -207,7 +207,9 @@ pub struct ChartOutputSettings {
     #[serde(default = "default_fps")]
     #[schemars(range(min = 0.1, max = 60.0))]
     pub fps: f64,
-    /// Least milliseconds between two PNG files (PNG costs more to draw than SVG).
+    /// Least milliseconds between two PNG files (PNG costs more to draw than
+    /// SVG); drawn on its own thread from the newest frame, never more than
+    /// this behind the SVG.
     #[serde(default = "default_png_interval_ms")]
     pub png_interval_ms: u64,
 }

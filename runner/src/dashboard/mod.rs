@@ -46,7 +46,7 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
     let board = StatsBoard::start(pipelines.clone());
-    let pngs = pngs::Pngs::new(pipelines.iter().map(|p| p.shared.branches.len()).sum());
+    let pngs = pngs::Pngs::default();
     let hosts = hosts::AllowedHosts::new(bound, allowed_hosts);
     let metrics = metrics::registry(pipelines.clone());
     let app = routes::router(Arc::new(routes::AppState { pipelines, board, pngs, metrics }), hosts);

@@ -3,6 +3,7 @@
 //! once (concurrent downloads of it wait for that render), and at most
 //! `MAX_RENDERS` are drawn at a time across the dashboard.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -21,10 +22,16 @@ type Png = Result<Bytes, String>;
 type Cached = (RenderedFrame, Arc<OnceCell<Png>>);
 
 pub struct Pngs {
-    /// The newest frame asked for, per pipeline (in the dashboard's order).
-    cached: Vec<Mutex<Option<Cached>>>,
+    /// The newest frame asked for, per chart (by `BranchFrames::id`).
+    cached: Mutex<HashMap<u64, Option<Cached>>>,
     permits: Arc<Semaphore>,
     counts: Arc<Counts>,
+}
+
+impl Default for Pngs {
+    fn default() -> Self {
+        Pngs { cached: Mutex::default(), permits: Arc::new(Semaphore::new(MAX_RENDERS)), counts: Arc::default() }
+    }
 }
 
 /// What `/api/renders` reports.
@@ -38,19 +45,12 @@ pub struct Counts {
 }
 
 impl Pngs {
-    pub fn new(pipelines: usize) -> Self {
-        Pngs {
-            cached: (0..pipelines).map(|_| Mutex::new(None)).collect(),
-            permits: Arc::new(Semaphore::new(MAX_RENDERS)),
-            counts: Arc::default(),
-        }
-    }
-
-    /// The PNG of pipeline `index`'s current frame (or a newer one already
+    /// The PNG of chart `chart`'s current frame (or a newer one already
     /// asked for), drawn once per frame.
-    pub async fn png(&self, index: usize, frame: RenderedFrame) -> Png {
+    pub async fn png(&self, chart: u64, frame: RenderedFrame) -> Png {
         let (frame, cell) = {
-            let mut cached = self.cached[index].lock().expect("png cache poisoned");
+            let mut all = self.cached.lock().expect("png cache poisoned");
+            let cached = all.entry(chart).or_default();
             // Frame sequences only grow, so a newer cached frame serves too.
             if cached.as_ref().is_none_or(|(c, _)| c.sequence < frame.sequence) {
                 *cached = Some((frame, Arc::default()));

@@ -62,7 +62,7 @@ async fn pipelines(State(state): State<AppStateRef>) -> Response {
         .pipelines
         .iter()
         .map(|p| {
-            let branches: Vec<&String> = p.shared.branches.iter().filter_map(|c| c.name.as_ref()).collect();
+            let branches: Vec<String> = p.shared.charts.list().into_iter().filter_map(|c| c.name).collect();
             serde_json::json!({ "name": p.name, "has_chart": p.files.is_some(), "branches": branches })
         })
         .collect();
@@ -86,9 +86,7 @@ async fn events(State(state): State<AppStateRef>) -> Sse<impl Stream<Item = Resu
     // which skip to the newest frame when they catch up.
     let (tx, rx) = mpsc::channel::<Event>(8);
     for pipeline in &state.pipelines {
-        for branch in 0..pipeline.shared.branches.len() {
-            tokio::spawn(forward_frames(pipeline.clone(), branch, tx.clone()));
-        }
+        tokio::spawn(forward_branches(pipeline.clone(), tx.clone()));
     }
     tokio::spawn(forward_stats(state.board.clone(), tx));
     let stream = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|event| (Ok(event), rx)) });
@@ -106,19 +104,48 @@ fn frame_event(pipeline: &str, branch: Option<&str>, frame: &RenderedFrame) -> E
     Event::default().event("frame").data(data.to_string())
 }
 
-async fn forward_frames(pipeline: PipelineView, branch: usize, tx: mpsc::Sender<Event>) {
-    let chart = &pipeline.shared.branches[branch];
-    let mut frames = chart.frames.subscribe();
+/// Follows a pipeline's list of branches: says which there are (first, and
+/// after every reload that adds or removes one) and forwards each one's
+/// frames, until the client goes.
+async fn forward_branches(pipeline: PipelineView, tx: mpsc::Sender<Event>) {
+    let mut list = pipeline.shared.charts.subscribe();
+    let mut forwarded = std::collections::BTreeSet::new();
     loop {
-        let event =
-            frames.borrow_and_update().as_ref().map(|frame| frame_event(&pipeline.name, chart.name.as_deref(), frame));
+        let branches = list.borrow_and_update().clone();
+        let names: Vec<&String> = branches.iter().filter_map(|b| b.name.as_ref()).collect();
+        let data = serde_json::json!({ "pipeline": pipeline.name, "branches": names });
+        if tx.send(Event::default().event("branches").data(data.to_string())).await.is_err() {
+            return;
+        }
+        // A removed branch's forwarder ends with its frames.
+        forwarded.retain(|id| branches.iter().any(|b| b.id == *id));
+        for branch in branches.iter().filter(|b| forwarded.insert(b.id)) {
+            let frames = branch.frames.subscribe();
+            tokio::spawn(forward_frames(pipeline.name.clone(), branch.name.clone(), frames, tx.clone()));
+        }
+        tokio::select! {
+            changed = list.changed() => if changed.is_err() { return },
+            () = tx.closed() => return,
+        }
+    }
+}
+
+async fn forward_frames(
+    pipeline: String,
+    branch: Option<String>,
+    mut frames: tokio::sync::watch::Receiver<Option<RenderedFrame>>,
+    tx: mpsc::Sender<Event>,
+) {
+    loop {
+        let event = frames.borrow_and_update().as_ref().map(|frame| frame_event(&pipeline, branch.as_deref(), frame));
         if let Some(event) = event
             && tx.send(event).await.is_err()
         {
             return;
         }
-        if frames.changed().await.is_err() {
-            return;
+        tokio::select! {
+            changed = frames.changed() => if changed.is_err() { return },
+            () = tx.closed() => return,
         }
     }
 }
@@ -152,7 +179,7 @@ async fn chart_file(
     let Some(at) = state.pipelines.iter().position(|p| p.name == pipeline) else {
         return (StatusCode::NOT_FOUND, format!("no pipeline named {pipeline:?}\n")).into_response();
     };
-    let charts = &state.pipelines[at].shared.branches;
+    let charts = state.pipelines[at].shared.charts.list();
     let branch = match &query.branch {
         None => 0,
         Some(name) => match charts.iter().position(|c| c.name.as_ref() == Some(name)) {
@@ -160,8 +187,8 @@ async fn chart_file(
             None => return (StatusCode::NOT_FOUND, format!("no branch named {name:?}\n")).into_response(),
         },
     };
-    // PNGs are cached per chart, numbered across the pipelines.
-    let index = state.pipelines[..at].iter().map(|p| p.shared.branches.len()).sum::<usize>() + branch;
+    // PNGs are cached per chart.
+    let index = charts[branch].id;
     let Some(frame) = charts[branch].frames.borrow().clone() else {
         return (StatusCode::SERVICE_UNAVAILABLE, "no chart frame has been drawn yet\n").into_response();
     };

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use buzz_sdk::abi::{FfiHeader, FfiRecord};
 
 use super::Shared;
+use super::charts::BranchFrames;
 use super::control::{BranchSwap, ConsumerSwap, Offer, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
@@ -43,6 +44,9 @@ pub struct Consumer {
     pub tasks: Tasks,
     /// One per branch, in order.
     pub writers: Vec<ChartWriter>,
+    /// Each branch's entry in the shared list, in order (kept with the
+    /// tasks: the list is replaced only once a reload is in place).
+    pub charts: Vec<BranchFrames>,
     pub frames: FrameClock,
     /// How often the tasks' state is checkpointed with their positions.
     pub checkpoint_every: Duration,
@@ -286,9 +290,9 @@ impl Consumer {
             let input = Input { records: &buffers.records, passed, batch, reader };
             let mut refused = BTreeSet::new();
             // Every branch gets every record; one branch's refusal is its own.
-            for (index, branch) in task.branches.iter_mut().enumerate() {
-                let its = process_branch(branch, index, &input, shared);
-                Counters::add(&shared.branches[index].records_out, passed.len().saturating_sub(its.len()));
+            for (entry, branch) in self.charts.iter().zip(&mut task.branches) {
+                let its = process_branch(branch, entry, &input, shared);
+                Counters::add(&entry.figures.records_out, passed.len().saturating_sub(its.len()));
                 refused.extend(its);
             }
             Counters::add(&shared.counters.records_out, passed.len() - refused.len());
@@ -323,7 +327,10 @@ impl Consumer {
         let own = self.tasks.states(branch)?;
         let (name, named) = (&self.tasks.branches[branch].name, self.tasks.named);
         let mut parts: Vec<view::PartialState<'_>> = own.iter().map(|(t, c)| (Some(t), Some(c))).collect();
-        parts.extend(peers.iter().map(|p| p.branch(name, named)));
+        parts.extend(peers.iter().map(|p| {
+            let saved = p.branch(name, named);
+            (saved.transforms.last().copied(), saved.chart)
+        }));
         let mut chart = view::merged_chart(&self.tasks, branch, &parts)?;
         let frame = chart.frame().map_err(|e| e.to_string())?;
         Ok((frame, chart.renderer()))
@@ -333,8 +340,8 @@ impl Consumer {
     /// held-back output goes to its chart.
     fn flush_transforms(&mut self, shared: &Shared) {
         for (_, task) in self.tasks.iter_mut() {
-            for (index, branch) in task.branches.iter_mut().enumerate() {
-                if flush_transform(branch, index, shared) {
+            for (entry, branch) in self.charts.iter().zip(&mut task.branches) {
+                if flush_transform(branch, entry, shared) {
                     self.frames.changed();
                 }
             }
@@ -398,12 +405,13 @@ impl Consumer {
             self.switch_transport(reader, drain_to.as_ref(), buffers, shared);
         }
         self.reader.limit_record_bytes(self.gate.max_bytes());
-        let reset = branches.iter().any(|b| b.reset_transform || b.reset_chart);
         let result = self.swap_stages(branches);
-        if result.is_ok() && reset {
-            // Saved at once: a restart must not restore the state of before.
+        if result == Ok(true) {
+            // Saved at once: a restart must not restore the state of before
+            // (nor miss a branch added, nor find one removed).
             self.checkpoint(shared, |_| true);
         }
+        let result = result.map(drop);
         if let Some(interval) = frame_interval {
             self.frames.interval = interval;
         }
@@ -459,57 +467,79 @@ impl Consumer {
         buffers.batch.clear();
     }
 
-    /// Puts new stages (and chart outputs) in place in every task's
-    /// branches, each carrying its predecessor's state; all or nothing.
-    fn swap_stages(&mut self, branches: Vec<BranchSwap>) -> Result<(), String> {
+    /// Puts the edited branches in place in every task, in the file's new
+    /// order: new stages carry their predecessors' state, added branches
+    /// start empty, removed ones go with their state and chart writer. All
+    /// or nothing. Says whether the state changed shape (a checkpoint must
+    /// follow at once).
+    fn swap_stages(&mut self, mut branches: Vec<BranchSwap>) -> Result<bool, String> {
         if branches.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
-        type Built = Vec<(Option<StageInstance>, Option<StageInstance>)>;
-        let mut replaced: Vec<(i32, Built)> = Vec::new();
+        let running = self.writers.len();
+        if branches.iter().any(|b| b.was.map_or(b.writer.is_none(), |i| i >= running)) {
+            return Err("a reload named a branch that is not running, or a new branch without its chart".into());
+        }
+        // Everything is built, for every task, before anything changes.
+        type Built = Vec<(Vec<Option<StageInstance>>, Option<StageInstance>)>;
+        let mut built: BTreeMap<i32, Built> = BTreeMap::new();
         for (partition, task) in self.tasks.iter_mut() {
-            let mut built = Vec::new();
-            for (swap, old) in branches.iter().zip(&mut task.branches) {
-                let transform = swap
-                    .transform
-                    .as_ref()
-                    .map(|s| successor(&mut old.transform, s, swap.reset_transform))
-                    .transpose()?;
-                let chart = swap.chart.as_ref().map(|s| successor(&mut old.chart, s, swap.reset_chart)).transpose()?;
-                built.push((transform, chart));
-            }
-            replaced.push((partition, built));
-        }
-        for (partition, built) in replaced {
-            let task = self.tasks.get(partition)?;
-            for ((swap, old), (transform, chart)) in branches.iter().zip(&mut task.branches).zip(built) {
-                task.dirty |= swap.reset_transform || swap.reset_chart;
-                // A transform that starts afresh (reset, or another type)
-                // feeds a chart reset with it: what it held back goes too.
-                if let Some(new) = transform {
-                    old.transform = new;
+            let mut parts = Vec::new();
+            for swap in &branches {
+                let mut old = swap.was.map(|i| &mut task.branches[i]);
+                let mut transforms = Vec::new();
+                for (place, spec) in swap.transforms.iter().enumerate() {
+                    let before = old.as_mut().and_then(|o| o.transforms.get_mut(place));
+                    let reset = swap.reset_transforms[place];
+                    transforms.push(spec.as_ref().map(|s| successor(before, s, reset)).transpose()?);
                 }
-                if let Some(new) = chart {
-                    old.chart = new;
-                }
+                let before = old.map(|o| &mut o.chart);
+                let chart = swap.chart.as_ref().map(|s| successor(before, s, swap.reset_chart)).transpose()?;
+                parts.push((transforms, chart));
             }
+            built.insert(partition, parts);
         }
-        for (index, swap) in branches.into_iter().enumerate() {
-            if let Some(writer) = swap.writer {
-                // The old writer finishes its thread when dropped.
-                self.writers[index] = writer;
+        let reshaped = branches.len() != running
+            || branches.iter().enumerate().any(|(i, b)| b.was != Some(i))
+            || branches.iter().any(BranchSwap::resets);
+        for (partition, task) in self.tasks.iter_mut() {
+            let mut old: Vec<Option<BranchTask>> = std::mem::take(&mut task.branches).into_iter().map(Some).collect();
+            for (swap, (transforms, chart)) in branches.iter().zip(built.remove(&partition).unwrap_or_default()) {
+                let previous = swap.was.and_then(|i| old[i].take());
+                let (mut kept, mut kept_chart) = match previous {
+                    Some(p) => (p.transforms.into_iter().map(Some).collect(), Some(p.chart)),
+                    None => (Vec::new(), None),
+                };
+                // `None` keeps the running stage, which is then there.
+                let mut keep = |place: usize| kept.get_mut(place).and_then(Option::take).expect("a kept stage runs");
+                let transforms = transforms.into_iter().enumerate().map(|(i, t)| t.unwrap_or_else(|| keep(i)));
+                let transforms = transforms.collect();
+                let chart = chart.unwrap_or_else(|| kept_chart.take().expect("a kept chart runs"));
+                task.branches.push(BranchTask { transforms, chart });
             }
-            self.tasks.branches[index] = swap.spec;
+            task.dirty |= reshaped;
         }
-        Ok(())
+        // Replaced writers, and those of removed branches, finish their
+        // threads as they are dropped here.
+        let mut writers: Vec<Option<ChartWriter>> = std::mem::take(&mut self.writers).into_iter().map(Some).collect();
+        for swap in &mut branches {
+            let writer = swap.writer.take().or_else(|| swap.was.and_then(|i| writers[i].take()));
+            self.writers.push(writer.expect("checked above"));
+        }
+        self.charts = branches.iter().map(|b| b.entry.clone()).collect();
+        self.tasks.branches = branches.into_iter().map(|b| b.spec).collect();
+        Ok(reshaped)
     }
 }
 
-/// A stage built from `spec` with `old`'s state carried over (unless `reset`).
-fn successor(old: &mut StageInstance, spec: &StageSpec, reset: bool) -> Result<StageInstance, String> {
+/// A stage built from `spec` with `old`'s state carried over (unless
+/// `reset`, or there is no `old`: a stage the edit adds).
+fn successor(old: Option<&mut StageInstance>, spec: &StageSpec, reset: bool) -> Result<StageInstance, String> {
     let mut new = build(spec)?;
-    carry_state(old, &mut new, reset)
-        .map_err(|e| format!("the {}'s state could not be carried over: {e}", spec.section))?;
+    if let Some(old) = old {
+        carry_state(old, &mut new, reset)
+            .map_err(|e| format!("the {}'s state could not be carried over: {e}", spec.label()))?;
+    }
     Ok(new)
 }
 
@@ -522,84 +552,122 @@ struct Input<'a> {
     reader: &'a dyn TransportReader,
 }
 
-/// One partition's records through branch `index`'s transform and into its
-/// chart; answers the indices (into `records`) of those the transform
-/// refused.
-fn process_branch(task: &mut BranchTask, index: usize, input: &Input<'_>, shared: &Shared) -> BTreeSet<usize> {
+/// One partition's records through a branch's chain of transforms and
+/// into its chart; answers the indices (into `records`) of those the first
+/// transform refused.
+fn process_branch(task: &mut BranchTask, branch: &BranchFrames, input: &Input<'_>, shared: &Shared) -> BTreeSet<usize> {
     let Input { records, passed, batch, reader } = *input;
-    let transform_type = task.transform.type_name().to_string();
+    let len = task.transforms.len();
+    let label = transform_label(0, len);
+    let (first, rest) = task.transforms.split_first_mut().expect("a branch has a transform");
+    let transform_type = first.type_name().to_string();
     let mut refused = BTreeSet::new();
-    match task.transform.process(records) {
+    match first.process(records) {
         Ok(out) => {
             for reject in out.rejects {
                 refused.insert(reject.input_index);
-                let letter = DeadLetter::new("transform", &transform_type, reason_of(reject), &[])
-                    .panicked(reject.panicked != 0);
+                let letter =
+                    DeadLetter::new(&label, &transform_type, reason_of(reject), &[]).panicked(reject.panicked != 0);
                 let letter = match passed.get(reject.input_index) {
                     None => letter,
                     Some(&at) => DeadLetter { payload: batch.payload(at), ..letter }.from_batch(batch, at, reader),
                 };
-                shared.branch_dead_letter(index, letter);
+                shared.branch_dead_letter(branch, letter);
             }
-            feed_chart(&mut task.chart, index, out, shared);
+            feed_on((rest, 1, len), &mut task.chart, branch, out, shared);
         }
         Err(e) => {
             // The whole batch failed (its end-of-batch step erred or panicked):
             // every record goes to the dead letters with the reason.
-            let branch = shared.branches[index].name.as_deref();
-            tracing::error!(pipeline = %shared.name, branch, "transform {transform_type} failed on a batch: {e}");
+            tracing::error!(pipeline = %shared.name, branch = branch.name.as_deref(), "{label} {transform_type} failed on a batch: {e}");
             refused.extend(0..passed.len());
             for &i in passed {
-                let letter = DeadLetter::new("transform", &transform_type, &e.message, batch.payload(i));
-                shared.branch_dead_letter(index, letter.panicked(e.panicked).from_batch(batch, i, reader));
+                let letter = DeadLetter::new(&label, &transform_type, &e.message, batch.payload(i));
+                shared.branch_dead_letter(branch, letter.panicked(e.panicked).from_batch(batch, i, reader));
             }
         }
     }
     refused
 }
 
-/// Flushes branch `index`'s transform's held-back output (a partial batch)
-/// into its chart; says whether it gave the chart anything.
-fn flush_transform(task: &mut BranchTask, index: usize, shared: &Shared) -> bool {
-    match task.transform.flush() {
-        Ok(out) => {
-            let fed = !out.records.is_empty();
-            feed_chart(&mut task.chart, index, out, shared);
-            fed
+/// How dead letters and logs name the transform at `place` of a chain of `len`.
+fn transform_label(place: usize, len: usize) -> String {
+    crate::config::stage_label("transform", (len > 1).then_some(place))
+}
+
+/// Flushes each transform's held-back output (a partial batch) on down the
+/// chain into the chart, first to last (what the first flushes reaches
+/// the second before that one is flushed); says whether the chart got anything.
+fn flush_transform(task: &mut BranchTask, branch: &BranchFrames, shared: &Shared) -> bool {
+    let mut fed = false;
+    let len = task.transforms.len();
+    for place in 0..len {
+        let (done, rest) = task.transforms.split_at_mut(place + 1);
+        let transform = &mut done[place];
+        let type_name = transform.type_name().to_string();
+        match transform.flush() {
+            Ok(out) => fed |= feed_on((rest, place + 1, len), &mut task.chart, branch, out, shared),
+            Err(e) => {
+                let label = transform_label(place, len);
+                tracing::error!(pipeline = %shared.name, branch = branch.name.as_deref(), "{label} {type_name} failed to flush: {e}")
+            }
         }
-        Err(e) => {
-            let branch = shared.branches[index].name.as_deref();
-            tracing::error!(pipeline = %shared.name, branch, "transform {} failed to flush: {e}", task.transform.type_name());
-            false
-        }
+    }
+    fed
+}
+
+/// Gives a transform's output to the transforms after it (`rest`, the
+/// first of them at `place` of a chain of `len`), each feeding the next,
+/// and the last's to the chart; says whether the chart was given anything.
+fn feed_on(
+    (rest, place, len): (&mut [StageInstance], usize, usize),
+    chart: &mut StageInstance,
+    branch: &BranchFrames,
+    out: Batch<'_>,
+    shared: &Shared,
+) -> bool {
+    match rest.split_first_mut() {
+        None => feed_stage(chart, "chart", branch, out.records, shared).is_some(),
+        Some((next, rest)) => match feed_stage(next, &transform_label(place, len), branch, out.records, shared) {
+            Some(out) => feed_on((rest, place + 1, len), chart, branch, out, shared),
+            None => false,
+        },
     }
 }
 
-/// Gives a transform's output to branch `index`'s chart; its rejects are
-/// dead-lettered.
-fn feed_chart(chart: &mut StageInstance, index: usize, out: Batch<'_>, shared: &Shared) {
-    if out.records.is_empty() {
-        return;
+/// Gives records another stage made to `stage` (the next transform of a
+/// chain, or the chart); its rejects are dead-lettered under `label`. Its
+/// output, unless there was nothing to give or the whole batch failed.
+fn feed_stage<'s>(
+    stage: &'s mut StageInstance,
+    label: &str,
+    branch: &BranchFrames,
+    records: &[FfiRecord],
+    shared: &Shared,
+) -> Option<Batch<'s>> {
+    if records.is_empty() {
+        return None;
     }
-    let type_name = chart.type_name().to_string();
-    match chart.process(out.records) {
-        Ok(charted) => {
-            for reject in charted.rejects {
-                // SAFETY: the transform's output is alive until its next call.
-                let payload = out.records.get(reject.input_index).map_or(&[][..], |r| unsafe { r.payload.as_bytes() });
-                let letter = DeadLetter::new("chart", &type_name, reason_of(reject), payload);
-                shared.branch_dead_letter(index, letter.panicked(reject.panicked != 0));
+    let type_name = stage.type_name().to_string();
+    match stage.process(records) {
+        Ok(out) => {
+            for reject in out.rejects {
+                // SAFETY: the feeding stage's output is alive until its next call.
+                let payload = records.get(reject.input_index).map_or(&[][..], |r| unsafe { r.payload.as_bytes() });
+                let letter = DeadLetter::new(label, &type_name, reason_of(reject), payload);
+                shared.branch_dead_letter(branch, letter.panicked(reject.panicked != 0));
             }
+            Some(out)
         }
         Err(e) => {
-            let branch = shared.branches[index].name.as_deref();
-            tracing::error!(pipeline = %shared.name, branch, "chart {type_name} failed on a batch: {e}");
-            for record in out.records {
+            tracing::error!(pipeline = %shared.name, branch = branch.name.as_deref(), "{label} {type_name} failed on a batch: {e}");
+            for record in records {
                 // SAFETY: as above.
                 let payload = unsafe { record.payload.as_bytes() };
-                let letter = DeadLetter::new("chart", &type_name, &e.message, payload);
-                shared.branch_dead_letter(index, letter.panicked(e.panicked));
+                let letter = DeadLetter::new(label, &type_name, &e.message, payload);
+                shared.branch_dead_letter(branch, letter.panicked(e.panicked));
             }
+            None
         }
     }
 }

@@ -6,28 +6,47 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::charts::BranchFrames;
 use super::record_gate::RecordGate;
 use crate::chart_output::ChartWriter;
 use crate::config::{BranchSpec, StageSpec};
 use crate::plugin_host::StageInstance;
 use crate::transport::{EndMark, TransportReader, TransportWriter};
 
-/// New parts for one branch; `None` keeps the running one.
+/// One branch as a reload leaves it: a running branch with new parts
+/// (`None` keeps the running one), or a branch the edit adds.
 pub struct BranchSwap {
     /// The branch as the edited file has it.
     pub spec: BranchSpec,
-    /// Built once per partition task (the reload built one to check it).
-    pub transform: Option<StageSpec>,
+    /// The running branch it carries on (its index), `None` for a new one.
+    pub was: Option<usize>,
+    /// One per transform of the new chain: `Some` is built once per
+    /// partition task (the reload built one to check it), `None` keeps the
+    /// running transform at that place.
+    pub transforms: Vec<Option<StageSpec>>,
     pub chart: Option<StageSpec>,
-    /// The new transform or chart starts empty: its state meant something else.
-    pub reset_transform: bool,
+    /// Per transform, then for the chart: the new stage starts empty, its
+    /// state meant something else.
+    pub reset_transforms: Vec<bool>,
     pub reset_chart: bool,
     pub writer: Option<ChartWriter>,
+    /// Its entry in the list of branches (a running branch's own, or a new
+    /// one), whose figures the consumer counts.
+    pub entry: BranchFrames,
+}
+
+impl BranchSwap {
+    /// Some stage of the branch starts afresh, or the branch is new.
+    pub fn resets(&self) -> bool {
+        self.was.is_none() || self.reset_chart || self.reset_transforms.iter().any(|r| *r)
+    }
 }
 
 /// New parts for the consumer half; `None` keeps the running one.
 pub struct ConsumerSwap {
-    /// One per branch, in order, when any branch changed; else empty.
+    /// Every branch of the edited file, in its order, when any branch
+    /// changed or was added or removed (a running branch not listed is
+    /// removed); else empty.
     pub branches: Vec<BranchSwap>,
     pub reader: Option<Box<dyn TransportReader>>,
     pub frame_interval: Option<Duration>,

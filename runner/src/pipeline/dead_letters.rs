@@ -6,18 +6,19 @@ use std::io::{BufWriter, Write};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use base64::Engine;
-use serde_json::{Value as Json, json};
+use serde_json::Value as Json;
 
 use buzz_sdk::abi::{FfiRecord, FfiSlice, NO_TIMESTAMP};
 
+use super::dead_letter_line::{Bytes, DeadLetterLine};
 use crate::config::DeadLetterTarget;
 use crate::transport::kafka::KafkaWriter;
 use crate::transport::{RecordBatch, SendProgress, TransportReader, TransportWriter};
 
 /// One record that could not be processed.
 pub struct DeadLetter<'a> {
-    /// `source`, `transport`, `transform` or `chart`.
+    /// `source`, `transport`, `transform` (`transform[1]`... in a chain)
+    /// or `chart`.
     pub stage: &'a str,
     pub stage_type: &'a str,
     /// The branch whose stage refused it (pipelines with named branches).
@@ -68,12 +69,8 @@ impl<'a> DeadLetter<'a> {
     }
 }
 
-/// Bytes as JSON: text where they are UTF-8, else `{"base64": ...}`.
-fn bytes_json(bytes: &[u8]) -> Json {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => json!(text),
-        Err(_) => json!({ "base64": base64::engine::general_purpose::STANDARD.encode(bytes) }),
-    }
+fn borrowed(bytes: &[u8]) -> Bytes<'_> {
+    Bytes(std::borrow::Cow::Borrowed(bytes))
 }
 
 /// A JSON-lines file of dead letters, created on the first one.
@@ -113,45 +110,28 @@ impl DeadLetters {
     }
 
     pub fn write(&self, letter: DeadLetter<'_>) {
-        let mut entry = json!({
-            "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "pipeline": self.pipeline,
-            "stage": letter.stage,
-            "stage_type": letter.stage_type,
-            "reason": letter.reason,
-        });
-        if let Some(branch) = letter.branch {
-            entry["branch"] = json!(branch);
-        }
-        if letter.panicked {
-            entry["panicked"] = json!(true);
-        }
-        if letter.stage == "chart" {
+        let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let line = DeadLetterLine {
+            time: Some(time.into()),
+            pipeline: Some(self.pipeline.as_str().into()),
+            stage: Some(letter.stage.into()),
+            stage_type: Some(letter.stage_type.into()),
+            reason: Some(letter.reason.into()),
+            branch: letter.branch.map(Into::into),
+            panicked: letter.panicked,
             // What the chart refused is the transform's output, which the
             // pipeline's input cannot take: `buzz replay` skips it.
-            entry["replayable"] = json!(false);
+            replayable: (letter.stage == "chart").then_some(false),
+            key: letter.key.map(borrowed),
+            timestamp_ms: letter.timestamp_ms,
+            headers: letter.headers.iter().map(|&(name, value)| (borrowed(name), value.map(borrowed))).collect(),
+            position: letter.position,
+            ..DeadLetterLine::default()
         }
-        match std::str::from_utf8(letter.payload) {
-            Ok(text) => entry["payload"] = json!(text),
-            Err(_) => entry["payload_base64"] = json!(base64::engine::general_purpose::STANDARD.encode(letter.payload)),
-        }
-        if let Some(key) = letter.key {
-            entry["key"] = bytes_json(key);
-        }
-        if let Some(timestamp_ms) = letter.timestamp_ms {
-            entry["timestamp_ms"] = json!(timestamp_ms);
-        }
-        if !letter.headers.is_empty() {
-            let headers: Vec<Json> =
-                letter.headers.iter().map(|(name, value)| json!([bytes_json(name), value.map(bytes_json)])).collect();
-            entry["headers"] = json!(headers);
-        }
-        if let Some(position) = letter.position {
-            entry["position"] = position;
-        }
+        .with_payload(letter.payload);
         self.count.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(stage = letter.stage, reason = letter.reason, "record sent to the dead letters");
-        let line = serde_json::to_vec(&entry).expect("dead letters encode");
+        let line = serde_json::to_vec(&line).expect("dead letters encode");
         let mut sink = self.sink.lock().expect("dead letters poisoned");
         sink.held.push(line);
         if let Err(e) = sink.write_held() {

@@ -2,9 +2,11 @@
 //! half (source -> transport) and the consumer half (transport -> transform
 //! -> chart) on their own threads.
 
+mod charts;
 mod consumer;
 mod control;
 mod counters;
+mod dead_letter_line;
 mod dead_letters;
 mod frame_clock;
 mod producer;
@@ -23,12 +25,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub use charts::{BranchFrames, Charts};
 pub use control::{BranchSwap, ConsumerSwap, Offer, ProducerSwap, ReloadReport, ReloadStatus, ReloadTimes};
 pub use counters::Counters;
+pub use dead_letter_line::DeadLetterLine;
 pub use dead_letters::{DeadLetter, DeadLetters};
 pub use frame_clock::{Drawing, FrameClock};
 pub use record_gate::RecordGate;
-pub use shared::{Handover, Shared, SharedBranch, Status};
+pub use shared::{Handover, Shared, Status};
 pub use stats::{BranchStats, ChartStats, Stats};
 pub use stop::StopToken;
 pub use summary::Summary;
@@ -95,7 +99,7 @@ pub fn check(spec: &PipelineSpec) -> Result<(), Diagnostics> {
         errors.0.extend(e.0);
     }
     for branch in &spec.branches {
-        for stage in [&branch.transform, &branch.chart] {
+        for stage in branch.stages() {
             if let Err(mut e) = build_stage(spec, stage) {
                 if spec.named_branches {
                     crate::config::in_branch(&mut e.0, &branch.name);
@@ -143,15 +147,20 @@ pub fn configuration(spec: &PipelineSpec) -> serde_json::Value {
         "source": stage(&spec.source),
         "transport": spec.transport.describe(),
     });
+    // A chain of several transforms is a list; one transform, a table.
+    let transforms = |b: &BranchSpec| match b.transforms.as_slice() {
+        [one] => stage(one),
+        chain => serde_json::Value::Array(chain.iter().map(stage).collect()),
+    };
     match spec.branches.as_slice() {
         [only] if !spec.named_branches => {
-            configuration["transform"] = stage(&only.transform);
+            configuration["transform"] = transforms(only);
             configuration["chart"] = stage(&only.chart);
         }
         branches => {
-            let named = branches.iter().map(|b| {
-                (b.name.clone(), serde_json::json!({ "transform": stage(&b.transform), "chart": stage(&b.chart) }))
-            });
+            let named = branches
+                .iter()
+                .map(|b| (b.name.clone(), serde_json::json!({ "transform": transforms(b), "chart": stage(&b.chart) })));
             configuration["branches"] = serde_json::Value::Object(named.collect());
         }
     }
@@ -310,9 +319,8 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
         check_chart_outputs(spec)?;
         // Built once here to report a bad stage at start; the consumer
         // builds one of each per partition.
-        for branch in &spec.branches {
-            build_stage(spec, &branch.transform)?;
-            build_stage(spec, &branch.chart)?;
+        for stage in spec.branches.iter().flat_map(BranchSpec::stages) {
+            build_stage(spec, stage)?;
         }
         let reader = if options.role == Role::View {
             transport::open_view(&spec.transport)
@@ -320,10 +328,11 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
             transport::open_reader(&spec.transport)
         }
         .map_err(|e| fail(format!("transport: {e}")))?;
+        let charts = shared.charts.list();
         let writers = spec
             .branches
             .iter()
-            .zip(&shared.branches)
+            .zip(&charts)
             .map(|(branch, chart)| start_writer(spec, branch, chart))
             .collect::<Result<Vec<_>, _>>()
             .map_err(fail)?;
@@ -334,6 +343,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
             reader,
             tasks: tasks::Tasks::new(spec.branches.clone(), spec.named_branches),
             writers,
+            charts,
             frames: FrameClock::new(min_frame_interval(spec)),
             checkpoint_every: spec.checkpoint_every,
             control: receiver,
@@ -368,7 +378,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
 }
 
 /// Starts the thread that draws and writes a branch's chart.
-pub fn start_writer(spec: &PipelineSpec, branch: &BranchSpec, chart: &SharedBranch) -> Result<ChartWriter, String> {
+pub fn start_writer(spec: &PipelineSpec, branch: &BranchSpec, chart: &BranchFrames) -> Result<ChartWriter, String> {
     let output = &branch.chart_output;
     let thread = match &chart.name {
         Some(name) => format!("{}-{name}", spec.name),

@@ -6,6 +6,7 @@
 //! letters, for its own figures; only the pipeline's watch logs, and its
 //! reason names the branch. Counted per window of records, not per record.
 
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -50,20 +51,20 @@ impl Refusals {
     }
 }
 
-/// The pipeline's watch and each branch's.
+/// The pipeline's watch and each running branch's (by its id: a branch a
+/// reload adds gets one, a removed one's goes).
 pub struct RefusalWatches {
     pipeline: RefusalWatch,
-    branches: Vec<RefusalWatch>,
+    branches: BTreeMap<u64, RefusalWatch>,
 }
 
 impl RefusalWatches {
     pub fn new(shared: &Shared) -> Self {
         let consumed = Counters::get(&shared.counters.consumed);
         let watch = |refused| RefusalWatch::new(consumed, refused);
-        RefusalWatches {
-            pipeline: watch(Counters::get(&shared.counters.dead_letter)),
-            branches: shared.branches.iter().map(|b| watch(Counters::get(&b.dead_letter))).collect(),
-        }
+        let branches =
+            shared.charts.list().iter().map(|b| (b.id, watch(Counters::get(&b.figures.dead_letter)))).collect();
+        RefusalWatches { pipeline: watch(Counters::get(&shared.counters.dead_letter)), branches }
     }
 
     /// Looks at the records read since each window began.
@@ -75,8 +76,12 @@ impl RefusalWatches {
             Some(Turn::Recovered(message)) => tracing::info!(pipeline = %shared.name, "{message}"),
             None => {}
         }
-        for (watch, branch) in self.branches.iter_mut().zip(&shared.branches) {
-            watch.check(consumed, Counters::get(&branch.dead_letter), &branch.refusals);
+        let branches = shared.charts.list();
+        self.branches.retain(|id, _| branches.iter().any(|b| b.id == *id));
+        for branch in &branches {
+            let (figures, refused) = (&branch.figures, Counters::get(&branch.figures.dead_letter));
+            let watch = self.branches.entry(branch.id).or_insert_with(|| RefusalWatch::new(consumed, refused));
+            watch.check(consumed, refused, &figures.refusals);
         }
     }
 }

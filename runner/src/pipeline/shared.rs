@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
+use super::charts::{BranchFrames, Charts};
 use super::control::{ReloadReport, ReloadStatus};
 use super::counters::Counters;
 use super::dead_letters::{DeadLetter, DeadLetters};
@@ -28,9 +29,10 @@ pub struct Shared {
     pub dead_letters: DeadLetters,
     pub handover: Handover,
     pub status: Status,
-    /// Each branch's, in the file's order (one, unnamed, for a
-    /// `[transform]` + `[chart]` file).
-    pub branches: Vec<SharedBranch>,
+    /// Each branch's frames and figures, in the file's order (one, unnamed,
+    /// for a `[transform]` + `[chart]` file; a reload may add and remove
+    /// branches).
+    pub charts: Charts,
 }
 
 /// What the producer, the consumer and the reloader hand each other.
@@ -63,28 +65,8 @@ pub struct Status {
     pub refusals: Refusals,
 }
 
-/// One branch's drawn frames and figures.
-pub struct SharedBranch {
-    /// `None` for the one branch of a `[transform]` + `[chart]` file.
-    pub name: Option<String>,
-    /// Its chart's drawn frames, for viewers.
-    pub frames: FrameSender,
-    /// Records its transform took without error: they reached its chart.
-    pub records_out: AtomicU64,
-    /// Records its transform or chart sent to the dead letters.
-    pub dead_letter: AtomicU64,
-    pub refusals: Refusals,
-}
-
 impl Shared {
     pub fn new(spec: &PipelineSpec, role: Role) -> Shared {
-        let branch = |b: &crate::config::BranchSpec| SharedBranch {
-            name: spec.named_branches.then(|| b.name.clone()),
-            frames: FrameSender::new(None),
-            records_out: AtomicU64::new(0),
-            dead_letter: AtomicU64::new(0),
-            refusals: Refusals::default(),
-        };
         Shared {
             name: spec.name.clone(),
             role,
@@ -106,7 +88,9 @@ impl Shared {
                 stage_warning: Default::default(),
                 refusals: Refusals::default(),
             },
-            branches: spec.branches.iter().map(branch).collect(),
+            charts: Charts::new(
+                spec.branches.iter().map(|b| BranchFrames::new(spec.named_branches.then(|| b.name.clone()))).collect(),
+            ),
         }
     }
 
@@ -140,8 +124,8 @@ impl Shared {
     }
 
     /// The frames of the first branch (the only one of most pipelines).
-    pub fn frames(&self) -> &FrameSender {
-        &self.branches[0].frames
+    pub fn frames(&self) -> FrameSender {
+        self.charts.first()
     }
 
     /// A record refused before any branch had it (by the source or the
@@ -152,17 +136,17 @@ impl Shared {
         Counters::add(&self.counters.dead_letter, 1);
     }
 
-    /// A record the transform or chart of branch `index` refused: counted
-    /// for the pipeline and for the branch, and written with its name.
-    pub fn branch_dead_letter(&self, index: usize, letter: DeadLetter<'_>) {
-        let branch = &self.branches[index];
+    /// A record a transform or the chart of `branch` refused: counted for
+    /// the pipeline and for the branch, and written with its name.
+    pub fn branch_dead_letter(&self, branch: &BranchFrames, letter: DeadLetter<'_>) {
+        let figures = &branch.figures;
         let why = refusal(&letter);
         self.status.refusals.note(match &branch.name {
             Some(name) => format!("branch {name}: {why}"),
             None => why.clone(),
         });
-        branch.refusals.note(why);
-        Counters::add(&branch.dead_letter, 1);
+        figures.refusals.note(why);
+        Counters::add(&figures.dead_letter, 1);
         self.dead_letters.write(letter.in_branch(branch.name.as_deref()));
         Counters::add(&self.counters.dead_letter, 1);
     }

@@ -7,9 +7,10 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Role;
+use super::charts::BranchFrames;
 use super::control::ReloadReport;
 use super::counters::Counters;
-use super::shared::{Shared, SharedBranch};
+use super::shared::Shared;
 use crate::transport::TransportStatus;
 
 #[derive(Debug, Clone)]
@@ -44,7 +45,7 @@ pub struct Stats {
     pub refusing: Option<String>,
     /// Each stage's type and settings as now running (after reloads).
     pub configuration: serde_json::Value,
-    /// Each branch's figures, in the file's order.
+    /// Each running branch's figures, in the file's order.
     pub branches: Vec<BranchStats>,
 }
 
@@ -115,13 +116,13 @@ impl Shared {
             transport: status.transport.lock().expect("transport status poisoned").clone(),
             stage_warning: status.stage_warning.lock().expect("warnings poisoned").clone(),
             refusing: status.refusals.refusing(),
-            branches: self.branches.iter().map(|b| branch_stats(b, &configuration)).collect(),
+            branches: self.charts.list().iter().map(|b| branch_stats(b, &configuration)).collect(),
             configuration,
         }
     }
 }
 
-fn branch_stats(branch: &SharedBranch, configuration: &serde_json::Value) -> BranchStats {
+fn branch_stats(branch: &BranchFrames, configuration: &serde_json::Value) -> BranchStats {
     let stages = match &branch.name {
         Some(name) => &configuration["branches"][name],
         None => configuration,
@@ -131,9 +132,9 @@ fn branch_stats(branch: &SharedBranch, configuration: &serde_json::Value) -> Bra
         frame.as_ref().map_or((0, Duration::ZERO, Duration::ZERO), |f| (f.sequence, f.draw_time, f.draw_time_total));
     BranchStats {
         name: branch.name.clone(),
-        records_out: Counters::get(&branch.records_out),
-        dead_letter: Counters::get(&branch.dead_letter),
-        refusing: branch.refusals.refusing(),
+        records_out: Counters::get(&branch.figures.records_out),
+        dead_letter: Counters::get(&branch.figures.dead_letter),
+        refusing: branch.figures.refusals.refusing(),
         chart: ChartStats {
             type_name: stages["chart"]["type"].as_str().unwrap_or_default().to_string(),
             frames_drawn,

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 
 use crate::config::{BranchSpec, StageSpec, declared};
 use crate::plugin_host::StageInstance;
-use crate::state::{BranchState, StageState, TaskCheckpoint, now_ms};
+use crate::state::{BranchState, SavedBranch, StageState, TaskCheckpoint, now_ms};
 
-/// One branch's transform and chart in one partition's task.
+/// One branch's transforms and chart in one partition's task.
 pub struct BranchTask {
-    pub transform: StageInstance,
+    /// In chain order: each feeds the next, the last feeds the chart.
+    pub transforms: Vec<StageInstance>,
     pub chart: StageInstance,
 }
 
@@ -30,13 +31,13 @@ pub struct Tasks {
     by_partition: BTreeMap<i32, Task>,
 }
 
-/// What a branch's transform's and chart's state mean, saved with them.
-pub type Meanings = (Option<serde_json::Value>, Option<serde_json::Value>);
+/// What a branch's transforms' and chart's state mean, saved with them.
+pub type Meanings = (Vec<Option<serde_json::Value>>, Option<serde_json::Value>);
 
 /// Builds a stage from its checked settings.
 pub fn build(spec: &StageSpec) -> Result<StageInstance, String> {
     StageInstance::new(spec.plugin.clone(), &spec.type_name, &spec.settings)
-        .map_err(|e| format!("cannot build {} {}: {e}", spec.section, spec.type_name))
+        .map_err(|e| format!("cannot build {} {}: {e}", spec.label(), spec.type_name))
 }
 
 /// Saves a stage's state with its type and what it means.
@@ -66,7 +67,9 @@ pub fn restore(spec: &StageSpec, saved: Option<&StageState>) -> Result<StageInst
         return Err(format!(
             "the checkpoint holds the state of {} {}, but the pipeline now names {}; \
              change it back, or start over with `buzz reset`",
-            spec.section, saved.type_name, spec.type_name
+            spec.label(),
+            saved.type_name,
+            spec.type_name
         ));
     }
     if let Some(state) = &saved.state {
@@ -74,7 +77,8 @@ pub fn restore(spec: &StageSpec, saved: Option<&StageState>) -> Result<StageInst
             format!(
                 "{} {} cannot read its checkpointed state ({e}); \
                  start over with `buzz reset`, or use the plugin version that saved it",
-                spec.section, spec.type_name
+                spec.label(),
+                spec.type_name
             )
         })?;
     }
@@ -83,40 +87,68 @@ pub fn restore(spec: &StageSpec, saved: Option<&StageState>) -> Result<StageInst
 
 impl BranchSpec {
     pub fn meanings(&self) -> Meanings {
-        (self.transform.meaning(), self.chart.meaning())
+        (self.transforms.iter().map(StageSpec::meaning).collect(), self.chart.meaning())
     }
 
     fn build(&self) -> Result<BranchTask, String> {
-        Ok(BranchTask { transform: build(&self.transform)?, chart: build(&self.chart)? })
+        let transforms = self.transforms.iter().map(build).collect::<Result<_, _>>()?;
+        Ok(BranchTask { transforms, chart: build(&self.chart)? })
     }
 
-    /// The branch restored from its part of a checkpoint. A state saved
-    /// under other state-defining settings is not restored (nor, then, the
-    /// chart fed from it); says which, and whether the chart was reset.
+    /// The branch restored from its part of a checkpoint, each transform
+    /// from the state saved at its place in the chain. A state saved under
+    /// other state-defining settings is not restored, nor then the state of
+    /// the stages it feeds (their input changed meaning); nor is any past a
+    /// place where the chain grew or shrank. Says which, and whether any
+    /// stage was reset.
     fn install(
         &self,
-        (transform, chart): (Option<&StageState>, Option<&StageState>),
+        saved: SavedBranch<'_>,
         label: &str,
         notes: &mut Vec<String>,
     ) -> Result<(BranchTask, bool), String> {
-        let transform_changes = meaning_changes(&self.transform, transform);
-        let chart_changes = meaning_changes(&self.chart, chart);
-        let reset_chart = !transform_changes.is_empty() || !chart_changes.is_empty();
-        let task = BranchTask {
-            transform: restore(&self.transform, transform.filter(|_| transform_changes.is_empty()))?,
-            chart: restore(&self.chart, chart.filter(|_| !reset_chart))?,
-        };
-        for (spec, changes) in [(&self.transform, transform_changes), (&self.chart, chart_changes)] {
-            if !changes.is_empty() {
+        // Nothing saved (a new branch, or after `buzz reset`): all start empty.
+        let fresh = saved.transforms.is_empty();
+        let mut input_changed = false;
+        let mut transforms = Vec::new();
+        for (place, spec) in self.transforms.iter().enumerate() {
+            let state = saved.transforms.get(place).copied();
+            let changes = meaning_changes(spec, state);
+            if !input_changed && !changes.is_empty() {
                 notes.push(format!(
                     "{label}{} {}: {} since the checkpoint",
-                    spec.section,
+                    spec.label(),
                     spec.type_name,
                     changes.join(", ")
                 ));
+            } else if !input_changed && !fresh && state.is_none() {
+                notes.push(format!(
+                    "{label}{} {}: added to the chain since the checkpoint",
+                    spec.label(),
+                    spec.type_name
+                ));
             }
+            let keep = !input_changed && changes.is_empty();
+            input_changed |= !changes.is_empty() || (!fresh && state.is_none());
+            transforms.push(restore(spec, state.filter(|_| keep))?);
         }
-        Ok((task, reset_chart))
+        if !input_changed && saved.transforms.len() > self.transforms.len() {
+            notes.push(format!("{label}the chain has fewer transforms than at the checkpoint"));
+            input_changed = true;
+        }
+        let chart_changes = meaning_changes(&self.chart, saved.chart);
+        if !chart_changes.is_empty() {
+            let chart = &self.chart;
+            notes.push(format!(
+                "{label}{} {}: {} since the checkpoint",
+                chart.label(),
+                chart.type_name,
+                chart_changes.join(", ")
+            ));
+        }
+        let reset_chart = input_changed || !chart_changes.is_empty();
+        let chart = restore(&self.chart, saved.chart.filter(|_| !reset_chart))?;
+        Ok((BranchTask { transforms, chart }, reset_chart))
     }
 }
 
@@ -167,14 +199,17 @@ impl Tasks {
         if self.by_partition.len() == 1 { self.by_partition.values_mut().next() } else { None }
     }
 
-    /// Every task's transform and chart state of branch `index`, for a merged view.
+    /// Every task's last transform's and chart's state of branch `index`,
+    /// for a merged view.
     pub fn states(&mut self, index: usize) -> Result<Vec<(StageState, StageState)>, String> {
-        let (transform, chart) = self.branches[index].meanings();
+        let (transforms, chart) = self.branches[index].meanings();
+        let last = transforms.last().cloned().flatten();
         self.by_partition
             .values_mut()
             .map(|t| {
                 let b = &mut t.branches[index];
-                Ok((save(&mut b.transform, &transform)?, save(&mut b.chart, &chart)?))
+                let transform = b.transforms.last_mut().ok_or("a branch without transforms")?;
+                Ok((save(transform, &last)?, save(&mut b.chart, &chart)?))
             })
             .collect()
     }
@@ -191,15 +226,18 @@ impl Task {
     ) -> Result<TaskCheckpoint, String> {
         let mut checkpoint = TaskCheckpoint::empty(partition, next);
         for (spec, branch) in specs.iter().zip(&mut self.branches) {
-            let (transform_meaning, chart_meaning) = spec.meanings();
+            let (transform_meanings, chart_meaning) = spec.meanings();
+            let mut saved = branch.transforms.iter_mut().zip(&transform_meanings).map(|(t, m)| save(t, m));
             let state = BranchState {
-                transform: Some(save(&mut branch.transform, &transform_meaning)?),
+                transform: saved.next().transpose()?,
+                chain: saved.collect::<Result<_, _>>()?,
                 chart: Some(save(&mut branch.chart, &chart_meaning)?),
             };
             if named {
                 checkpoint.branches.insert(spec.name.clone(), state);
             } else {
-                (checkpoint.transform, checkpoint.chart) = (state.transform, state.chart);
+                (checkpoint.transform, checkpoint.chain, checkpoint.chart) =
+                    (state.transform, state.chain, state.chart);
             }
         }
         checkpoint.saved_at_ms = now_ms();

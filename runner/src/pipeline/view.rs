@@ -10,17 +10,19 @@ use crate::state::StageState;
 
 use super::tasks::{Tasks, build};
 
-/// One partition's saved transform and chart state.
+/// One partition's saved state of a branch's last transform and of its chart.
 pub type PartialState<'a> = (Option<&'a StageState>, Option<&'a StageState>);
 
 /// Branch `branch`'s chart holding every partition's data, as one consumer of all of them would.
 pub fn merged_chart(tasks: &Tasks, branch: usize, parts: &[PartialState<'_>]) -> Result<StageInstance, String> {
     let spec = &tasks.branches[branch];
-    let (transform_meaning, chart_meaning) = spec.meanings();
+    let (transform_meanings, chart_meaning) = spec.meanings();
+    // Only the last transform of a chain feeds the chart.
+    let transform_meaning = transform_meanings.last().cloned().flatten();
     let mut chart = build(&spec.chart)?;
     fold(&mut chart, &chart_meaning, parts.iter().filter_map(|p| p.1))
         .map_err(|e| format!("cannot merge the partitions' charts: {e}"))?;
-    let mut transform = build(&spec.transform)?;
+    let mut transform = build(spec.transforms.last().ok_or("a branch without transforms")?)?;
     // A transform that keeps no mergeable state (a per-record detector,
     // say) has nothing to re-announce: the charts' merge stands.
     if fold(&mut transform, &transform_meaning, parts.iter().filter_map(|p| p.0)).is_ok() {

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime};
 
 use super::diff::PipelineDiff;
-use crate::config::{self, Override, PipelineSpec};
-use crate::pipeline::{self, BranchSwap, ConsumerSwap, Counters, PipelineHandle, ReloadReport};
+use crate::config::{self, Override, PipelineSpec, StageSpec};
+use crate::pipeline::{self, BranchFrames, BranchSwap, ConsumerSwap, Counters, PipelineHandle, ReloadReport};
 use crate::transport;
 
 /// What a reload did.
@@ -76,7 +76,7 @@ impl Reloader {
         }
         if let Some(change) = &diff.branch_set {
             return self.refuse(
-                format!("{}: {change}: branches cannot be added, removed or renamed while the pipeline runs (each one's state and chart are kept under its name); edit the branches that are there, or restart buzz", self.path.display()),
+                format!("{}: {change}: a pipeline cannot change between one [transform] and [chart] and named [branches.NAME] while it runs (its state and chart are kept under other names); restart buzz", self.path.display()),
                 noticed,
             );
         }
@@ -120,7 +120,7 @@ impl Reloader {
     /// its parts in time withdraws them, and nothing changes.
     fn apply(&self, new: &PipelineSpec, diff: &PipelineDiff) -> Result<(), String> {
         let role = self.handle.role();
-        let build = |stage| pipeline::build_stage(new, stage).map_err(|d| d.to_string());
+        let build = |stage: &StageSpec| pipeline::build_stage(new, stage).map_err(|d| d.to_string());
         let open_reader = || transport::open_reader(&new.transport).map_err(|e| format!("transport: {e}"));
         let open_writer = || transport::open_writer(&new.transport).map_err(|e| format!("transport: {e}"));
 
@@ -132,17 +132,29 @@ impl Reloader {
         // The consumer builds a transform and a chart per partition; one of
         // each is built here to check the new settings before anything changes.
         let mut branches = Vec::new();
+        let mut charts = Vec::new();
         if role.consumes() && diff.branches_changed() {
-            for ((spec, change), chart) in new.branches.iter().zip(&diff.branches).zip(&self.handle.shared().branches) {
-                let stage = |changed: bool, stage| changed.then(|| build(stage).map(|_| stage.clone())).transpose();
+            let running = self.handle.shared().charts.list();
+            for (spec, change) in new.branches.iter().zip(&diff.branches) {
+                let stage =
+                    |changed: bool, stage: &StageSpec| changed.then(|| build(stage).map(|_| stage.clone())).transpose();
+                // An added branch gets frames of its own, a running one keeps its.
+                let chart = match change.was {
+                    Some(was) => running[was].clone(),
+                    None => BranchFrames::new(new.named_branches.then(|| spec.name.clone())),
+                };
+                let transforms = spec.transforms.iter().zip(&change.transforms);
                 branches.push(BranchSwap {
                     spec: spec.clone(),
-                    transform: stage(change.transform, &spec.transform)?,
-                    chart: stage(change.chart, &spec.chart)?,
-                    reset_transform: change.reset_transform,
-                    reset_chart: change.reset_chart,
-                    writer: change.chart_output.then(|| pipeline::start_writer(new, spec, chart)).transpose()?,
+                    was: change.was,
+                    transforms: transforms.map(|(t, c)| stage(c.rebuild, t)).collect::<Result<_, _>>()?,
+                    chart: stage(change.chart.rebuild, &spec.chart)?,
+                    reset_transforms: change.transforms.iter().map(|t| t.reset).collect(),
+                    reset_chart: change.chart.reset,
+                    writer: change.chart_output.then(|| pipeline::start_writer(new, spec, &chart)).transpose()?,
+                    entry: chart.clone(),
                 });
+                charts.push(chart);
             }
         }
         let reader = (role.consumes() && diff.transport).then(open_reader).transpose()?;
@@ -175,9 +187,13 @@ impl Reloader {
                 self.handle.restart_producer(source, writer)?;
             }
         }
-        match consumer {
-            Some(taken) => taken.apply(drain_to),
-            None => Ok(()),
+        if let Some(taken) = consumer {
+            taken.apply(drain_to)?;
         }
+        if !charts.is_empty() {
+            // Viewers see added branches and lose removed ones.
+            self.handle.shared().charts.replace(charts);
+        }
+        Ok(())
     }
 }

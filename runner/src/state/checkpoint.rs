@@ -36,10 +36,30 @@ impl StageState {
 /// A named branch's saved transform and chart state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct BranchState {
+    /// The first (most often the only) transform's.
     #[serde(default)]
     pub transform: Option<StageState>,
+    /// The transforms after the first, in chain order (see [`TaskCheckpoint::chain`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<StageState>,
     #[serde(default)]
     pub chart: Option<StageState>,
+}
+
+/// One branch's saved states as restoring reads them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SavedBranch<'a> {
+    /// One per transform of the chain, in order; empty when nothing was
+    /// saved (a new branch, or after `buzz reset`).
+    pub transforms: Vec<&'a StageState>,
+    pub chart: Option<&'a StageState>,
+}
+
+impl<'a> SavedBranch<'a> {
+    fn of(transform: Option<&'a StageState>, chain: &'a [StageState], chart: Option<&'a StageState>) -> Self {
+        let transforms = transform.map(|first| std::iter::once(first).chain(chain).collect()).unwrap_or_default();
+        SavedBranch { transforms, chart }
+    }
 }
 
 /// One input partition's transform and chart state, and where reading
@@ -55,6 +75,13 @@ pub struct TaskCheckpoint {
     /// `None` after `buzz reset`: start empty at `next`.
     #[serde(default)]
     pub transform: Option<StageState>,
+    /// The transforms after the first of a chain, in order. A chain's
+    /// states are keyed by place: a stage's state means something only
+    /// with the stages before it unchanged, so a stage that moves, or
+    /// whose predecessors change, starts afresh anyway (see
+    /// `pipeline::tasks`); an `id` that followed it would add nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<StageState>,
     #[serde(default)]
     pub chart: Option<StageState>,
     /// Each named branch's states (a pipeline with `[branches.NAME]`); a
@@ -77,6 +104,7 @@ impl TaskCheckpoint {
             partition,
             next,
             transform: None,
+            chain: Vec::new(),
             chart: None,
             branches: BTreeMap::new(),
             input: None,
@@ -84,13 +112,13 @@ impl TaskCheckpoint {
         }
     }
 
-    /// A branch's transform and chart state: under its name for a named
-    /// branch, else in the unnamed fields (the keys of single-chart files).
-    pub fn branch(&self, name: &str, named: bool) -> (Option<&StageState>, Option<&StageState>) {
+    /// A branch's transforms' and chart's state: under its name for a
+    /// named branch, else in the unnamed fields (the keys of single-chart files).
+    pub fn branch(&self, name: &str, named: bool) -> SavedBranch<'_> {
         match (named, self.branches.get(name)) {
-            (false, _) => (self.transform.as_ref(), self.chart.as_ref()),
-            (true, Some(b)) => (b.transform.as_ref(), b.chart.as_ref()),
-            (true, None) => (None, None),
+            (false, _) => SavedBranch::of(self.transform.as_ref(), &self.chain, self.chart.as_ref()),
+            (true, Some(b)) => SavedBranch::of(b.transform.as_ref(), &b.chain, b.chart.as_ref()),
+            (true, None) => SavedBranch::default(),
         }
     }
 
@@ -149,12 +177,17 @@ mod tests {
             TaskCheckpoint { transform: state("count_by"), chart: state("bar_chart"), ..TaskCheckpoint::empty(0, 5) };
         let saved = serde_json::to_value(&single).unwrap();
         assert!(saved.get("branches").is_none() && saved["transform"]["type"] == "count_by", "{saved}");
-        assert_eq!(single.branch("pipeline", false).0.unwrap().type_name, "count_by");
+        assert_eq!(single.branch("pipeline", false).transforms[0].type_name, "count_by");
 
         let mut named = TaskCheckpoint::empty(0, 5);
-        named.branches.insert("mood".into(), BranchState { transform: state("average_by"), chart: state("bar_chart") });
-        assert_eq!(named.branch("mood", true).0.unwrap().type_name, "average_by");
-        assert_eq!(named.branch("authors", true), (None, None), "a branch the checkpoint never saw starts empty");
+        let mood = BranchState { transform: state("average_by"), chart: state("bar_chart"), ..Default::default() };
+        named.branches.insert("mood".into(), mood);
+        assert_eq!(named.branch("mood", true).transforms[0].type_name, "average_by");
+        assert_eq!(
+            named.branch("authors", true),
+            SavedBranch::default(),
+            "a branch the checkpoint never saw starts empty"
+        );
         let decoded = TaskCheckpoint::decode(&serde_json::to_vec(&named).unwrap()).unwrap();
         assert_eq!(decoded, named);
     }

@@ -5,6 +5,7 @@
 pub mod broker;
 pub mod browser;
 pub mod logs;
+pub mod runs;
 pub mod tls;
 pub mod watched;
 
@@ -21,6 +22,23 @@ pub fn repo_root() -> PathBuf {
 /// The folder holding `buzz` and the plugin libraries.
 pub fn build_dir() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_buzz")).parent().expect("binary has a folder").to_path_buf()
+}
+
+/// Where the tests build crates made by `buzz new plugin`: one folder for
+/// every run, so only the first compiles their dependencies.
+pub fn scaffold_target() -> PathBuf {
+    repo_root().join("target/scaffold-test")
+}
+
+/// `cargo ARGS` in `crate_dir`, building into [`scaffold_target`].
+pub fn cargo_in(crate_dir: &Path, args: &[&str]) -> Output {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    Command::new(cargo)
+        .current_dir(crate_dir)
+        .args(args)
+        .env("CARGO_TARGET_DIR", scaffold_target())
+        .output()
+        .expect("cargo runs")
 }
 
 /// Fails with instructions if the plugins were not built alongside `buzz`.
@@ -387,13 +405,31 @@ pub fn count_authors<'a>(messages: impl IntoIterator<Item = &'a Value>) -> std::
 /// Decodes a PNG, returning its width and height and whether it has more
 /// than one colour (an image, not a blank).
 pub fn decode_png(path: &Path) -> (u32, u32, bool) {
+    let (width, height, pixels) = png_pixels(path);
+    let varied = pixels.chunks(3).any(|p| p != &pixels[..3]);
+    (width, height, varied)
+}
+
+/// Decodes a PNG into its width, height and RGB bytes.
+pub fn png_pixels(path: &Path) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).expect("PNG exists")));
     let mut reader = decoder.read_info().expect("valid PNG header");
     let mut pixels = vec![0; reader.output_buffer_size().expect("sane size")];
     let info = reader.next_frame(&mut pixels).expect("valid PNG data");
-    let pixels = &pixels[..info.buffer_size()];
-    let varied = pixels.chunks(3).any(|p| p != &pixels[..3]);
-    (info.width, info.height, varied)
+    pixels.truncate(info.buffer_size());
+    (info.width, info.height, pixels)
+}
+
+/// Dark pixels (text, axes) in rows `rows` of RGB `pixels` `width` wide.
+pub fn dark_pixels(pixels: &[u8], width: u32, rows: std::ops::Range<u32>) -> usize {
+    let row_bytes = width as usize * 3;
+    let band = &pixels[rows.start as usize * row_bytes..rows.end as usize * row_bytes];
+    band.chunks(3).filter(|p| p.iter().map(|&c| u32::from(c)).sum::<u32>() < 300).count()
+}
+
+/// The texts of an SVG's `<text>` elements, trimmed, XML escapes kept.
+pub fn svg_texts(svg: &str) -> Vec<&str> {
+    svg.split("</text>").filter_map(|part| Some(part[part.rfind('>')? + 1..].trim())).collect()
 }
 
 /// Asserts `svg` is a complete SVG document.

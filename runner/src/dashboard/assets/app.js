@@ -85,8 +85,27 @@ function addDownloads(node, branch) {
   row.append(line);
 }
 
+// The branches a pipeline has now (a reload may add and remove them): a
+// new one gets its chart and figures, a removed one's chart, figures and
+// links go.
+function showBranches(update) {
+  const node = card(update.pipeline);
+  if (!update.branches.length) return;
+  node.dataset.branches = JSON.stringify(update.branches);
+  update.branches.forEach((b) => chartOf(node, b));
+  for (const gone of node.querySelectorAll(".chart[data-branch], .branch-figures, .branch-downloads")) {
+    if (!update.branches.includes(gone.dataset.branch)) gone.remove();
+  }
+}
+
+// A frame of a branch the pipeline no longer has (sent as it was removed).
+function isGone(node, branch) {
+  return branch !== undefined && node.dataset.branches && !JSON.parse(node.dataset.branches).includes(branch);
+}
+
 function showFrame(frame) {
   const node = card(frame.pipeline);
+  if (isGone(node, frame.branch)) return;
   const chart = chartOf(node, frame.branch);
   showSvg(chart, frame.svg);
   node.dataset.sequence = frame.sequence;
@@ -149,7 +168,8 @@ function showStats(stats) {
   stages.className = `stage-warning ${warning ? "warning" : ""}`;
   if (stats.refusing) node.dataset.refusing = stats.refusing;
   else delete node.dataset.refusing;
-  (stats.branches || []).forEach((branch) => showBranch(node, branch));
+  // A snapshot taken just before a reload may still list a removed branch.
+  (stats.branches || []).filter((b) => !isGone(node, b.name)).forEach((branch) => showBranch(node, branch));
   explainEmpty(node);
 }
 
@@ -175,6 +195,7 @@ events.addEventListener("error", () => {
   connection.textContent = "reconnecting…";
   connection.className = "connection waiting";
 });
+events.addEventListener("branches", (e) => showBranches(JSON.parse(e.data)));
 events.addEventListener("frame", (e) => showFrame(JSON.parse(e.data)));
 events.addEventListener("stats", (e) => JSON.parse(e.data).forEach(showStats));
 

@@ -27,7 +27,9 @@ use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::changelog::Changelog;
-use super::client::{EMBEDDED_FETCH_WAIT_MS, ErrorReporter, base_config, bootstrap, log_librdkafka, set_default};
+use super::client::{
+    EMBEDDED_RECORD_FETCH_WAIT_MS, ErrorReporter, base_config, bootstrap, log_librdkafka, set_default,
+};
 use super::topic::{self, TopicCreator, partition_count};
 use crate::config::{Brokers, KafkaTransport, StartAt};
 use crate::state::TaskCheckpoint;
@@ -553,7 +555,7 @@ pub(super) fn consumer_config(spec: &KafkaTransport, bootstrap: &str) -> ClientC
     // 5,000 was 25% slower, 1,000 three times slower.
     set_default(&mut config, spec, "queued.min.messages", "20000");
     if spec.brokers == Brokers::Embedded {
-        set_default(&mut config, spec, "fetch.wait.max.ms", EMBEDDED_FETCH_WAIT_MS);
+        set_default(&mut config, spec, "fetch.wait.max.ms", EMBEDDED_RECORD_FETCH_WAIT_MS);
     }
     set_default(&mut config, spec, "session.timeout.ms", &spec.session_timeout_ms.to_string());
     // A session too short for librdkafka's 3 s heartbeat expired between
