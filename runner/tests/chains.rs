@@ -233,6 +233,8 @@ fn branches_added_by_reload_chart_what_comes_after_and_the_others_lose_nothing()
     // The stats list it with figures of its own: only what came after.
     let mut out = BTreeMap::new();
     wait_for("the added branch's own records out in /api/stats", Duration::from_secs(30), || {
+        let running = run.child.try_wait().unwrap().is_none();
+        assert!(running, "the run ended first; the stats had {out:?}:\n{}", run.text());
         out = branches_out(port);
         out.get("more").is_some_and(|&more| more > 0 && more < out["authors"])
     });
