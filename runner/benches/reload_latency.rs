@@ -90,7 +90,7 @@ fn main() {
         let written = Instant::now();
         save_by_rename(&path, &text);
         let first = loop {
-            let times = shared.reload_status.times();
+            let times = shared.handover.reload_times.times();
             if let (Some(triggered), Some(first)) = (times.triggered, times.first_record)
                 && triggered >= written
             {

@@ -160,10 +160,21 @@ fn chains_restart_after_kill_9_with_every_stage_restored_exactly() {
 
 /// Starts `pipeline` paced (so edits land mid-run), watched.
 fn paced(pipeline: &Path, count: u64, extra: &[&str]) -> Watched {
+    Watched::spawn(paced_command(pipeline, count, extra))
+}
+
+fn paced_command(pipeline: &Path, count: u64, extra: &[&str]) -> std::process::Command {
     let mut command = buzz();
     command.arg("run").arg(pipeline).args(["--exit-when-done", "--set", &format!("source.count={count}")]);
     command.args(["--set", "source.interval_ms=2"]).args(extra);
-    Watched::spawn(command)
+    command
+}
+
+/// Each branch's records out, as `/api/stats` has them now.
+fn branches_out(port: u16) -> BTreeMap<String, u64> {
+    let stats: Value = serde_json::from_str(&http_get(port, "/api/stats")).unwrap();
+    let branches = stats[0]["branches"].as_array().cloned().unwrap_or_default();
+    branches.iter().map(|b| (b["name"].as_str().unwrap().to_string(), b["records_out"].as_u64().unwrap())).collect()
 }
 
 fn edit(path: &Path, from: &str, to: &str) {
@@ -213,12 +224,21 @@ const MORE: &str = "[branches.more.transform]\ntype = \"count_by\"\nfield = \"ca
 fn branches_added_by_reload_chart_what_comes_after_and_the_others_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = two_branches(dir.path());
-    let mut run = paced(&pipeline, 3000, &[]);
+    let (mut run, port) = run_with_dashboard(paced_command(&pipeline, 3000, &[]));
     wait_for("the first frames", Duration::from_secs(30), || dir.path().join("categories.json").exists());
     let more = MORE.replace("OUT", &dir.path().display().to_string());
     edit(&pipeline, "[branches.categories.transform]", &format!("{more}[branches.categories.transform]"));
     wait_for("the reload", Duration::from_secs(30), || run.count("reload applied") == 1);
     assert!(run.text().contains("branch more added (count_by -> bar_chart)"), "{}", run.text());
+    // The stats list it with figures of its own: only what came after.
+    let mut out = BTreeMap::new();
+    wait_for("the added branch's own records out in /api/stats", Duration::from_secs(30), || {
+        let running = run.child.try_wait().unwrap().is_none();
+        assert!(running, "the run ended first; the stats had {out:?}:\n{}", run.text());
+        out = branches_out(port);
+        out.get("more").is_some_and(|&more| more > 0 && more < out["authors"])
+    });
+    assert_eq!(out.keys().collect::<Vec<_>>(), ["authors", "categories", "more"], "{out:?}");
     assert!(run.child.try_wait().unwrap().is_none(), "the run ended before the edit; make it longer:\n{}", run.text());
     assert!(run.child.wait().unwrap().success(), "{}", run.text());
     let messages = read_json_lines(&dir.path().join("transport.jsonl"));
@@ -260,6 +280,10 @@ fn branches_removed_by_reload_leave_the_dashboard_and_the_others_keep_going() {
     wait_for("the reload", Duration::from_secs(30), || run.count("reload applied") == 1);
     assert!(run.text().contains("branch categories removed"), "{}", run.text());
     assert_eq!(branches(), ["authors"]);
+    // Its figures leave the stats (a snapshot is up to a second old).
+    wait_for("the removed branch to leave /api/stats", Duration::from_secs(30), || {
+        branches_out(port).keys().eq(["authors"])
+    });
     // The page drops its chart and links; the other's stays.
     let gone = r#"!document.querySelector('section[data-pipeline="two"] [data-branch="categories"]')"#;
     browser.wait_for("the removed chart to go", gone, Duration::from_secs(30));

@@ -596,3 +596,59 @@ fn a_stage_refusing_most_records_is_warned_once_in_the_log_the_panel_and_the_cha
     assert_eq!(warnings(&run), 2, "{}", run.text());
     assert!(run.interrupt().success(), "{}", run.text());
 }
+
+/// The figures under branch `branch`'s chart on the page, and its note.
+fn branch_figures(browser: &mut Browser, branch: &str) -> Value {
+    browser.eval(&format!(
+        r#"(() => {{ const s = document.querySelector('section[data-pipeline="three"]'); const f = s?.querySelector('.branch-figures[data-branch="{branch}"]'); if (!f) return null; const t = k => f.querySelector(`[data-figure="${{k}}"]`).textContent; const note = f.querySelector('.branch-note'); const texts = [...s.querySelector('.chart[data-branch="{branch}"]').querySelectorAll('svg text')].map(t => t.textContent); return {{ records_out: t('records_out'), dead_letter: t('dead_letter'), frames_drawn: t('frames_drawn'), last_draw: t('last_draw'), note: note.hidden ? null : note.textContent, refused_chart: texts.includes('no data: the records are refused'), drawn: texts.length > 0 }} }})()"#
+    ))
+}
+
+#[test]
+fn each_branch_shows_its_own_figures_and_refusals_under_its_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = refusing_branches(dir.path(), 300);
+    let (mut run, port) = run_with_dashboard(run_command(&[&pipeline], &["--no-reload"]));
+    let mut browser = Browser::open(&format!("http://127.0.0.1:{port}/"));
+    let api = || serde_json::from_str::<Value>(&http_get(port, "/api/stats")).unwrap()[0].clone();
+
+    // Every record through each branch, on the page as in the API.
+    browser.wait_for(
+        "every branch's figures",
+        r#"(() => { const f = b => document.querySelector(`section[data-pipeline="three"] .branch-figures[data-branch="${b}"] [data-figure="dead_letter"]`)?.textContent; return f('authors') === '0' && f('mood') === '300' && f('trend') === '300' })()"#,
+        Duration::from_secs(30),
+    );
+    // Frames go on while the last records are drawn: the page catches up.
+    let names = ["authors", "mood", "trend"];
+    let mut stats = Value::Null;
+    wait_for("the page to show the API's frames", Duration::from_secs(30), || {
+        stats = api();
+        let frames = |i: usize| stats["branches"][i]["chart"]["frames_drawn"].to_string();
+        (0..3).all(|i| branch_figures(&mut browser, names[i])["frames_drawn"] == frames(i))
+    });
+    for (i, branch) in names.into_iter().enumerate() {
+        let live = &stats["branches"][i];
+        assert_eq!(live["name"], branch);
+        let shown = branch_figures(&mut browser, branch);
+        assert_eq!(shown["records_out"], live["records_out"].to_string(), "{branch}: {shown}");
+        assert_eq!(shown["dead_letter"], live["dead_letter"].to_string(), "{branch}: {shown}");
+        assert!(shown["last_draw"].as_str().unwrap().ends_with(" ms"), "{branch}: {shown}");
+        match live["refusing"].as_str() {
+            Some(why) => {
+                assert_eq!(shown["note"], format!("Records refused: {why}"), "{branch}");
+                assert_eq!(shown["refused_chart"], true, "{branch}'s empty chart says its records are refused");
+            }
+            None => {
+                assert_eq!(shown["note"], Value::Null, "{branch}: {shown}");
+                assert_eq!((&shown["refused_chart"], &shown["drawn"]), (&false.into(), &true.into()), "{branch}");
+            }
+        }
+    }
+    assert_eq!(stats["branches"][0]["records_out"], 300);
+    assert!(stats["branches"][1]["refusing"].as_str().unwrap().contains("average_by"));
+    assert!(stats["branches"][2]["refusing"].as_str().unwrap().contains("line_chart"));
+    // The branches say which refuses: the pipeline's own note stays hidden.
+    let pipeline_note = r#"document.querySelector('section[data-pipeline="three"] .chart-note').hidden"#;
+    assert_eq!(browser.eval(pipeline_note), true);
+    assert!(run.interrupt().success(), "{}", run.text());
+}

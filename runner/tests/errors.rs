@@ -183,7 +183,7 @@ fn an_unauthorized_topic_is_reported_and_the_pipeline_carries_on_once_access_is_
         embedded_bootstrap().unwrap()
     );
     wait_for("the refusal on the dashboard's transport state", Duration::from_secs(30), || {
-        let status = shared.transport.lock().unwrap();
+        let status = shared.stats().transport;
         status.state == "retrying" && status.detail.as_deref().is_some_and(|d| d.contains(&expected))
     });
 

@@ -601,7 +601,7 @@ fn an_ordered_pipeline_on_the_embedded_broker_shows_the_warning_on_the_dashboard
     let named = format!("topic {topic} has ");
     let asked = "partitions, but this pipeline's transport sets partitions = 1";
     wait_for("the order warning in the dashboard's transport status", Duration::from_secs(30), || {
-        let status = shared.transport.lock().unwrap();
+        let status = shared.stats().transport;
         status.warning.as_deref().is_some_and(|w| w.starts_with(&named) && w.contains(asked))
     });
     assert!(running.wait().records_in >= 300);

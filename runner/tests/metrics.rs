@@ -189,3 +189,108 @@ fn ready_is_503_while_kafka_cannot_be_reached_and_200_once_it_can() {
     assert_eq!(value(&metrics, "buzz_transport_state{pipeline=\"buzz-kafka\",state=\"connected\"}"), 1.0);
     assert!(run.interrupt().success(), "{}", run.text());
 }
+
+#[test]
+fn each_branch_has_its_own_figures_in_the_metrics_the_stats_and_the_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = refusing_branches(dir.path(), 300);
+    let summary = dir.path().join("summary.json");
+    let mut command = buzz();
+    command.arg("run").arg(&pipeline).arg("--no-reload").arg("--summary").arg(&summary);
+    let (mut run, port) = run_with_dashboard(command);
+
+    // Everything read, both refusals noticed, and a scrape that agrees
+    // with the stats on every chart's frames (the stats are a second old).
+    let mut agreed = None;
+    wait_for("every branch's figures, the same in /metrics and /api/stats", Duration::from_secs(60), || {
+        let (metrics, stats) = (scrape(port), stats(port));
+        let branch = |i: usize| &stats["branches"][i];
+        let frames_agree = (0..3).all(|i| {
+            let (name, chart) = (branch(i)["name"].as_str().unwrap_or_default(), &branch(i)["chart"]);
+            let series = format!(
+                "buzz_frames_drawn_total{{pipeline=\"three\",branch=\"{name}\",chart=\"{}\"}}",
+                chart["type"].as_str().unwrap_or_default()
+            );
+            metrics.get(&series).is_some_and(|&n| Some(n) == chart["frames_drawn"].as_f64())
+        });
+        let done = stats["records_in"] == 300
+            && branch(1)["dead_letter"] == 300
+            && branch(2)["dead_letter"] == 300
+            && branch(1)["refusing"].is_string()
+            && branch(2)["refusing"].is_string()
+            && frames_agree;
+        agreed = done.then_some((metrics, stats));
+        done
+    });
+    let (metrics, stats) = agreed.unwrap();
+    let branches = stats["branches"].as_array().unwrap();
+    let names: Vec<&str> = branches.iter().map(|b| b["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["authors", "mood", "trend"], "in the file's order");
+
+    // Each branch's own figures, as its chart shows them.
+    let figures =
+        |b: &Value| (b["records_out"].as_u64().unwrap(), b["dead_letter"].as_u64().unwrap(), b["refusing"].is_string());
+    assert_eq!(figures(&branches[0]), (300, 0, false), "authors charts every record");
+    assert_eq!(figures(&branches[1]), (0, 300, true), "mood's transform refuses every record");
+    assert_eq!(figures(&branches[2]), (300, 300, true), "trend's chart refuses every record");
+    let authors = bar_values(&read_json(&dir.path().join("authors.json")));
+    assert_eq!(authors.values().sum::<f64>(), 300.0, "{authors:?}");
+    let (mood, trend) = (branches[1]["refusing"].as_str().unwrap(), branches[2]["refusing"].as_str().unwrap());
+    assert!(mood.contains("transform average_by") && mood.contains("sentimen"), "{mood}");
+    assert!(trend.contains("chart line_chart") && trend.contains("sentimen"), "{trend}");
+    assert!(!mood.contains("branch ") && !trend.contains("branch "), "a branch's reason is its own: {mood} / {trend}");
+    assert!(stats["refusing"].as_str().unwrap().contains(": branch "), "the pipeline's names the branch: {stats}");
+    // The pipeline's: records taken by every branch's transform; every
+    // refusal a dead letter; its `chart` still the first branch's.
+    assert_eq!(
+        (stats["records_in"].as_u64(), stats["records_out"].as_u64(), stats["dead_letter"].as_u64()),
+        (Some(300), Some(0), Some(600))
+    );
+    assert_eq!(stats["chart"], branches[0]["chart"]);
+
+    // /metrics: the same figures, each labelled with its branch.
+    for (b, name) in branches.iter().zip(&names) {
+        let at = |family: &str| value(&metrics, &format!("{family}{{pipeline=\"three\",branch=\"{name}\"}}"));
+        assert_eq!(at("buzz_branch_records_out_total"), b["records_out"].as_f64().unwrap(), "{name}");
+        assert_eq!(at("buzz_branch_dead_letters_total"), b["dead_letter"].as_f64().unwrap(), "{name}");
+        assert_eq!(at("buzz_branch_refusing"), if b["refusing"].is_string() { 1.0 } else { 0.0 }, "{name}");
+        let chart = &b["chart"];
+        let series = |family: &str| {
+            let labels = format!("pipeline=\"three\",branch=\"{name}\",chart=\"{}\"", chart["type"].as_str().unwrap());
+            value(&metrics, &format!("{family}{{{labels}}}"))
+        };
+        assert_eq!(series("buzz_last_frame_draw_seconds"), chart["last_draw_s"].as_f64().unwrap(), "{name}");
+        assert_eq!(series("buzz_frame_draw_seconds_total"), chart["draw_s_total"].as_f64().unwrap(), "{name}");
+    }
+    let unlabelled: Vec<&String> =
+        metrics.keys().filter(|k| k.starts_with("buzz_frames_drawn_total{") && !k.contains("branch=")).collect();
+    assert!(unlabelled.is_empty(), "a chart of a branch without its label: {unlabelled:?}");
+    assert_eq!(value(&metrics, "buzz_records_out_total{pipeline=\"three\"}"), 0.0);
+    assert_eq!(value(&metrics, "buzz_refusing{pipeline=\"three\"}"), 1.0);
+
+    // The summary: the same figures, from the same snapshot, and a log
+    // line per branch.
+    assert!(run.interrupt().success(), "{}", run.text());
+    let summary = read_json(&summary);
+    for key in ["records_in", "records_out", "dead_letter"] {
+        assert_eq!(summary[key], stats[key], "{key}");
+    }
+    let summed = summary["branches"].as_array().unwrap_or_else(|| panic!("no branches in the summary: {summary}"));
+    assert_eq!(summed.len(), 3);
+    for (end, live) in summed.iter().zip(branches) {
+        for key in ["name", "records_out", "dead_letter", "refusing"] {
+            assert_eq!(end[key], live[key], "{key} of {}", live["name"]);
+        }
+        let frames = |b: &Value| b["chart"]["frames_drawn"].as_u64().unwrap();
+        assert!(frames(end) >= frames(live), "{end} / {live}");
+    }
+    let frames: u64 = summed.iter().map(|b| b["chart"]["frames_drawn"].as_u64().unwrap()).sum();
+    assert_eq!(summary["frames"], frames, "the summary's frames are every chart's drawn frames");
+    for line in [
+        "branch authors: 300 out, 0 dead letters",
+        "branch mood: 0 out, 300 dead letters",
+        "branch trend: 300 out, 300 dead letters",
+    ] {
+        assert_eq!(run.count(line), 1, "{line}\n{}", run.text());
+    }
+}

@@ -438,7 +438,7 @@ fn a_broker_outage_mid_stream_is_reported_and_nothing_is_lost_when_it_returns() 
 
     set_embedded_broker_up(false).unwrap();
     wait_for("the outage on the dashboard's transport state", Duration::from_secs(20), || {
-        shared.transport.lock().unwrap().state == "retrying"
+        shared.stats().transport.state == "retrying"
     });
     let during = Counters::get(&shared.counters.consumed);
     // The scenario: the group's session times out and the partitions are

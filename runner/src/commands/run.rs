@@ -63,6 +63,17 @@ pub fn run(args: RunArgs) -> i32 {
             s.frames,
             s.elapsed_s
         );
+        for b in &s.branches {
+            let refusing = b.refusing.as_ref().map(|why| format!("; refusing: {why}")).unwrap_or_default();
+            tracing::info!(
+                pipeline = %s.pipeline,
+                "branch {}: {} out, {} dead letters, {} frames{refusing}",
+                b.name.as_deref().unwrap_or_default(),
+                b.records_out,
+                b.dead_letter,
+                b.chart.frames_drawn
+            );
+        }
     }
     if let Some(path) = &args.summary
         && let Err(e) = write_summary(path, &summaries)

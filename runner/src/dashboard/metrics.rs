@@ -10,7 +10,8 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
 use super::PipelineView;
-use super::stats::{ChartStats, PipelineStats};
+use super::stats::PipelineStats;
+use crate::pipeline::{BranchStats, ChartStats};
 use crate::transport::Lag;
 
 /// The transport states `buzz_transport_state` has a series for.
@@ -79,10 +80,17 @@ impl Collector for PipelineMetrics {
         family(e, LAG_BYTES, Gauge, lag(|l| if let Lag::Bytes(n) = l { Some(n) } else { None }))?;
         let ages = stats.iter().filter_map(|s| Some((pipeline(s), s.checkpoint_age_s?))).collect();
         family(e, CHECKPOINT_AGE, Gauge, ages)?;
-        let charts: Vec<(Labels, &ChartStats)> = stats
-            .iter()
-            .filter_map(|s| s.chart.as_ref().map(|chart| (with(pipeline(s), "chart", &chart.type_name), chart)))
-            .collect();
+        family(e, REFUSING, Gauge, each(|s| u64::from(s.refusing.is_some())))?;
+        // Named branches have a series each, labelled `branch`; the one
+        // chart of a `[transform]` + `[chart]` file is the pipeline's.
+        let branches: Vec<(Labels, &BranchStats)> = stats.iter().flat_map(branches_of).collect();
+        let each_branch = |value: fn(&BranchStats) -> u64| -> Vec<(Labels, u64)> {
+            branches.iter().map(|(labels, branch)| (labels.clone(), value(branch))).collect()
+        };
+        family(e, BRANCH_RECORDS_OUT, Counter, each_branch(|b| b.records_out))?;
+        family(e, BRANCH_DEAD_LETTERS, Counter, each_branch(|b| b.dead_letter))?;
+        family(e, BRANCH_REFUSING, Gauge, each_branch(|b| u64::from(b.refusing.is_some())))?;
+        let charts: Vec<(Labels, &ChartStats)> = stats.iter().flat_map(charts_of).collect();
         let each_chart = |value: fn(&ChartStats) -> f64| -> Vec<(Labels, f64)> {
             charts.iter().map(|(labels, chart)| (labels.clone(), value(chart))).collect()
         };
@@ -119,11 +127,36 @@ const LAG_BYTES: Descriptor<'static> =
     ("buzz_transport_lag", "Bytes the consumer is behind the end of the file (file transport).", Some(&Unit::Bytes));
 const CHECKPOINT_AGE: Descriptor<'static> =
     ("buzz_checkpoint_age", "Seconds since the state was last checkpointed with its position.", Some(&Unit::Seconds));
+const REFUSING: Descriptor<'static> =
+    ("buzz_refusing", "1 while most records are refused (sent to the dead letters), 0 otherwise.", None);
+const BRANCH_RECORDS_OUT: Descriptor<'static> =
+    ("buzz_branch_records_out", "Records the branch's transform took without error: they reached its chart.", None);
+const BRANCH_DEAD_LETTERS: Descriptor<'static> =
+    ("buzz_branch_dead_letters", "Records the branch's transform or chart sent to the dead letters.", None);
+const BRANCH_REFUSING: Descriptor<'static> =
+    ("buzz_branch_refusing", "1 while the branch's stages refuse most records, 0 otherwise.", None);
 const FRAMES_DRAWN: Descriptor<'static> = ("buzz_frames_drawn", "Chart frames drawn (SVG) and published.", None);
 const FRAME_DRAW: Descriptor<'static> =
     ("buzz_frame_draw", "Seconds spent drawing chart frames (SVG) and writing their files.", Some(&Unit::Seconds));
 const LAST_FRAME_DRAW: Descriptor<'static> =
     ("buzz_last_frame_draw", "Seconds the latest chart frame took to draw (SVG) and write.", Some(&Unit::Seconds));
+
+/// Each named branch of a pipeline, labelled with its name.
+fn branches_of(s: &PipelineStats) -> impl Iterator<Item = (Labels, &BranchStats)> {
+    s.branches.iter().map(|b| (with(pipeline(s), "branch", b.name.as_deref().unwrap_or_default()), b))
+}
+
+/// Each chart of a pipeline, labelled with its type (and its branch's name).
+fn charts_of(s: &PipelineStats) -> Vec<(Labels, &ChartStats)> {
+    match &s.chart {
+        Some(only) if s.branches.is_empty() => vec![with_chart(pipeline(s), only)],
+        _ => branches_of(s).map(|(labels, b)| with_chart(labels, &b.chart)).collect(),
+    }
+}
+
+fn with_chart(labels: Labels, chart: &ChartStats) -> (Labels, &ChartStats) {
+    (with(labels, "chart", &chart.type_name), chart)
+}
 
 fn pipeline(stats: &PipelineStats) -> Labels {
     vec![("pipeline", stats.pipeline.clone())]

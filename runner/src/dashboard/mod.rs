@@ -23,7 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use address::{DEFAULT_PORT, Listen, parse_listen, resolve_listen};
-pub use stats::{ChartStats, PipelineStats, StatsBoard};
+pub use stats::{PipelineStats, StatsBoard};
 
 use crate::chart_output::ChartFiles;
 use crate::pipeline::Shared;

@@ -58,6 +58,7 @@ mod tests {
             refusing: None,
             checkpoint_age_s: None,
             chart: None,
+            branches: Vec::new(),
         }
     }
 

@@ -1,5 +1,6 @@
-//! Once a second, each pipeline's counts become a snapshot (with records
-//! per second) that every viewer reads from a watch channel.
+//! Once a second, each pipeline's [`Stats`](crate::pipeline::Stats)
+//! snapshot, with records per second, is published on a watch channel that
+//! every viewer reads.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -8,9 +9,10 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use super::PipelineView;
-use crate::pipeline::{Counters, ReloadReport};
+use crate::pipeline::{BranchStats, ChartStats, ReloadReport};
 use crate::transport::TransportStatus;
 
+/// A pipeline's snapshot as `/api/stats` and the panel show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct PipelineStats {
     pub pipeline: String,
@@ -32,63 +34,38 @@ pub struct PipelineStats {
     pub refusing: Option<String>,
     /// Seconds since the state was last checkpointed, if it has been.
     pub checkpoint_age_s: Option<f64>,
-    /// The chart's frames, for a pipeline that draws one.
+    /// The (first) chart's frames, for a pipeline that draws one.
     pub chart: Option<ChartStats>,
-}
-
-/// What drawing a pipeline's chart costs.
-#[derive(Debug, Clone, Serialize)]
-pub struct ChartStats {
-    /// The chart stage's type (`bar_chart`, ...).
-    #[serde(rename = "type")]
-    pub type_name: String,
-    /// Frames drawn (SVG) and published, across reloads.
-    pub frames_drawn: u64,
-    /// Seconds the latest frame took to draw and write, and all of them.
-    pub last_draw_s: f64,
-    pub draw_s_total: f64,
+    /// Each branch's figures, for a pipeline of `[branches.NAME]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub branches: Vec<BranchStats>,
 }
 
 impl PipelineStats {
     /// The pipeline's figures now; `records_per_s` needs an earlier look,
     /// so it is left 0 here.
     pub fn read(p: &PipelineView) -> PipelineStats {
-        let shared = &p.shared;
-        let c = &shared.counters;
-        let consumed = Counters::get(&c.consumed);
-        let error = shared.failure.lock().expect("failure poisoned").clone();
-        let checkpointed = *shared.last_checkpoint.lock().expect("checkpoint time poisoned");
+        let stats = p.shared.stats();
+        let chart = p.files.as_ref().and(stats.branches.first()).map(|b| b.chart.clone());
         PipelineStats {
             pipeline: p.name.clone(),
-            running: !shared.stop.is_stopped() && error.is_none(),
-            error,
-            records_in: if consumed > 0 || p.files.is_some() { consumed } else { Counters::get(&c.produced) },
-            records_out: Counters::get(&c.records_out),
+            running: stats.running,
+            records_in: stats.records_in,
+            records_out: stats.records_out,
             records_per_s: 0.0,
-            dead_letter: Counters::get(&c.dead_letter),
-            reloads_applied: Counters::get(&c.reloads_applied),
-            reloads_refused: Counters::get(&c.reloads_refused),
-            last_reload: shared.last_reload.lock().expect("last reload poisoned").clone(),
-            transport: shared.transport.lock().expect("transport status poisoned").clone(),
-            stage_warning: shared.stage_warning.lock().expect("warnings poisoned").clone(),
-            refusing: shared.refusing.lock().expect("refusing poisoned").clone(),
-            checkpoint_age_s: checkpointed.map(|at| at.elapsed().as_secs_f64()),
-            chart: p.files.as_ref().map(|_| chart_stats(p)),
+            dead_letter: stats.dead_letter,
+            reloads_applied: stats.reloads_applied,
+            reloads_refused: stats.reloads_refused,
+            checkpoint_age_s: stats.checkpoint_age_s,
+            chart,
+            branches: stats.named_branches().to_vec(),
+            error: stats.error,
+            last_reload: stats.last_reload,
+            transport: stats.transport,
+            stage_warning: stats.stage_warning,
+            refusing: stats.refusing,
         }
     }
-}
-
-fn chart_stats(p: &PipelineView) -> ChartStats {
-    let configuration = p.shared.configuration.lock().expect("configuration poisoned");
-    // A pipeline of several branches is counted by its first chart.
-    let first = configuration["branches"].as_object().and_then(|b| b.values().next());
-    let chart = first.map_or(&configuration["chart"], |b| &b["chart"]);
-    let type_name = chart["type"].as_str().unwrap_or_default().to_string();
-    let frames = p.shared.frames();
-    let frame = frames.borrow();
-    let (frames_drawn, last, total) =
-        frame.as_ref().map_or((0, Duration::ZERO, Duration::ZERO), |f| (f.sequence, f.draw_time, f.draw_time_total));
-    ChartStats { type_name, frames_drawn, last_draw_s: last.as_secs_f64(), draw_s_total: total.as_secs_f64() }
 }
 
 /// The latest snapshot of every pipeline.

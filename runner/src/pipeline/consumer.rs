@@ -4,19 +4,20 @@
 //! predecessors' state), a new transport (after draining the old one), a new
 //! chart output.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use buzz_sdk::abi::{FfiHeader, FfiRecord};
 
 use super::Shared;
+use super::charts::BranchFrames;
 use super::control::{BranchSwap, ConsumerSwap, Offer, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
 use super::frame_clock::{Drawing, FrameClock};
 use super::record_gate::RecordGate;
-use super::refusals::RefusalWatch;
+use super::refusals::RefusalWatches;
 use super::tasks::{BranchTask, Task, Tasks, build};
 use super::throttle::Throttle;
 use super::view;
@@ -43,6 +44,9 @@ pub struct Consumer {
     pub tasks: Tasks,
     /// One per branch, in order.
     pub writers: Vec<ChartWriter>,
+    /// Each branch's entry in the shared list, in order (kept with the
+    /// tasks: the list is replaced only once a reload is in place).
+    pub charts: Vec<BranchFrames>,
     pub frames: FrameClock,
     /// How often the tasks' state is checkpointed with their positions.
     pub checkpoint_every: Duration,
@@ -89,7 +93,7 @@ impl Consumer {
         let mut checkpoint_at = Instant::now();
         // Reload parts taken and held until the reload says to apply them.
         let mut held: Option<ConsumerSwap> = None;
-        let mut refusals = RefusalWatch::new(shared);
+        let mut refusals = RefusalWatches::new(shared);
         loop {
             self.follow_reload(&mut held, &mut buffers, shared);
             self.follow_partitions(shared);
@@ -163,7 +167,7 @@ impl Consumer {
             tracing::warn!(pipeline = %shared.name, "cannot save the read position: {e}");
         }
         self.frames.changed();
-        shared.reload_status.first_record_processed();
+        shared.handover.reload_times.first_record_processed();
     }
 
     /// Takes on the partitions the transport assigned (restored from their
@@ -237,7 +241,7 @@ impl Consumer {
 
     /// Whether the loop should end now.
     fn finished(&mut self, shared: &Shared, stopping_since: &mut Option<Instant>, idle: bool) -> bool {
-        let end_mark = shared.end_mark.lock().expect("end mark poisoned").clone();
+        let end_mark = shared.handover.end_mark.lock().expect("end mark poisoned").clone();
         let producer_done = end_mark.as_ref().is_some_and(|mark| self.reader.reached(mark));
         if shared.stop.is_stopped() {
             let since = *stopping_since.get_or_insert_with(Instant::now);
@@ -270,7 +274,6 @@ impl Consumer {
                 ),
             }
         }
-        let names = self.tasks.names();
         for (&partition, passed) in &buffers.passed {
             let task = match self.tasks.get(partition) {
                 Ok(task) => task,
@@ -287,10 +290,12 @@ impl Consumer {
             task.dirty = true;
             batch.ffi(passed, &mut buffers.records, &mut buffers.headers);
             let input = Input { records: &buffers.records, passed, batch, reader };
-            let mut refused = std::collections::BTreeSet::new();
+            let mut refused = BTreeSet::new();
             // Every branch gets every record; one branch's refusal is its own.
-            for (name, branch) in names.iter().zip(&mut task.branches) {
-                process_branch(branch, name.as_deref(), &input, &mut refused, shared);
+            for (entry, branch) in self.charts.iter().zip(&mut task.branches) {
+                let its = process_branch(branch, entry, &input, shared);
+                Counters::add(&entry.figures.records_out, passed.len().saturating_sub(its.len()));
+                refused.extend(its);
             }
             Counters::add(&shared.counters.records_out, passed.len() - refused.len());
         }
@@ -301,7 +306,6 @@ impl Consumer {
             match self.current_frame(branch) {
                 Ok((frame, renderer)) => {
                     self.writers[branch].submit(frame, renderer);
-                    Counters::add(&shared.counters.frames, 1);
                 }
                 Err(e) => {
                     tracing::error!(pipeline = %shared.name, "{}the chart failed to give a frame: {e}", self.tasks.label(&self.tasks.branches[branch]))
@@ -337,10 +341,9 @@ impl Consumer {
     /// The input has ended (or the pipeline stops): every transform's
     /// held-back output goes to its chart.
     fn flush_transforms(&mut self, shared: &Shared) {
-        let names = self.tasks.names();
         for (_, task) in self.tasks.iter_mut() {
-            for (name, branch) in names.iter().zip(&mut task.branches) {
-                if flush_transform(branch, name.as_deref(), shared) {
+            for (entry, branch) in self.charts.iter().zip(&mut task.branches) {
+                if flush_transform(branch, entry, shared) {
                     self.frames.changed();
                 }
             }
@@ -368,7 +371,6 @@ impl Consumer {
             match self.current_frame(branch) {
                 Ok((frame, renderer)) => {
                     writer.finish(frame, renderer);
-                    Counters::add(&shared.counters.frames, 1);
                 }
                 Err(e) => {
                     tracing::error!(pipeline = %shared.name, "{}the chart failed to give its final frame: {e}", self.tasks.label(&self.tasks.branches[branch]))
@@ -418,7 +420,7 @@ impl Consumer {
         // Show the change at once, even with no new records.
         self.frames.changed();
         if result.is_ok() {
-            shared.reload_status.applied();
+            shared.handover.reload_times.applied();
         }
         let _ = done.send(result);
     }
@@ -526,6 +528,7 @@ impl Consumer {
             let writer = swap.writer.take().or_else(|| swap.was.and_then(|i| writers[i].take()));
             self.writers.push(writer.expect("checked above"));
         }
+        self.charts = branches.iter().map(|b| b.entry.clone()).collect();
         self.tasks.branches = branches.into_iter().map(|b| b.spec).collect();
         Ok(reshaped)
     }
@@ -552,48 +555,41 @@ struct Input<'a> {
 }
 
 /// One partition's records through a branch's chain of transforms and
-/// into its chart; adds the indices (into `records`) of those the first
-/// transform refused to `refused`.
-fn process_branch(
-    task: &mut BranchTask,
-    branch: Option<&str>,
-    input: &Input<'_>,
-    refused: &mut std::collections::BTreeSet<usize>,
-    shared: &Shared,
-) {
+/// into its chart; answers the indices (into `records`) of those the first
+/// transform refused.
+fn process_branch(task: &mut BranchTask, branch: &BranchFrames, input: &Input<'_>, shared: &Shared) -> BTreeSet<usize> {
     let Input { records, passed, batch, reader } = *input;
     let len = task.transforms.len();
     let label = transform_label(0, len);
     let (first, rest) = task.transforms.split_first_mut().expect("a branch has a transform");
     let transform_type = first.type_name().to_string();
+    let mut refused = BTreeSet::new();
     match first.process(records) {
         Ok(out) => {
             for reject in out.rejects {
                 refused.insert(reject.input_index);
-                let letter = DeadLetter::new(&label, &transform_type, reason_of(reject), &[])
-                    .panicked(reject.panicked != 0)
-                    .in_branch(branch);
+                let letter =
+                    DeadLetter::new(&label, &transform_type, reason_of(reject), &[]).panicked(reject.panicked != 0);
                 let letter = match passed.get(reject.input_index) {
                     None => letter,
-                    Some(&index) => {
-                        DeadLetter { payload: batch.payload(index), ..letter }.from_batch(batch, index, reader)
-                    }
+                    Some(&at) => DeadLetter { payload: batch.payload(at), ..letter }.from_batch(batch, at, reader),
                 };
-                shared.dead_letter(letter);
+                shared.branch_dead_letter(branch, letter);
             }
             feed_on((rest, 1, len), &mut task.chart, branch, out, shared);
         }
         Err(e) => {
             // The whole batch failed (its end-of-batch step erred or panicked):
             // every record goes to the dead letters with the reason.
-            tracing::error!(pipeline = %shared.name, branch, "{label} {transform_type} failed on a batch: {e}");
+            tracing::error!(pipeline = %shared.name, branch = branch.name.as_deref(), "{label} {transform_type} failed on a batch: {e}");
             refused.extend(0..passed.len());
             for &i in passed {
                 let letter = DeadLetter::new(&label, &transform_type, &e.message, batch.payload(i));
-                shared.dead_letter(letter.panicked(e.panicked).in_branch(branch).from_batch(batch, i, reader));
+                shared.branch_dead_letter(branch, letter.panicked(e.panicked).from_batch(batch, i, reader));
             }
         }
     }
+    refused
 }
 
 /// How dead letters and logs name the transform at `place` of a chain of `len`.
@@ -604,7 +600,7 @@ fn transform_label(place: usize, len: usize) -> String {
 /// Flushes each transform's held-back output (a partial batch) on down the
 /// chain into the chart, first to last (what the first flushes reaches
 /// the second before that one is flushed); says whether the chart got anything.
-fn flush_transform(task: &mut BranchTask, branch: Option<&str>, shared: &Shared) -> bool {
+fn flush_transform(task: &mut BranchTask, branch: &BranchFrames, shared: &Shared) -> bool {
     let mut fed = false;
     let len = task.transforms.len();
     for place in 0..len {
@@ -615,7 +611,7 @@ fn flush_transform(task: &mut BranchTask, branch: Option<&str>, shared: &Shared)
             Ok(out) => fed |= feed_on((rest, place + 1, len), &mut task.chart, branch, out, shared),
             Err(e) => {
                 let label = transform_label(place, len);
-                tracing::error!(pipeline = %shared.name, branch, "{label} {type_name} failed to flush: {e}")
+                tracing::error!(pipeline = %shared.name, branch = branch.name.as_deref(), "{label} {type_name} failed to flush: {e}")
             }
         }
     }
@@ -628,7 +624,7 @@ fn flush_transform(task: &mut BranchTask, branch: Option<&str>, shared: &Shared)
 fn feed_on(
     (rest, place, len): (&mut [StageInstance], usize, usize),
     chart: &mut StageInstance,
-    branch: Option<&str>,
+    branch: &BranchFrames,
     out: Batch<'_>,
     shared: &Shared,
 ) -> bool {
@@ -647,7 +643,7 @@ fn feed_on(
 fn feed_stage<'s>(
     stage: &'s mut StageInstance,
     label: &str,
-    branch: Option<&str>,
+    branch: &BranchFrames,
     records: &[FfiRecord],
     shared: &Shared,
 ) -> Option<Batch<'s>> {
@@ -661,17 +657,17 @@ fn feed_stage<'s>(
                 // SAFETY: the feeding stage's output is alive until its next call.
                 let payload = records.get(reject.input_index).map_or(&[][..], |r| unsafe { r.payload.as_bytes() });
                 let letter = DeadLetter::new(label, &type_name, reason_of(reject), payload);
-                shared.dead_letter(letter.panicked(reject.panicked != 0).in_branch(branch));
+                shared.branch_dead_letter(branch, letter.panicked(reject.panicked != 0));
             }
             Some(out)
         }
         Err(e) => {
-            tracing::error!(pipeline = %shared.name, branch, "{label} {type_name} failed on a batch: {e}");
+            tracing::error!(pipeline = %shared.name, branch = branch.name.as_deref(), "{label} {type_name} failed on a batch: {e}");
             for record in records {
                 // SAFETY: as above.
                 let payload = unsafe { record.payload.as_bytes() };
                 let letter = DeadLetter::new(label, &type_name, &e.message, payload);
-                shared.dead_letter(letter.panicked(e.panicked).in_branch(branch));
+                shared.branch_dead_letter(branch, letter.panicked(e.panicked));
             }
             None
         }

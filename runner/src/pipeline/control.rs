@@ -6,6 +6,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
+use super::charts::BranchFrames;
 use super::record_gate::RecordGate;
 use crate::chart_output::ChartWriter;
 use crate::config::{BranchSpec, StageSpec};
@@ -29,6 +30,9 @@ pub struct BranchSwap {
     pub reset_transforms: Vec<bool>,
     pub reset_chart: bool,
     pub writer: Option<ChartWriter>,
+    /// Its entry in the list of branches (a running branch's own, or a new
+    /// one), whose figures the consumer counts.
+    pub entry: BranchFrames,
 }
 
 impl BranchSwap {

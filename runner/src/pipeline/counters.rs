@@ -1,4 +1,4 @@
-//! Live counts of a running pipeline (read by the summary and dashboard).
+//! Live counts of a running pipeline (read through its `Stats` snapshot).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,7 +15,6 @@ pub struct Counters {
     pub records_out: AtomicU64,
     /// Entries written to the dead-letter output.
     pub dead_letter: AtomicU64,
-    pub frames: AtomicU64,
     pub reloads_applied: AtomicU64,
     pub reloads_refused: AtomicU64,
     pub checkpoints: AtomicU64,

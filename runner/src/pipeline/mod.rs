@@ -12,13 +12,14 @@ mod frame_clock;
 mod producer;
 mod record_gate;
 mod refusals;
+mod shared;
+mod stats;
 mod stop;
 mod summary;
 mod tasks;
 pub(crate) mod throttle;
 mod view;
 
-use std::sync::atomic::AtomicU64;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -31,14 +32,15 @@ pub use dead_letter_line::DeadLetterLine;
 pub use dead_letters::{DeadLetter, DeadLetters};
 pub use frame_clock::{Drawing, FrameClock};
 pub use record_gate::RecordGate;
+pub use shared::{Handover, Shared, Status};
+pub use stats::{BranchStats, ChartStats, Stats};
 pub use stop::StopToken;
 pub use summary::Summary;
-use throttle::Throttle;
 
-use crate::chart_output::{ChartFiles, ChartWriter, FrameSender};
+use crate::chart_output::{ChartFiles, ChartWriter};
 use crate::config::{BranchSpec, Diagnostics, PipelineSpec, StageSpec, TransportSpec, secrets};
 use crate::plugin_host::StageInstance;
-use crate::transport::{self, EndMark, LagLimit, TransportState, TransportStatus, TransportWriter, Unread};
+use crate::transport::{self, EndMark, LagLimit, TransportWriter};
 
 /// Which halves of the pipeline this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -79,120 +81,6 @@ pub struct RunOptions {
     pub role: Role,
     /// Stop once a finite source is exhausted and everything reached the chart.
     pub exit_when_done: bool,
-}
-
-/// What a pipeline's threads share.
-pub struct Shared {
-    pub name: String,
-    pub counters: Counters,
-    pub dead_letters: DeadLetters,
-    pub stop: StopToken,
-    /// Set by the producer when it is done: how far the consumer must read.
-    pub end_mark: Mutex<Option<EndMark>>,
-    /// Most records and bytes the producer may be ahead of the consumer
-    /// (both in this process); a reload may change the transport.
-    pub lag_limit: Mutex<Option<LagLimit>>,
-    pub reload_status: ReloadStatus,
-    pub last_reload: Mutex<Option<ReloadReport>>,
-    /// Each stage's type and settings as now running (changes on reload).
-    pub configuration: Mutex<serde_json::Value>,
-    /// How the transport is doing, as the running half last saw it.
-    pub transport: Mutex<TransportStatus>,
-    /// Each branch's drawn frames, for viewers, in the file's order (a
-    /// reload may add and remove branches).
-    pub charts: Charts,
-    /// Why the pipeline stopped on its own with an error, if it did.
-    pub failure: Mutex<Option<String>>,
-    /// When the state was last checkpointed.
-    pub last_checkpoint: Mutex<Option<Instant>>,
-    /// The record check's size limit, which the producer applies too (a
-    /// reload may change it).
-    pub max_record_bytes: AtomicU64,
-    /// The latest warning a plugin stage logged (categories folded, ...).
-    pub stage_warning: crate::plugin_host::WarningSink,
-    /// Why most records are refused, while they are (`refusals`).
-    pub refusing: Mutex<Option<String>>,
-    /// The stage and reason of the latest dead letter.
-    pub last_refusal: Mutex<Option<String>>,
-}
-
-impl Shared {
-    /// Waits while the producer is too far ahead of the consumer.
-    fn wait_for_lag(&self, source: &str, writer: &dyn TransportWriter) {
-        let Some(limit) = *self.lag_limit.lock().expect("lag limit poisoned") else { return };
-        let c = &self.counters;
-        let mut waited = false;
-        while !self.stop.is_stopped() {
-            let Unread { records, bytes } = writer.unread().unwrap_or_else(|| Unread {
-                records: Counters::get(&c.produced).saturating_sub(Counters::get(&c.consumed)),
-                bytes: Counters::get(&c.produced_bytes).saturating_sub(Counters::get(&c.consumed_bytes)),
-            });
-            if records < limit.records && bytes < limit.bytes {
-                break;
-            }
-            if !waited {
-                tracing::debug!(pipeline = %self.name, "source {source} waits for the consumer ({records} records behind)");
-                waited = true;
-            }
-            self.stop.wait(std::time::Duration::from_millis(1));
-        }
-    }
-
-    /// Records how the transport is doing (for the dashboard).
-    pub fn set_transport(&self, status: TransportStatus) {
-        let mut current = self.transport.lock().expect("transport status poisoned");
-        if *current != status {
-            *current = status;
-        }
-    }
-
-    /// The frames of the first branch (the only one of most pipelines).
-    pub fn frames(&self) -> FrameSender {
-        self.charts.first()
-    }
-
-    pub fn dead_letter(&self, letter: DeadLetter<'_>) {
-        let refusal = format!("{} {}: {}", letter.stage, letter.stage_type, letter.reason);
-        *self.last_refusal.lock().expect("last refusal poisoned") = Some(refusal);
-        self.dead_letters.write(letter);
-        Counters::add(&self.counters.dead_letter, 1);
-    }
-
-    /// Waits while dead letters cannot be written (a full disk, a folder
-    /// made read-only): going on would let a checkpoint pass records kept
-    /// nowhere. Shown as the transport retrying, with the reason.
-    pub fn wait_for_dead_letters(&self) {
-        let mut errors = Throttle::new(Duration::from_secs(5));
-        while let Some(why) = self.dead_letters.held() {
-            self.set_transport(TransportStatus::new(TransportState::Retrying(why.clone()), None));
-            if errors.ready() {
-                tracing::error!(pipeline = %self.name, "{why}; nothing more is read or checkpointed until they are written");
-            }
-            if self.stop.wait(errors.backoff()) {
-                tracing::error!(pipeline = %self.name, "stopping with dead letters unwritten ({why}): the saved position stays before them, so they are read again next run");
-                return;
-            }
-        }
-        if errors.failures() > 0 {
-            tracing::info!(pipeline = %self.name, "dead letters written to {}; going on", self.dead_letters.describe());
-        }
-    }
-
-    /// Stops the pipeline because it cannot go on correctly.
-    pub fn fail(&self, why: String) {
-        tracing::error!(pipeline = %self.name, "{why}");
-        self.failure.lock().expect("failure poisoned").get_or_insert(why);
-        self.stop.stop();
-    }
-
-    pub fn failed(&self) -> bool {
-        self.failure.lock().expect("failure poisoned").is_some()
-    }
-
-    pub fn checkpointed(&self) {
-        Counters::add(&self.counters.checkpoints, 1);
-        *self.last_checkpoint.lock().expect("checkpoint time poisoned") = Some(Instant::now());
-    }
 }
 
 /// Builds one plugin stage, turning its errors into `file:line:col` diagnostics.
@@ -293,7 +181,6 @@ struct Threads {
 pub struct PipelineHandle {
     shared: Arc<Shared>,
     threads: Arc<Mutex<Threads>>,
-    role: Role,
     checkpoint_every: Duration,
 }
 
@@ -312,7 +199,7 @@ impl PipelineHandle {
     }
 
     pub fn role(&self) -> Role {
-        self.role
+        self.shared.role
     }
 
     /// True while the producer thread runs (its source is not exhausted).
@@ -373,7 +260,7 @@ impl PipelineHandle {
         if let Some(old) = threads.producer.take() {
             let _ = old.join();
         }
-        *self.shared.end_mark.lock().expect("end mark poisoned") = None;
+        *self.shared.handover.end_mark.lock().expect("end mark poisoned") = None;
         let (control, receiver) = mpsc::channel();
         let producer = producer::Producer {
             source,
@@ -415,27 +302,7 @@ pub struct Running {
 
 /// Builds the stages and opens the transport, then starts the threads.
 pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagnostics> {
-    let shared = Arc::new(Shared {
-        name: spec.name.clone(),
-        counters: Counters::default(),
-        dead_letters: DeadLetters::new(&spec.dead_letter, &spec.name),
-        stop: StopToken::default(),
-        end_mark: Mutex::new(None),
-        lag_limit: Mutex::new(lag_limit(spec, options.role)),
-        reload_status: ReloadStatus::default(),
-        last_reload: Mutex::new(None),
-        configuration: Mutex::new(configuration(spec)),
-        transport: Mutex::new(TransportStatus::new(TransportState::Waiting("starting".into()), None)),
-        charts: Charts::new(
-            spec.branches.iter().map(|b| BranchFrames::new(spec.named_branches.then(|| b.name.clone()))).collect(),
-        ),
-        failure: Mutex::new(None),
-        last_checkpoint: Mutex::new(None),
-        max_record_bytes: AtomicU64::new(spec.record_check.max_bytes),
-        stage_warning: Default::default(),
-        refusing: Mutex::new(None),
-        last_refusal: Mutex::new(None),
-    });
+    let shared = Arc::new(Shared::new(spec, options.role));
     let fail = |message: String| -> Diagnostics { spec.file.error(&crate::config::Origin::Default, message).into() };
     if matches!(spec.transport, TransportSpec::Memory(_)) && options.role != Role::Both {
         return Err(fail(
@@ -461,10 +328,11 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
             transport::open_reader(&spec.transport)
         }
         .map_err(|e| fail(format!("transport: {e}")))?;
+        let charts = shared.charts.list();
         let writers = spec
             .branches
             .iter()
-            .zip(&shared.charts.list())
+            .zip(&charts)
             .map(|(branch, chart)| start_writer(spec, branch, chart))
             .collect::<Result<Vec<_>, _>>()
             .map_err(fail)?;
@@ -475,6 +343,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
             reader,
             tasks: tasks::Tasks::new(spec.branches.clone(), spec.named_branches),
             writers,
+            charts,
             frames: FrameClock::new(min_frame_interval(spec)),
             checkpoint_every: spec.checkpoint_every,
             control: receiver,
@@ -503,12 +372,8 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
     let spawn = |half: &str, body: Box<dyn FnOnce(&Shared) + Send>| spawn_half(&shared, half, body).map_err(fail);
     threads.consumer = consumer.map(|c| spawn("consume", Box::new(move |s| c.run(s)))).transpose()?;
     threads.producer = producer.map(|p| spawn("produce", Box::new(move |s| p.run(s)))).transpose()?;
-    let handle = PipelineHandle {
-        shared,
-        threads: Arc::new(Mutex::new(threads)),
-        role: options.role,
-        checkpoint_every: spec.checkpoint_every,
-    };
+    let handle =
+        PipelineHandle { shared, threads: Arc::new(Mutex::new(threads)), checkpoint_every: spec.checkpoint_every };
     Ok(Running { handle, files, started: Instant::now() })
 }
 
@@ -539,7 +404,7 @@ fn spawn_half(
     std::thread::Builder::new()
         .name(format!("{}-{half}", shared.name))
         .spawn(move || {
-            crate::plugin_host::keep_warnings_in(shared.stage_warning.clone());
+            crate::plugin_host::keep_warnings_in(shared.status.stage_warning.clone());
             body(&shared)
         })
         .map_err(|e| format!("cannot start the {half} thread: {e}"))
@@ -596,28 +461,7 @@ impl Running {
         // Everything has ended: reload watchers may go too.
         shared.stop.stop();
         shared.dead_letters.flush();
-        let c = &shared.counters;
-        let (produced, consumed) = (Counters::get(&c.produced), Counters::get(&c.consumed));
-        let role = self.handle.role;
-        Summary {
-            pipeline: shared.name.clone(),
-            role: role.name(),
-            records_in: if role.consumes() { consumed } else { produced },
-            checkpoints: Counters::get(&c.checkpoints),
-            error: shared.failure.lock().expect("failure poisoned").clone(),
-            records_out: Counters::get(&c.records_out),
-            dead_letter: Counters::get(&c.dead_letter),
-            produced,
-            consumed,
-            reloads_applied: Counters::get(&c.reloads_applied),
-            reloads_refused: Counters::get(&c.reloads_refused),
-            last_reload: shared.last_reload.lock().expect("last reload poisoned").clone(),
-            frames: Counters::get(&c.frames),
-            elapsed_s: self.started.elapsed().as_secs_f64(),
-            chart: self.files.first().cloned(),
-            charts: if self.files.len() > 1 { self.files.clone() } else { Vec::new() },
-            dead_letter_output: shared.dead_letters.describe(),
-            configuration: shared.configuration.lock().expect("configuration poisoned").clone(),
-        }
+        let elapsed_s = self.started.elapsed().as_secs_f64();
+        Summary::new(shared.stats(), &self.files, elapsed_s, shared.dead_letters.describe())
     }
 }

@@ -79,7 +79,7 @@ impl Producer {
             // Records over max_record_bytes never reach the transport: a
             // broker would refuse them (librdkafka's message.max.bytes), and
             // the consumer would refuse them anyway.
-            let max_bytes = shared.max_record_bytes.load(Ordering::Relaxed);
+            let max_bytes = shared.handover.max_record_bytes.load(Ordering::Relaxed);
             let fits = |r: &FfiRecord| r.payload.len as u64 <= max_bytes;
             let records: Cow<'_, [FfiRecord]> = if batch.records.iter().all(fits) {
                 Cow::Borrowed(batch.records)
@@ -291,7 +291,7 @@ impl Producer {
     fn close(mut self, shared: &Shared) {
         self.deliver_all(shared);
         self.checkpoint(shared);
-        *shared.end_mark.lock().expect("end mark poisoned") = Some(self.writer.end_mark());
+        *shared.handover.end_mark.lock().expect("end mark poisoned") = Some(self.writer.end_mark());
     }
 
     /// Flushes the transport, waiting for an absent broker (but not for

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::control::ReloadReport;
+use super::stats::{BranchStats, Stats};
 use crate::chart_output::ChartFiles;
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +27,7 @@ pub struct Summary {
     pub error: Option<String>,
     /// The latest reload: applied, or refused with its error.
     pub last_reload: Option<ReloadReport>,
+    /// Frames drawn, by all the charts.
     pub frames: u64,
     pub elapsed_s: f64,
     /// The (first) chart's files.
@@ -33,8 +35,41 @@ pub struct Summary {
     /// Every branch's chart files, in the file's order, when there are several.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub charts: Vec<ChartFiles>,
+    /// Each branch's figures, when the file names its branches and this
+    /// process draws their charts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub branches: Vec<BranchStats>,
     /// Where the dead letters went (a file, or a Kafka topic).
     pub dead_letter_output: String,
     /// Each stage's type and settings as running at the end (after reloads).
     pub configuration: serde_json::Value,
+}
+
+impl Summary {
+    /// The run's last snapshot, with what only the end knows.
+    pub fn new(stats: Stats, files: &[ChartFiles], elapsed_s: f64, dead_letter_output: String) -> Summary {
+        let branches = if stats.role.consumes() { stats.named_branches().to_vec() } else { Vec::new() };
+        let frames = stats.frames();
+        Summary {
+            role: stats.role.name(),
+            records_in: stats.records_in,
+            records_out: stats.records_out,
+            dead_letter: stats.dead_letter,
+            produced: stats.produced,
+            consumed: stats.consumed,
+            reloads_applied: stats.reloads_applied,
+            reloads_refused: stats.reloads_refused,
+            checkpoints: stats.checkpoints,
+            last_reload: stats.last_reload,
+            frames,
+            elapsed_s,
+            chart: files.first().cloned(),
+            charts: if files.len() > 1 { files.to_vec() } else { Vec::new() },
+            branches,
+            dead_letter_output,
+            pipeline: stats.pipeline,
+            error: stats.error,
+            configuration: stats.configuration,
+        }
+    }
 }

@@ -182,12 +182,6 @@ impl Tasks {
         Ok(notes)
     }
 
-    /// Each branch's name as dead letters and logs give it (`None` for the
-    /// one branch of a `[transform]` + `[chart]` file).
-    pub fn names(&self) -> Vec<Option<String>> {
-        self.branches.iter().map(|b| self.named.then(|| b.name.clone())).collect()
-    }
-
     /// `branch NAME: ` before a message about one of several branches.
     pub fn label(&self, spec: &BranchSpec) -> String {
         if self.named { format!("branch {}: ", spec.name) } else { String::new() }

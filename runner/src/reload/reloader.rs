@@ -58,7 +58,7 @@ impl Reloader {
         }
         self.last_text = Some(text);
         let shared = self.handle.shared().clone();
-        shared.reload_status.triggered(noticed);
+        shared.handover.reload_times.triggered(noticed);
         let new = match config::load(&self.path, &self.overrides) {
             Ok(spec) => spec,
             Err(diagnostics) => return self.refuse(diagnostics.to_string(), noticed),
@@ -89,15 +89,15 @@ impl Reloader {
             return self.refuse(message, noticed);
         }
         shared.dead_letters.set_target(&new.dead_letter);
-        shared.max_record_bytes.store(new.record_check.max_bytes, std::sync::atomic::Ordering::Relaxed);
-        *shared.lag_limit.lock().expect("lag limit poisoned") = pipeline::lag_limit(&new, self.handle.role());
-        *shared.configuration.lock().expect("configuration poisoned") = pipeline::configuration(&new);
+        shared.handover.max_record_bytes.store(new.record_check.max_bytes, std::sync::atomic::Ordering::Relaxed);
+        *shared.handover.lag_limit.lock().expect("lag limit poisoned") = pipeline::lag_limit(&new, self.handle.role());
+        *shared.status.configuration.lock().expect("configuration poisoned") = pipeline::configuration(&new);
         self.spec = new;
         Counters::add(&shared.counters.reloads_applied, 1);
         let elapsed_ms = noticed.elapsed().as_secs_f64() * 1000.0;
         let what = diff.describe();
         tracing::info!(pipeline = %self.spec.name, "reload applied in {elapsed_ms:.0} ms: {what}");
-        *shared.last_reload.lock().expect("last reload poisoned") =
+        *shared.status.last_reload.lock().expect("last reload poisoned") =
             Some(ReloadReport { applied: true, message: what.clone(), elapsed_ms, at: SystemTime::now() });
         Outcome::Applied(what)
     }
@@ -108,7 +108,7 @@ impl Reloader {
         Counters::add(&shared.counters.reloads_refused, 1);
         tracing::error!(pipeline = %self.spec.name, "reload refused, the running pipeline is unchanged:\n{message}");
         let elapsed_ms = noticed.elapsed().as_secs_f64() * 1000.0;
-        *shared.last_reload.lock().expect("last reload poisoned") =
+        *shared.status.last_reload.lock().expect("last reload poisoned") =
             Some(ReloadReport { applied: false, message: message.clone(), elapsed_ms, at: SystemTime::now() });
         Outcome::Refused(message)
     }
@@ -152,6 +152,7 @@ impl Reloader {
                     reset_transforms: change.transforms.iter().map(|t| t.reset).collect(),
                     reset_chart: change.chart.reset,
                     writer: change.chart_output.then(|| pipeline::start_writer(new, spec, &chart)).transpose()?,
+                    entry: chart.clone(),
                 });
                 charts.push(chart);
             }

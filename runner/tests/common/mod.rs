@@ -272,6 +272,65 @@ pub fn run_with_dashboard(mut command: std::process::Command) -> (Watched, u16) 
     (run, port.unwrap())
 }
 
+/// Project messages over a file in `dir` into three branches, two with a
+/// misspelt field: `authors` (count per author, bars) takes every record;
+/// `mood`'s transform refuses every one (`value = "sentimen"`), and
+/// `trend`'s chart does (`y = "sentimen"`). Everything it writes goes in `dir`.
+pub fn refusing_branches(dir: &Path, count: u64) -> PathBuf {
+    let d = dir.display();
+    let text = format!(
+        r#"name = "three"
+
+[source]
+type = "project_messages"
+interval_ms = 0
+count = {count}
+seed = 5
+archive_path = "{d}/archive.jsonl"
+
+[transport]
+type = "file"
+path = "{d}/transport.jsonl"
+
+[dead_letter]
+path = "{d}/dead.jsonl"
+
+[branches.authors.transform]
+type = "count_by"
+field = "author"
+
+[branches.authors.chart]
+type = "bar_chart"
+output = "{d}/authors"
+category = "author"
+value = "count"
+
+[branches.mood.transform]
+type = "average_by"
+group = "category"
+value = "sentimen"
+
+[branches.mood.chart]
+type = "bar_chart"
+output = "{d}/mood"
+category = "category"
+value = "average"
+
+[branches.trend.transform]
+type = "identity"
+
+[branches.trend.chart]
+type = "line_chart"
+output = "{d}/trend"
+x = "timestamp"
+y = "sentimen"
+"#
+    );
+    let path = dir.join("three.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 pub fn read_json(path: &Path) -> Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{} is not JSON: {e}", path.display()))

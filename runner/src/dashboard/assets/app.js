@@ -43,12 +43,25 @@ function chartOf(node, branch) {
   if (!chart) {
     chart = charts[0].cloneNode(false);
     chart.innerHTML = '<p class="placeholder">waiting for the first frame…</p>';
-    charts[charts.length - 1].after(chart);
+    // After the last chart and its figures.
+    [...node.querySelectorAll(".chart, .branch-figures")].pop().after(chart);
     trackPointer(chart);
   }
   chart.dataset.branch = branch;
   addDownloads(node, branch);
+  figuresOf(node, branch);
   return chart;
+}
+
+// A branch's own figures, under its chart.
+function figuresOf(node, branch) {
+  const found = [...node.querySelectorAll(".branch-figures")].find((f) => f.dataset.branch === branch);
+  if (found) return found;
+  const figures = document.getElementById("branch-figures").content.firstElementChild.cloneNode(true);
+  figures.dataset.branch = branch;
+  figures.querySelector(".branch-name").textContent = branch;
+  chartOf(node, branch).after(figures);
+  return figures;
 }
 
 // Each branch's chart files, named after it, in the card's download row
@@ -73,13 +86,14 @@ function addDownloads(node, branch) {
 }
 
 // The branches a pipeline has now (a reload may add and remove them): a
-// new one gets its chart, a removed one's chart and links go.
+// new one gets its chart and figures, a removed one's chart, figures and
+// links go.
 function showBranches(update) {
   const node = card(update.pipeline);
   if (!update.branches.length) return;
   node.dataset.branches = JSON.stringify(update.branches);
   update.branches.forEach((b) => chartOf(node, b));
-  for (const gone of node.querySelectorAll(".chart[data-branch], .branch-downloads")) {
+  for (const gone of node.querySelectorAll(".chart[data-branch], .branch-figures, .branch-downloads")) {
     if (!update.branches.includes(gone.dataset.branch)) gone.remove();
   }
 }
@@ -103,16 +117,26 @@ function showFrame(frame) {
 const WAITING = "waiting for data";
 const REFUSED = "no data: the records are refused";
 
-// While most records are refused, the card says why under the chart, and
-// an empty chart says so instead of waiting for data.
+// While most records are refused, the card says why under the chart (a
+// branch's own reason under its chart), and an empty chart says so instead
+// of waiting for data. The pipeline's reason shows where no branch's does.
 function explainEmpty(node) {
-  const refusing = node.dataset.refusing;
-  const note = node.querySelector(".chart-note");
+  const branches = [...node.querySelectorAll(".branch-figures")];
+  const shared = branches.some((f) => f.dataset.refusing) ? undefined : node.dataset.refusing;
+  showRefusal(node.querySelector(".chart-note"), shared);
+  for (const chart of node.querySelectorAll(".chart")) {
+    const figures = branches.find((f) => f.dataset.branch === chart.dataset.branch);
+    if (figures) showRefusal(figures.querySelector(".branch-note"), figures.dataset.refusing);
+    const refusing = figures?.dataset.refusing || shared;
+    for (const text of chart.querySelectorAll("svg text")) {
+      if (text.textContent.trim() === (refusing ? WAITING : REFUSED)) text.textContent = refusing ? REFUSED : WAITING;
+    }
+  }
+}
+
+function showRefusal(note, refusing) {
   note.hidden = !refusing;
   note.textContent = refusing ? `Records refused: ${refusing}` : "";
-  for (const text of node.querySelectorAll(".chart svg text")) {
-    if (text.textContent.trim() === (refusing ? WAITING : REFUSED)) text.textContent = refusing ? REFUSED : WAITING;
-  }
 }
 
 function describeReload(reload) {
@@ -144,7 +168,21 @@ function showStats(stats) {
   stages.className = `stage-warning ${warning ? "warning" : ""}`;
   if (stats.refusing) node.dataset.refusing = stats.refusing;
   else delete node.dataset.refusing;
+  // A snapshot taken just before a reload may still list a removed branch.
+  (stats.branches || []).filter((b) => !isGone(node, b.name)).forEach((branch) => showBranch(node, branch));
   explainEmpty(node);
+}
+
+// A branch's own figures, under its chart.
+function showBranch(node, branch) {
+  const figures = figuresOf(node, branch.name);
+  const show = (figure, text) => (figures.querySelector(`[data-figure="${figure}"]`).textContent = text);
+  show("records_out", number.format(branch.records_out));
+  show("dead_letter", number.format(branch.dead_letter));
+  show("frames_drawn", number.format(branch.chart.frames_drawn));
+  show("last_draw", `${oneDecimal.format(branch.chart.last_draw_s * 1000)} ms`);
+  if (branch.refusing) figures.dataset.refusing = branch.refusing;
+  else delete figures.dataset.refusing;
 }
 
 const connection = document.getElementById("connection");
