@@ -46,6 +46,7 @@ fn a_workspace_plugin_loads_and_a_batch_goes_through_it() {
     assert_eq!(out.rejects[0].input_index, 3);
 
     let state = stage.save_state().unwrap().expect("count_by keeps state");
+    let state: serde_json::Value = serde_json::from_slice(state.json()).unwrap();
     assert_eq!(state["totals"]["keys"], json!(["Alice", "Bob"]));
 }
 
@@ -62,16 +63,16 @@ fn partial_states_merge_through_the_abi_and_stages_that_cannot_merge_refuse() {
     let emitted: Vec<serde_json::Value> =
         out.records.iter().map(|r| serde_json::from_slice(unsafe { r.payload.as_bytes() }).unwrap()).collect();
     assert_eq!(emitted, vec![json!({"author": "Alice", "count": 2})]);
-    let error = a.merge_state(&json!({"totals": 1})).unwrap_err();
+    let error = a.merge_state(&(&json!({"totals": 1})).into()).unwrap_err();
     assert!(!error.panicked && error.message.starts_with("invalid state to merge"), "{error}");
 
     let smoker = Arc::new(plugin_host::load(&library_path("smoker")).expect("smoker plugin loads"));
     let mut stall = StageInstance::new(smoker, "stall_detection", &json!({})).unwrap();
-    let error = stall.merge_state(&json!({"window": [100.0]})).unwrap_err();
+    let error = stall.merge_state(&(&json!({"window": [100.0]})).into()).unwrap_err();
     assert_eq!((error.panicked, error.message.as_str()), (false, "stall_detection cannot merge partial states"));
     let basics = Arc::new(plugin_host::load(&library_path("basics")).expect("basics plugin loads"));
     let mut ticks = StageInstance::new(basics, "ticks", &json!({})).unwrap();
-    let error = ticks.merge_state(&json!({})).unwrap_err();
+    let error = ticks.merge_state(&(&json!({})).into()).unwrap_err();
     assert_eq!(error.message, "ticks is a source: sources cannot merge partial states");
 }
 

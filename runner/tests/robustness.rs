@@ -451,7 +451,7 @@ fn a_broker_outage_mid_stream_is_reported_and_nothing_is_lost_when_it_returns() 
     let summary = running.wait();
     assert!(logs.count("partitions assigned") > lost_at, "the partition came back:\n{}", logs.text());
     assert_eq!(summary.produced, rows);
-    assert_eq!(summary.records_out, rows, "every record arrived once the broker was back");
+    assert_eq!(summary.records_out, rows, "every record arrived once the broker was back:\n{}", logs.text());
     println!("broker outage: {} records counted twice", every_record_charted(dir.path(), rows));
 }
 
@@ -480,6 +480,45 @@ fn a_producer_failing_for_good_is_replaced_and_nothing_is_lost() {
     assert_eq!(summary.produced, rows);
     assert_eq!(summary.dead_letter, 0, "no record was dead-lettered for its producer's failure");
     println!("producer replaced: {} records counted twice", every_record_charted(dir.path(), rows));
+}
+
+/// The periodic checkpoint is stored while records keep flowing, as Flink
+/// stores a snapshot: a broker slow to acknowledge it does not hold the
+/// records up. The records are all in the topic before the consumer
+/// starts, so its only produce requests are its checkpoints, and the
+/// embedded broker holds its answer to the first one for 4 s. The
+/// consumer takes every record meanwhile and counts the checkpoint only
+/// once acknowledged; a restart restores every record without reading
+/// one again. (Waiting for the acknowledgement on the consumer's thread,
+/// buzz took a few batches, then nothing for those 4 s.)
+#[test]
+fn a_checkpoint_the_broker_is_slow_to_acknowledge_does_not_hold_up_the_records() {
+    use buzz::pipeline::Role;
+    use buzz::transport::kafka::delay_next_embedded_produce;
+
+    let logs = Logs::capture();
+    let dir = tempfile::tempdir().unwrap();
+    // Enough records to take a few checkpoint intervals (10 ms) to read,
+    // few enough that the checkpoints fit the embedded broker's 5 MB log.
+    let rows = 20_000;
+    let pipeline = sequence_pipeline(dir.path(), rows, 0);
+    let produced = start_on_embedded_broker_as(Role::Produce, &pipeline, &dir.path().join("producer"), &[]).wait();
+    assert_eq!(produced.produced, rows);
+
+    delay_next_embedded_produce(Duration::from_secs(4)).unwrap();
+    let often = ["state.checkpoint_ms=10".to_string()];
+    let first = start_on_embedded_broker_as(Role::Consume, &pipeline, &dir.path().join("first"), &often);
+    let shared = first.shared().clone();
+    wait_for("every record taken", Duration::from_secs(60), || shared.stats().records_out == rows);
+    assert_eq!(shared.stats().checkpoints, 0, "the records waited for the broker to acknowledge a checkpoint");
+    wait_for("the checkpoint acknowledged", Duration::from_secs(30), || shared.stats().checkpoints > 0);
+    assert_eq!(first.wait().records_out, rows);
+
+    let second_dir = dir.path().join("second");
+    let second = start_on_embedded_broker_as(Role::Consume, &pipeline, &second_dir, &often).wait();
+    assert_eq!(second.records_out, 0, "the restarted consumer read records again:\n{}", logs.text());
+    assert_eq!(second.error, None, "{}", logs.text());
+    assert_eq!(charted_sequence(&second_dir), (0..rows).collect::<Vec<_>>(), "the restored chart lost records");
 }
 
 /// A buzz message by `author`, as one line of a file transport.

@@ -12,6 +12,7 @@ use buzz_sdk::abi::{FfiHeader, FfiRecord};
 
 use super::Shared;
 use super::charts::BranchFrames;
+use super::checkpoint_flight::{Durability, InFlight};
 use super::control::{BranchSwap, ConsumerSwap, Offer, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
@@ -50,6 +51,8 @@ pub struct Consumer {
     pub frames: FrameClock,
     /// How often the tasks' state is checkpointed with their positions.
     pub checkpoint_every: Duration,
+    /// The periodic checkpoint the transport is still saving.
+    pub checkpoint_in_flight: Option<InFlight>,
     pub control: Receiver<Offer<ConsumerSwap>>,
     /// Checks each record before the transform sees it.
     pub gate: RecordGate,
@@ -142,9 +145,9 @@ impl Consumer {
             refusals.check(shared);
             // A rebalance ends a read: its partitions change after its records.
             self.follow_partitions(shared);
-            if checkpoint_at.elapsed() >= self.checkpoint_every {
+            if !self.follow_checkpoint(shared) && checkpoint_at.elapsed() >= self.checkpoint_every {
                 checkpoint_at = Instant::now();
-                self.checkpoint(shared, |task| task.dirty);
+                self.checkpoint(shared, |task| task.dirty, Durability::InBackground);
             }
             if self.frames.due(self.drawing()) {
                 self.draw(shared);
@@ -178,7 +181,7 @@ impl Consumer {
         }
         let revoked = self.reader.take_revoked();
         if !revoked.is_empty() {
-            self.checkpoint(shared, |_| true);
+            self.checkpoint(shared, |_| true, Durability::Now);
             for partition in revoked {
                 self.tasks.remove(partition);
             }
@@ -204,8 +207,10 @@ impl Consumer {
 
     /// Saves the state of the tasks `which` picks with their positions,
     /// after the dead letters they produced are on disk: a position never
-    /// passes a record that is not kept somewhere.
-    fn checkpoint(&mut self, shared: &Shared, which: impl Fn(&Task) -> bool) {
+    /// passes a record that is not kept somewhere. The tasks are clean
+    /// from here; one saved in the background is dirty again if the
+    /// transport fails to store it (`follow_checkpoint`).
+    fn checkpoint(&mut self, shared: &Shared, which: impl Fn(&Task) -> bool, durability: Durability) {
         if !self.reader.keeps_checkpoints() {
             return;
         }
@@ -226,16 +231,60 @@ impl Consumer {
         if checkpoints.is_empty() {
             return;
         }
-        match self.reader.save_checkpoints(&checkpoints) {
-            Ok(()) => {
-                for (partition, task) in self.tasks.iter_mut() {
-                    if checkpoints.iter().any(|c| c.partition == partition) {
-                        task.dirty = false;
-                    }
-                }
+        let saved = match durability {
+            Durability::Now => self.reader.save_checkpoints(&checkpoints),
+            Durability::InBackground => self.reader.send_checkpoints(&checkpoints),
+        };
+        if let Err(e) = saved {
+            // The error may be the one in flight's: its partitions are saved again too.
+            if durability == Durability::Now
+                && let Some(in_flight) = self.checkpoint_in_flight.take()
+            {
+                self.mark_dirty(&in_flight.partitions, true);
+            }
+            return tracing::warn!(pipeline = %shared.name, "cannot save the checkpoint, retrying: {e}");
+        }
+        let partitions: Vec<i32> = checkpoints.iter().map(|c| c.partition).collect();
+        self.mark_dirty(&partitions, false);
+        match durability {
+            // Waiting for this one waited for any earlier one too.
+            Durability::Now => {
+                self.checkpoint_in_flight = None;
                 shared.checkpointed();
             }
-            Err(e) => tracing::warn!(pipeline = %shared.name, "cannot save the checkpoint, retrying: {e}"),
+            Durability::InBackground => self.checkpoint_in_flight = Some(InFlight::new(partitions)),
+        }
+    }
+
+    /// Follows the checkpoint being saved in the background: counted once
+    /// durable; if the transport could not store it, its partitions are
+    /// dirty again, so the next checkpoint retries. True while it is still
+    /// in flight.
+    fn follow_checkpoint(&mut self, shared: &Shared) -> bool {
+        let Some(in_flight) = &mut self.checkpoint_in_flight else { return false };
+        let Some(outcome) = self.reader.checkpoints_saved() else {
+            if in_flight.just_late() {
+                tracing::warn!(pipeline = %shared.name, "the transport has not confirmed the last checkpoint yet; the next waits for it");
+            }
+            return true;
+        };
+        let partitions = std::mem::take(&mut in_flight.partitions);
+        self.checkpoint_in_flight = None;
+        match outcome {
+            Ok(()) => shared.checkpointed(),
+            Err(e) => {
+                self.mark_dirty(&partitions, true);
+                tracing::warn!(pipeline = %shared.name, "cannot save the checkpoint, retrying: {e}");
+            }
+        }
+        false
+    }
+
+    fn mark_dirty(&mut self, partitions: &[i32], dirty: bool) {
+        for (partition, task) in self.tasks.iter_mut() {
+            if partitions.contains(&partition) {
+                task.dirty = dirty;
+            }
         }
     }
 
@@ -357,7 +406,7 @@ impl Consumer {
             return;
         }
         self.flush_transforms(shared);
-        self.checkpoint(shared, |_| true);
+        self.checkpoint(shared, |_| true, Durability::Now);
         if let Err(e) = self.reader.close() {
             tracing::error!(pipeline = %shared.name, "cannot close the transport: {e}");
         }
@@ -411,7 +460,7 @@ impl Consumer {
         if result == Ok(true) {
             // Saved at once: a restart must not restore the state of before
             // (nor miss a branch added, nor find one removed).
-            self.checkpoint(shared, |_| true);
+            self.checkpoint(shared, |_| true, Durability::Now);
         }
         let result = result.map(drop);
         if let Some(interval) = frame_interval {
@@ -461,7 +510,7 @@ impl Consumer {
         if drain_to.is_none() && !self.local_producer {
             tracing::info!(pipeline = %shared.name, "read the old transport to its end before switching");
         }
-        self.checkpoint(shared, |_| true);
+        self.checkpoint(shared, |_| true, Durability::Now);
         if let Err(e) = self.reader.close() {
             tracing::warn!(pipeline = %shared.name, "cannot close the old transport: {e}");
         }

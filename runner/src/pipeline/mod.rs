@@ -3,6 +3,7 @@
 //! -> chart) on their own threads.
 
 mod charts;
+mod checkpoint_flight;
 mod consumer;
 mod control;
 mod counters;
@@ -346,6 +347,7 @@ pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagno
             charts,
             frames: FrameClock::new(min_frame_interval(spec)),
             checkpoint_every: spec.checkpoint_every,
+            checkpoint_in_flight: None,
             control: receiver,
             gate: RecordGate::new(&spec.record_check).map_err(fail)?,
             exit_when_caught_up: options.exit_when_done && !options.role.produces(),

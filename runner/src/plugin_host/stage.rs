@@ -11,6 +11,7 @@ use buzz_sdk::abi::{
 };
 
 use super::library::{PluginLibrary, read_report};
+use crate::state::SavedState;
 
 /// A failed call into a plugin.
 #[derive(Debug, Clone)]
@@ -181,7 +182,7 @@ impl StageInstance {
     }
 
     /// The stage's state as JSON, if it keeps any.
-    pub fn save_state(&mut self) -> Result<Option<serde_json::Value>, CallError> {
+    pub fn save_state(&mut self) -> Result<Option<SavedState>, CallError> {
         let mut out = FfiBuf::EMPTY;
         let mut err = FfiBuf::EMPTY;
         // SAFETY: live handle; valid out-pointers.
@@ -190,29 +191,29 @@ impl StageInstance {
         if out.as_bytes().is_empty() {
             return Ok(None);
         }
-        serde_json::from_slice(out.as_bytes()).map(Some).map_err(|e| CallError {
+        SavedState::from_json(out.as_bytes()).map(Some).map_err(|message| CallError {
             panicked: false,
-            message: format!("saved state is not JSON: {e}"),
+            message,
             setting: None,
         })
     }
 
-    pub fn restore_state(&mut self, state: &serde_json::Value) -> Result<(), CallError> {
-        let json = serde_json::to_vec(state).expect("JSON values always encode");
+    pub fn restore_state(&mut self, state: &SavedState) -> Result<(), CallError> {
         let mut err = FfiBuf::EMPTY;
-        // SAFETY: live handle; `json` is valid for the call.
-        let status = unsafe { (self.library.decl.stage_restore_state)(self.handle, FfiSlice::new(&json), &mut err) };
+        // SAFETY: live handle; the state's text is valid for the call.
+        let status =
+            unsafe { (self.library.decl.stage_restore_state)(self.handle, FfiSlice::new(state.json()), &mut err) };
         check(status, &err)
     }
 
     /// Folds another instance's saved state (from `save_state` on a stage of
     /// the same type, say another partition's) into this one. Sources and
     /// order-sensitive stages refuse with an error and are left as they were.
-    pub fn merge_state(&mut self, state: &serde_json::Value) -> Result<(), CallError> {
-        let json = serde_json::to_vec(state).expect("JSON values always encode");
+    pub fn merge_state(&mut self, state: &SavedState) -> Result<(), CallError> {
         let mut err = FfiBuf::EMPTY;
-        // SAFETY: live handle; `json` is valid for the call.
-        let status = unsafe { (self.library.decl.stage_merge_state)(self.handle, FfiSlice::new(&json), &mut err) };
+        // SAFETY: live handle; the state's text is valid for the call.
+        let status =
+            unsafe { (self.library.decl.stage_merge_state)(self.handle, FfiSlice::new(state.json()), &mut err) };
         check(status, &err)
     }
 

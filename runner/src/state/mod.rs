@@ -14,5 +14,7 @@
 mod checkpoint;
 mod durable_file;
 
-pub use checkpoint::{BranchState, FORMAT_VERSION, SavedBranch, SourceCheckpoint, StageState, TaskCheckpoint, now_ms};
+pub use checkpoint::{
+    BranchState, FORMAT_VERSION, SavedBranch, SavedState, SourceCheckpoint, StageState, TaskCheckpoint, now_ms,
+};
 pub use durable_file::{read_json, write_durable};

@@ -27,7 +27,7 @@ use super::{
     TransportWriter, Unread,
 };
 use crate::config::{FileTransport, Fsync, StartAt};
-use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState, TaskCheckpoint};
+use crate::state::{self, FORMAT_VERSION, SavedState, SourceCheckpoint, StageState, TaskCheckpoint};
 
 /// Bytes read from the file per system call.
 const READ_CHUNK: usize = 256 * 1024;
@@ -206,7 +206,11 @@ impl TransportWriter for FileWriter {
         Some(Unread { records: 0, bytes: self.len().ok()?.saturating_sub(read_to) })
     }
 
-    fn resume_source(&mut self, source_type: &str, meaning: &Option<Value>) -> Result<Option<Value>, TransportError> {
+    fn resume_source(
+        &mut self,
+        source_type: &str,
+        meaning: &Option<Value>,
+    ) -> Result<Option<SavedState>, TransportError> {
         let path = source_checkpoint_path(&self.path);
         let saved = state::read_json(&path, SourceCheckpoint::decode).map_err(TransportError)?;
         let Some(saved) = saved.filter(|s| s.source.describes(source_type, meaning)) else {
@@ -802,7 +806,7 @@ mod tests {
         assert!(first.take_restored().is_empty());
         assert_eq!(read_all(&mut first), ["{\"n\":1}", "{\"n\":2}"]);
         let next = first.position(0).unwrap();
-        let state = StageState { type_name: "count_by".into(), state: Some(json!({"n": 2})), meaning: None };
+        let state = StageState { type_name: "count_by".into(), state: Some((&json!({"n": 2})).into()), meaning: None };
         let checkpoint = TaskCheckpoint { transform: Some(state), ..TaskCheckpoint::empty(0, next) };
         first.save_checkpoints(std::slice::from_ref(&checkpoint)).unwrap();
         std::fs::OpenOptions::new().append(true).open(&path).unwrap().write_all(b"{\"n\":3}\n").unwrap();
@@ -835,7 +839,8 @@ mod tests {
         std::fs::write(&path, "{\"n\":1}\n{\"n\":2}\n").unwrap();
         let mut first = FileReader::open(&spec(&path)).unwrap();
         assert_eq!(read_all(&mut first).len(), 2);
-        let state = Some(StageState { type_name: "count_by".into(), state: Some(json!({"n": 2})), meaning: None });
+        let state =
+            Some(StageState { type_name: "count_by".into(), state: Some((&json!({"n": 2})).into()), meaning: None });
         let next = first.position(0).unwrap();
         first
             .save_checkpoints(&[TaskCheckpoint { transform: state.clone(), ..TaskCheckpoint::empty(0, next) }])
@@ -860,14 +865,18 @@ mod tests {
         assert_eq!(first.resume_source("s", &None).unwrap(), None);
         first.send(&records[..2], &mut SendProgress::default()).unwrap();
         first
-            .checkpoint_source(StageState { type_name: "s".into(), state: Some(json!({"sent": 2})), meaning: None })
+            .checkpoint_source(StageState {
+                type_name: "s".into(),
+                state: Some((&json!({"sent": 2})).into()),
+                meaning: None,
+            })
             .unwrap();
         first.send(&records[2..4], &mut SendProgress::default()).unwrap();
         // Killed mid-write: half of record 4.
         first.file.write_all(b"{\"n\"").unwrap();
         drop(first);
         let mut second = FileWriter::open(&path, Fsync::Never).unwrap();
-        assert_eq!(second.resume_source("s", &None).unwrap(), Some(json!({"sent": 2})));
+        assert_eq!(second.resume_source("s", &None).unwrap(), Some((&json!({"sent": 2})).into()));
         second.send(&records[2..], &mut SendProgress::default()).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().collect::<Vec<_>>(), ["{\"n\":0}", "{\"n\":1}", "{\"n\":2}", "{\"n\":3}", "{\"n\":4}"]);

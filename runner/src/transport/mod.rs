@@ -17,7 +17,7 @@ use buzz_sdk::abi::FfiRecord;
 use serde_json::Value;
 
 use crate::config::TransportSpec;
-use crate::state::{StageState, TaskCheckpoint};
+use crate::state::{SavedState, StageState, TaskCheckpoint};
 
 /// A transport failure; the pipeline retries and reports it.
 #[derive(Debug, Clone)]
@@ -142,7 +142,11 @@ pub trait TransportWriter: Send {
     /// A state saved by another type of source, or under other
     /// state-defining settings (`meaning`), is not resumed: the source
     /// starts afresh and nothing is skipped.
-    fn resume_source(&mut self, _source_type: &str, _meaning: &Option<Value>) -> Result<Option<Value>, TransportError> {
+    fn resume_source(
+        &mut self,
+        _source_type: &str,
+        _meaning: &Option<Value>,
+    ) -> Result<Option<SavedState>, TransportError> {
         Ok(None)
     }
     /// Saves the source's state with how far this transport has written;
@@ -206,9 +210,22 @@ pub trait TransportReader: Send {
     fn keeps_checkpoints(&self) -> bool {
         false
     }
-    /// Stores each task's checkpoint, all or nothing per partition.
+    /// Stores each task's checkpoint, all or nothing per partition, and
+    /// returns once they are durable.
     fn save_checkpoints(&mut self, _checkpoints: &[TaskCheckpoint]) -> Result<(), TransportError> {
         Ok(())
+    }
+    /// Starts storing the checkpoints and may return before they are
+    /// durable; [`TransportReader::checkpoints_saved`] says when they are.
+    /// (Kafka's: the broker's acknowledgement takes milliseconds the
+    /// records should not wait for.)
+    fn send_checkpoints(&mut self, checkpoints: &[TaskCheckpoint]) -> Result<(), TransportError> {
+        self.save_checkpoints(checkpoints)
+    }
+    /// Whether everything sent with `send_checkpoints` is durable: `None`
+    /// while it is still being saved, an error if it could not be.
+    fn checkpoints_saved(&mut self) -> Option<Result<(), TransportError>> {
+        Some(Ok(()))
     }
     /// Picks up checkpoints that other consumers saved; true if any changed.
     fn poll_peers(&mut self) -> bool {

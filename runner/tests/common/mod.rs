@@ -187,14 +187,24 @@ pub fn outputs_in(dir: &Path) -> Vec<String> {
 /// and the extra `key=value` settings: for tests that steer the embedded
 /// broker, which lives in the process that uses it.
 pub fn start_on_embedded_broker(pipeline: &Path, dir: &Path, settings: &[String]) -> buzz::pipeline::Running {
+    start_on_embedded_broker_as(buzz::pipeline::Role::Both, pipeline, dir, settings)
+}
+
+/// As [`start_on_embedded_broker`], running only the halves `role` names.
+pub fn start_on_embedded_broker_as(
+    role: buzz::pipeline::Role,
+    pipeline: &Path,
+    dir: &Path,
+    settings: &[String],
+) -> buzz::pipeline::Running {
     use buzz::config::{self, Override};
-    use buzz::pipeline::{self, Role, RunOptions};
+    use buzz::pipeline::{self, RunOptions};
     let mut all = vec!["transport.brokers=embedded".to_string()];
     all.extend(output_settings(dir));
     all.extend_from_slice(settings);
     let overrides: Vec<Override> = all.iter().map(|o| Override::parse(o).expect("a valid setting")).collect();
     let spec = config::load(pipeline, &overrides).expect("pipeline loads");
-    pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: true }).expect("pipeline starts")
+    pipeline::start(&spec, RunOptions { role, exit_when_done: true }).expect("pipeline starts")
 }
 
 /// Settings that keep a file transport's file inside `dir` too.

@@ -222,11 +222,50 @@ impl Changelog {
 
     /// Writes the checkpoints and waits until the broker has them.
     pub fn save_tasks(&mut self, checkpoints: &[TaskCheckpoint]) -> Result<(), TransportError> {
+        self.send_tasks(checkpoints)?;
+        self.flush()
+    }
+
+    /// Hands the checkpoints to the producer without waiting for the
+    /// broker: [`Changelog::delivered`] says when it has them. A later
+    /// checkpoint of a partition always lands after an earlier one (the
+    /// idempotent producer keeps the order), so one still in flight can
+    /// never overwrite a newer one.
+    pub fn send_tasks(&mut self, checkpoints: &[TaskCheckpoint]) -> Result<(), TransportError> {
         for checkpoint in checkpoints {
             let bytes = serde_json::to_vec(checkpoint).expect("checkpoints encode");
             self.put(&task_key(checkpoint.partition), Some(&bytes))?;
         }
-        self.flush()
+        Ok(())
+    }
+
+    /// Waits (a little) until the broker has this member's own checkpoints
+    /// still in flight, so that restoring reads them: after an outage the
+    /// group can hand a partition back before they land. Restoring from
+    /// an older checkpoint would still be exact, only re-read more.
+    pub fn land_own(&mut self) {
+        if self.producer.in_flight_count() == 0 {
+            return;
+        }
+        if let Err(e) = self.flush() {
+            tracing::warn!(
+                "restoring without this member's latest checkpoint, which the broker has not taken yet: {e}"
+            );
+        }
+    }
+
+    /// Whether the broker has everything sent so far: `None` while some
+    /// is in flight, an error if it refused any of it.
+    pub fn delivered(&mut self) -> Option<Result<(), TransportError>> {
+        // Serves the delivery reports, which count as in flight until then.
+        self.producer.poll(Duration::ZERO);
+        if self.producer.in_flight_count() > 0 {
+            return None;
+        }
+        Some(match self.producer.context().failed.lock().expect("deliveries poisoned").take() {
+            Some(e) => Err(self.refused(&e)),
+            None => Ok(()),
+        })
     }
 
     /// Writes (or with `None` deletes) the source's checkpoint.
@@ -248,20 +287,21 @@ impl Changelog {
     }
 
     fn flush(&mut self) -> Result<(), TransportError> {
-        let refused = |e: &dyn std::fmt::Display| {
-            TransportError(format!("the changelog topic {} did not take the checkpoint: {e}", self.topic))
-        };
         let producer = &self.producer;
         flush_promptly(
             Duration::from_secs(5),
             || producer.flush(Duration::ZERO),
             || producer.poll(Duration::from_millis(1)),
         )
-        .map_err(|e| refused(&e))?;
+        .map_err(|e| self.refused(&e))?;
         match self.producer.context().failed.lock().expect("deliveries poisoned").take() {
-            Some(e) => Err(refused(&e)),
+            Some(e) => Err(self.refused(&e)),
             None => Ok(()),
         }
+    }
+
+    fn refused(&self, e: &dyn std::fmt::Display) -> TransportError {
+        TransportError(format!("the changelog topic {} did not take the checkpoint: {e}", self.topic))
     }
 }
 

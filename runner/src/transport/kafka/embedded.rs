@@ -10,6 +10,9 @@ use rdkafka_sys as sys;
 
 use crate::transport::TransportError;
 
+/// Kafka's API key of produce requests.
+const PRODUCE: i16 = 0;
+
 struct Embedded {
     cluster: *mut sys::rd_kafka_mock_cluster_t,
     bootstrap: String,
@@ -87,11 +90,33 @@ pub fn set_embedded_topic_error(topic: &str, error: Option<sys::rd_kafka_resp_er
 /// rehearses a broker that lost an idempotent producer's state
 /// (`OUT_OF_ORDER_SEQUENCE_NUMBER` is fatal to that producer).
 pub fn fail_next_embedded_produce(error: sys::rd_kafka_resp_err_t) -> Result<(), TransportError> {
-    const PRODUCE: i16 = 0;
     let cluster = embedded()?.cluster;
     // SAFETY: a live cluster; one error, read before the call returns.
     unsafe { sys::rd_kafka_mock_push_request_errors_array(cluster, PRODUCE, 1, &error) };
     Ok(())
+}
+
+/// Makes the embedded broker hold its answer to the next produce request
+/// for `delay`: rehearses a broker slow to acknowledge what it was sent.
+pub fn delay_next_embedded_produce(delay: std::time::Duration) -> Result<(), TransportError> {
+    let cluster = embedded()?.cluster;
+    let rtt_ms = i32::try_from(delay.as_millis()).unwrap_or(i32::MAX);
+    // SAFETY: a live cluster; broker 1 is its only broker; one (error,
+    // round-trip time) pair follows, as the variadic arguments say.
+    let err = unsafe {
+        sys::rd_kafka_mock_broker_push_request_error_rtts(
+            cluster,
+            1,
+            PRODUCE,
+            1,
+            sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR,
+            rtt_ms,
+        )
+    };
+    match err {
+        sys::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR => Ok(()),
+        other => Err(TransportError(format!("cannot delay the embedded broker's answer: {other:?}"))),
+    }
 }
 
 /// Takes the embedded broker down or brings it back, to rehearse an outage

@@ -21,7 +21,10 @@ mod topic;
 mod writer;
 
 pub use client::bootstrap;
-pub use embedded::{embedded_bootstrap, fail_next_embedded_produce, set_embedded_broker_up, set_embedded_topic_error};
+pub use embedded::{
+    delay_next_embedded_produce, embedded_bootstrap, fail_next_embedded_produce, set_embedded_broker_up,
+    set_embedded_topic_error,
+};
 pub use partitioner::{murmur2, partition_for_key, partition_for_unkeyed};
 pub use reader::KafkaReader;
 pub use settings_check::check_client_settings;

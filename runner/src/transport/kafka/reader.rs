@@ -109,6 +109,7 @@ impl ReaderContext {
         self.rebalanced.store(true, Ordering::Relaxed);
         self.joined.store(true, Ordering::Relaxed);
         let mut changelog = self.changelog.lock().expect("changelog poisoned");
+        changelog.land_own();
         let started = Instant::now();
         while let Err(e) = changelog.catch_up(Duration::from_secs(10)) {
             if started.elapsed() > RESTORE_LIMIT {
@@ -498,6 +499,14 @@ impl TransportReader for KafkaReader {
 
     fn save_checkpoints(&mut self, checkpoints: &[TaskCheckpoint]) -> Result<(), TransportError> {
         self.consumer.context().changelog.lock().expect("changelog poisoned").save_tasks(checkpoints)
+    }
+
+    fn send_checkpoints(&mut self, checkpoints: &[TaskCheckpoint]) -> Result<(), TransportError> {
+        self.consumer.context().changelog.lock().expect("changelog poisoned").send_tasks(checkpoints)
+    }
+
+    fn checkpoints_saved(&mut self) -> Option<Result<(), TransportError>> {
+        self.consumer.context().changelog.lock().expect("changelog poisoned").delivered()
     }
 
     fn poll_peers(&mut self) -> bool {

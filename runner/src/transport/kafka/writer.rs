@@ -34,7 +34,7 @@ use super::partitioner::Partitioner;
 use super::topic::{TopicCreator, partition_count, partition_ends};
 use crate::config::{Brokers, KafkaTransport};
 use crate::pipeline::throttle::Throttle;
-use crate::state::{self, FORMAT_VERSION, SourceCheckpoint, StageState};
+use crate::state::{self, FORMAT_VERSION, SavedState, SourceCheckpoint, StageState};
 use crate::transport::{EndMark, SendProgress, TransportError, TransportWriter};
 
 /// A record the producer did not deliver.
@@ -363,7 +363,7 @@ impl TransportWriter for KafkaWriter {
         &mut self,
         source_type: &str,
         meaning: &Option<serde_json::Value>,
-    ) -> Result<Option<serde_json::Value>, TransportError> {
+    ) -> Result<Option<SavedState>, TransportError> {
         self.creator.ensure()?;
         let changelog = self.changelog()?;
         changelog.catch_up(Duration::from_secs(30))?;
