@@ -16,6 +16,7 @@ use serde_json::Value as Json;
 use crate::cli::ReplayArgs;
 use crate::config::{self, DeadLetterTarget};
 use crate::pipeline::DeadLetterLine;
+use crate::plugin_host::Catalog;
 use crate::transport::kafka::read_topic;
 use crate::transport::{SendProgress, open_writer};
 
@@ -52,7 +53,7 @@ pub fn replay(args: ReplayArgs) -> i32 {
 
 fn run(args: &ReplayArgs) -> Result<String, String> {
     let overrides = super::parse_overrides(&args.set).map_err(|d| d.to_string())?;
-    let spec = config::load(&args.into, &overrides).map_err(|d| d.to_string())?;
+    let spec = config::load(&args.into, &overrides, &Catalog::search).map_err(|d| d.to_string())?;
     let target = match &args.dead_letters {
         Some(path) => DeadLetterTarget::File(path.clone()),
         None => spec.dead_letter.clone(),

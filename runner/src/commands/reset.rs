@@ -6,6 +6,7 @@
 
 use crate::cli::ResetArgs;
 use crate::config::{self, Brokers, FileTransport, KafkaTransport, PipelineSpec, TransportSpec};
+use crate::plugin_host::Catalog;
 use crate::state::{self, TaskCheckpoint};
 use crate::transport::kafka::changelog::Changelog;
 use crate::transport::{TransportError, file, kafka};
@@ -20,7 +21,7 @@ pub fn reset(args: ResetArgs) -> i32 {
     };
     let mut code = 0;
     for path in &args.pipelines {
-        let spec = match config::load(path, &overrides) {
+        let spec = match config::load(path, &overrides, &Catalog::search) {
             Ok(spec) => spec,
             Err(diagnostics) => {
                 eprintln!("{diagnostics}");

@@ -4,9 +4,10 @@
 use std::path::Path;
 
 use crate::cli::RunArgs;
-use crate::config::{self, Override, PipelineSpec};
-use crate::dashboard::{self, DEFAULT_PORT, Listen};
+use crate::config::{self, DEFAULT_PORT, Listen, Override, PipelineSpec};
+use crate::dashboard;
 use crate::pipeline::{self, RunOptions, Running, Summary};
+use crate::plugin_host::Catalog;
 use crate::transport::kafka::hosting::HostedBroker;
 
 use super::two_terminals;
@@ -21,7 +22,7 @@ pub fn run(args: RunArgs) -> i32 {
     };
     let mut loaded = Vec::new();
     for path in &args.pipelines {
-        match config::load(path, &overrides) {
+        match config::load(path, &overrides, &Catalog::search) {
             Ok(spec) => loaded.push(spec),
             Err(diagnostics) => {
                 eprintln!("{diagnostics}");
@@ -41,7 +42,7 @@ pub fn run(args: RunArgs) -> i32 {
         Err(code) => return code,
     };
     let listens: Vec<Option<String>> = specs.iter().map(|(s, _)| s.dashboard_listen.clone()).collect();
-    let listen = match dashboard::resolve_listen(args.http.as_deref(), &listens) {
+    let listen = match config::resolve_listen(args.http.as_deref(), &listens) {
         Ok(listen) => listen,
         Err(e) => {
             eprintln!("{e}");
@@ -165,7 +166,7 @@ async fn run_all(
         }
     }
     if options.role.consumes() {
-        let views = running.iter().zip(&specs).map(|(r, (spec, _))| r.dashboard_view(&spec.name)).collect();
+        let views = running.iter().zip(&specs).map(|(r, (spec, _))| dashboard_view(&spec.name, r)).collect();
         let allowed_hosts: Vec<String> = specs.iter().flat_map(|(s, _)| s.dashboard_allowed_hosts.clone()).collect();
         serve_dashboard(listen, views, &allowed_hosts).await;
     }
@@ -201,6 +202,15 @@ async fn run_all(
         eprintln!("a pipeline thread failed: {e}");
         1
     })
+}
+
+/// What the dashboard shows of a running pipeline.
+fn dashboard_view(name: &str, running: &Running) -> dashboard::PipelineView {
+    dashboard::PipelineView {
+        name: name.to_string(),
+        shared: running.shared().clone(),
+        files: running.chart_files().first().cloned(),
+    }
 }
 
 /// Starts the dashboard (a failure to serve it is reported, not fatal).
@@ -267,7 +277,7 @@ fn write_summary(path: &Path, summaries: &[Summary]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    crate::chart_output::write_atomic(
+    crate::atomic_write::write_atomic(
         path,
         serde_json::to_string_pretty(&json).map_err(std::io::Error::other)?.as_bytes(),
     )

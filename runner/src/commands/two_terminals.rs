@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::config::{self, Brokers, Override, PipelineSpec, TransportSpec};
 use crate::pipeline::{Role, StopToken};
+use crate::plugin_host::Catalog;
 use crate::transport::kafka::hosting::{self, HostedBroker, Hosting};
 
 /// How often a consumer looks for its host, and checks it is still there.
@@ -51,7 +52,7 @@ pub async fn find_host(
     tracing::info!(pipeline = %spec.name, "using the embedded broker that buzz process {} hosts at {} (its --role produce)", host.pid, host.address);
     let setting = format!("transport.brokers={}", host.address);
     overrides.push(Override::parse(&setting).map_err(|e| e.to_string())?);
-    let spec = config::load(&spec.file.path, overrides).map_err(|d| d.to_string())?;
+    let spec = config::load(&spec.file.path, overrides, &Catalog::search).map_err(|d| d.to_string())?;
     Ok((spec, Some(host)))
 }
 

@@ -17,7 +17,6 @@ mod stats;
 mod stop;
 mod summary;
 mod tasks;
-pub(crate) mod throttle;
 mod view;
 
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -30,7 +29,7 @@ pub use control::{BranchSwap, ConsumerSwap, Offer, ProducerSwap, ReloadReport, R
 pub use counters::Counters;
 pub use dead_letter_line::DeadLetterLine;
 pub use dead_letters::{DeadLetter, DeadLetters};
-pub use frame_clock::{Drawing, FrameClock};
+pub use frame_clock::FrameClock;
 pub use record_gate::RecordGate;
 pub use shared::{Handover, Shared, Status};
 pub use stats::{BranchStats, ChartStats, Stats};
@@ -43,7 +42,7 @@ use crate::plugin_host::StageInstance;
 use crate::transport::{self, EndMark, LagLimit, TransportWriter};
 
 /// Which halves of the pipeline this process runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// Source -> transport only.
     Produce,
@@ -428,13 +427,9 @@ impl Running {
         self.handle.clone()
     }
 
-    /// What the dashboard shows of this pipeline.
-    pub fn dashboard_view(&self, name: &str) -> crate::dashboard::PipelineView {
-        crate::dashboard::PipelineView {
-            name: name.to_string(),
-            shared: self.handle.shared.clone(),
-            files: self.files.first().cloned(),
-        }
+    /// Each branch's chart files (none when this process runs no consumer).
+    pub fn chart_files(&self) -> &[ChartFiles] {
+        &self.files
     }
 
     /// Waits for the threads to end (on their own, or after a stop) and

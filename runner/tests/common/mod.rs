@@ -193,7 +193,7 @@ pub fn start_on_embedded_broker(pipeline: &Path, dir: &Path, settings: &[String]
     all.extend(output_settings(dir));
     all.extend_from_slice(settings);
     let overrides: Vec<Override> = all.iter().map(|o| Override::parse(o).expect("a valid setting")).collect();
-    let spec = config::load(pipeline, &overrides).expect("pipeline loads");
+    let spec = config::load(pipeline, &overrides, &buzz::plugin_host::Catalog::search).expect("pipeline loads");
     pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: true }).expect("pipeline starts")
 }
 
