@@ -6,9 +6,9 @@ use std::path::Path;
 use crate::cli::RunArgs;
 use crate::config::{self, DEFAULT_PORT, Listen, Override, PipelineSpec};
 use crate::dashboard;
-use crate::pipeline::{self, RunOptions, Running, Summary};
+use crate::pipeline::{self, Role, RunOptions, Running, Summary};
 use crate::plugin_host::Catalog;
-use crate::transport::kafka::hosting::HostedBroker;
+use crate::transport::{self, kafka::hosting::HostedBroker};
 
 use super::two_terminals;
 
@@ -95,7 +95,7 @@ pub fn run(args: RunArgs) -> i32 {
 /// waiting for one (Ctrl-C stops the wait); each pipeline gets its overrides.
 async fn find_hosts(
     loaded: Vec<PipelineSpec>,
-    role: crate::pipeline::Role,
+    role: Role,
     overrides: &[Override],
 ) -> Result<(Vec<(PipelineSpec, Vec<Override>)>, Vec<HostedBroker>), i32> {
     let (mut specs, mut hosts) = (Vec::new(), Vec::new());
@@ -137,7 +137,7 @@ async fn run_all(
     let mut reloaders = Vec::new();
     let mut hosting = Vec::new();
     for (spec, overrides) in &specs {
-        warn_about_embedded_broker(spec, options);
+        warn_about_lone_producer(spec, options);
         match pipeline::start(spec, options) {
             Ok(r) => {
                 let charts: Vec<String> =
@@ -233,18 +233,14 @@ async fn serve_dashboard(listen: Listen, views: Vec<dashboard::PipelineView>, al
     }
 }
 
-/// A producer alone on the embedded broker hosts it for consumers in other
-/// processes, but it is an in-memory test broker: say what that costs.
-fn warn_about_embedded_broker(spec: &PipelineSpec, options: RunOptions) {
-    if let crate::config::TransportSpec::Kafka(kafka) = &spec.transport
-        && kafka.brokers == crate::config::Brokers::Embedded
-        && options.role == crate::pipeline::Role::Produce
+/// A producer alone may need to know what its transport costs it (the
+/// embedded broker it hosts for consumers in other processes is an
+/// in-memory test broker).
+fn warn_about_lone_producer(spec: &PipelineSpec, options: RunOptions) {
+    if options.role == Role::Produce
+        && let Some(warning) = transport::lone_producer_warning(&spec.transport)
     {
-        tracing::warn!(
-            pipeline = %spec.name,
-            "--role produce on the embedded broker: it lives in this process and keeps only the newest 100,000 records (5 MB) per partition, \
-             so a consumer further behind loses records, and all of them go when this process stops; use a real broker for anything lasting"
-        );
+        tracing::warn!(pipeline = %spec.name, "{warning}");
     }
 }
 

@@ -37,7 +37,7 @@ pub use stop::StopToken;
 pub use summary::Summary;
 
 use crate::chart_output::{ChartFiles, ChartWriter};
-use crate::config::{BranchSpec, Diagnostics, PipelineSpec, StageSpec, TransportSpec, secrets};
+use crate::config::{BranchSpec, Diagnostics, PipelineSpec, StageSpec, secrets};
 use crate::plugin_host::StageInstance;
 use crate::transport::{self, EndMark, LagLimit, TransportWriter};
 
@@ -107,7 +107,7 @@ pub fn check(spec: &PipelineSpec) -> Result<(), Diagnostics> {
             }
         }
     }
-    for result in [check_chart_outputs(spec), check_dead_letters(spec), check_kafka_clients(spec)] {
+    for result in [check_chart_outputs(spec), check_dead_letters(spec), check_client_settings(spec)] {
         if let Err(e) = result {
             errors.0.extend(e.0);
         }
@@ -130,12 +130,11 @@ pub fn check_dead_letters(spec: &PipelineSpec) -> Result<(), Diagnostics> {
     spec.dead_letter.check_writable().map_err(|e| spec.file.error(at, format!("dead_letter.path: {e}")).into())
 }
 
-/// librdkafka must take the Kafka clients' settings together (each key
-/// alone was checked on loading), said at `transport.properties`.
-fn check_kafka_clients(spec: &PipelineSpec) -> Result<(), Diagnostics> {
-    let TransportSpec::Kafka(kafka) = &spec.transport else { return Ok(()) };
+/// The transport's client must take its settings together (each key alone
+/// was checked on loading), said at `transport.properties`.
+fn check_client_settings(spec: &PipelineSpec) -> Result<(), Diagnostics> {
     let at = &spec.transport_properties_origin;
-    transport::kafka::check_client_settings(kafka)
+    transport::check_client_settings(&spec.transport)
         .map_err(|e| spec.file.error(at, format!("transport.properties: {e}")).into())
 }
 
@@ -303,10 +302,8 @@ pub struct Running {
 pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagnostics> {
     let shared = Arc::new(Shared::new(spec, options.role));
     let fail = |message: String| -> Diagnostics { spec.file.error(&crate::config::Origin::Default, message).into() };
-    if matches!(spec.transport, TransportSpec::Memory(_)) && options.role != Role::Both {
-        return Err(fail(
-            "the memory transport joins the two halves of one process: run both (the default --role), or split them over a file or Kafka transport".into(),
-        ));
+    if options.role != Role::Both {
+        transport::check_split(&spec.transport).map_err(|e| fail(e.to_string()))?;
     }
     if options.role != Role::View {
         check_dead_letters(spec)?;
