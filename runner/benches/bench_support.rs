@@ -37,7 +37,8 @@ pub fn overrides(settings: &[String]) -> Vec<Override> {
 
 /// Loads the pipeline file at `path` with `key=value` settings.
 pub fn load(path: &Path, settings: &[String]) -> PipelineSpec {
-    config::load(path, &overrides(settings)).unwrap_or_else(|d| panic!("{}: {d}", path.display()))
+    config::load(path, &overrides(settings), &buzz::plugin_host::Catalog::search)
+        .unwrap_or_else(|d| panic!("{}: {d}", path.display()))
 }
 
 /// Writes `text` as a pipeline file in `dir` and loads it with `settings`.

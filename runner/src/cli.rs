@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::logging::LogFormat;
 use crate::pipeline::Role;
 
 #[derive(Debug, Parser)]
@@ -21,12 +23,38 @@ pub struct Cli {
 }
 
 /// `--log-format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    /// Aligned text, coloured on a terminal.
-    Text,
-    /// One JSON object per line: timestamp, level, fields (message included).
-    Json,
+impl ValueEnum for LogFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[LogFormat::Text, LogFormat::Json]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            LogFormat::Text => PossibleValue::new("text").help("Aligned text, coloured on a terminal"),
+            LogFormat::Json => {
+                PossibleValue::new("json").help("One JSON object per line: timestamp, level, fields (message included)")
+            }
+        })
+    }
+}
+
+/// `--role`.
+impl ValueEnum for Role {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Role::Produce, Role::Consume, Role::Both, Role::View]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let help = match self {
+            Role::Produce => "Source -> transport only",
+            Role::Consume => "Transport -> transform -> chart only",
+            Role::Both => "Both halves in one process",
+            Role::View => {
+                "No half: serve the chart of the whole input from the checkpoints the consumers of the group save"
+            }
+        };
+        Some(PossibleValue::new(self.name()).help(help))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,7 +86,29 @@ pub struct NewArgs {
 pub enum NewCommand {
     /// A plugin crate with a source, a transform and a chart, their tests
     /// and a pipeline, ready to build and run.
-    Plugin(crate::commands::new_plugin::NewPluginArgs),
+    Plugin(NewPluginArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NewPluginArgs {
+    /// The plugin's name: lower-case letters, digits and underscores,
+    /// starting with a letter (e.g. `weather`). Its stages are named after it.
+    pub name: String,
+    /// Make the crate in DIR/NAME. Default: plugins/NAME when run at the
+    /// root of the buzz workspace, else ./NAME.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// The buzz-sdk crate (a buzz checkout's plugins/sdk) a crate outside
+    /// the workspace builds against. Default: <prefix>/lib/buzz/sdk beside
+    /// this binary, else the checkout holding it, else the one it was built
+    /// from; with none of them, buzz says to pass --sdk.
+    #[arg(long, value_name = "PATH")]
+    pub sdk: Option<PathBuf>,
+    /// The buzz-plotkit crate (a buzz checkout's plugins/plotkit) the
+    /// chart of a crate outside the workspace draws with. Default: the one
+    /// beside the SDK (plugins/plotkit, or lib/buzz/plotkit when installed).
+    #[arg(long, value_name = "PATH")]
+    pub plotkit: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,6 +4,7 @@
 //! transforms and charts are plugins (cdylibs loaded at run time through a
 //! versioned C ABI, see `buzz-sdk`); transports belong to the runner.
 
+pub mod atomic_write;
 pub mod chart_output;
 pub mod cli;
 pub mod commands;
@@ -15,4 +16,5 @@ pub mod plugin_host;
 pub mod private_dir;
 pub mod reload;
 pub mod state;
+pub mod throttle;
 pub mod transport;

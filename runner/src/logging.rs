@@ -9,7 +9,14 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::cli::LogFormat;
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Aligned text, coloured on a terminal.
+    Text,
+    /// One JSON object per line: timestamp, level, fields (message included).
+    Json,
+}
 
 pub fn init(verbose: bool, format: LogFormat) {
     let default = if verbose { "debug" } else { "info" };

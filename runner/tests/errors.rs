@@ -89,6 +89,24 @@ fn an_output_folder_that_cannot_take_files_is_named_at_its_setting() {
 }
 
 #[test]
+fn the_memory_transport_refuses_to_run_one_half_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("p.toml");
+    let text = "name = \"p\"\n[source]\ntype = \"buzz_messages\"\ninterval_ms = 0\ncount = 10\n[transport]\ntype = \"memory\"\n\
+                [transform]\ntype = \"count_by\"\nfield = \"author\"\n[chart]\ntype = \"bar_chart\"\ncategory = \"author\"\nvalue = \"count\"\n";
+    std::fs::write(&pipeline, text).unwrap();
+    for role in ["produce", "consume"] {
+        let mut command = buzz();
+        command.arg("run").arg(&pipeline).args(["--role", role, "--no-reload", "--exit-when-done"]);
+        command.args(outputs_in(dir.path()));
+        let mut run = Watched::spawn(command);
+        assert_eq!(run.exit_within(Duration::from_secs(30)).code(), Some(1), "--role {role}: {}", run.text());
+        let refused = "the memory transport joins the two halves of one process: run both (the default --role)";
+        assert!(run.text().contains(refused), "--role {role}: {}", run.text());
+    }
+}
+
+#[test]
 fn a_disk_that_fills_while_a_chart_is_written_leaves_the_previous_chart_intact() {
     let dir = tempfile::tempdir().unwrap();
     // Files may grow to 8 KiB only (as if the disk were full beyond): the

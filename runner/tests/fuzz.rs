@@ -10,6 +10,7 @@ mod common;
 use buzz::config::diagnostics::{Diagnostic, Location};
 use buzz::config::{self, Override, RecordCheck, SourceFile};
 use buzz::pipeline::RecordGate;
+use buzz::plugin_host::Catalog;
 use common::repo_root;
 use proptest::prelude::*;
 
@@ -79,7 +80,7 @@ proptest! {
         let overrides: Vec<Override> = Override::parse(&set).into_iter().collect();
         // Ok or a list of diagnostics; never a panic. Each error points into
         // this file (or at the --set it came from) and says something.
-        if let Err(diagnostics) = config::load(&path, &overrides) {
+        if let Err(diagnostics) = config::load(&path, &overrides, &Catalog::search) {
             prop_assert!(!diagnostics.0.is_empty());
             for d in &diagnostics.0 {
                 check_points_into(d, &path, &String::from_utf8_lossy(&text))?;

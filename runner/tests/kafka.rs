@@ -636,6 +636,7 @@ fn two_terminals_on_the_embedded_broker_need_no_broker_and_no_address() {
     // The finite producer stays up while consumers may still read.
     wait_for("the producer to keep hosting", Duration::from_secs(30), || producer.text().contains("stays up"));
     assert!(producer.text().contains("embedded Kafka broker (librdkafka mock cluster) listening at 127.0.0.1:"));
+    assert!(producer.text().contains("--role produce on the embedded broker: it lives in this process and keeps only"));
     assert!(producer.child.try_wait().unwrap().is_none());
 
     // A consumer whose host stops says so and stops cleanly, its chart kept.

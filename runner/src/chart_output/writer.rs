@@ -7,11 +7,9 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::pipeline::Drawing;
-use crate::plugin_host::{ChartRenderer, ImageFormat, PluginBytes};
-
 use super::png_lane::PngLane;
-use super::write_atomic;
+use crate::atomic_write::write_atomic;
+use crate::plugin_host::{ChartRenderer, ImageFormat, PluginBytes};
 
 /// The three files of a chart.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -74,6 +72,17 @@ struct Shared {
     slot: Mutex<Slot>,
     changed: Condvar,
     frames: FrameSender,
+}
+
+/// What the chart writer says about drawing, for the frame clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Drawing {
+    /// Every frame handed to it is drawn.
+    pub idle: bool,
+    /// How long its latest frame took to draw and write.
+    pub last_draw: Duration,
+    /// How long it has been idle since (zero while it draws).
+    pub rested: Duration,
 }
 
 /// Hands frames to the writer thread.

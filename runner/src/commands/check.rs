@@ -4,6 +4,7 @@
 use crate::cli::CheckArgs;
 use crate::config;
 use crate::pipeline;
+use crate::plugin_host::Catalog;
 
 pub fn check(args: CheckArgs) -> i32 {
     let overrides = match super::parse_overrides(&args.set) {
@@ -15,7 +16,8 @@ pub fn check(args: CheckArgs) -> i32 {
     };
     let mut failed = false;
     for path in &args.pipelines {
-        let result = config::load(path, &overrides).and_then(|spec| pipeline::check(&spec).map(|()| spec));
+        let result =
+            config::load(path, &overrides, &Catalog::search).and_then(|spec| pipeline::check(&spec).map(|()| spec));
         match result {
             Ok(spec) => println!("{}: ok ({})", path.display(), spec.outline()),
             Err(diagnostics) => {

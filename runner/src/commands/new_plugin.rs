@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::cli::NewPluginArgs;
+
 /// The crate's files, `{{name}}`-style placeholders filled in by [`render`].
 const SOURCES: &[(&str, &str)] = &[
     ("src/lib.rs", include_str!("new_plugin/lib.rs.tmpl")),
@@ -28,28 +30,6 @@ const RUSTFMT: &str = include_str!("new_plugin/rustfmt.toml.tmpl");
 const SERDE_VERSION: &str = "1";
 const SERDE_JSON_VERSION: &str = "1";
 const SCHEMARS_VERSION: &str = "1";
-
-#[derive(Debug, clap::Args)]
-pub struct NewPluginArgs {
-    /// The plugin's name: lower-case letters, digits and underscores,
-    /// starting with a letter (e.g. `weather`). Its stages are named after it.
-    pub name: String,
-    /// Make the crate in DIR/NAME. Default: plugins/NAME when run at the
-    /// root of the buzz workspace, else ./NAME.
-    #[arg(long, value_name = "DIR")]
-    pub dir: Option<PathBuf>,
-    /// The buzz-sdk crate (a buzz checkout's plugins/sdk) a crate outside
-    /// the workspace builds against. Default: <prefix>/lib/buzz/sdk beside
-    /// this binary, else the checkout holding it, else the one it was built
-    /// from; with none of them, buzz says to pass --sdk.
-    #[arg(long, value_name = "PATH")]
-    pub sdk: Option<PathBuf>,
-    /// The buzz-plotkit crate (a buzz checkout's plugins/plotkit) the
-    /// chart of a crate outside the workspace draws with. Default: the one
-    /// beside the SDK (plugins/plotkit, or lib/buzz/plotkit when installed).
-    #[arg(long, value_name = "PATH")]
-    pub plotkit: Option<PathBuf>,
-}
 
 pub fn new_plugin(args: &NewPluginArgs) -> i32 {
     let made = std::env::current_dir()

@@ -11,7 +11,7 @@ use super::text_wrap::wrap;
 use crate::cli::{PluginsArgs, StageFilter};
 use crate::config::declared;
 use crate::config::pipeline_schema::transport_schemas;
-use crate::plugin_host::{Catalog, default_dirs};
+use crate::plugin_host::Catalog;
 
 /// One setting of a stage, read from its JSON Schema.
 pub struct SettingDoc {
@@ -84,9 +84,7 @@ fn type_name(schema: &Json) -> String {
 }
 
 pub fn plugins(args: PluginsArgs) -> i32 {
-    let mut dirs = args.plugins_dir.clone();
-    dirs.extend(default_dirs());
-    let catalog = Catalog::discover(dirs);
+    let catalog = Catalog::search(args.plugins_dir.clone());
     if args.colors {
         let listing = chart_colors::Listing::of(&catalog);
         if args.json {

@@ -16,6 +16,7 @@ use serde_json::Value as Json;
 use crate::cli::ReplayArgs;
 use crate::config::{self, DeadLetterTarget};
 use crate::pipeline::DeadLetterLine;
+use crate::plugin_host::Catalog;
 use crate::transport::kafka::read_topic;
 use crate::transport::{SendProgress, open_writer};
 
@@ -27,13 +28,12 @@ struct Letter {
     headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
-fn decode(entry: &Json) -> Result<Letter, String> {
-    let line = DeadLetterLine::deserialize(entry).map_err(|e| format!("cannot be read: {e}"))?;
+fn decode(line: &DeadLetterLine) -> Result<Letter, String> {
     Ok(Letter {
         payload: line.payload_bytes()?,
-        key: line.key.map(|k| k.0.into_owned()),
+        key: line.key.as_ref().map(|k| k.0.to_vec()),
         timestamp_ms: line.timestamp_ms,
-        headers: line.headers.into_iter().map(|(n, v)| (n.0.into_owned(), v.map(|v| v.0.into_owned()))).collect(),
+        headers: line.headers.iter().map(|(n, v)| (n.0.to_vec(), v.as_ref().map(|v| v.0.to_vec()))).collect(),
     })
 }
 
@@ -52,7 +52,7 @@ pub fn replay(args: ReplayArgs) -> i32 {
 
 fn run(args: &ReplayArgs) -> Result<String, String> {
     let overrides = super::parse_overrides(&args.set).map_err(|d| d.to_string())?;
-    let spec = config::load(&args.into, &overrides).map_err(|d| d.to_string())?;
+    let spec = config::load(&args.into, &overrides, &Catalog::search).map_err(|d| d.to_string())?;
     let target = match &args.dead_letters {
         Some(path) => DeadLetterTarget::File(path.clone()),
         None => spec.dead_letter.clone(),
@@ -72,15 +72,19 @@ fn run(args: &ReplayArgs) -> Result<String, String> {
     }
     let mut skipped = entries.skipped;
     let mut letters = Vec::new();
-    for (at, entry) in &entries.letters {
-        if entry["replayable"] == false {
-            eprintln!(
-                "{at}: skipped: the chart refused it, so it is the transform's output, not a record of the input"
-            );
-            skipped += 1;
-            continue;
-        }
-        match decode(entry) {
+    for Entry { at, line, .. } in &entries.letters {
+        let decoded = match line {
+            Ok(line) if line.replayable == Some(false) => {
+                eprintln!(
+                    "{at}: skipped: the chart refused it, so it is the transform's output, not a record of the input"
+                );
+                skipped += 1;
+                continue;
+            }
+            Ok(line) => decode(line),
+            Err(e) => Err(e.clone()),
+        };
+        match decoded {
             Ok(letter) => letters.push(letter),
             Err(e) => {
                 eprintln!("{at}: skipped: the dead letter {e}");
@@ -140,10 +144,20 @@ fn run(args: &ReplayArgs) -> Result<String, String> {
     ))
 }
 
+/// One dead letter, with where it is.
+struct Entry {
+    at: String,
+    /// As read, for `--export` (with any fields a user added by hand).
+    raw: Json,
+    /// Decoded, or why it cannot be.
+    line: Result<DeadLetterLine<'static>, String>,
+}
+
 /// What a dead-letter file or topic holds.
 struct Entries {
-    /// The dead letters (only those of the stage asked for), each with where it is.
-    letters: Vec<(String, Json)>,
+    /// The dead letters (only those of the stage asked for; a letter that
+    /// cannot be decoded is kept, to be reported).
+    letters: Vec<Entry>,
     /// Lines that are not dead letters (each reported on stderr).
     skipped: usize,
 }
@@ -170,8 +184,16 @@ fn read_entries(target: &DeadLetterTarget, stage: Option<&str>) -> Result<Entrie
     let mut entries = Entries { letters: Vec::new(), skipped: 0 };
     for (at, line) in lines {
         match serde_json::from_slice::<Json>(&line) {
-            Ok(entry) if stage.is_none_or(|s| entry["stage"] == s) => entries.letters.push((at, entry)),
-            Ok(_) => {}
+            Ok(raw) => {
+                let line = DeadLetterLine::deserialize(&raw).map_err(|e| format!("cannot be read: {e}"));
+                let wanted = match &line {
+                    Ok(line) => stage.is_none_or(|s| line.stage.as_deref() == Some(s)),
+                    Err(_) => true,
+                };
+                if wanted {
+                    entries.letters.push(Entry { at, raw, line });
+                }
+            }
             Err(e) => {
                 eprintln!("{at}: skipped: not a dead letter (JSON): {e}");
                 entries.skipped += 1;
@@ -182,11 +204,11 @@ fn read_entries(target: &DeadLetterTarget, stage: Option<&str>) -> Result<Entrie
 }
 
 /// Writes the dead letters as JSON lines, the file format `buzz replay` reads.
-fn export_entries(entries: &[(String, Json)], path: &Path) -> Result<(), String> {
+fn export_entries(entries: &[Entry], path: &Path) -> Result<(), String> {
     let fail = |e: std::io::Error| format!("{}: cannot write the dead letters: {e}", path.display());
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(fail)?);
-    for (_, entry) in entries {
-        serde_json::to_writer(&mut file, entry).map_err(|e| fail(e.into()))?;
+    for entry in entries {
+        serde_json::to_writer(&mut file, &entry.raw).map_err(|e| fail(e.into()))?;
         file.write_all(b"\n").map_err(fail)?;
     }
     file.flush().map_err(fail)

@@ -5,10 +5,9 @@
 //! `--reread` charts everything the transport holds again, from empty.
 
 use crate::cli::ResetArgs;
-use crate::config::{self, Brokers, FileTransport, KafkaTransport, PipelineSpec, TransportSpec};
-use crate::state::{self, TaskCheckpoint};
-use crate::transport::kafka::changelog::Changelog;
-use crate::transport::{TransportError, file, kafka};
+use crate::config;
+use crate::plugin_host::Catalog;
+use crate::transport;
 
 pub fn reset(args: ResetArgs) -> i32 {
     let overrides = match super::parse_overrides(&args.set) {
@@ -20,7 +19,7 @@ pub fn reset(args: ResetArgs) -> i32 {
     };
     let mut code = 0;
     for path in &args.pipelines {
-        let spec = match config::load(path, &overrides) {
+        let spec = match config::load(path, &overrides, &Catalog::search) {
             Ok(spec) => spec,
             Err(diagnostics) => {
                 eprintln!("{diagnostics}");
@@ -28,7 +27,7 @@ pub fn reset(args: ResetArgs) -> i32 {
                 continue;
             }
         };
-        match reset_pipeline(&spec, args.reread) {
+        match transport::reset(&spec.transport, args.reread) {
             Ok(what) => println!("{}: {what}", spec.name),
             Err(e) => {
                 eprintln!("{}: cannot reset: {e}", spec.name);
@@ -37,85 +36,4 @@ pub fn reset(args: ResetArgs) -> i32 {
         }
     }
     code
-}
-
-fn reset_pipeline(spec: &PipelineSpec, reread: bool) -> Result<String, TransportError> {
-    match &spec.transport {
-        TransportSpec::File(f) => reset_file(f, reread),
-        TransportSpec::Kafka(k) if k.brokers == Brokers::Embedded => {
-            Ok("nothing to clear: the embedded broker keeps its topics and checkpoints only while its process runs, so every run starts over".into())
-        }
-        TransportSpec::Kafka(k) => reset_kafka(k, reread),
-        TransportSpec::Memory(_) => Ok("nothing to clear: the memory transport keeps no state between runs".into()),
-    }
-}
-
-fn remove(path: &std::path::Path) -> Result<bool, TransportError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(TransportError(format!("cannot remove {}: {e}", path.display()))),
-    }
-}
-
-fn reset_file(spec: &FileTransport, reread: bool) -> Result<String, TransportError> {
-    let checkpoint = file::checkpoint_path(&spec.path, &spec.group);
-    let source = remove(&file::source_checkpoint_path(&spec.path))?;
-    let consumer = if reread {
-        let removed = remove(&checkpoint)?;
-        format!(
-            "{} of consumer group {}; the next run charts all of {} again",
-            if removed { "cleared the state and position" } else { "no checkpoint" },
-            spec.group,
-            spec.path.display()
-        )
-    } else {
-        let end = std::fs::metadata(&spec.path).map_or(0, |m| m.len());
-        let bytes = serde_json::to_vec(&TaskCheckpoint::empty(0, end as i64)).expect("checkpoints encode");
-        state::write_durable(&checkpoint, &bytes)
-            .map_err(|e| TransportError(format!("cannot write {}: {e}", checkpoint.display())))?;
-        format!(
-            "cleared the state of consumer group {}: its chart starts empty, at the end of {} ({end} bytes not charted)",
-            spec.group,
-            spec.path.display()
-        )
-    };
-    let source = if source {
-        "cleared the source's position: it starts from its beginning"
-    } else {
-        "the source had no saved position"
-    };
-    Ok(format!("{consumer}; {source}"))
-}
-
-fn reset_kafka(spec: &KafkaTransport, reread: bool) -> Result<String, TransportError> {
-    let bootstrap = kafka::bootstrap(spec)?;
-    let mut changelog = Changelog::open(spec, &bootstrap)?;
-    changelog.catch_up(std::time::Duration::from_secs(30))?;
-    let ends = kafka::partition_ends(spec)?;
-    let consumer = if reread {
-        changelog.delete_tasks(ends.keys().copied())?;
-        format!(
-            "cleared the state and positions of consumer group {}; the next run charts all of topic {} again",
-            spec.group, spec.topic
-        )
-    } else {
-        let empty: Vec<TaskCheckpoint> = ends.iter().map(|(p, end)| TaskCheckpoint::empty(*p, *end)).collect();
-        changelog.save_tasks(&empty)?;
-        let behind: i64 = ends.values().sum();
-        format!(
-            "cleared the state of consumer group {}: its chart starts empty, at the end of topic {}'s {} partitions ({behind} records not charted)",
-            spec.group,
-            spec.topic,
-            ends.len()
-        )
-    };
-    let had_source = changelog.source().is_some();
-    changelog.save_source(None)?;
-    let source = if had_source {
-        "cleared the source's position: it starts from its beginning"
-    } else {
-        "the source had no saved position"
-    };
-    Ok(format!("{consumer}; {source} (changelog topic {})", changelog.topic()))
 }

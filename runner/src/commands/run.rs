@@ -4,10 +4,11 @@
 use std::path::Path;
 
 use crate::cli::RunArgs;
-use crate::config::{self, Override, PipelineSpec};
-use crate::dashboard::{self, DEFAULT_PORT, Listen};
-use crate::pipeline::{self, RunOptions, Running, Summary};
-use crate::transport::kafka::hosting::HostedBroker;
+use crate::config::{self, DEFAULT_PORT, Listen, Override, PipelineSpec};
+use crate::dashboard;
+use crate::pipeline::{self, Role, RunOptions, Running, Summary};
+use crate::plugin_host::Catalog;
+use crate::transport::{self, kafka::hosting::HostedBroker};
 
 use super::two_terminals;
 
@@ -21,7 +22,7 @@ pub fn run(args: RunArgs) -> i32 {
     };
     let mut loaded = Vec::new();
     for path in &args.pipelines {
-        match config::load(path, &overrides) {
+        match config::load(path, &overrides, &Catalog::search) {
             Ok(spec) => loaded.push(spec),
             Err(diagnostics) => {
                 eprintln!("{diagnostics}");
@@ -41,7 +42,7 @@ pub fn run(args: RunArgs) -> i32 {
         Err(code) => return code,
     };
     let listens: Vec<Option<String>> = specs.iter().map(|(s, _)| s.dashboard_listen.clone()).collect();
-    let listen = match dashboard::resolve_listen(args.http.as_deref(), &listens) {
+    let listen = match config::resolve_listen(args.http.as_deref(), &listens) {
         Ok(listen) => listen,
         Err(e) => {
             eprintln!("{e}");
@@ -94,7 +95,7 @@ pub fn run(args: RunArgs) -> i32 {
 /// waiting for one (Ctrl-C stops the wait); each pipeline gets its overrides.
 async fn find_hosts(
     loaded: Vec<PipelineSpec>,
-    role: crate::pipeline::Role,
+    role: Role,
     overrides: &[Override],
 ) -> Result<(Vec<(PipelineSpec, Vec<Override>)>, Vec<HostedBroker>), i32> {
     let (mut specs, mut hosts) = (Vec::new(), Vec::new());
@@ -136,7 +137,7 @@ async fn run_all(
     let mut reloaders = Vec::new();
     let mut hosting = Vec::new();
     for (spec, overrides) in &specs {
-        warn_about_embedded_broker(spec, options);
+        warn_about_lone_producer(spec, options);
         match pipeline::start(spec, options) {
             Ok(r) => {
                 let charts: Vec<String> =
@@ -165,7 +166,7 @@ async fn run_all(
         }
     }
     if options.role.consumes() {
-        let views = running.iter().zip(&specs).map(|(r, (spec, _))| r.dashboard_view(&spec.name)).collect();
+        let views = running.iter().zip(&specs).map(|(r, (spec, _))| dashboard_view(&spec.name, r)).collect();
         let allowed_hosts: Vec<String> = specs.iter().flat_map(|(s, _)| s.dashboard_allowed_hosts.clone()).collect();
         serve_dashboard(listen, views, &allowed_hosts).await;
     }
@@ -203,6 +204,15 @@ async fn run_all(
     })
 }
 
+/// What the dashboard shows of a running pipeline.
+fn dashboard_view(name: &str, running: &Running) -> dashboard::PipelineView {
+    dashboard::PipelineView {
+        name: name.to_string(),
+        shared: running.shared().clone(),
+        files: running.chart_files().first().cloned(),
+    }
+}
+
 /// Starts the dashboard (a failure to serve it is reported, not fatal).
 async fn serve_dashboard(listen: Listen, views: Vec<dashboard::PipelineView>, allowed_hosts: &[String]) {
     let loopback = |port| std::net::SocketAddr::from(([127, 0, 0, 1], port));
@@ -223,18 +233,14 @@ async fn serve_dashboard(listen: Listen, views: Vec<dashboard::PipelineView>, al
     }
 }
 
-/// A producer alone on the embedded broker hosts it for consumers in other
-/// processes, but it is an in-memory test broker: say what that costs.
-fn warn_about_embedded_broker(spec: &PipelineSpec, options: RunOptions) {
-    if let crate::config::TransportSpec::Kafka(kafka) = &spec.transport
-        && kafka.brokers == crate::config::Brokers::Embedded
-        && options.role == crate::pipeline::Role::Produce
+/// A producer alone may need to know what its transport costs it (the
+/// embedded broker it hosts for consumers in other processes is an
+/// in-memory test broker).
+fn warn_about_lone_producer(spec: &PipelineSpec, options: RunOptions) {
+    if options.role == Role::Produce
+        && let Some(warning) = transport::lone_producer_warning(&spec.transport)
     {
-        tracing::warn!(
-            pipeline = %spec.name,
-            "--role produce on the embedded broker: it lives in this process and keeps only the newest 100,000 records (5 MB) per partition, \
-             so a consumer further behind loses records, and all of them go when this process stops; use a real broker for anything lasting"
-        );
+        tracing::warn!(pipeline = %spec.name, "{warning}");
     }
 }
 
@@ -267,7 +273,7 @@ fn write_summary(path: &Path, summaries: &[Summary]) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
-    crate::chart_output::write_atomic(
+    crate::atomic_write::write_atomic(
         path,
         serde_json::to_string_pretty(&json).map_err(std::io::Error::other)?.as_bytes(),
     )

@@ -3,15 +3,13 @@
 
 use crate::cli::SchemaArgs;
 use crate::config::pipeline_schema::pipeline_schema;
-use crate::plugin_host::{Catalog, default_dirs};
+use crate::plugin_host::Catalog;
 
 pub fn schema(args: SchemaArgs) -> i32 {
-    let mut dirs = args.plugins_dir.clone();
-    dirs.extend(default_dirs());
-    let schema = pipeline_schema(&Catalog::discover(dirs));
+    let schema = pipeline_schema(&Catalog::search(args.plugins_dir.clone()));
     let text = serde_json::to_string_pretty(&schema).expect("JSON encodes") + "\n";
     match &args.output {
-        Some(path) => match crate::chart_output::write_atomic(path, text.as_bytes()) {
+        Some(path) => match crate::atomic_write::write_atomic(path, text.as_bytes()) {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("cannot write {}: {e}", path.display());

@@ -4,22 +4,15 @@
 
 use std::time::Duration;
 
-use crate::config::{self, Brokers, Override, PipelineSpec, TransportSpec};
+use crate::config::{self, Override, PipelineSpec};
 use crate::pipeline::{Role, StopToken};
+use crate::plugin_host::Catalog;
 use crate::transport::kafka::hosting::{self, HostedBroker, Hosting};
 
 /// How often a consumer looks for its host, and checks it is still there.
 const LOOK_EVERY: Duration = Duration::from_millis(250);
 /// How often a consumer still waiting for a host says so.
 const SAY_EVERY: Duration = Duration::from_secs(5);
-
-/// The topic of a pipeline on the embedded broker.
-fn embedded_topic(spec: &PipelineSpec) -> Option<&str> {
-    match &spec.transport {
-        TransportSpec::Kafka(k) if k.brokers == Brokers::Embedded => Some(&k.topic),
-        _ => None,
-    }
-}
 
 /// For a consumer (or view) on the embedded broker: waits until a buzz
 /// process hosts its topic, then points the pipeline at that broker with
@@ -29,7 +22,8 @@ pub async fn find_host(
     role: Role,
     overrides: &mut Vec<Override>,
 ) -> Result<(PipelineSpec, Option<HostedBroker>), String> {
-    let Some(topic) = embedded_topic(&spec).filter(|_| matches!(role, Role::Consume | Role::View)) else {
+    let embedded = hosting::on_embedded_broker(&spec.transport).filter(|_| matches!(role, Role::Consume | Role::View));
+    let Some(topic) = embedded.map(|k| k.topic.as_str()) else {
         return Ok((spec, None));
     };
     let mut said = None::<std::time::Instant>;
@@ -51,17 +45,14 @@ pub async fn find_host(
     tracing::info!(pipeline = %spec.name, "using the embedded broker that buzz process {} hosts at {} (its --role produce)", host.pid, host.address);
     let setting = format!("transport.brokers={}", host.address);
     overrides.push(Override::parse(&setting).map_err(|e| e.to_string())?);
-    let spec = config::load(&spec.file.path, overrides).map_err(|d| d.to_string())?;
+    let spec = config::load(&spec.file.path, overrides, &Catalog::search).map_err(|d| d.to_string())?;
     Ok((spec, Some(host)))
 }
 
 /// For a producer alone on the embedded broker: hosts it for consumers in
 /// other processes, for as long as the returned value lives.
 pub fn host(spec: &PipelineSpec, role: Role) -> Option<Hosting> {
-    let TransportSpec::Kafka(kafka) = &spec.transport else { return None };
-    if kafka.brokers != Brokers::Embedded || role != Role::Produce {
-        return None;
-    }
+    let kafka = hosting::on_embedded_broker(&spec.transport).filter(|_| role == Role::Produce)?;
     match hosting::host(kafka) {
         Ok(hosting) => {
             tracing::info!(

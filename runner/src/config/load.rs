@@ -23,7 +23,7 @@ use super::{
     Override, PipelineSpec, RecordCheck, RecordSchema, StageSpec, StartAt, TransportSpec, interpolate,
     kafka_properties, overrides,
 };
-use crate::plugin_host::{Catalog, LookupError, default_dirs};
+use crate::plugin_host::{Catalog, LookupError};
 
 const TOP_LEVEL_KEYS: [&str; 11] = [
     "name",
@@ -41,16 +41,23 @@ const TOP_LEVEL_KEYS: [&str; 11] = [
 const TRANSPORT_TYPES: [&str; 3] = ["file", "kafka", "memory"];
 const BRANCH_KEYS: [&str; 2] = ["transform", "chart"];
 
+/// Finds the plugins that provide a pipeline's stages: given the folders its
+/// file names (`plugins_dir`), the catalog its stage types are looked up in.
+/// Passed in by the caller (`plugin_host::Catalog::search`), so that loading
+/// a file reads it and nothing more.
+pub type FindPlugins<'a> = &'a dyn Fn(Vec<PathBuf>) -> Catalog;
+
 /// Loads and checks a pipeline file with `--set` overrides applied, taking
 /// `${VAR}` values from the process environment.
-pub fn load(path: &Path, overrides: &[Override]) -> Result<PipelineSpec, Diagnostics> {
-    load_with(path, overrides, &|name| std::env::var(name).ok())
+pub fn load(path: &Path, overrides: &[Override], plugins: FindPlugins) -> Result<PipelineSpec, Diagnostics> {
+    load_with(path, overrides, &|name| std::env::var(name).ok(), plugins)
 }
 
 pub fn load_with(
     path: &Path,
     overrides: &[Override],
     env: &dyn Fn(&str) -> Option<String>,
+    plugins: FindPlugins,
 ) -> Result<PipelineSpec, Diagnostics> {
     let file = SourceFile::read(path)?;
     let mut root = document::parse(&file)?;
@@ -60,7 +67,7 @@ pub fn load_with(
     if !errors.is_empty() {
         return Err(Diagnostics(errors));
     }
-    Loader { file: &file, env, errors: Diagnostics::default() }.pipeline(root)
+    Loader { file: &file, env, plugins, errors: Diagnostics::default() }.pipeline(root)
 }
 
 /// Says which branch each of `errors` is about (`branch mood: transform.valu: ...`).
@@ -73,6 +80,7 @@ pub fn in_branch(errors: &mut [super::Diagnostic], name: &str) {
 struct Loader<'a> {
     file: &'a SourceFile,
     env: &'a dyn Fn(&str) -> Option<String>,
+    plugins: FindPlugins<'a>,
     errors: Diagnostics,
 }
 
@@ -96,9 +104,8 @@ impl Loader<'_> {
                 .map(|s| s.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "pipeline".into()),
         };
-        let mut dirs = self.plugin_dirs(root.get("plugins_dir").map(|e| &e.node));
-        dirs.extend(default_dirs());
-        let catalog = Catalog::discover(dirs);
+        let dirs = self.plugin_dirs(root.get("plugins_dir").map(|e| &e.node));
+        let catalog = (self.plugins)(dirs);
 
         let source = self.stage(&mut root, "source", StageKind::Source, &catalog);
         let named_branches = root.get("branches").is_some();
@@ -580,7 +587,7 @@ impl Loader<'_> {
         let (mut table, origin) = self.take_table(root, "dashboard", false)?;
         let settings: DashboardSettings = self.runner_settings("dashboard", "settings", &mut table, &origin)?;
         if let Some(listen) = &settings.listen
-            && let Err(e) = crate::dashboard::parse_listen(listen)
+            && let Err(e) = super::parse_listen(listen)
         {
             self.errors.push(self.file.error(&listen_origin, format!("`dashboard.listen`: {e}")));
             return None;

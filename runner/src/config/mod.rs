@@ -14,6 +14,7 @@ pub mod schema_check;
 pub mod secrets;
 pub mod suggest;
 
+mod listen;
 mod load;
 
 use std::collections::BTreeMap;
@@ -22,7 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use diagnostics::{Diagnostic, Diagnostics, Origin, SourceFile};
-pub use load::{in_branch, load};
+pub use listen::{DEFAULT_PORT, Listen, parse_listen, resolve_listen};
+pub use load::{FindPlugins, in_branch, load};
 pub use overrides::Override;
 pub use runner_settings::{FileTransportSettings, FsyncPolicy, KafkaTransportSettings, StartAt};
 

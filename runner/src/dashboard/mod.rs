@@ -11,7 +11,6 @@
 //! are published on a watch channel, and a slow or vanished viewer only
 //! misses intermediate frames.
 
-mod address;
 mod hosts;
 mod metrics;
 mod pngs;
@@ -22,7 +21,6 @@ mod stats;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use address::{DEFAULT_PORT, Listen, parse_listen, resolve_listen};
 pub use stats::{PipelineStats, StatsBoard};
 
 use crate::chart_output::ChartFiles;

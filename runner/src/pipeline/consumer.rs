@@ -16,16 +16,16 @@ use super::checkpoint_flight::{Durability, InFlight};
 use super::control::{BranchSwap, ConsumerSwap, Offer, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
-use super::frame_clock::{Drawing, FrameClock};
+use super::frame_clock::FrameClock;
 use super::record_gate::RecordGate;
 use super::refusals::RefusalWatches;
 use super::tasks::{BranchTask, Task, Tasks, build};
-use super::throttle::Throttle;
 use super::view;
-use crate::chart_output::ChartWriter;
+use crate::chart_output::{ChartWriter, Drawing};
 use crate::config::StageSpec;
 use crate::plugin_host::{Batch, ChartRenderer, PluginBytes, StageInstance};
 use crate::state::TaskCheckpoint;
+use crate::throttle::Throttle;
 use crate::transport::{EndMark, RecordBatch, TransportReader, TransportStatus};
 
 /// Records read per batch.

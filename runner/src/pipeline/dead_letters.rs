@@ -11,9 +11,8 @@ use serde_json::Value as Json;
 use buzz_sdk::abi::{FfiRecord, FfiSlice, NO_TIMESTAMP};
 
 use super::dead_letter_line::{Bytes, DeadLetterLine};
-use crate::config::DeadLetterTarget;
-use crate::transport::kafka::KafkaWriter;
-use crate::transport::{RecordBatch, SendProgress, TransportReader, TransportWriter};
+use crate::config::{DeadLetterTarget, TransportSpec};
+use crate::transport::{self, RecordBatch, SendProgress, TransportReader, TransportWriter};
 
 /// One record that could not be processed.
 pub struct DeadLetter<'a> {
@@ -206,7 +205,8 @@ impl Sink {
             }
             DeadLetterTarget::Kafka(spec) => {
                 if self.topic.is_none() {
-                    self.topic = Some(Box::new(KafkaWriter::open(spec).map_err(std::io::Error::other)?));
+                    let transport = TransportSpec::Kafka(spec.clone());
+                    self.topic = Some(transport::open_writer(&transport).map_err(std::io::Error::other)?);
                 }
                 let record = FfiRecord {
                     payload: FfiSlice::new(line),

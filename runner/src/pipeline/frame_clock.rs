@@ -11,6 +11,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::chart_output::Drawing;
+
 /// Drawing back to back is allowed while one frame costs at most this
 /// share of the interval (a quarter: the chart stays a small CPU load).
 const CHEAP_SHARE: u32 = 4;
@@ -18,17 +20,6 @@ const CHEAP_SHARE: u32 = 4;
 const WRITER_POLL: Duration = Duration::from_millis(1);
 /// How long a read waits when nothing is due.
 const IDLE: Duration = Duration::from_millis(100);
-
-/// What the chart writer says about drawing, for the clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Drawing {
-    /// Every frame handed to it is drawn.
-    pub idle: bool,
-    /// How long its latest frame took to draw and write.
-    pub last_draw: Duration,
-    /// How long it has been idle since (zero while it draws).
-    pub rested: Duration,
-}
 
 pub struct FrameClock {
     pub interval: Duration,

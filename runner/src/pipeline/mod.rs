@@ -18,7 +18,6 @@ mod stats;
 mod stop;
 mod summary;
 mod tasks;
-pub(crate) mod throttle;
 mod view;
 
 use std::sync::mpsc::{self, Receiver, Sender};
@@ -31,7 +30,7 @@ pub use control::{BranchSwap, ConsumerSwap, Offer, ProducerSwap, ReloadReport, R
 pub use counters::Counters;
 pub use dead_letter_line::DeadLetterLine;
 pub use dead_letters::{DeadLetter, DeadLetters};
-pub use frame_clock::{Drawing, FrameClock};
+pub use frame_clock::FrameClock;
 pub use record_gate::RecordGate;
 pub use shared::{Handover, Shared, Status};
 pub use stats::{BranchStats, ChartStats, Stats};
@@ -39,12 +38,12 @@ pub use stop::StopToken;
 pub use summary::Summary;
 
 use crate::chart_output::{ChartFiles, ChartWriter};
-use crate::config::{BranchSpec, Diagnostics, PipelineSpec, StageSpec, TransportSpec, secrets};
+use crate::config::{BranchSpec, Diagnostics, PipelineSpec, StageSpec, secrets};
 use crate::plugin_host::StageInstance;
 use crate::transport::{self, EndMark, LagLimit, TransportWriter};
 
 /// Which halves of the pipeline this process runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// Source -> transport only.
     Produce,
@@ -109,7 +108,7 @@ pub fn check(spec: &PipelineSpec) -> Result<(), Diagnostics> {
             }
         }
     }
-    for result in [check_chart_outputs(spec), check_dead_letters(spec), check_kafka_clients(spec)] {
+    for result in [check_chart_outputs(spec), check_dead_letters(spec), check_client_settings(spec)] {
         if let Err(e) = result {
             errors.0.extend(e.0);
         }
@@ -132,12 +131,11 @@ pub fn check_dead_letters(spec: &PipelineSpec) -> Result<(), Diagnostics> {
     spec.dead_letter.check_writable().map_err(|e| spec.file.error(at, format!("dead_letter.path: {e}")).into())
 }
 
-/// librdkafka must take the Kafka clients' settings together (each key
-/// alone was checked on loading), said at `transport.properties`.
-fn check_kafka_clients(spec: &PipelineSpec) -> Result<(), Diagnostics> {
-    let TransportSpec::Kafka(kafka) = &spec.transport else { return Ok(()) };
+/// The transport's client must take its settings together (each key alone
+/// was checked on loading), said at `transport.properties`.
+fn check_client_settings(spec: &PipelineSpec) -> Result<(), Diagnostics> {
     let at = &spec.transport_properties_origin;
-    transport::kafka::check_client_settings(kafka)
+    transport::check_client_settings(&spec.transport)
         .map_err(|e| spec.file.error(at, format!("transport.properties: {e}")).into())
 }
 
@@ -305,10 +303,8 @@ pub struct Running {
 pub fn start(spec: &PipelineSpec, options: RunOptions) -> Result<Running, Diagnostics> {
     let shared = Arc::new(Shared::new(spec, options.role));
     let fail = |message: String| -> Diagnostics { spec.file.error(&crate::config::Origin::Default, message).into() };
-    if matches!(spec.transport, TransportSpec::Memory(_)) && options.role != Role::Both {
-        return Err(fail(
-            "the memory transport joins the two halves of one process: run both (the default --role), or split them over a file or Kafka transport".into(),
-        ));
+    if options.role != Role::Both {
+        transport::check_split(&spec.transport).map_err(|e| fail(e.to_string()))?;
     }
     if options.role != Role::View {
         check_dead_letters(spec)?;
@@ -430,13 +426,9 @@ impl Running {
         self.handle.clone()
     }
 
-    /// What the dashboard shows of this pipeline.
-    pub fn dashboard_view(&self, name: &str) -> crate::dashboard::PipelineView {
-        crate::dashboard::PipelineView {
-            name: name.to_string(),
-            shared: self.handle.shared.clone(),
-            files: self.files.first().cloned(),
-        }
+    /// Each branch's chart files (none when this process runs no consumer).
+    pub fn chart_files(&self) -> &[ChartFiles] {
+        &self.files
     }
 
     /// Waits for the threads to end (on their own, or after a stop) and

@@ -18,9 +18,9 @@ use super::control::{Offer, ProducerSwap, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
 use super::record_gate;
-use super::throttle::Throttle;
 use crate::plugin_host::{PollStatus, StageInstance};
 use crate::state::StageState;
+use crate::throttle::Throttle;
 use buzz_sdk::abi::FfiRecord;
 
 use crate::transport::{EndMark, SendProgress, TransportState, TransportStatus, TransportWriter};

@@ -13,11 +13,11 @@ use super::counters::Counters;
 use super::dead_letters::{DeadLetter, DeadLetters};
 use super::refusals::Refusals;
 use super::stop::StopToken;
-use super::throttle::Throttle;
 use super::{Role, configuration, lag_limit};
 use crate::chart_output::FrameSender;
 use crate::config::PipelineSpec;
 use crate::plugin_host::WarningSink;
+use crate::throttle::Throttle;
 use crate::transport::{EndMark, LagLimit, TransportState, TransportStatus, TransportWriter, Unread};
 
 pub struct Shared {

@@ -76,6 +76,13 @@ impl Catalog {
         catalog
     }
 
+    /// Scans `first`, then the default search path ([`default_dirs`]).
+    pub fn search(first: Vec<PathBuf>) -> Catalog {
+        let mut dirs = first;
+        dirs.extend(default_dirs());
+        Catalog::discover(dirs)
+    }
+
     fn scan(&mut self, dir: &Path) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             tracing::debug!(dir = %dir.display(), "plugin folder not readable; skipped");

@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 use super::diff::PipelineDiff;
 use crate::config::{self, Override, PipelineSpec, StageSpec};
 use crate::pipeline::{self, BranchFrames, BranchSwap, ConsumerSwap, Counters, PipelineHandle, ReloadReport};
+use crate::plugin_host::Catalog;
 use crate::transport;
 
 /// What a reload did.
@@ -59,7 +60,7 @@ impl Reloader {
         self.last_text = Some(text);
         let shared = self.handle.shared().clone();
         shared.handover.reload_times.triggered(noticed);
-        let new = match config::load(&self.path, &self.overrides) {
+        let new = match config::load(&self.path, &self.overrides, &Catalog::search) {
             Ok(spec) => spec,
             Err(diagnostics) => return self.refuse(diagnostics.to_string(), noticed),
         };

@@ -7,6 +7,7 @@ pub mod kafka;
 mod long_line;
 pub mod memory;
 mod read_positions;
+mod reset;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -14,9 +15,10 @@ use std::time::Duration;
 
 pub use batch::{Position, RecordBatch};
 use buzz_sdk::abi::FfiRecord;
+pub use reset::reset;
 use serde_json::Value;
 
-use crate::config::TransportSpec;
+use crate::config::{Brokers, TransportSpec};
 use crate::state::{SavedState, StageState, TaskCheckpoint};
 
 /// A transport failure; the pipeline retries and reports it.
@@ -272,9 +274,38 @@ pub fn lag_limit(spec: &TransportSpec) -> Option<LagLimit> {
     match spec {
         TransportSpec::File(_) => Some(LagLimit { records: u64::MAX, bytes: MAX_LAG_BYTES }),
         TransportSpec::Memory(m) => Some(LagLimit { records: m.capacity as u64, bytes: MAX_LAG_BYTES }),
-        TransportSpec::Kafka(k) if k.brokers == crate::config::Brokers::Embedded => Some(LagLimit::EMBEDDED_KAFKA),
+        TransportSpec::Kafka(k) if k.brokers == Brokers::Embedded => Some(LagLimit::EMBEDDED_KAFKA),
         TransportSpec::Kafka(_) => None,
     }
+}
+
+/// Whether the producer and the consumer half may run in different
+/// processes (`--role produce`, `consume`, `view`).
+pub fn check_split(spec: &TransportSpec) -> Result<(), TransportError> {
+    match spec {
+        TransportSpec::Memory(_) => Err(TransportError(
+            "the memory transport joins the two halves of one process: run both (the default --role), or split them over a file or Kafka transport".into(),
+        )),
+        TransportSpec::File(_) | TransportSpec::Kafka(_) => Ok(()),
+    }
+}
+
+/// The transport's client settings taken together, where its client
+/// library can tell (librdkafka; each key alone was checked on loading).
+pub fn check_client_settings(spec: &TransportSpec) -> Result<(), TransportError> {
+    match spec {
+        TransportSpec::Kafka(kafka) => kafka::check_client_settings(kafka).map_err(TransportError),
+        TransportSpec::File(_) | TransportSpec::Memory(_) => Ok(()),
+    }
+}
+
+/// What a producer alone in its process (`--role produce`) should know
+/// about this transport, if anything.
+pub fn lone_producer_warning(spec: &TransportSpec) -> Option<&'static str> {
+    kafka::hosting::on_embedded_broker(spec).map(|_| {
+        "--role produce on the embedded broker: it lives in this process and keeps only the newest 100,000 records (5 MB) per partition, \
+         so a consumer further behind loses records, and all of them go when this process stops; use a real broker for anything lasting"
+    })
 }
 
 /// Opens the producer end of a transport.

@@ -203,7 +203,7 @@ pub fn start_on_embedded_broker_as(
     all.extend(output_settings(dir));
     all.extend_from_slice(settings);
     let overrides: Vec<Override> = all.iter().map(|o| Override::parse(o).expect("a valid setting")).collect();
-    let spec = config::load(pipeline, &overrides).expect("pipeline loads");
+    let spec = config::load(pipeline, &overrides, &buzz::plugin_host::Catalog::search).expect("pipeline loads");
     pipeline::start(&spec, RunOptions { role, exit_when_done: true }).expect("pipeline starts")
 }
 

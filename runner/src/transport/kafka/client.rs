@@ -9,7 +9,7 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, KafkaResult};
 
 use crate::config::{Brokers, KafkaTransport};
-use crate::pipeline::throttle::Throttle;
+use crate::throttle::Throttle;
 use crate::transport::TransportError;
 
 /// Settings every client of this transport shares, with the user's

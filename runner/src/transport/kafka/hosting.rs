@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use super::changelog;
 use super::embedded::{create_embedded_topic, embedded_bootstrap};
-use crate::config::KafkaTransport;
+use crate::config::{Brokers, KafkaTransport, TransportSpec};
 use crate::transport::TransportError;
 
 /// Which process hosts the embedded broker of a topic, and where.
@@ -24,6 +24,15 @@ pub struct HostedBroker {
     pub address: String,
     pub pid: u32,
     pub pipeline: String,
+}
+
+/// The Kafka settings of a transport on the embedded broker, the only one
+/// hosting concerns (a real cluster is reachable from any process).
+pub fn on_embedded_broker(spec: &TransportSpec) -> Option<&KafkaTransport> {
+    match spec {
+        TransportSpec::Kafka(kafka) if kafka.brokers == Brokers::Embedded => Some(kafka),
+        _ => None,
+    }
 }
 
 fn announcement_path(topic: &str) -> Result<PathBuf, String> {

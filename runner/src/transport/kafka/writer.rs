@@ -33,8 +33,8 @@ use super::client::{ErrorReporter, base_config, flush_promptly, log_librdkafka, 
 use super::partitioner::Partitioner;
 use super::topic::{TopicCreator, partition_count, partition_ends};
 use crate::config::{Brokers, KafkaTransport};
-use crate::pipeline::throttle::Throttle;
 use crate::state::{self, FORMAT_VERSION, SavedState, SourceCheckpoint, StageState};
+use crate::throttle::Throttle;
 use crate::transport::{EndMark, SendProgress, TransportError, TransportWriter};
 
 /// A record the producer did not deliver.
