@@ -8,10 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value as Json;
 
-use buzz_sdk::abi::{FfiRecord, FfiSlice, NO_TIMESTAMP};
-
 use super::dead_letter_line::{Bytes, DeadLetterLine};
 use crate::config::DeadLetterTarget;
+use crate::plugin_host::RecordView;
 use crate::transport::kafka::KafkaWriter;
 use crate::transport::{RecordBatch, SendProgress, TransportReader, TransportWriter};
 
@@ -208,16 +207,9 @@ impl Sink {
                 if self.topic.is_none() {
                     self.topic = Some(Box::new(KafkaWriter::open(spec).map_err(std::io::Error::other)?));
                 }
-                let record = FfiRecord {
-                    payload: FfiSlice::new(line),
-                    key: FfiSlice::NONE,
-                    timestamp_ms: NO_TIMESTAMP,
-                    headers: std::ptr::null(),
-                    header_count: 0,
-                };
                 let writer = self.topic.as_mut().expect("opened above");
                 let mut progress = SendProgress::default();
-                writer.send(&[record], &mut progress).map_err(std::io::Error::other)?;
+                writer.send(&[RecordView::bytes(line)], &mut progress).map_err(std::io::Error::other)?;
                 if let Some((_, reason)) = progress.rejected.pop() {
                     // Refused for good (too large, say): holding it would
                     // stop the pipeline for ever.
