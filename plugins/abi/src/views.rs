@@ -260,7 +260,7 @@ mod tests {
         let raw = records.as_ffi();
         assert!(raw[0].headers.is_null() && raw[0].header_count == 0);
         // SAFETY: the headers live in `buffer`, borrowed by `records`.
-        let laid: &[FfiHeader] = unsafe { std::slice::from_raw_parts(raw[1].headers, raw[1].header_count) };
+        let laid: &[FfiHeader] = unsafe { raw_slice(raw[1].headers, raw[1].header_count) };
         let read: Vec<Header<'_>> =
             laid.iter().map(|h| unsafe { Header { name: h.name.as_bytes(), value: h.value.as_opt() } }).collect();
         assert_eq!(read, headers);
