@@ -247,7 +247,7 @@ mod tests {
         let keyed = RecordView { payload: b"{\"a\":1}", key: Some(b"k"), timestamp_ms: Some(1_700_000_000_000) };
         let headers = [Header { name: b"trace", value: Some(b"42") }, Header { name: b"empty", value: None }];
         let mut fill = buffer.fill();
-        fill.push(RecordView::bytes(b"plain"), []);
+        fill.push(RecordView::bytes(b"plain"), [Header { name: b"first", value: None }]);
         fill.push(keyed, headers);
         fill.push(RecordView { key: Some(b""), ..RecordView::bytes(b"") }, []);
         let records = fill.finish();
@@ -258,12 +258,14 @@ mod tests {
             [RecordView::bytes(b"plain"), keyed, RecordView { key: Some(b""), ..RecordView::bytes(b"") }]
         );
         let raw = records.as_ffi();
-        assert!(raw[0].headers.is_null() && raw[0].header_count == 0);
+        assert!(raw[2].headers.is_null() && raw[2].header_count == 0);
         // SAFETY: the headers live in `buffer`, borrowed by `records`.
-        let laid: &[FfiHeader] = unsafe { raw_slice(raw[1].headers, raw[1].header_count) };
-        let read: Vec<Header<'_>> =
-            laid.iter().map(|h| unsafe { Header { name: h.name.as_bytes(), value: h.value.as_opt() } }).collect();
-        assert_eq!(read, headers);
+        let headers_of = |r: &FfiRecord| -> Vec<Header<'_>> {
+            let laid: &[FfiHeader] = unsafe { raw_slice(r.headers, r.header_count) };
+            laid.iter().map(|h| unsafe { Header { name: h.name.as_bytes(), value: h.value.as_opt() } }).collect()
+        };
+        assert_eq!(headers_of(&raw[0]), [Header { name: b"first", value: None }]);
+        assert_eq!(headers_of(&raw[1]), headers);
         // A new input drops the old one.
         assert_eq!(
             buffer.lay_out([RecordView::bytes(b"again")]).iter().collect::<Vec<_>>(),
