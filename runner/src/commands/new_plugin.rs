@@ -564,11 +564,10 @@ mod tests {
     }
 
     #[test]
-    fn plotkit_is_found_beside_the_sdk_or_given_or_asked_for() {
+    fn plotkit_is_found_beside_the_sdk_or_given_or_asked_for_and_the_abi_crate_beside_the_sdk() {
         let dir = tempfile::tempdir().unwrap();
         let installed = dir.path().join("prefix/lib/buzz");
         fake_sdk(&installed.join("sdk"));
-        fake_crate(&installed.join("abi"), "buzz-abi");
         let exe = dir.path().join("prefix/bin/buzz");
         let gone = dir.path().join("gone/runner");
         let args = |plotkit: Option<&str>| NewPluginArgs {
@@ -580,31 +579,19 @@ mod tests {
         let err = find_libraries(&args(None), dir.path(), Some(&exe), &gone).unwrap_err();
         assert!(err.contains("--plotkit PATH") && err.contains("lib/buzz/plotkit"), "{err}");
         fake_crate(&installed.join("plotkit"), "buzz-plotkit");
+        // An install from before the ABI crate had a folder of its own.
+        let err = find_libraries(&args(None), dir.path(), Some(&exe), &gone).unwrap_err();
+        assert!(err.contains("no buzz-abi crate beside the SDK") && err.contains("lib/buzz/abi"), "{err}");
+        fake_crate(&installed.join("abi"), "buzz-abi");
         let found = find_libraries(&args(None), dir.path(), Some(&exe), &gone).unwrap();
         assert_eq!(found.plotkit, installed.join("plotkit").canonicalize().unwrap());
         assert_eq!(found.sdk, installed.join("sdk").canonicalize().unwrap());
+        assert_eq!(found.abi, installed.join("abi").canonicalize().unwrap());
         // --plotkit wins, and must name a plotkit crate.
         fake_crate(&dir.path().join("mine"), "buzz-plotkit");
         let given = find_libraries(&args(Some("mine")), dir.path(), Some(&exe), &gone).unwrap();
         assert_eq!(given.plotkit, dir.path().join("mine").canonicalize().unwrap());
         let err = find_libraries(&args(Some("prefix/lib/buzz/sdk")), dir.path(), Some(&exe), &gone).unwrap_err();
         assert!(err.contains("no buzz-plotkit crate at") && err.contains("--plotkit"), "{err}");
-    }
-
-    #[test]
-    fn the_abi_crate_is_the_one_beside_the_sdk() {
-        let dir = tempfile::tempdir().unwrap();
-        let installed = dir.path().join("prefix/lib/buzz");
-        fake_sdk(&installed.join("sdk"));
-        fake_crate(&installed.join("plotkit"), "buzz-plotkit");
-        let exe = dir.path().join("prefix/bin/buzz");
-        let gone = dir.path().join("gone/runner");
-        let args = NewPluginArgs { name: "w".into(), dir: None, sdk: None, plotkit: None };
-        // An install from before the ABI crate had its own folder.
-        let err = find_libraries(&args, dir.path(), Some(&exe), &gone).unwrap_err();
-        assert!(err.contains("no buzz-abi crate beside the SDK") && err.contains("lib/buzz/abi"), "{err}");
-        fake_crate(&installed.join("abi"), "buzz-abi");
-        let found = find_libraries(&args, dir.path(), Some(&exe), &gone).unwrap();
-        assert_eq!(found.abi, installed.join("abi").canonicalize().unwrap());
     }
 }
