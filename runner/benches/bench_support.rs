@@ -55,8 +55,7 @@ pub fn source_payloads(spec: &PipelineSpec, n: usize) -> Vec<Vec<u8>> {
     let mut payloads = Vec::with_capacity(n);
     while payloads.len() < n {
         let batch = source.poll(4096.min(n - payloads.len())).unwrap();
-        // SAFETY: the batch is alive until the next poll.
-        payloads.extend(batch.records.iter().map(|r| unsafe { r.payload.as_bytes() }.to_vec()));
+        payloads.extend(batch.records.iter().map(|r| r.payload.to_vec()));
     }
     payloads
 }

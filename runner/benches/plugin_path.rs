@@ -105,9 +105,8 @@ fn inline_rate(spec: &buzz::config::PipelineSpec, records: u64, mut work: impl I
     let mut done = 0;
     while done < records {
         let batch = source.poll(4096.min(records - done) as usize).unwrap();
-        for r in batch.records {
-            // SAFETY: the batch is alive until the next poll.
-            work.take(unsafe { r.payload.as_bytes() });
+        for r in batch.records.iter() {
+            work.take(r.payload);
             done += 1;
         }
     }
@@ -170,7 +169,7 @@ fn pick_cost(name: &str, text: &str, fields: [&str; 2]) {
 fn summary_bytes(spec: &buzz::config::PipelineSpec) -> usize {
     let mut source = pipeline::build_stage(spec, &spec.source).unwrap();
     let batch = source.poll(1000).unwrap();
-    let total: usize = batch.records.iter().map(|r| r.payload.len).sum();
+    let total: usize = batch.records.iter().map(|r| r.payload.len()).sum();
     total / batch.records.len().max(1)
 }
 

@@ -17,8 +17,7 @@ pub fn runtime_base() -> Result<PathBuf, String> {
 /// buzz processes of one user share.
 pub fn shared_dir() -> Result<PathBuf, String> {
     use std::os::unix::fs::DirBuilderExt;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let dir = runtime_base()?.join(format!("buzz-{}", unsafe { libc::geteuid() }));
+    let dir = runtime_base()?.join(format!("buzz-{}", euid()));
     match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -33,8 +32,7 @@ pub fn check_private(dir: &Path) -> Result<(), String> {
     use std::os::unix::fs::MetadataExt;
     let refuse = |why: String| format!("refusing {}: {why}", dir.display());
     let meta = std::fs::symlink_metadata(dir).map_err(|e| refuse(e.to_string()))?;
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = euid();
     if !meta.is_dir() {
         return Err(refuse("it is not a directory".into()));
     }
@@ -45,4 +43,9 @@ pub fn check_private(dir: &Path) -> Result<(), String> {
         return Err(refuse(format!("other users can access it (mode {:o}; it must be 700)", meta.mode() & 0o777)));
     }
     Ok(())
+}
+
+/// This process's effective user id.
+pub fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
 }

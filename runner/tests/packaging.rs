@@ -42,11 +42,11 @@ fn an_installed_buzz_finds_its_plugins_under_its_prefix() {
     assert!(found.iter().all(|p| p.starts_with(&plugins)), "{found:?}");
     assert_eq!(catalog["refused"], serde_json::json!([]));
 
-    // The SDK and plotkit stand alone there (no workspace settings to
+    // The SDK, its ABI crate and plotkit stand alone there (no workspace settings to
     // inherit), and a plugin crate the installed buzz makes outside a
     // checkout uses them.
     let lib = prefix.path().join("lib/buzz").canonicalize().unwrap();
-    for (folder, name) in [("sdk", "buzz-sdk"), ("plotkit", "buzz-plotkit")] {
+    for (folder, name) in [("abi", "buzz-abi"), ("sdk", "buzz-sdk"), ("plotkit", "buzz-plotkit")] {
         let manifest = std::fs::read_to_string(lib.join(folder).join("Cargo.toml")).unwrap();
         assert!(
             manifest.contains(&format!("name = \"{name}\"")) && !manifest.contains("workspace = true"),
@@ -89,7 +89,7 @@ fn assert_builds_from_the_prefix_alone(crate_dir: &Path, lib: &Path, buzz: &Path
         .filter(|message| message["reason"] == "compiler-artifact")
         .filter_map(|artifact| artifact["manifest_path"].as_str().map(PathBuf::from))
         .collect();
-    for name in ["sdk", "plotkit"] {
+    for name in ["abi", "sdk", "plotkit"] {
         assert!(built.contains(&lib.join(name).join("Cargo.toml")), "{name} was not built from {}", lib.display());
     }
     let from_checkout: Vec<&PathBuf> = built.iter().filter(|p| p.starts_with(repo_root())).collect();

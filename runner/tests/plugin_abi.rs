@@ -5,8 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use buzz::plugin_host::{self, LoadError, StageInstance};
-use buzz_sdk::abi::{ABI_VERSION, FfiRecord, FfiSlice, NO_TIMESTAMP};
+use buzz::plugin_host::{self, ABI_VERSION, InputBuffer, LoadError, RecordView, StageInstance};
 use common::*;
 use serde_json::json;
 
@@ -15,17 +14,9 @@ fn library_path(name: &str) -> std::path::PathBuf {
     build_dir().join(format!("{}buzz_plugin_{name}{}", std::env::consts::DLL_PREFIX, std::env::consts::DLL_SUFFIX))
 }
 
-fn records(payloads: &[&str]) -> Vec<FfiRecord> {
-    payloads
-        .iter()
-        .map(|p| FfiRecord {
-            payload: FfiSlice::new(p.as_bytes()),
-            key: FfiSlice::NONE,
-            timestamp_ms: NO_TIMESTAMP,
-            headers: std::ptr::null(),
-            header_count: 0,
-        })
-        .collect()
+/// An input of these payloads, laid out in `buffer`.
+fn records<'a>(buffer: &'a mut InputBuffer, payloads: &[&'a str]) -> plugin_host::Records<'a> {
+    buffer.lay_out(payloads.iter().map(|p| RecordView::bytes(p.as_bytes())))
 }
 
 #[test]
@@ -37,13 +28,15 @@ fn a_workspace_plugin_loads_and_a_batch_goes_through_it() {
     assert_eq!(info.settings["properties"]["field"]["default"], "author");
 
     let mut stage = StageInstance::new(plugin, "count_by", &json!({"field": "author"})).unwrap();
-    let input = records(&[r#"{"author":"Alice"}"#, r#"{"author":"Bob"}"#, r#"{"author":"Alice"}"#, "not json"]);
-    let out = stage.process(&input).unwrap();
+    let mut buffer = InputBuffer::default();
+    let input =
+        records(&mut buffer, &[r#"{"author":"Alice"}"#, r#"{"author":"Bob"}"#, r#"{"author":"Alice"}"#, "not json"]);
+    let out = stage.process(input).unwrap();
     let emitted: Vec<serde_json::Value> =
-        out.records.iter().map(|r| serde_json::from_slice(unsafe { r.payload.as_bytes() }).unwrap()).collect();
+        out.records.iter().map(|r| serde_json::from_slice(r.payload).unwrap()).collect();
     assert_eq!(emitted, vec![json!({"author": "Alice", "count": 2}), json!({"author": "Bob", "count": 1})]);
-    assert_eq!(out.rejects.len(), 1);
-    assert_eq!(out.rejects[0].input_index, 3);
+    let rejected: Vec<Option<usize>> = out.rejects.iter().map(|r| r.input_index).collect();
+    assert_eq!(rejected, [Some(3)]);
 
     let state = stage.save_state().unwrap().expect("count_by keeps state");
     let state: serde_json::Value = serde_json::from_slice(state.json()).unwrap();
@@ -55,13 +48,14 @@ fn partial_states_merge_through_the_abi_and_stages_that_cannot_merge_refuse() {
     let aggregate = Arc::new(plugin_host::load(&library_path("aggregate")).expect("aggregate plugin loads"));
     let mut a = StageInstance::new(aggregate.clone(), "count_by", &json!({})).unwrap();
     let mut b = StageInstance::new(aggregate, "count_by", &json!({})).unwrap();
-    a.process(&records(&[r#"{"author":"Alice"}"#, r#"{"author":"Bob"}"#])).unwrap();
-    b.process(&records(&[r#"{"author":"Alice"}"#])).unwrap();
+    let mut buffer = InputBuffer::default();
+    a.process(records(&mut buffer, &[r#"{"author":"Alice"}"#, r#"{"author":"Bob"}"#])).unwrap();
+    b.process(records(&mut buffer, &[r#"{"author":"Alice"}"#])).unwrap();
     let state = b.save_state().unwrap().expect("count_by keeps state");
     a.merge_state(&state).unwrap();
-    let out = a.process(&[]).unwrap();
+    let out = a.process(plugin_host::Records::EMPTY).unwrap();
     let emitted: Vec<serde_json::Value> =
-        out.records.iter().map(|r| serde_json::from_slice(unsafe { r.payload.as_bytes() }).unwrap()).collect();
+        out.records.iter().map(|r| serde_json::from_slice(r.payload).unwrap()).collect();
     assert_eq!(emitted, vec![json!({"author": "Alice", "count": 2})]);
     let error = a.merge_state(&(&json!({"totals": 1})).into()).unwrap_err();
     assert!(!error.panicked && error.message.starts_with("invalid state to merge"), "{error}");
@@ -113,23 +107,24 @@ fn a_panicking_plugin_returns_errors_and_the_runner_carries_on() {
     assert!(error.message.contains("panicky was told to panic on start"), "{}", error.message);
 
     let mut stage = StageInstance::new(plugin, "panicky", &json!({})).unwrap();
-    let input = records(&[r#"{"n":1}"#, r#"{"n":"boom"}"#, r#"{"n":"bad"}"#, r#"{"n":4}"#]);
-    let out = stage.process(&input).unwrap();
+    let mut buffer = InputBuffer::default();
+    let input = records(&mut buffer, &[r#"{"n":1}"#, r#"{"n":"boom"}"#, r#"{"n":"bad"}"#, r#"{"n":4}"#]);
+    let out = stage.process(input).unwrap();
     // The good records pass; the panicking and failing ones are rejected
     // with their reasons, and what they emitted is dropped.
     assert_eq!(out.records.len(), 2);
-    let rejects: Vec<(usize, bool, String)> = out
+    let rejects: Vec<(Option<usize>, bool, String)> = out
         .rejects
         .iter()
-        .map(|r| (r.input_index, r.panicked != 0, String::from_utf8_lossy(unsafe { r.reason.as_bytes() }).into_owned()))
+        .map(|r| (r.input_index, r.panicked, String::from_utf8_lossy(r.reason).into_owned()))
         .collect();
-    assert_eq!(rejects[0].0, 1);
+    assert_eq!(rejects[0].0, Some(1));
     assert!(rejects[0].1, "the first reject is a panic");
     assert!(rejects[0].2.contains("boom in record"), "{}", rejects[0].2);
     assert!(rejects[0].2.contains("src/lib.rs"), "the panic names its location: {}", rejects[0].2);
-    assert_eq!(rejects[1], (2, false, r#"bad record {"n":"bad"}"#.to_string()));
+    assert_eq!(rejects[1], (Some(2), false, r#"bad record {"n":"bad"}"#.to_string()));
     // The stage still works after panicking.
-    assert_eq!(stage.process(&records(&[r#"{"n":5}"#])).unwrap().records.len(), 1);
+    assert_eq!(stage.process(records(&mut buffer, &[r#"{"n":5}"#])).unwrap().records.len(), 1);
 }
 
 #[test]

@@ -50,7 +50,7 @@ fn a_plugin_made_outside_the_workspace_builds_passes_its_tests_and_runs() {
         buzz().current_dir(&crate_dir).args(["plugins", "--json", "--plugins-dir", "target/debug"]).output().unwrap();
     let catalogue: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
     let plugin = catalogue["plugins"].as_array().unwrap().iter().find(|p| p["name"] == NAME).expect("the plugin loads");
-    assert_eq!(plugin["abi_version"], buzz_sdk::abi::ABI_VERSION);
+    assert_eq!(plugin["abi_version"], buzz::plugin_host::ABI_VERSION);
     let kinds: Vec<&str> = plugin["stages"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["source", "transform", "chart"]);
 

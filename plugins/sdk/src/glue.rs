@@ -431,11 +431,7 @@ unsafe extern "C" fn ffi_chart_render<P: Plugin>(
     guarded(err, || {
         let entry = find_stage::<P>(stage_type)?;
         let render = entry.render.ok_or_else(|| report(format!("stage {} is not a chart", entry.type_name)))?;
-        let format = match format {
-            FORMAT_SVG => ImageFormat::Svg,
-            FORMAT_PNG => ImageFormat::Png,
-            other => return Err(report(format!("unknown image format {other}"))),
-        };
+        let format = ImageFormat::from_ffi(format).ok_or_else(|| report(format!("unknown image format {format}")))?;
         // SAFETY: the host passes a valid slice for the call.
         let image = render(unsafe { frame.as_bytes() }, format).map_err(report)?;
         write_buf(out, image);

@@ -14,7 +14,8 @@
 //! finds it. All unsafe FFI glue lives in this crate; [`abi`] documents the
 //! C ABI it speaks, and [`testing`] drives a stage exactly as the runner does.
 
-pub mod abi;
+/// The C ABI: the `buzz-abi` crate, which the runner speaks too.
+pub use buzz_abi as abi;
 pub mod categories;
 pub mod fields;
 mod glue;

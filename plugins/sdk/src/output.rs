@@ -7,7 +7,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::abi::{FfiOutput, FfiRecord, FfiReject, FfiSlice, NO_INPUT, NO_TIMESTAMP, POLL_DONE, POLL_READY, POLL_WAIT};
+use crate::abi::{FfiOutput, FfiRecord, FfiReject, FfiSlice, NO_INPUT, NO_TIMESTAMP};
 use crate::stage::Poll;
 
 struct OutRecord {
@@ -157,11 +157,7 @@ impl Output {
             reason: slice(&r.reason),
             panicked: r.panicked as u8,
         }));
-        let (poll, wait_ms) = match poll {
-            Poll::Ready => (POLL_READY, 0),
-            Poll::Wait(d) => (POLL_WAIT, d.as_millis().min(u64::MAX as u128) as u64),
-            Poll::Done => (POLL_DONE, 0),
-        };
+        let (poll, wait_ms) = poll.to_ffi();
         FfiOutput {
             records: self.ffi_records.as_ptr(),
             record_count: self.ffi_records.len(),

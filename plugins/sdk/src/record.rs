@@ -11,12 +11,7 @@ pub struct Record<'a> {
     raw: &'a FfiRecord,
 }
 
-/// A record header (Kafka headers, for instance).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Header<'a> {
-    pub name: &'a [u8],
-    pub value: Option<&'a [u8]>,
-}
+pub use crate::abi::Header;
 
 impl<'a> Record<'a> {
     /// # Safety

@@ -5,32 +5,14 @@
 //! so one bad record is dead-lettered and the rest go on.
 
 use std::fmt;
-use std::time::Duration;
 
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+// Defined with the ABI that encodes them; re-exported from the crate root.
+pub use crate::abi::{ImageFormat, Poll, StageKind};
 use crate::{Output, Record};
-
-/// The three kinds of plugin stage. (Transports belong to the runner.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StageKind {
-    Source,
-    Transform,
-    Chart,
-}
-
-impl fmt::Display for StageKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StageKind::Source => "source",
-            StageKind::Transform => "transform",
-            StageKind::Chart => "chart",
-        })
-    }
-}
 
 /// An error building or reconfiguring a stage. Naming the setting lets the
 /// runner point at its line and column in the pipeline file.
@@ -72,24 +54,6 @@ impl From<&str> for StageError {
     fn from(message: &str) -> Self {
         StageError::new(message)
     }
-}
-
-/// What a source says after a poll.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Poll {
-    /// Call again as soon as the records are sent on.
-    Ready,
-    /// Nothing more for now: call again after this long.
-    Wait(Duration),
-    /// Exhausted: no more records, ever.
-    Done,
-}
-
-/// Image formats a chart can render.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageFormat {
-    Svg,
-    Png,
 }
 
 /// Settings of a stage: deserialised from the pipeline file's table (with

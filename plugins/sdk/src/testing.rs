@@ -9,7 +9,7 @@
 //! assert_eq!(out.json(), vec![json!({"x": 1, "seen": 1})]);
 //! ```
 
-use crate::abi::{FfiRecord, FfiSlice, NO_INPUT, NO_TIMESTAMP, POLL_DONE, POLL_WAIT};
+use crate::abi::{Decoded, FfiOutput, InputBuffer, RecordView};
 use crate::glue::{ErasedStage, StageEntry, build_entry, chart, render_entry, source, transform};
 use crate::stage::{Chart, ImageFormat, Poll, Source, StageError, Transform};
 
@@ -88,13 +88,9 @@ impl TestStage {
     /// Poll a source once.
     pub fn poll(&mut self, max: usize) -> Result<(Outcome, Poll), String> {
         let output = self.stage.poll(max)?;
-        let poll = match output.poll {
-            POLL_DONE => Poll::Done,
-            POLL_WAIT => Poll::Wait(std::time::Duration::from_millis(output.wait_ms)),
-            _ => Poll::Ready,
-        };
         // SAFETY: the output is valid until the next call on the stage.
-        Ok((unsafe { outcome(&output) }, poll))
+        let decoded = unsafe { output.decode() };
+        Ok((outcome(&decoded), decoded.poll))
     }
 
     /// Poll a source until it is done (ignoring waits), collecting everything.
@@ -112,26 +108,22 @@ impl TestStage {
 
     /// Run one batch through a transform or chart.
     pub fn process(&mut self, input: &[TestRecord]) -> Result<Outcome, String> {
-        let ffi: Vec<FfiRecord> = input
-            .iter()
-            .map(|r| FfiRecord {
-                payload: FfiSlice::new(&r.payload),
-                key: FfiSlice::opt(r.key.as_deref()),
-                timestamp_ms: r.timestamp_ms.unwrap_or(NO_TIMESTAMP),
-                headers: std::ptr::null(),
-                header_count: 0,
-            })
-            .collect();
-        let output = self.stage.process(&ffi)?;
+        let mut buffer = InputBuffer::default();
+        let views = input.iter().map(|r| RecordView {
+            payload: &r.payload,
+            key: r.key.as_deref(),
+            timestamp_ms: r.timestamp_ms,
+        });
+        let output = self.stage.process(buffer.lay_out(views).as_ffi())?;
         // SAFETY: the output is valid until the next call on the stage.
-        Ok(unsafe { outcome(&output) })
+        Ok(unsafe { decoded_outcome(&output) })
     }
 
     /// Tell a transform its input has ended.
     pub fn flush(&mut self) -> Result<Outcome, String> {
         let output = self.stage.flush()?;
         // SAFETY: the output is valid until the next call on the stage.
-        Ok(unsafe { outcome(&output) })
+        Ok(unsafe { decoded_outcome(&output) })
     }
 
     /// A chart's current frame as JSON.
@@ -164,36 +156,31 @@ impl TestStage {
 
 /// # Safety
 /// `output` must come from the last call on a live stage.
-unsafe fn outcome(output: &crate::abi::FfiOutput) -> Outcome {
-    let records: &[FfiRecord] = if output.record_count == 0 {
-        &[]
-    } else {
-        // SAFETY: guaranteed by the caller.
-        unsafe { std::slice::from_raw_parts(output.records, output.record_count) }
-    };
-    let rejects: &[crate::abi::FfiReject] = if output.reject_count == 0 {
-        &[]
-    } else {
-        // SAFETY: guaranteed by the caller.
-        unsafe { std::slice::from_raw_parts(output.rejects, output.reject_count) }
-    };
-    // SAFETY (all `as_bytes` below): slices point into the same live output.
+unsafe fn decoded_outcome(output: &FfiOutput) -> Outcome {
+    // SAFETY: guaranteed by the caller; the views are copied out at once.
+    outcome(&unsafe { output.decode() })
+}
+
+/// The decoded output, copied out of the stage's buffers.
+fn outcome(decoded: &Decoded<'_>) -> Outcome {
     Outcome {
-        records: records
+        records: decoded
+            .records
             .iter()
             .map(|r| TestRecord {
-                payload: unsafe { r.payload.as_bytes() }.to_vec(),
-                key: unsafe { r.key.as_opt() }.map(<[u8]>::to_vec),
-                timestamp_ms: (r.timestamp_ms != NO_TIMESTAMP).then_some(r.timestamp_ms),
+                payload: r.payload.to_vec(),
+                key: r.key.map(<[u8]>::to_vec),
+                timestamp_ms: r.timestamp_ms,
             })
             .collect(),
-        rejects: rejects
+        rejects: decoded
+            .rejects
             .iter()
             .map(|r| TestReject {
-                input_index: (r.input_index != NO_INPUT).then_some(r.input_index),
-                payload: unsafe { r.payload.as_opt() }.map(<[u8]>::to_vec),
-                reason: String::from_utf8_lossy(unsafe { r.reason.as_bytes() }).into_owned(),
-                panicked: r.panicked != 0,
+                input_index: r.input_index,
+                payload: r.payload.map(<[u8]>::to_vec),
+                reason: String::from_utf8_lossy(r.reason).into_owned(),
+                panicked: r.panicked,
             })
             .collect(),
     }

@@ -7,8 +7,7 @@ use serde_json::{Value as Json, json};
 
 use super::plugins::resolve;
 use super::text_wrap::wrap;
-use crate::plugin_host::Catalog;
-use buzz_sdk::StageKind;
+use crate::plugin_host::{Catalog, StageKind};
 
 /// Settings that share one list of names: ("bar_chart", "color"), ...
 type Users = Vec<(String, String)>;

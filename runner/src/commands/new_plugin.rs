@@ -106,12 +106,14 @@ pub fn check_name(name: &str) -> Result<(), String> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Libraries {
     pub sdk: PathBuf,
+    /// The SDK's ABI crate (an installed SDK asks for it by version).
+    pub abi: PathBuf,
     pub plotkit: PathBuf,
 }
 
 /// The SDK as [`find_sdk`] finds it, and plotkit at `plotkit` (relative to
 /// `cwd`), else beside the SDK: one buzz's pair, so that plotkit's own
-/// buzz-sdk is that SDK.
+/// buzz-sdk is that SDK. The ABI crate is always the one beside the SDK.
 fn find_libraries(
     args: &NewPluginArgs,
     cwd: &Path,
@@ -121,19 +123,25 @@ fn find_libraries(
     let sdk = find_sdk(args.sdk.as_deref(), cwd, exe, built_from)?;
     let plotkit = match &args.plotkit {
         Some(path) => given_crate(cwd, path, "plotkit")?,
-        None => {
-            let beside = sdk.parent().unwrap_or(&sdk).join("plotkit");
-            is_crate(&beside, "buzz-plotkit").ok_or_else(|| {
-                format!(
-                    "no buzz-plotkit crate beside the SDK at {} (looked in {}): pass --plotkit PATH with the \
-                     plugins/plotkit folder of the same buzz checkout as the SDK",
-                    sdk.display(),
-                    beside.display()
-                )
-            })?
-        }
+        None => beside_sdk(&sdk, "plotkit").map_err(|missing| {
+            format!(
+                "{missing}: pass --plotkit PATH with the plugins/plotkit folder of the same buzz checkout as the SDK"
+            )
+        })?,
     };
-    Ok(Libraries { sdk, plotkit })
+    let abi = beside_sdk(&sdk, "abi").map_err(|missing| {
+        format!("{missing}: the SDK speaks the ABI of the buzz-abi crate beside it; reinstall buzz, or pass --sdk PATH")
+    })?;
+    Ok(Libraries { sdk, abi, plotkit })
+}
+
+/// The crate buzz-`what` in the folder `what` beside the SDK (plugins/`what`
+/// in a checkout, lib/buzz/`what` when installed), or why not.
+fn beside_sdk(sdk: &Path, what: &str) -> Result<PathBuf, String> {
+    let beside = sdk.parent().unwrap_or(sdk).join(what);
+    is_crate(&beside, &format!("buzz-{what}")).ok_or_else(|| {
+        format!("no buzz-{what} crate beside the SDK at {} (looked in {})", sdk.display(), beside.display())
+    })
 }
 
 /// The buzz-sdk crate at `given` (relative to `cwd`), else the first of
@@ -209,8 +217,9 @@ struct Flavour {
     build_steps: String,
     /// How `buzz plugins` finds this plugin.
     plugins_command: String,
-    /// The SDK's and plotkit's folders as TOML strings.
+    /// The SDK's, its ABI crate's and plotkit's folders as TOML strings.
     sdk_path: String,
+    abi_path: String,
     plotkit_path: String,
 }
 
@@ -230,12 +239,14 @@ fn flavour(name: &str, layout: &Layout, libraries: Option<&Libraries>) -> Flavou
                 plugins_command: "buzz plugins".into(),
                 pipeline_path,
                 sdk_path: String::new(),
+                abi_path: String::new(),
                 plotkit_path: String::new(),
             }
         }
         (None, libraries) => {
             let toml_path = |path: &Path| toml::Value::String(path.display().to_string()).to_string();
-            let (sdk, plotkit) = libraries.map(|l| (l.sdk.clone(), l.plotkit.clone())).unwrap_or_default();
+            let (sdk, abi, plotkit) =
+                libraries.map(|l| (l.sdk.clone(), l.abi.clone(), l.plotkit.clone())).unwrap_or_default();
             let guide = sdk.parent().map(|plugins| plugins.join("README.md").display().to_string());
             Flavour {
                 manifest: STANDALONE_MANIFEST,
@@ -246,6 +257,7 @@ fn flavour(name: &str, layout: &Layout, libraries: Option<&Libraries>) -> Flavou
                 build_steps: format!("cargo build\ncargo test\nbuzz run {name}.toml"),
                 plugins_command: "buzz plugins --plugins-dir target/debug".into(),
                 sdk_path: toml_path(&sdk),
+                abi_path: toml_path(&abi),
                 plotkit_path: toml_path(&plotkit),
             }
         }
@@ -266,6 +278,7 @@ pub fn files(name: &str, layout: &Layout, libraries: Option<&Libraries>) -> Vec<
         ("pipeline_path", &f.pipeline_path),
         ("plugins_command", &f.plugins_command),
         ("sdk_path", &f.sdk_path),
+        ("abi_path", &f.abi_path),
         ("plotkit_path", &f.plotkit_path),
         ("serde_version", SERDE_VERSION),
         ("serde_json_version", SERDE_JSON_VERSION),
@@ -404,7 +417,11 @@ mod tests {
     fn every_placeholder_is_filled() {
         let standalone = Layout { folder: "/tmp/w".into(), workspace: None };
         let member = Layout { folder: "/r/plugins/w".into(), workspace: Some("/r".into()) };
-        let libraries = Libraries { sdk: "/r/plugins/sdk".into(), plotkit: "/r/plugins/plotkit".into() };
+        let libraries = Libraries {
+            sdk: "/r/plugins/sdk".into(),
+            abi: "/r/plugins/abi".into(),
+            plotkit: "/r/plugins/plotkit".into(),
+        };
         for (layout, libraries) in [(standalone, Some(&libraries)), (member, None)] {
             for (path, text) in files("weather", &layout, libraries) {
                 assert!(!text.contains("{{"), "{path} has a placeholder left: {text}");
@@ -415,8 +432,11 @@ mod tests {
     #[test]
     fn a_standalone_manifest_is_its_own_workspace_with_the_workspace_versions() {
         let layout = Layout { folder: "/tmp/w".into(), workspace: None };
-        let libraries =
-            Libraries { sdk: "/opt/buzz \"x\"/plugins/sdk".into(), plotkit: "/opt/buzz \"x\"/plugins/plotkit".into() };
+        let libraries = Libraries {
+            sdk: "/opt/buzz \"x\"/plugins/sdk".into(),
+            abi: "/opt/buzz \"x\"/plugins/abi".into(),
+            plotkit: "/opt/buzz \"x\"/plugins/plotkit".into(),
+        };
         let files = files("weather", &layout, Some(&libraries));
         let manifest = &files.iter().find(|(p, _)| p == "Cargo.toml").unwrap().1;
         let manifest: toml::Table = manifest.parse().unwrap();
@@ -427,14 +447,18 @@ mod tests {
         assert_eq!(deps["buzz-plotkit"]["path"].as_str(), Some("/opt/buzz \"x\"/plugins/plotkit"));
         // An installed plotkit names buzz-sdk by version: the patch makes that the SDK above.
         assert_eq!(manifest["patch"]["crates-io"]["buzz-sdk"]["path"].as_str(), Some("/opt/buzz \"x\"/plugins/sdk"));
+        // And an installed SDK names buzz-abi by version: the ABI crate beside it.
+        assert_eq!(manifest["patch"]["crates-io"]["buzz-abi"]["path"].as_str(), Some("/opt/buzz \"x\"/plugins/abi"));
         // The root manifest's versions, so both build with the same crates.
         let root: toml::Table = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
             .unwrap()
             .parse()
             .unwrap();
         let workspace_deps = &root["workspace"]["dependencies"];
-        // scripts/install packages plotkit with this as its SDK's version.
-        assert_eq!(workspace_deps["buzz-sdk"]["version"].as_str(), root["workspace"]["package"]["version"].as_str());
+        // scripts/install packages plotkit and the SDK with these as their dependencies' versions.
+        for name in ["buzz-sdk", "buzz-abi"] {
+            assert_eq!(workspace_deps[name]["version"].as_str(), root["workspace"]["package"]["version"].as_str());
+        }
         for name in ["serde", "serde_json", "schemars"] {
             let ours = deps[name].get("version").unwrap_or(&deps[name]);
             let theirs = workspace_deps[name].get("version").unwrap_or(&workspace_deps[name]);
@@ -520,7 +544,7 @@ mod tests {
     }
 
     #[test]
-    fn plotkit_is_found_beside_the_sdk_or_given_or_asked_for() {
+    fn plotkit_is_found_beside_the_sdk_or_given_or_asked_for_and_the_abi_crate_beside_the_sdk() {
         let dir = tempfile::tempdir().unwrap();
         let installed = dir.path().join("prefix/lib/buzz");
         fake_sdk(&installed.join("sdk"));
@@ -535,9 +559,14 @@ mod tests {
         let err = find_libraries(&args(None), dir.path(), Some(&exe), &gone).unwrap_err();
         assert!(err.contains("--plotkit PATH") && err.contains("lib/buzz/plotkit"), "{err}");
         fake_crate(&installed.join("plotkit"), "buzz-plotkit");
+        // An install from before the ABI crate had a folder of its own.
+        let err = find_libraries(&args(None), dir.path(), Some(&exe), &gone).unwrap_err();
+        assert!(err.contains("no buzz-abi crate beside the SDK") && err.contains("lib/buzz/abi"), "{err}");
+        fake_crate(&installed.join("abi"), "buzz-abi");
         let found = find_libraries(&args(None), dir.path(), Some(&exe), &gone).unwrap();
         assert_eq!(found.plotkit, installed.join("plotkit").canonicalize().unwrap());
         assert_eq!(found.sdk, installed.join("sdk").canonicalize().unwrap());
+        assert_eq!(found.abi, installed.join("abi").canonicalize().unwrap());
         // --plotkit wins, and must name a plotkit crate.
         fake_crate(&dir.path().join("mine"), "buzz-plotkit");
         let given = find_libraries(&args(Some("mine")), dir.path(), Some(&exe), &gone).unwrap();

@@ -3,7 +3,6 @@
 //! columns; `--kind` keeps one kind of stage, `--colors` lists what the
 //! charts' colour and colormap settings accept.
 
-use buzz_sdk::StageKind;
 use serde_json::{Value as Json, json};
 
 use super::chart_colors;
@@ -11,7 +10,7 @@ use super::text_wrap::wrap;
 use crate::cli::{PluginsArgs, StageFilter};
 use crate::config::declared;
 use crate::config::pipeline_schema::transport_schemas;
-use crate::plugin_host::Catalog;
+use crate::plugin_host::{ABI_VERSION, Catalog, StageKind};
 
 /// One setting of a stage, read from its JSON Schema.
 pub struct SettingDoc {
@@ -121,7 +120,7 @@ const STAGE_TABLES: &str = "a pipeline file names a source in [source], and a tr
 
 fn as_json(catalog: &Catalog, filter: Option<StageFilter>) -> Json {
     json!({
-        "abi_version": buzz_sdk::abi::ABI_VERSION,
+        "abi_version": ABI_VERSION,
         "searched": catalog.dirs,
         "stage_tables": STAGE_TABLES,
         "plugins": catalog.plugins.iter().filter(|p| p.stages.iter().any(|s| keeps(filter, s.kind))).map(|p| json!({
@@ -145,8 +144,7 @@ fn as_json(catalog: &Catalog, filter: Option<StageFilter>) -> Json {
 fn as_text(catalog: &Catalog, filter: Option<StageFilter>) -> String {
     use std::fmt::Write;
     let mut out = String::new();
-    let _ =
-        write!(out, "{}", wrap(&format!("runner speaks plugin ABI {}; searched:", buzz_sdk::abi::ABI_VERSION), 0, 2));
+    let _ = write!(out, "{}", wrap(&format!("runner speaks plugin ABI {}; searched:", ABI_VERSION), 0, 2));
     for dir in &catalog.dirs {
         out.push_str(&wrap(&dir.display().to_string(), 2, 2));
     }

@@ -1,22 +1,22 @@
 //! `buzz replay [DEADLETTERS] --into PIPELINE`: send dead letters (fixed by
 //! hand, or after fixing the stage that refused them) back into a
-//! pipeline's transport, with their keys, headers and timestamps, so no
-//! record is ever lost for good. They come from a file, or by default from
-//! the pipeline's own dead-letter output: its file or its Kafka topic.
+//! pipeline's transport, with their keys and timestamps (transports send
+//! no headers), so no record is ever lost for good. They come from a file,
+//! or by default from the pipeline's own dead-letter output: its file or
+//! its Kafka topic.
 //! `--export FILE` writes them out instead, to be fixed and replayed.
 
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use buzz_sdk::abi::{FfiHeader, FfiRecord, FfiSlice, NO_TIMESTAMP};
 use serde::Deserialize;
 use serde_json::Value as Json;
 
 use crate::cli::ReplayArgs;
 use crate::config::{self, DeadLetterTarget};
 use crate::pipeline::DeadLetterLine;
-use crate::plugin_host::Catalog;
+use crate::plugin_host::{Catalog, RecordView};
 use crate::transport::kafka::read_topic;
 use crate::transport::{SendProgress, open_writer};
 
@@ -25,7 +25,6 @@ struct Letter {
     payload: Vec<u8>,
     key: Option<Vec<u8>>,
     timestamp_ms: Option<i64>,
-    headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
 }
 
 fn decode(line: &DeadLetterLine) -> Result<Letter, String> {
@@ -33,7 +32,6 @@ fn decode(line: &DeadLetterLine) -> Result<Letter, String> {
         payload: line.payload_bytes()?,
         key: line.key.as_ref().map(|k| k.0.to_vec()),
         timestamp_ms: line.timestamp_ms,
-        headers: line.headers.iter().map(|(n, v)| (n.0.to_vec(), v.as_ref().map(|v| v.0.to_vec()))).collect(),
     })
 }
 
@@ -93,25 +91,9 @@ fn run(args: &ReplayArgs) -> Result<String, String> {
         }
     }
     let mut writer = open_writer(&spec.transport).map_err(|e| format!("transport: {e}"))?;
-    let header_views: Vec<Vec<FfiHeader>> = letters
+    let records: Vec<RecordView<'_>> = letters
         .iter()
-        .map(|l| {
-            l.headers
-                .iter()
-                .map(|(n, v)| FfiHeader { name: FfiSlice::new(n), value: FfiSlice::opt(v.as_deref()) })
-                .collect()
-        })
-        .collect();
-    let records: Vec<FfiRecord> = letters
-        .iter()
-        .zip(&header_views)
-        .map(|(l, h)| FfiRecord {
-            payload: FfiSlice::new(&l.payload),
-            key: FfiSlice::opt(l.key.as_deref()),
-            timestamp_ms: l.timestamp_ms.unwrap_or(NO_TIMESTAMP),
-            headers: h.as_ptr(),
-            header_count: h.len(),
-        })
+        .map(|l| RecordView { payload: &l.payload, key: l.key.as_deref(), timestamp_ms: l.timestamp_ms })
         .collect();
     let mut progress = SendProgress::default();
     writer.send(&records, &mut progress).map_err(|e| format!("transport: {e}"))?;

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use buzz_sdk::StageKind;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
 
@@ -23,7 +22,7 @@ use super::{
     Override, PipelineSpec, RecordCheck, RecordSchema, StageSpec, StartAt, TransportSpec, interpolate,
     kafka_properties, overrides,
 };
-use crate::plugin_host::{Catalog, LookupError};
+use crate::plugin_host::{Catalog, LookupError, StageKind};
 
 const TOP_LEVEL_KEYS: [&str; 11] = [
     "name",

@@ -9,8 +9,7 @@ use super::runner_settings::{
     CHART_OUTPUT_KEYS, ChartOutputSettings, DashboardSettings, DeadLetterSettings, FileTransportSettings,
     KafkaTransportSettings, MemoryTransportSettings, RECORD_CHECK_KEYS, RecordCheckSettings, StateSettings, schema_of,
 };
-use crate::plugin_host::Catalog;
-use buzz_sdk::StageKind;
+use crate::plugin_host::{Catalog, StageKind};
 
 /// The transports built into the runner, each with its settings schema.
 pub fn transport_schemas() -> Vec<(String, Json)> {

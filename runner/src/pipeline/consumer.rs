@@ -8,8 +8,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use buzz_sdk::abi::{FfiHeader, FfiRecord};
-
 use super::Shared;
 use super::charts::BranchFrames;
 use super::checkpoint_flight::{Durability, InFlight};
@@ -23,7 +21,7 @@ use super::tasks::{BranchTask, Task, Tasks, build};
 use super::view;
 use crate::chart_output::{ChartWriter, Drawing};
 use crate::config::StageSpec;
-use crate::plugin_host::{Batch, ChartRenderer, PluginBytes, StageInstance};
+use crate::plugin_host::{Batch, ChartRenderer, Header, InputBuffer, PluginBytes, Records, RejectView, StageInstance};
 use crate::state::TaskCheckpoint;
 use crate::throttle::Throttle;
 use crate::transport::{EndMark, RecordBatch, TransportReader, TransportStatus};
@@ -70,8 +68,8 @@ struct Buffers {
     batch: RecordBatch,
     /// Indices of the batch's records that passed the gate, per partition.
     passed: BTreeMap<i32, Vec<usize>>,
-    records: Vec<FfiRecord>,
-    headers: Vec<FfiHeader>,
+    /// The passed records of one partition, laid out for the first transform.
+    input: InputBuffer,
 }
 
 impl Consumer {
@@ -337,8 +335,11 @@ impl Consumer {
             };
             // Even a batch that all went to the dead letters moves the position.
             task.dirty = true;
-            batch.ffi(passed, &mut buffers.records, &mut buffers.headers);
-            let input = Input { records: &buffers.records, passed, batch, reader };
+            let mut fill = buffers.input.fill();
+            for &i in passed {
+                fill.push(batch.view(i), batch.headers(i).map(|(name, value)| Header { name, value }));
+            }
+            let input = Input { records: fill.finish(), passed, batch, reader };
             let mut refused = BTreeSet::new();
             // Every branch gets every record; one branch's refusal is its own.
             for (entry, branch) in self.charts.iter().zip(&mut task.branches) {
@@ -596,7 +597,7 @@ fn successor(old: Option<&mut StageInstance>, spec: &StageSpec, reset: bool) -> 
 
 /// One batch of a partition's records, as every branch sees it.
 struct Input<'a> {
-    records: &'a [FfiRecord],
+    records: Records<'a>,
     /// The batch indices of `records`.
     passed: &'a [usize],
     batch: &'a RecordBatch,
@@ -615,11 +616,13 @@ fn process_branch(task: &mut BranchTask, branch: &BranchFrames, input: &Input<'_
     let mut refused = BTreeSet::new();
     match first.process(records) {
         Ok(out) => {
-            for reject in out.rejects {
-                refused.insert(reject.input_index);
+            for reject in out.rejects.iter() {
+                // Rejects of no input record (raw bytes) count as one
+                // refused record between them.
+                refused.insert(reject.input_index.unwrap_or(usize::MAX));
                 let letter =
-                    DeadLetter::new(&label, &transform_type, reason_of(reject), &[]).panicked(reject.panicked != 0);
-                let letter = match passed.get(reject.input_index) {
+                    DeadLetter::new(&label, &transform_type, reason_of(&reject), &[]).panicked(reject.panicked);
+                let letter = match reject.input_index.and_then(|i| passed.get(i)) {
                     None => letter,
                     Some(&at) => DeadLetter { payload: batch.payload(at), ..letter }.from_batch(batch, at, reader),
                 };
@@ -693,7 +696,7 @@ fn feed_stage<'s>(
     stage: &'s mut StageInstance,
     label: &str,
     branch: &BranchFrames,
-    records: &[FfiRecord],
+    records: Records<'_>,
     shared: &Shared,
 ) -> Option<Batch<'s>> {
     if records.is_empty() {
@@ -702,20 +705,17 @@ fn feed_stage<'s>(
     let type_name = stage.type_name().to_string();
     match stage.process(records) {
         Ok(out) => {
-            for reject in out.rejects {
-                // SAFETY: the feeding stage's output is alive until its next call.
-                let payload = records.get(reject.input_index).map_or(&[][..], |r| unsafe { r.payload.as_bytes() });
-                let letter = DeadLetter::new(label, &type_name, reason_of(reject), payload);
-                shared.branch_dead_letter(branch, letter.panicked(reject.panicked != 0));
+            for reject in out.rejects.iter() {
+                let payload = reject.input_index.and_then(|i| records.get(i)).map_or(&[][..], |r| r.payload);
+                let letter = DeadLetter::new(label, &type_name, reason_of(&reject), payload);
+                shared.branch_dead_letter(branch, letter.panicked(reject.panicked));
             }
             Some(out)
         }
         Err(e) => {
             tracing::error!(pipeline = %shared.name, branch = branch.name.as_deref(), "{label} {type_name} failed on a batch: {e}");
-            for record in records {
-                // SAFETY: as above.
-                let payload = unsafe { record.payload.as_bytes() };
-                let letter = DeadLetter::new(label, &type_name, &e.message, payload);
+            for record in records.iter() {
+                let letter = DeadLetter::new(label, &type_name, &e.message, record.payload);
                 shared.branch_dead_letter(branch, letter.panicked(e.panicked));
             }
             None
@@ -724,7 +724,6 @@ fn feed_stage<'s>(
 }
 
 /// A reject's reason as text.
-fn reason_of(reject: &buzz_sdk::abi::FfiReject) -> &str {
-    // SAFETY: the reject is part of a live stage output.
-    std::str::from_utf8(unsafe { reject.reason.as_bytes() }).unwrap_or("(reason is not UTF-8)")
+fn reason_of<'a>(reject: &RejectView<'a>) -> &'a str {
+    std::str::from_utf8(reject.reason).unwrap_or("(reason is not UTF-8)")
 }

@@ -8,10 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value as Json;
 
-use buzz_sdk::abi::{FfiRecord, FfiSlice, NO_TIMESTAMP};
-
 use super::dead_letter_line::{Bytes, DeadLetterLine};
 use crate::config::{DeadLetterTarget, TransportSpec};
+use crate::plugin_host::RecordView;
 use crate::transport::{self, RecordBatch, SendProgress, TransportReader, TransportWriter};
 
 /// One record that could not be processed.
@@ -208,16 +207,9 @@ impl Sink {
                     let transport = TransportSpec::Kafka(spec.clone());
                     self.topic = Some(transport::open_writer(&transport).map_err(std::io::Error::other)?);
                 }
-                let record = FfiRecord {
-                    payload: FfiSlice::new(line),
-                    key: FfiSlice::NONE,
-                    timestamp_ms: NO_TIMESTAMP,
-                    headers: std::ptr::null(),
-                    header_count: 0,
-                };
                 let writer = self.topic.as_mut().expect("opened above");
                 let mut progress = SendProgress::default();
-                writer.send(&[record], &mut progress).map_err(std::io::Error::other)?;
+                writer.send(&[RecordView::bytes(line)], &mut progress).map_err(std::io::Error::other)?;
                 if let Some((_, reason)) = progress.rejected.pop() {
                     // Refused for good (too large, say): holding it would
                     // stop the pipeline for ever.

@@ -8,7 +8,6 @@
 //! transport had got; a restarted producer resumes its source from there
 //! and the transport skips what was written after it.
 
-use std::borrow::Cow;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
@@ -18,10 +17,9 @@ use super::control::{Offer, ProducerSwap, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
 use super::record_gate;
-use crate::plugin_host::{PollStatus, StageInstance};
+use crate::plugin_host::{Poll, RecordView, StageInstance};
 use crate::state::StageState;
 use crate::throttle::Throttle;
-use buzz_sdk::abi::FfiRecord;
 
 use crate::transport::{EndMark, SendProgress, TransportState, TransportStatus, TransportWriter};
 
@@ -68,30 +66,20 @@ impl Producer {
                     continue;
                 }
             };
-            for reject in batch.rejects {
-                // SAFETY: the reject is part of the live source output.
-                let (payload, reason) = unsafe { (reject.payload.as_bytes(), reject.reason.as_bytes()) };
-                let reason = String::from_utf8_lossy(reason);
-                shared.dead_letter(
-                    DeadLetter::new("source", &source_type, &reason, payload).panicked(reject.panicked != 0),
-                );
+            for reject in batch.rejects.iter() {
+                let (payload, reason) = (reject.payload.unwrap_or_default(), String::from_utf8_lossy(reject.reason));
+                shared.dead_letter(DeadLetter::new("source", &source_type, &reason, payload).panicked(reject.panicked));
             }
             // Records over max_record_bytes never reach the transport: a
             // broker would refuse them (librdkafka's message.max.bytes), and
             // the consumer would refuse them anyway.
             let max_bytes = shared.handover.max_record_bytes.load(Ordering::Relaxed);
-            let fits = |r: &FfiRecord| r.payload.len as u64 <= max_bytes;
-            let records: Cow<'_, [FfiRecord]> = if batch.records.iter().all(fits) {
-                Cow::Borrowed(batch.records)
-            } else {
-                for record in batch.records.iter().filter(|r| !fits(r)) {
-                    // SAFETY: the records are part of the live source output.
-                    let payload = unsafe { record.payload.as_bytes() };
-                    let reason = record_gate::too_large(payload.len(), max_bytes);
-                    shared.dead_letter(DeadLetter::new("transport", "send", &reason, payload));
-                }
-                Cow::Owned(batch.records.iter().copied().filter(fits).collect())
-            };
+            let (records, too_large): (Vec<RecordView<'_>>, Vec<RecordView<'_>>) =
+                batch.records.iter().partition(|r| r.payload.len() as u64 <= max_bytes);
+            for record in too_large {
+                let reason = record_gate::too_large(record.payload.len(), max_bytes);
+                shared.dead_letter(DeadLetter::new("transport", "send", &reason, record.payload));
+            }
             // Retried with the same progress: what a failed try already sent
             // is not sent again.
             let mut progress = SendProgress::default();
@@ -111,12 +99,10 @@ impl Producer {
             }
             errors.reset();
             Counters::add(&shared.counters.produced, records.len() - progress.rejected.len());
-            let bytes: usize = records.iter().map(|r| r.payload.len).sum();
+            let bytes: usize = records.iter().map(|r| r.payload.len()).sum();
             Counters::add(&shared.counters.produced_bytes, bytes);
             for (index, reason) in &progress.rejected {
-                // SAFETY: the records are part of the live source output.
-                let payload = unsafe { records[*index].payload.as_bytes() };
-                shared.dead_letter(DeadLetter::new("transport", "send", reason, payload));
+                shared.dead_letter(DeadLetter::new("transport", "send", reason, records[*index].payload));
             }
             let poll = batch.poll;
             self.dead_letter_failed(shared);
@@ -127,16 +113,16 @@ impl Producer {
                 self.checkpoint(shared);
             }
             match poll {
-                PollStatus::Ready => {}
+                Poll::Ready => {}
                 // No flush here: the transport delivers in the background,
                 // and waiting for each delivery would pace the source by the
                 // broker's round trip.
-                PollStatus::Wait(wait) => {
+                Poll::Wait(wait) => {
                     if self.pause(wait, shared) {
                         break;
                     }
                 }
-                PollStatus::Done => {
+                Poll::Done => {
                     tracing::info!(pipeline = %shared.name, "source {source_type} is exhausted");
                     break;
                 }

@@ -5,7 +5,7 @@
 //! transform's merged totals are then re-announced to the merged chart, so
 //! a chart of averages shows the merged averages, not their sum.
 
-use crate::plugin_host::StageInstance;
+use crate::plugin_host::{Records, StageInstance};
 use crate::state::StageState;
 
 use super::tasks::{Tasks, build};
@@ -27,7 +27,7 @@ pub fn merged_chart(tasks: &Tasks, branch: usize, parts: &[PartialState<'_>]) ->
     // say) has nothing to re-announce: the charts' merge stands.
     if fold(&mut transform, &transform_meaning, parts.iter().filter_map(|p| p.0)).is_ok() {
         // An empty batch makes an aggregate emit every group it holds.
-        let out = transform.process(&[]).map_err(|e| format!("the merged transform failed: {e}"))?;
+        let out = transform.process(Records::EMPTY).map_err(|e| format!("the merged transform failed: {e}"))?;
         if !out.records.is_empty() {
             chart.process(out.records).map_err(|e| format!("the merged chart failed: {e}"))?;
         }

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use buzz_sdk::abi::{ABI_VERSION, FfiSlice, HostApi, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_TRACE, LOG_WARN};
+use buzz_abi::{ABI_VERSION, FfiSlice, HostApi, LOG_DEBUG, LOG_ERROR, LOG_INFO, LOG_TRACE, LOG_WARN};
 use tracing::level_filters::LevelFilter;
 
 /// The host API handed to every plugin at `init`; lives for the process.

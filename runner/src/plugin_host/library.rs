@@ -4,8 +4,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use buzz_sdk::StageKind;
-use buzz_sdk::abi::{ABI_VERSION, DECLARATION_SYMBOL, ErrorReport, FfiBuf, MAGIC, PluginDeclaration, STATUS_OK};
+use buzz_abi::{
+    ABI_VERSION, DECLARATION_SYMBOL, ErrorReport, FfiBuf, FfiSlice, MAGIC, PluginDeclaration, STATUS_OK, StageKind,
+};
 use serde::Deserialize;
 
 use super::host_api::host_api;
@@ -145,7 +146,7 @@ pub fn load(path: &Path) -> Result<PluginLibrary, LoadError> {
     let description: Description =
         serde_json::from_slice(out.as_bytes()).map_err(|e| LoadError::Describe(format!("invalid description: {e}")))?;
     // SAFETY: the strings in the declaration are static data of the library.
-    let text = |s: buzz_sdk::abi::FfiSlice| String::from_utf8_lossy(unsafe { s.as_bytes() }).into_owned();
+    let text = |s: FfiSlice| String::from_utf8_lossy(unsafe { s.as_bytes() }).into_owned();
     Ok(PluginLibrary {
         name: text(decl.plugin_name),
         version: text(decl.plugin_version),

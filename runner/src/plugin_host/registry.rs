@@ -175,8 +175,7 @@ mod tests {
         for dir in [&a, &b] {
             let meta = std::fs::metadata(dir.path()).unwrap();
             assert_eq!(meta.mode() & 0o777, 0o700, "{}", dir.path().display());
-            // SAFETY: geteuid has no preconditions.
-            assert_eq!(meta.uid(), unsafe { libc::geteuid() });
+            assert_eq!(meta.uid(), crate::private_dir::euid());
             let name = dir.path().file_name().unwrap().to_string_lossy().into_owned();
             assert!(name.starts_with("buzz-plugins-") && name != format!("buzz-plugins-{}", std::process::id()));
         }

@@ -2,12 +2,9 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
-use buzz_sdk::StageKind;
-use buzz_sdk::abi::{
-    FORMAT_PNG, FORMAT_SVG, FfiBuf, FfiOutput, FfiRecord, FfiReject, FfiSlice, POLL_DONE, POLL_WAIT, STATUS_OK,
-    STATUS_PANIC, StageHandle,
+use buzz_abi::{
+    Decoded, FfiBuf, FfiOutput, FfiSlice, ImageFormat, Records, STATUS_OK, STATUS_PANIC, StageHandle, StageKind,
 };
 
 use super::library::{PluginLibrary, read_report};
@@ -41,46 +38,9 @@ fn check(status: i32, err: &FfiBuf) -> Result<(), CallError> {
     Err(CallError { panicked: status == STATUS_PANIC, message: report.message, setting: report.setting })
 }
 
-/// What a source says after a poll.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PollStatus {
-    Ready,
-    Wait(Duration),
-    Done,
-}
-
-/// A batch call's results, borrowed from the stage until its next call.
-pub struct Batch<'a> {
-    pub records: &'a [FfiRecord],
-    pub rejects: &'a [FfiReject],
-    pub poll: PollStatus,
-}
-
-impl Batch<'_> {
-    /// # Safety
-    /// `out` must be the output of the last call on a live stage, and `'a`
-    /// no longer than the borrow of that stage (the ABI's lifetime rule).
-    unsafe fn from_output<'a>(out: &FfiOutput) -> Batch<'a> {
-        let records = if out.record_count == 0 {
-            &[][..]
-        } else {
-            // SAFETY: guaranteed by the caller (the ABI's lifetime rule).
-            unsafe { std::slice::from_raw_parts(out.records, out.record_count) }
-        };
-        let rejects = if out.reject_count == 0 {
-            &[][..]
-        } else {
-            // SAFETY: as above.
-            unsafe { std::slice::from_raw_parts(out.rejects, out.reject_count) }
-        };
-        let poll = match out.poll {
-            POLL_DONE => PollStatus::Done,
-            POLL_WAIT => PollStatus::Wait(Duration::from_millis(out.wait_ms)),
-            _ => PollStatus::Ready,
-        };
-        Batch { records, rejects, poll }
-    }
-}
+/// A batch call's results, as safe views borrowed from the stage until its
+/// next call (the borrow of the stage enforces the ABI's lifetime rule).
+pub type Batch<'a> = Decoded<'a>;
 
 /// Bytes owned by a plugin, freed by it when dropped.
 pub struct PluginBytes(FfiBuf);
@@ -145,19 +105,21 @@ impl StageInstance {
         let status = unsafe { (self.library.decl.source_poll)(self.handle, max, &mut out, &mut err) };
         check(status, &err)?;
         // SAFETY: `out` is the output of the last call, borrowed with `self`.
-        Ok(unsafe { Batch::from_output(&out) })
+        Ok(unsafe { out.decode() })
     }
 
     /// Transforms and charts: one batch of input records.
-    pub fn process(&mut self, input: &[FfiRecord]) -> Result<Batch<'_>, CallError> {
+    pub fn process(&mut self, input: Records<'_>) -> Result<Batch<'_>, CallError> {
         let mut out = FfiOutput::EMPTY;
         let mut err = FfiBuf::EMPTY;
-        // SAFETY: live handle; `input` is valid for the call.
+        let input = input.as_ffi();
+        // SAFETY: live handle; `input`'s records stay valid for the call
+        // (`Records` borrows what they point at).
         let status =
             unsafe { (self.library.decl.stage_process)(self.handle, input.as_ptr(), input.len(), &mut out, &mut err) };
         check(status, &err)?;
         // SAFETY: as in `poll`.
-        Ok(unsafe { Batch::from_output(&out) })
+        Ok(unsafe { out.decode() })
     }
 
     /// Transforms: the input has ended; emit what is held back.
@@ -168,7 +130,7 @@ impl StageInstance {
         let status = unsafe { (self.library.decl.stage_flush)(self.handle, &mut out, &mut err) };
         check(status, &err)?;
         // SAFETY: as in `poll`.
-        Ok(unsafe { Batch::from_output(&out) })
+        Ok(unsafe { out.decode() })
     }
 
     /// Charts: the plotted data as JSON.
@@ -230,13 +192,6 @@ impl Drop for StageInstance {
     }
 }
 
-/// Image formats the runner writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageFormat {
-    Svg,
-    Png,
-}
-
 /// Draws frames of one chart type; stateless, so it may run on any thread.
 #[derive(Clone)]
 pub struct ChartRenderer {
@@ -246,10 +201,7 @@ pub struct ChartRenderer {
 
 impl ChartRenderer {
     pub fn render(&self, frame: &[u8], format: ImageFormat) -> Result<PluginBytes, CallError> {
-        let format = match format {
-            ImageFormat::Svg => FORMAT_SVG,
-            ImageFormat::Png => FORMAT_PNG,
-        };
+        let format = format.to_ffi();
         let mut out = FfiBuf::EMPTY;
         let mut err = FfiBuf::EMPTY;
         // SAFETY: the declaration was checked at load; arguments are valid for the call.

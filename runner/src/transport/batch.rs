@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use buzz_sdk::abi::{FfiHeader, FfiRecord, FfiSlice, NO_TIMESTAMP};
+use crate::plugin_host::RecordView;
 
 /// Where a record sits in its transport, for commits and dead letters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,7 @@ impl Position {
 struct Meta {
     payload: Range<usize>,
     key: Option<Range<usize>>,
-    timestamp_ms: i64,
+    timestamp_ms: Option<i64>,
     headers: Range<usize>,
     position: Position,
 }
@@ -95,13 +95,7 @@ impl RecordBatch {
             let value = value.map(|v| self.put(v));
             self.headers.push((name, value));
         }
-        self.records.push(Meta {
-            payload,
-            key,
-            timestamp_ms: timestamp_ms.unwrap_or(NO_TIMESTAMP),
-            headers: first_header..self.headers.len(),
-            position,
-        });
+        self.records.push(Meta { payload, key, timestamp_ms, headers: first_header..self.headers.len(), position });
     }
 
     /// Adds what the transport kept of a record it refused, with why.
@@ -124,8 +118,12 @@ impl RecordBatch {
     }
 
     pub fn timestamp_ms(&self, index: usize) -> Option<i64> {
-        let ts = self.records[index].timestamp_ms;
-        (ts != NO_TIMESTAMP).then_some(ts)
+        self.records[index].timestamp_ms
+    }
+
+    /// The record at `index` (without its headers, see [`RecordBatch::headers`]).
+    pub fn view(&self, index: usize) -> RecordView<'_> {
+        RecordView { payload: self.payload(index), key: self.key(index), timestamp_ms: self.timestamp_ms(index) }
     }
 
     pub fn headers(&self, index: usize) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {
@@ -144,25 +142,5 @@ impl RecordBatch {
 
     pub fn positions(&self) -> impl Iterator<Item = Position> + '_ {
         self.records.iter().map(|r| r.position)
-    }
-
-    /// FFI views of the records at `indices`, valid while the batch is not modified.
-    pub fn ffi(&self, indices: &[usize], records: &mut Vec<FfiRecord>, headers: &mut Vec<FfiHeader>) {
-        records.clear();
-        headers.clear();
-        let slice = |r: &Range<usize>| FfiSlice::new(&self.data[r.clone()]);
-        headers.extend(
-            self.headers.iter().map(|(name, value)| FfiHeader {
-                name: slice(name),
-                value: value.as_ref().map_or(FfiSlice::NONE, slice),
-            }),
-        );
-        records.extend(indices.iter().map(|&i| &self.records[i]).map(|m| FfiRecord {
-            payload: slice(&m.payload),
-            key: m.key.as_ref().map_or(FfiSlice::NONE, slice),
-            timestamp_ms: m.timestamp_ms,
-            headers: if m.headers.is_empty() { std::ptr::null() } else { headers[m.headers.start..].as_ptr() },
-            header_count: m.headers.len(),
-        }));
     }
 }

@@ -16,8 +16,6 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use buzz_sdk::abi::FfiRecord;
-
 use serde_json::{Value, json};
 
 use super::long_line::LongLine;
@@ -27,6 +25,7 @@ use super::{
     TransportWriter, Unread,
 };
 use crate::config::{FileTransport, Fsync, StartAt};
+use crate::plugin_host::RecordView;
 use crate::state::{self, FORMAT_VERSION, SavedState, SourceCheckpoint, StageState, TaskCheckpoint};
 
 /// Bytes read from the file per system call.
@@ -164,12 +163,11 @@ impl FileWriter {
 }
 
 impl TransportWriter for FileWriter {
-    fn send(&mut self, records: &[FfiRecord], progress: &mut SendProgress) -> Result<(), TransportError> {
+    fn send(&mut self, records: &[RecordView<'_>], progress: &mut SendProgress) -> Result<(), TransportError> {
         self.buffer.clear();
         let (mut rejected, mut skip) = (Vec::new(), self.skip);
         for (i, record) in records.iter().enumerate().skip(progress.taken) {
-            // SAFETY: records come from a live plugin output.
-            let payload = unsafe { record.payload.as_bytes() };
+            let payload = record.payload;
             if payload.contains(&b'\n') {
                 rejected
                     .push((i, "record contains a line break; the file transport carries one record per line".into()));
@@ -743,19 +741,12 @@ impl TransportReader for CheckpointView {
 
 #[cfg(test)]
 mod tests {
-    use buzz_sdk::abi::{FfiSlice, NO_TIMESTAMP};
     use serde_json::json;
 
     use super::*;
 
-    fn record(payload: &[u8]) -> FfiRecord {
-        FfiRecord {
-            payload: FfiSlice::new(payload),
-            key: FfiSlice::NONE,
-            timestamp_ms: NO_TIMESTAMP,
-            headers: std::ptr::null(),
-            header_count: 0,
-        }
+    fn record(payload: &[u8]) -> RecordView<'_> {
+        RecordView::bytes(payload)
     }
 
     fn spec(path: &Path) -> FileTransport {

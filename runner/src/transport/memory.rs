@@ -7,13 +7,12 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use buzz_sdk::abi::{FfiRecord, NO_TIMESTAMP};
-
 use super::{
     EndMark, Lag, Position, RecordBatch, SendProgress, TransportError, TransportReader, TransportState,
     TransportWriter, Unread,
 };
 use crate::config::MemoryTransport;
+use crate::plugin_host::RecordView;
 
 /// How long a full queue blocks the producer before it backs off and retries.
 const FULL_WAIT: Duration = Duration::from_secs(1);
@@ -59,7 +58,7 @@ impl MemoryWriter {
 }
 
 impl TransportWriter for MemoryWriter {
-    fn send(&mut self, records: &[FfiRecord], progress: &mut SendProgress) -> Result<(), TransportError> {
+    fn send(&mut self, records: &[RecordView<'_>], progress: &mut SendProgress) -> Result<(), TransportError> {
         // The batch is queued whole or not at all.
         let records = &records[progress.taken..];
         if records.is_empty() {
@@ -81,14 +80,12 @@ impl TransportWriter for MemoryWriter {
         let mut batch = state.spare.pop().unwrap_or_default();
         batch.clear();
         for (i, record) in records.iter().enumerate() {
-            // SAFETY: records come from a live plugin output.
-            let (payload, key) = unsafe { (record.payload.as_bytes(), record.key.as_opt()) };
-            let timestamp = (record.timestamp_ms != NO_TIMESTAMP).then_some(record.timestamp_ms);
-            batch.push(payload, key, timestamp, &[], Position::Sequence { index: state.sent + i as u64 });
+            let position = Position::Sequence { index: state.sent + i as u64 };
+            batch.push(record.payload, record.key, record.timestamp_ms, &[], position);
         }
         state.sent += records.len() as u64;
         state.queued += records.len();
-        state.queued_bytes += records.iter().map(|r| r.payload.len as u64).sum::<u64>();
+        state.queued_bytes += records.iter().map(|r| r.payload.len() as u64).sum::<u64>();
         progress.taken += records.len();
         state.batches.push_back(batch);
         drop(state);
@@ -197,16 +194,9 @@ impl TransportReader for MemoryReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use buzz_sdk::abi::FfiSlice;
 
     fn send(writer: &mut MemoryWriter, count: usize) {
-        let record = FfiRecord {
-            payload: FfiSlice::from_static("{}"),
-            key: FfiSlice::NONE,
-            timestamp_ms: NO_TIMESTAMP,
-            headers: std::ptr::null(),
-            header_count: 0,
-        };
+        let record = RecordView::bytes(b"{}");
         writer.send(&vec![record; count], &mut SendProgress::default()).unwrap();
     }
 

@@ -14,11 +14,11 @@ use std::fmt;
 use std::time::Duration;
 
 pub use batch::{Position, RecordBatch};
-use buzz_sdk::abi::FfiRecord;
 pub use reset::reset;
 use serde_json::Value;
 
 use crate::config::{Brokers, TransportSpec};
+use crate::plugin_host::RecordView;
 use crate::state::{SavedState, StageState, TaskCheckpoint};
 
 /// A transport failure; the pipeline retries and reports it.
@@ -119,7 +119,7 @@ pub struct SendProgress {
 /// The producer half's end of a transport.
 pub trait TransportWriter: Send {
     /// Sends records on, from `progress.taken` (see [`SendProgress`]).
-    fn send(&mut self, records: &[FfiRecord], progress: &mut SendProgress) -> Result<(), TransportError>;
+    fn send(&mut self, records: &[RecordView<'_>], progress: &mut SendProgress) -> Result<(), TransportError>;
     /// Makes everything sent so far visible to consumers.
     fn flush(&mut self) -> Result<(), TransportError>;
     /// The mark a consumer must reach to have seen everything flushed.

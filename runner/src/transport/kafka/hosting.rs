@@ -79,7 +79,7 @@ fn find_in(path: &std::path::Path) -> Option<HostedBroker> {
 
 /// True while process `pid` exists.
 pub fn alive(pid: u32) -> bool {
-    let Ok(pid) = libc::pid_t::try_from(pid) else { return false };
-    // SAFETY: signal 0 only checks that the process exists.
-    unsafe { libc::kill(pid, 0) == 0 }
+    let Some(pid) = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw) else { return false };
+    // Signal 0 only checks that the process exists (and may be signalled).
+    rustix::process::test_kill_process(pid).is_ok()
 }

@@ -238,6 +238,8 @@ mod tests {
 
     /// librdkafka's own Java-compatible partitioner (`murmur2_random` for
     /// keyed records), called through its C API, agrees on any key.
+    // A test oracle: rdkafka has no safe binding of the partitioner.
+    #[allow(unsafe_code)]
     fn librdkafka_partition(key: &[u8], partitions: i32) -> i32 {
         // SAFETY: it reads `keylen` bytes of `key` and nothing else (its
         // body in librdkafka's rdkafka_msg.c: murmur2 of the key, modulo).

@@ -20,7 +20,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use buzz_sdk::abi::{FfiRecord, NO_TIMESTAMP};
 use rdkafka::ClientConfig;
 use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
@@ -33,6 +32,7 @@ use super::client::{ErrorReporter, base_config, flush_promptly, log_librdkafka, 
 use super::partitioner::Partitioner;
 use super::topic::{TopicCreator, partition_count, partition_ends};
 use crate::config::{Brokers, KafkaTransport};
+use crate::plugin_host::RecordView;
 use crate::state::{self, FORMAT_VERSION, SavedState, SourceCheckpoint, StageState};
 use crate::throttle::Throttle;
 use crate::transport::{EndMark, SendProgress, TransportError, TransportWriter};
@@ -287,7 +287,7 @@ fn new_producer(
 }
 
 impl TransportWriter for KafkaWriter {
-    fn send(&mut self, records: &[FfiRecord], progress: &mut SendProgress) -> Result<(), TransportError> {
+    fn send(&mut self, records: &[RecordView<'_>], progress: &mut SendProgress) -> Result<(), TransportError> {
         self.creator.ensure()?;
         if self.partitioner.partitions().is_none() {
             self.partitioner.set_partitions(partition_count(self.producer.client(), &self.topic)?);
@@ -295,9 +295,7 @@ impl TransportWriter for KafkaWriter {
         // Records before `progress.taken` were handed to librdkafka by an
         // earlier try: sending them again would duplicate them.
         for (index, record) in records.iter().enumerate().skip(progress.taken) {
-            // SAFETY: records come from a live plugin output.
-            let (payload, key) = unsafe { (record.payload.as_bytes(), record.key.as_opt()) };
-            let timestamp_ms = (record.timestamp_ms != NO_TIMESTAMP).then_some(record.timestamp_ms);
+            let RecordView { payload, key, timestamp_ms } = *record;
             let sequence = self.partitioner.sequence();
             let (key, partition) = self.partitioner.route(payload, key);
             if let Some(left) = self.skip.get_mut(&partition).filter(|left| **left > 0) {

@@ -1,4 +1,15 @@
-//! The C ABI between the buzz runner and its plugins.
+//! # buzz-abi: the C ABI between the buzz runner and its plugins
+//!
+//! Both sides depend on this crate: the runner's plugin host, and the
+//! plugin SDK (which re-exports it as `buzz_sdk::abi`). It holds three things:
+//!
+//! * the `#[repr(C)]` types and constants that cross a library boundary
+//!   (this page), with [`ABI_VERSION`];
+//! * the values they encode: [`StageKind`], [`Poll`], [`ImageFormat`];
+//! * safe views of records ([`RecordView`], [`RejectView`]), the one decoder
+//!   of a stage call's output ([`FfiOutput::decode`]) and the one encoder of
+//!   a call's input ([`InputBuffer`]), so neither side reads a raw record by
+//!   hand.
 //!
 //! Everything that crosses a library boundary is `#[repr(C)]` and made of
 //! plain pointers, integers and function pointers: Rust's own ABI, trait
@@ -16,12 +27,19 @@
 //! * Every exported function catches panics and reports them as
 //!   [`STATUS_PANIC`]; no unwind ever crosses the boundary.
 
+mod kinds;
+mod views;
+
+pub use kinds::{ImageFormat, Poll, StageKind};
+pub use views::{Decoded, Header, InputBuffer, InputFill, RecordView, Records, RejectView, Rejects};
+
 use std::ffi::c_void;
 
 /// `b"BUZZPLUG"` read as a big-endian integer.
 pub const MAGIC: u64 = u64::from_be_bytes(*b"BUZZPLUG");
 
-/// Bumped whenever anything in this module changes shape or meaning.
+/// Bumped whenever anything in the `#[repr(C)]` types or constants of this
+/// crate changes shape or meaning.
 pub const ABI_VERSION: u32 = 2;
 
 /// Name of the exported declaration static (NUL-terminated for `dlsym`).
