@@ -405,10 +405,7 @@ fn a_real_broker_killed_and_restarted_mid_stream_loses_nothing() {
 /// once records flow through it.
 fn sequence_flowing_on_embedded_broker(dir: &Path, rows: u64) -> buzz::pipeline::Running {
     let running = start_on_embedded_broker(&sequence_pipeline(dir, rows, 1), dir, &[]);
-    let shared = running.shared().clone();
-    wait_for("records flowing", Duration::from_secs(60), || {
-        buzz::pipeline::Counters::get(&shared.counters.consumed) > 300
-    });
+    wait_for("records flowing", Duration::from_secs(60), || running.stats().consumed > 300);
     running
 }
 
@@ -427,24 +424,22 @@ fn every_record_charted(dir: &Path, rows: u64) -> u64 {
 /// 500 records twice.)
 #[test]
 fn a_broker_outage_mid_stream_is_reported_and_nothing_is_lost_when_it_returns() {
-    use buzz::pipeline::Counters;
     use buzz::transport::kafka::set_embedded_broker_up;
 
     let logs = Logs::capture();
     let dir = tempfile::tempdir().unwrap();
     let rows = 3000;
     let running = sequence_flowing_on_embedded_broker(dir.path(), rows);
-    let shared = running.shared().clone();
 
     set_embedded_broker_up(false).unwrap();
     wait_for("the outage on the dashboard's transport state", Duration::from_secs(20), || {
-        shared.stats().transport.state == "retrying"
+        running.stats().transport.state == "retrying"
     });
-    let during = Counters::get(&shared.counters.consumed);
+    let during = running.stats().consumed;
     // The scenario: the group's session times out and the partitions are
     // lost, not handed over.
     wait_for("the partitions to be lost", Duration::from_secs(30), || logs.count("partitions lost") > 0);
-    assert!(Counters::get(&shared.counters.consumed) <= during + 50, "records kept arriving through a dead broker");
+    assert!(running.stats().consumed <= during + 50, "records kept arriving through a dead broker");
     let lost_at = logs.count("partitions assigned");
     set_embedded_broker_up(true).unwrap();
 
