@@ -9,10 +9,10 @@
 //! buzz picks each record's partition itself (`partitioner.rs`): a keyed
 //! record goes where Kafka's Java client would send it.
 
-pub mod changelog;
+pub(crate) mod changelog;
 mod client;
 mod embedded;
-pub mod hosting;
+pub(crate) mod hosting;
 mod partitioner;
 mod reader;
 mod settings_check;
