@@ -19,8 +19,8 @@ pub mod pipeline;
 // Loads libraries and calls their C functions: the only way in is unsafe.
 #[allow(unsafe_code)]
 pub mod plugin_host;
-pub mod private_dir;
+pub(crate) mod private_dir;
 pub mod reload;
-pub mod state;
-pub mod throttle;
+pub(crate) mod state;
+pub(crate) mod throttle;
 pub mod transport;

@@ -5,66 +5,26 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use common::broker::unique;
+use common::project::{AVERAGE_BARS, AVERAGE_SENTIMENT, ProjectPipeline};
 use common::runs::{assert_close, finish, kill_9_three_times, run};
+use common::toml_file::TomlFile;
 use common::watched::{Watched, wait_for};
 use common::*;
 use serde_json::Value;
 
-/// Project messages (author, category, sentiment, timestamp) over
-/// `transport`, into two branches: messages per author, average sentiment
-/// per category. Everything it writes goes in `dir`.
-fn two_branches(dir: &Path, transport: &str, count: u64) -> PathBuf {
-    let d = dir.display();
-    let text = format!(
-        r#"name = "two"
-
-[source]
-type = "project_messages"
-interval_ms = 0
-count = {count}
-seed = 3
-archive_path = "{d}/archive.jsonl"
-
-[transport]
-{transport}
-
-[dead_letter]
-path = "{d}/dead.jsonl"
-
-[branches.authors.transform]
-type = "count_by"
-field = "author"
-
-[branches.authors.chart]
-type = "bar_chart"
-output = "{d}/authors"
-category = "author"
-value = "count"
-
-[branches.mood.transform]
-type = "average_by"
-group = "category"
-value = "sentiment"
-
-[branches.mood.chart]
-type = "bar_chart"
-title = "Mood"
-output = "{d}/mood"
-category = "category"
-value = "average"
-"#
-    );
-    let path = dir.join("two.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn file_transport(dir: &Path) -> String {
-    format!("type = \"file\"\npath = \"{}/transport.jsonl\"", dir.display())
+/// Project messages (author, category, sentiment, timestamp) into two
+/// branches: messages per author, average sentiment per category (its
+/// chart titled "Mood"). Everything it writes goes in `dir`.
+fn two_branches(dir: &Path, count: u64) -> ProjectPipeline {
+    ProjectPipeline::new("two", dir, count, 3)
+        .archived()
+        .counting("authors", "author")
+        .branch("mood", AVERAGE_SENTIMENT, AVERAGE_BARS)
+        .set("branches.mood.chart.title", "Mood")
 }
 
 fn bars(dir: &Path, branch: &str) -> BTreeMap<String, f64> {
@@ -93,7 +53,7 @@ fn assert_both_charted(dir: &Path, messages: &[Value]) {
 #[test]
 fn branches_on_the_file_transport_each_chart_every_record() {
     let dir = tempfile::tempdir().unwrap();
-    let pipeline = two_branches(dir.path(), &file_transport(dir.path()), 500);
+    let pipeline = two_branches(dir.path(), 500).write();
     let summary = dir.path().join("summary.json");
     finish(run(&pipeline, &["--summary", &summary.display().to_string()]));
     let messages = read_json_lines(&dir.path().join("transport.jsonl"));
@@ -116,7 +76,7 @@ fn branches_on_the_embedded_kafka_broker_each_chart_every_record() {
     // Three partitions: each branch's chart is merged from three tasks.
     let transport =
         format!("type = \"kafka\"\nbrokers = \"embedded\"\ntopic = \"{topic}\"\npartitions = 3\nkey = \"author\"");
-    let pipeline = two_branches(dir.path(), &transport, 400);
+    let pipeline = two_branches(dir.path(), 400).transport(&transport).write();
     finish(run(&pipeline, &[]));
     let messages = read_json_lines(&dir.path().join("archive.jsonl"));
     assert_eq!(messages.len(), 400);
@@ -127,10 +87,10 @@ fn branches_on_the_embedded_kafka_broker_each_chart_every_record() {
 fn branches_restart_after_kill_9_with_every_branch_restored_exactly() {
     let count = "source.count=60000";
     let whole = tempfile::tempdir().unwrap();
-    finish(run(&two_branches(whole.path(), &file_transport(whole.path()), 0), &["--set", count]));
+    finish(run(&two_branches(whole.path(), 0).write(), &["--set", count]));
 
     let dir = tempfile::tempdir().unwrap();
-    let pipeline = two_branches(dir.path(), &file_transport(dir.path()), 0);
+    let pipeline = two_branches(dir.path(), 0).write();
     let fast = ["--set", count, "--set", "state.checkpoint_ms=10"];
     let transport = dir.path().join("transport.jsonl");
     let lines = || std::fs::read_to_string(&transport).map_or(0, |t| t.lines().count());
@@ -146,7 +106,7 @@ fn branches_restart_after_kill_9_with_every_branch_restored_exactly() {
 #[test]
 fn branches_a_record_one_branch_refuses_is_dead_lettered_with_its_name_and_the_other_charts_it() {
     let dir = tempfile::tempdir().unwrap();
-    let pipeline = two_branches(dir.path(), &file_transport(dir.path()), 0);
+    let pipeline = two_branches(dir.path(), 0).write();
     let lines = [
         r#"{"author": "Ann", "category": "tech", "sentiment": 0.5}"#,
         r#"{"author": "Bob", "category": "tech", "sentiment": "high"}"#,
@@ -167,7 +127,7 @@ fn branches_a_record_one_branch_refuses_is_dead_lettered_with_its_name_and_the_o
 #[test]
 fn branches_a_reload_of_one_branch_changes_it_and_leaves_the_others_state() {
     let dir = tempfile::tempdir().unwrap();
-    let pipeline = two_branches(dir.path(), &file_transport(dir.path()), 0);
+    let pipeline = two_branches(dir.path(), 0).write();
     // Paced so the edits land mid-run.
     let mut command = buzz();
     command.arg("run").arg(&pipeline).args([
@@ -181,17 +141,14 @@ fn branches_a_reload_of_one_branch_changes_it_and_leaves_the_others_state() {
     wait_for("both first frames", Duration::from_secs(30), || {
         dir.path().join("authors.json").exists() && dir.path().join("mood.json").exists()
     });
-    let text = std::fs::read_to_string(&pipeline).unwrap();
-    std::fs::write(&pipeline, text.replace("title = \"Mood\"", "title = \"Mood, edited\"")).unwrap();
+    TomlFile::open(&pipeline).set("branches.mood.chart.title", "Mood, edited").save(&pipeline);
     wait_for("the reload", Duration::from_secs(30), || run.count("reload applied") == 1);
     assert!(run.text().contains("branch mood: chart bar_chart: title"), "{}", run.text());
     // Turning the branches into one [transform] and [chart] while running
     // is refused (their state and charts are kept under other names).
-    let text = std::fs::read_to_string(&pipeline).unwrap();
-    let single = text[..text.find("[branches.mood.transform]").unwrap()]
-        .replace("[branches.authors.transform]", "[transform]")
-        .replace("[branches.authors.chart]", "[chart]");
-    std::fs::write(&pipeline, single).unwrap();
+    let mut single = TomlFile::open(&pipeline);
+    single.move_to("branches.authors.transform", "transform").move_to("branches.authors.chart", "chart");
+    single.remove("branches").save(&pipeline);
     wait_for("the refusal", Duration::from_secs(30), || run.count("reload refused") == 1);
     assert!(
         run.text().contains(
@@ -216,21 +173,16 @@ fn branches_a_reload_of_one_branch_changes_it_and_leaves_the_others_state() {
 #[test]
 fn branches_check_points_at_the_line_and_column_inside_a_branch() {
     let dir = tempfile::tempdir().unwrap();
-    let pipeline = two_branches(dir.path(), &file_transport(dir.path()), 10);
-    let text = std::fs::read_to_string(&pipeline).unwrap();
-    let text =
-        text.replace("group = \"category\"\nvalue = \"sentiment\"", "group = \"category\"\nvalu = \"sentiment\"");
-    std::fs::write(&pipeline, &text).unwrap();
-    let line = text.lines().position(|l| l.starts_with("valu =")).unwrap() + 1;
-    let output = buzz().arg("check").arg(&pipeline).output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
-    assert!(stdout.contains(&format!("{}:{line}:1: ", pipeline.display())), "{stdout}");
-    assert!(stdout.contains("branch mood: unknown setting `transform.valu`"), "{stdout}");
+    let pipeline = two_branches(dir.path(), 10).write();
+    let (line, said) = check_with_typo(&pipeline, "branches.mood.transform.value", "valu");
+    assert!(said.contains(&format!("{}:{line}:1: ", pipeline.display())), "{said}");
+    assert!(said.contains("branch mood: unknown setting `transform.valu`"), "{said}");
 
     // And a file mixing the two shapes is refused at the old table.
-    let mixed = format!("{}\n[transform]\ntype = \"count_by\"\n", text.replace("valu =", "value ="));
-    std::fs::write(&pipeline, &mixed).unwrap();
+    let mut file = TomlFile::open(&pipeline);
+    file.rename("branches.mood.transform.valu", "value").set_table("transform", "type = \"count_by\"");
+    file.save(&pipeline);
+    let mixed = file.text();
     let line = mixed.lines().position(|l| l == "[transform]").unwrap() + 1;
     let output = buzz().arg("check").arg(&pipeline).output().unwrap();
     let said = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
@@ -297,7 +249,7 @@ fn branches_the_project_app_draws_bars_per_category_and_a_line_per_category() {
 fn branches_the_dashboard_shows_both_charts_of_a_pipeline() {
     use common::browser::Browser;
     let dir = tempfile::tempdir().unwrap();
-    let pipeline = two_branches(dir.path(), &file_transport(dir.path()), 0);
+    let pipeline = two_branches(dir.path(), 0).write();
     let mut command = buzz();
     command.arg("run").arg(&pipeline).args(["--set", "source.interval_ms=20", "--set", "source.count=100000"]);
     let (mut run, port) = run_with_dashboard(command);

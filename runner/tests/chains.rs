@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::browser::http_get;
+use common::project::ProjectPipeline;
 use common::runs::{assert_close, finish, kill_9_three_times, run};
+use common::toml_file::TomlFile;
 use common::watched::{Watched, wait_for};
 use common::*;
 use serde_json::Value;
@@ -18,44 +20,10 @@ use serde_json::Value;
 /// sentiment per category (`window` values), then the average of that
 /// rolling mean per `group`, charted as `value` (`average` or `count`).
 fn chain(dir: &Path, window: usize, group: &str, value: &str) -> PathBuf {
-    let d = dir.display();
-    let text = format!(
-        r#"name = "chain"
-
-[source]
-type = "project_messages"
-interval_ms = 0
-count = 0
-seed = 7
-
-[transport]
-type = "file"
-path = "{d}/transport.jsonl"
-
-[dead_letter]
-path = "{d}/dead.jsonl"
-
-[[transform]]
-type = "rolling_mean"
-group = "category"
-value = "sentiment"
-window = {window}
-
-[[transform]]
-type = "average_by"
-group = "{group}"
-value = "rolling_mean"
-
-[chart]
-type = "bar_chart"
-output = "{d}/chart"
-category = "{group}"
-value = "{value}"
-"#
-    );
-    let path = dir.join("chain.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    let rolling = format!("type = \"rolling_mean\"\ngroup = \"category\"\nvalue = \"sentiment\"\nwindow = {window}");
+    let average = format!("type = \"average_by\"\ngroup = \"{group}\"\nvalue = \"rolling_mean\"");
+    let chart = format!("type = \"bar_chart\"\ncategory = \"{group}\"\nvalue = \"{value}\"");
+    ProjectPipeline::new("chain", dir, 0, 7).chain(&[&rolling, &average], &chart).write()
 }
 
 fn bars(dir: &Path, chart: &str) -> BTreeMap<String, f64> {
@@ -128,13 +96,7 @@ fn chains_feed_each_transform_into_the_next_and_the_last_into_the_chart() {
 fn chains_check_points_at_a_mistake_in_any_stage() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = chain(dir.path(), 3, "author", "average");
-    let text =
-        std::fs::read_to_string(&pipeline).unwrap().replace("value = \"rolling_mean\"", "valu = \"rolling_mean\"");
-    std::fs::write(&pipeline, &text).unwrap();
-    let line = text.lines().position(|l| l.starts_with("valu =")).unwrap() + 1;
-    let output = buzz().arg("check").arg(&pipeline).output().unwrap();
-    let said = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success());
+    let (line, said) = check_with_typo(&pipeline, "transform.1.value", "valu");
     assert!(said.contains(&format!("{}:{line}:1: ", pipeline.display())), "{said}");
     assert!(said.contains("unknown setting `transform[1].valu`"), "{said}");
 }
@@ -177,19 +139,13 @@ fn branches_out(port: u16) -> BTreeMap<String, u64> {
     branches.iter().map(|b| (b["name"].as_str().unwrap().to_string(), b["records_out"].as_u64().unwrap())).collect()
 }
 
-fn edit(path: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains(from), "{from:?} not in {text}");
-    std::fs::write(path, text.replacen(from, to, 1)).unwrap();
-}
-
 #[test]
 fn chains_a_reload_of_one_stage_keeps_the_state_of_the_other() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = chain(dir.path(), 3, "category", "count");
     let mut run = paced(&pipeline, 3000, &[]);
     wait_for("the first frame", Duration::from_secs(30), || dir.path().join("chart.json").exists());
-    edit(&pipeline, "window = 3", "window = 5");
+    TomlFile::open(&pipeline).set("transform.0.window", 5).save(&pipeline);
     wait_for("the reload", Duration::from_secs(30), || run.count("reload applied") == 1);
     assert!(run.text().contains("transform[0] rolling_mean: window 3 -> 5"), "{}", run.text());
     assert!(run.child.try_wait().unwrap().is_none(), "the run ended before the edit; make it longer:\n{}", run.text());
@@ -202,23 +158,8 @@ fn chains_a_reload_of_one_stage_keeps_the_state_of_the_other() {
 
 /// Two branches (messages per author, per category) over a file.
 fn two_branches(dir: &Path) -> PathBuf {
-    let d = dir.display();
-    let branch = |name: &str, field: &str| {
-        format!(
-            "[branches.{name}.transform]\ntype = \"count_by\"\nfield = \"{field}\"\n\n[branches.{name}.chart]\ntype = \"bar_chart\"\noutput = \"{d}/{name}\"\ncategory = \"{field}\"\nvalue = \"count\"\n\n"
-        )
-    };
-    let text = format!(
-        "name = \"two\"\n\n[source]\ntype = \"project_messages\"\ninterval_ms = 0\ncount = 0\nseed = 3\n\n[transport]\ntype = \"file\"\npath = \"{d}/transport.jsonl\"\n\n[dead_letter]\npath = \"{d}/dead.jsonl\"\n\n{}{}",
-        branch("authors", "author"),
-        branch("categories", "category")
-    );
-    let path = dir.join("two.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    ProjectPipeline::new("two", dir, 0, 3).counting("authors", "author").counting("categories", "category").write()
 }
-
-const MORE: &str = "[branches.more.transform]\ntype = \"count_by\"\nfield = \"category\"\n\n[branches.more.chart]\ntype = \"bar_chart\"\noutput = \"OUT/more\"\ncategory = \"category\"\nvalue = \"count\"\n\n";
 
 #[test]
 fn branches_added_by_reload_chart_what_comes_after_and_the_others_lose_nothing() {
@@ -226,8 +167,8 @@ fn branches_added_by_reload_chart_what_comes_after_and_the_others_lose_nothing()
     let pipeline = two_branches(dir.path());
     let (mut run, port) = run_with_dashboard(paced_command(&pipeline, 3000, &[]));
     wait_for("the first frames", Duration::from_secs(30), || dir.path().join("categories.json").exists());
-    let more = MORE.replace("OUT", &dir.path().display().to_string());
-    edit(&pipeline, "[branches.categories.transform]", &format!("{more}[branches.categories.transform]"));
+    // Between the two, so the one after it changes place.
+    ProjectPipeline::reopen(&pipeline).counting("more", "category").move_before("more", "categories").write();
     wait_for("the reload", Duration::from_secs(30), || run.count("reload applied") == 1);
     assert!(run.text().contains("branch more added (count_by -> bar_chart)"), "{}", run.text());
     // The stats list it with figures of its own: only what came after.
@@ -274,9 +215,7 @@ fn branches_removed_by_reload_leave_the_dashboard_and_the_others_keep_going() {
         format!(r#"document.querySelector('section[data-pipeline="two"] .chart[data-branch="{branch}"] svg')"#)
     };
     browser.wait_for("the categories chart", &format!("!!{}", chart("categories")), Duration::from_secs(30));
-    let text = std::fs::read_to_string(&pipeline).unwrap();
-    let cut = text.find("[branches.categories.transform]").unwrap();
-    std::fs::write(&pipeline, &text[..cut]).unwrap();
+    TomlFile::open(&pipeline).remove("branches.categories").save(&pipeline);
     wait_for("the reload", Duration::from_secs(30), || run.count("reload applied") == 1);
     assert!(run.text().contains("branch categories removed"), "{}", run.text());
     assert_eq!(branches(), ["authors"]);

@@ -5,6 +5,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::toml_file::TomlFile;
 use common::*;
 
 /// A pipeline with one problem on a known line.
@@ -26,6 +27,20 @@ window = 10
 type = "line_chart"
 title = "T"
 "#;
+
+/// GOOD with one edit made to it as a TOML document (what it does not
+/// touch stays on its line).
+fn good(change: impl FnOnce(&mut TomlFile) -> &mut TomlFile) -> String {
+    let mut file = TomlFile::parse(GOOD);
+    change(&mut file);
+    file.text()
+}
+
+/// The transform made the panicky fixture, told `order` (where the window
+/// was).
+fn panicky<'a>(file: &'a mut TomlFile, order: &str) -> &'a mut TomlFile {
+    file.set("transform.type", "panicky").rename("transform.window", order).set(&format!("transform.{order}"), true)
+}
 
 fn write(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("pipeline.toml");
@@ -80,7 +95,7 @@ fn toml_syntax_error() {
 #[test]
 fn unknown_stage_type_suggests_the_closest() {
     assert_error(
-        &GOOD.replace("\"stall_detection\"", "\"stall_detector\""),
+        &good(|f| f.set("transform.type", "stall_detector")),
         12,
         8,
         &[
@@ -94,7 +109,7 @@ fn unknown_stage_type_suggests_the_closest() {
 #[test]
 fn stage_of_the_wrong_kind() {
     assert_error(
-        &GOOD.replace("type = \"stall_detection\"", "type = \"line_chart\""),
+        &good(|f| f.set("transform.type", "line_chart")),
         12,
         8,
         &["`line_chart` is a chart stage, not a transform"],
@@ -104,7 +119,7 @@ fn stage_of_the_wrong_kind() {
 #[test]
 fn unknown_setting_suggests_the_closest() {
     assert_error(
-        &GOOD.replace("window = 10", "windw = 10"),
+        &good(|f| f.rename("transform.window", "windw")),
         13,
         1,
         &["unknown setting `transform.windw`", "did you mean `window`?"],
@@ -114,7 +129,7 @@ fn unknown_setting_suggests_the_closest() {
 #[test]
 fn wrong_type() {
     assert_error(
-        &GOOD.replace("window = 10", "window = \"ten\""),
+        &good(|f| f.set("transform.window", "ten")),
         13,
         10,
         &["`transform.window` must be an integer", "found a string"],
@@ -123,18 +138,13 @@ fn wrong_type() {
 
 #[test]
 fn value_out_of_range() {
-    assert_error(
-        &GOOD.replace("window = 10", "window = 1"),
-        13,
-        10,
-        &["`transform.window` must be at least 2, found 1"],
-    );
+    assert_error(&good(|f| f.set("transform.window", 1)), 13, 10, &["`transform.window` must be at least 2, found 1"]);
 }
 
 #[test]
 fn missing_data_file_names_the_setting() {
     assert_error(
-        &GOOD.replace("data/smoker.csv", "data/nope.csv"),
+        &good(|f| f.set("source.path", "data/nope.csv")),
         5,
         8,
         &["source.path", "cannot open CSV file \"data/nope.csv\""],
@@ -143,18 +153,13 @@ fn missing_data_file_names_the_setting() {
 
 #[test]
 fn missing_required_setting() {
-    assert_error(
-        &GOOD.replace("path = \"data/smoker.csv\"\n", ""),
-        3,
-        2,
-        &["missing setting `source.path` for source csv_replay"],
-    );
+    assert_error(&good(|f| f.remove("source.path")), 3, 2, &["missing setting `source.path` for source csv_replay"]);
 }
 
 #[test]
 fn unset_environment_variable() {
     assert_error(
-        &GOOD.replace("data/smoker.csv", "${BUZZ_TEST_UNSET_VARIABLE}"),
+        &good(|f| f.set("source.path", "${BUZZ_TEST_UNSET_VARIABLE}")),
         5,
         8,
         &["environment variable BUZZ_TEST_UNSET_VARIABLE is not set"],
@@ -163,7 +168,7 @@ fn unset_environment_variable() {
 
 #[test]
 fn missing_table_and_unknown_top_level_key() {
-    let (code, errors, path) = check(&GOOD.replace("[chart]\ntype = \"line_chart\"\ntitle = \"T\"\n", "[chrt]\n"));
+    let (code, errors, path) = check(&good(|f| f.remove("chart").set_table("chrt", "")));
     assert_eq!(code, 1);
     let file = path.display().to_string();
     assert!(errors.contains(&format!("{file}:15:2: unknown top-level key `chrt`; did you mean `chart`?; a pipeline has name, description, plugins_dir and the tables [source], [transport], [transform], [chart], [dead_letter], [dashboard], [state]")), "{errors:#?}");
@@ -172,12 +177,8 @@ fn missing_table_and_unknown_top_level_key() {
 
 #[test]
 fn every_problem_is_reported_not_just_the_first() {
-    let (code, errors, _) = check(
-        &GOOD
-            .replace("window = 10", "window = 1")
-            .replace("title = \"T\"", "titel = \"T\"")
-            .replace("type = \"file\"", "type = \"file\"\npoll = 3"),
-    );
+    let (code, errors, _) =
+        check(&good(|f| f.set("transform.window", 1).rename("chart.title", "titel").set("transport.poll", 3)));
     assert_eq!(code, 1);
     assert_eq!(errors.len(), 3, "{errors:#?}");
 }
@@ -210,7 +211,7 @@ fn overrides_are_checked_and_named_in_errors() {
 fn a_plugin_error_at_start_points_at_the_setting_it_names() {
     let dir = tempfile::tempdir().unwrap();
     install_fixture("panicky", dir.path(), "panicky");
-    let text = GOOD.replace("type = \"stall_detection\"\nwindow = 10", "type = \"panicky\"\nfail_on_start = true");
+    let text = good(|f| panicky(f, "fail_on_start"));
     let path = write(dir.path(), &format!("plugins_dir = {:?}\n{text}", dir.path()));
     let output = buzz().arg("check").arg(&path).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -225,7 +226,7 @@ fn a_plugin_error_at_start_points_at_the_setting_it_names() {
 fn a_plugin_that_panics_at_start_is_reported_and_the_runner_survives() {
     let dir = tempfile::tempdir().unwrap();
     install_fixture("panicky", dir.path(), "panicky");
-    let text = GOOD.replace("type = \"stall_detection\"\nwindow = 10", "type = \"panicky\"\npanic_on_start = true");
+    let text = good(|f| panicky(f, "panic_on_start"));
     let path = write(dir.path(), &format!("plugins_dir = {:?}\n{text}", dir.path()));
     let output = buzz().arg("check").arg(&path).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
@@ -244,7 +245,7 @@ fn an_unwritable_dead_letter_path_is_refused_at_its_line() {
     // A file where the path needs a folder: refused even for root.
     let blocker = dir.path().join("blocker");
     std::fs::write(&blocker, "a file").unwrap();
-    let text = format!("{GOOD}\n[dead_letter]\npath = {:?}\n", blocker.join("dead.jsonl"));
+    let text = good(|f| f.set("dead_letter.path", blocker.join("dead.jsonl").display().to_string()));
     assert_error(&text, 20, 8, &["dead_letter.path", "cannot write dead letters", "choose another `path`"]);
     // And a run refuses to start rather than lose its first bad record.
     let path = write(dir.path(), &text);
@@ -287,8 +288,7 @@ value = "count"
 fn a_field_the_records_schema_lacks_is_refused_with_the_closest() {
     // The transport's JSON Schema names the records' fields; the chart's y
     // is misspelt (the stall transform passes its input on, plus `stall`).
-    let text = GOOD.replace("type = \"file\"\n", "type = \"file\"\nschema = \"schemas/smoker-reading.schema.json\"\n")
-        + "y = \"temprature\"\n";
+    let text = good(|f| f.set("transport.schema", "schemas/smoker-reading.schema.json").set("chart.y", "temprature"));
     assert_error(
         &text,
         19,
@@ -303,13 +303,13 @@ fn a_field_the_records_schema_lacks_is_refused_with_the_closest() {
 
 #[test]
 fn swapped_letters_get_a_suggestion_too() {
-    assert_error(&GOOD.replace("title = \"T\"", "titel = \"T\""), 17, 1, &["`chart.titel`", "did you mean `title`?"]);
+    assert_error(&good(|f| f.rename("chart.title", "titel")), 17, 1, &["`chart.titel`", "did you mean `title`?"]);
 }
 
 #[test]
 fn a_charts_settings_in_errors_include_those_the_runner_takes() {
     assert_error(
-        &format!("{GOOD}zzz = 1\n"),
+        &good(|f| f.set("chart.zzz", 1)),
         18,
         1,
         &["unknown setting `chart.zzz`", "title,", "max_points, y_min, y_max, output, fps, png_interval_ms)"],
@@ -319,7 +319,7 @@ fn a_charts_settings_in_errors_include_those_the_runner_takes() {
 #[test]
 fn an_invalid_choice_lists_the_valid_ones() {
     assert_error(
-        &GOOD.replace("type = \"file\"\n", "type = \"file\"\nfsync = \"alway\"\n"),
+        &good(|f| f.set("transport.fsync", "alway")),
         10,
         9,
         &["`transport.fsync` must be one of \"always\", \"interval\", \"never\"", "did you mean `\"always\"`?"],
@@ -329,7 +329,7 @@ fn an_invalid_choice_lists_the_valid_ones() {
 #[test]
 fn a_dashboard_address_run_would_refuse_is_refused_by_check() {
     assert_error(
-        &format!("{GOOD}\n[dashboard]\nlisten = \"abc\"\n"),
+        &good(|f| f.set("dashboard.listen", "abc")),
         20,
         10,
         &["`dashboard.listen`: dashboard address \"abc\" is not \"off\", a port"],
@@ -387,7 +387,7 @@ topic = "t"
 #[test]
 fn set_quotes_keys_with_dots_and_librdkafka_checks_them() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(dir.path(), &GOOD.replace("type = \"file\"", "type = \"kafka\"\ntopic = \"t\""));
+    let path = write(dir.path(), &good(|f| f.set("transport.type", "kafka").set("transport.topic", "t")));
     let check_with = |setting: &str| {
         let output = buzz().arg("check").arg(&path).args(["--set", setting]).output().unwrap();
         (output.status.code(), String::from_utf8_lossy(&output.stderr).trim().to_string())

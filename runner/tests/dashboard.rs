@@ -9,22 +9,16 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::browser::{Browser, http_get, http_request};
+use common::toml_file::TomlFile;
 use common::watched::{Watched, wait_for};
 use common::*;
 use serde_json::Value;
 
 /// A copy of a shipped pipeline in `dir` with its output paths moved there.
 fn pipeline_in(shipped: &str, dir: &Path) -> std::path::PathBuf {
-    let name = Path::new(shipped).file_name().unwrap();
-    let out = dir.join(Path::new(name).file_stem().unwrap());
-    let text =
-        std::fs::read_to_string(repo_root().join(shipped)).unwrap().replace("\"out/", &format!("\"{}/", out.display()));
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+    shipped_copy(shipped, dir, &dir.join(Path::new(shipped).file_stem().unwrap()))
 }
 
-/// `buzz run` on `pipelines` (paths), with `extra` flags.
 fn run_command(pipelines: &[&Path], extra: &[&str]) -> std::process::Command {
     let mut command = buzz();
     command.arg("run").args(pipelines).args(extra);
@@ -341,8 +335,10 @@ fn parallel_png_downloads_never_draw_more_than_the_bound_at_once() {
     // downloads of both would draw their PNGs side by side.
     let one = pipeline_in("pipelines/buzz-file.toml", dir.path());
     let two = dir.path().join("buzz-two.toml");
-    let text = std::fs::read_to_string(&one).unwrap().replace("buzz-file", "buzz-two").replace("buzz_live", "buzz_two");
-    std::fs::write(&two, text).unwrap();
+    let out = |name: &str| dir.path().join("buzz-two").join(name).display().to_string();
+    let mut copy = TomlFile::open(&one);
+    copy.set("name", "buzz-two").set("transport.path", out("buzz_two.json")).set("chart.output", out("buzz-two"));
+    copy.save(&two);
     let extra = ["--set", "source.interval_ms=1", "--set", "chart.fps=60"];
     let (mut run, port) = run_with_dashboard(run_command(&[&one, &two], &extra));
     wait_for("both charts drawn", Duration::from_secs(30), || {
@@ -436,7 +432,7 @@ fn the_stats_panel_shows_what_the_api_and_the_summary_say() {
 
     // A reload applied, then one refused: the page says which, with the error.
     let toml = std::fs::read_to_string(&pipeline).unwrap();
-    std::fs::write(&pipeline, toml.replace("Basic Real-Time Author Message Counts", "Panel")).unwrap();
+    TomlFile::parse(&toml).set("chart.title", "Panel").save(&pipeline);
     let applied = browser.wait_for(
         "the applied reload",
         r#"(() => { const t = document.querySelector('section[data-pipeline="buzz-file"] .last-reload').textContent; return t.startsWith('applied') ? t : null })()"#,
@@ -444,6 +440,7 @@ fn the_stats_panel_shows_what_the_api_and_the_summary_say() {
     );
     assert!(applied.as_str().unwrap().ends_with(api()["last_reload"]["message"].as_str().unwrap()), "{applied}");
     assert!(applied.as_str().unwrap().contains("Panel"), "{applied}");
+    // A header left open is not TOML: written as text, on purpose.
     std::fs::write(&pipeline, toml.replace("[chart]", "[chart")).unwrap();
     let refused = browser.wait_for(
         "the refused reload",
@@ -584,7 +581,7 @@ fn a_stage_refusing_most_records_is_warned_once_in_the_log_the_panel_and_the_cha
     assert_eq!(warnings(&run), 1, "{}", run.text());
 
     // Fixed: the warning goes; misspelt again: a second warning.
-    std::fs::write(&pipeline, text.replace("temprature", "temperature")).unwrap();
+    TomlFile::parse(&text).set("chart.y", "temperature").save(&pipeline);
     wait_for("the refusal to clear", Duration::from_secs(30), || api()["refusing"].is_null());
     browser.wait_for(
         "the page to clear",

@@ -10,19 +10,17 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::broker::{Broker, python_creates_topic, unique};
+use common::toml_file::TomlFile;
 use common::watched::{Watched, wait_for};
 use common::*;
 
 /// The smoker pipeline on `csv`, over a file transport in `dir`.
 fn smoker_on(csv: &Path, dir: &Path) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(repo_root().join("pipelines/smoker.toml")).unwrap();
-    let start = text.find("[transport]").unwrap();
-    let end = start + 1 + text[start + 1..].find("\n[").unwrap();
-    let text =
-        format!("{}[transport]\ntype = \"file\"\npath = {:?}\n{}", &text[..start], dir.join("t.jsonl"), &text[end..])
-            .replace("\"data/smoker.csv\"", &format!("{csv:?}"));
+    let mut file = TomlFile::open(&repo_root().join("pipelines/smoker.toml"));
+    let transport = format!("type = \"file\"\npath = {:?}", dir.join("t.jsonl"));
+    file.set_table("transport", &transport).set("source.path", csv.display().to_string());
     let path = dir.join("smoker.toml");
-    std::fs::write(&path, text).unwrap();
+    file.save(&path);
     path
 }
 
@@ -70,11 +68,10 @@ fn an_output_folder_that_cannot_take_files_is_named_at_its_setting() {
     let not_a_folder = dir.path().join("a-file");
     std::fs::write(&not_a_folder, "x").unwrap();
     for output in [not_a_folder.join("chart"), Path::new("/proc/buzz-no-such-folder/chart").to_path_buf()] {
-        let text = std::fs::read_to_string(repo_root().join("pipelines/buzz-file.toml"))
-            .unwrap()
-            .replace("\"out/buzz-file\"", &format!("{output:?}"));
+        let mut file = TomlFile::open(&repo_root().join("pipelines/buzz-file.toml"));
         let pipeline = dir.path().join("p.toml");
-        std::fs::write(&pipeline, &text).unwrap();
+        file.set("chart.output", output.display().to_string()).save(&pipeline);
+        let text = file.text();
         let line = text.lines().position(|l| l.starts_with("output")).unwrap() + 1;
         let output = buzz().arg("check").arg(&pipeline).output().unwrap();
         assert_eq!(output.status.code(), Some(1));
@@ -195,13 +192,12 @@ fn an_unauthorized_topic_is_reported_and_the_pipeline_carries_on_once_access_is_
         format!("transport.schema={}", repo_root().join("schemas/smoker-reading.schema.json").display()),
     ];
     let running = start_on_embedded_broker(&repo_root().join("pipelines/smoker.toml"), dir.path(), &settings);
-    let shared = running.shared().clone();
     let expected = format!(
         "not authorized for topic {topic} at {}: grant this client access to it (ACLs), or use another topic",
         embedded_bootstrap().unwrap()
     );
     wait_for("the refusal on the dashboard's transport state", Duration::from_secs(30), || {
-        let status = shared.stats().transport;
+        let status = running.stats().transport;
         status.state == "retrying" && status.detail.as_deref().is_some_and(|d| d.contains(&expected))
     });
 

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::broker::{Broker, Tansu, free_port, python_creates_topic, unique};
+use common::broker::{Broker, Tansu, free_port, python_creates_topic, python_reads, python_reads_messages, unique};
 use common::watched::{Watched, wait_for};
 use common::*;
 use serde_json::Value;
@@ -481,25 +481,10 @@ fn java_partition(key: &str, partitions: i32) -> i32 {
     }
 }
 
-/// Every record of `topic` (`count` of them), read by the Python client:
-/// {"value", "key", "partition", "offset"} each.
-fn read_back(address: &str, topic: &str, count: usize) -> Vec<Value> {
-    let output = Command::new(python())
-        .arg(interop_script("consume.py"))
-        .args([address, topic, &count.to_string()])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
-}
-
 /// Messages per author in `topic` (`count` records), read by the Python
 /// client: what a chart of the whole topic must show.
 fn authors_in_topic(broker: &Broker, topic: &str, count: usize) -> BTreeMap<String, f64> {
-    let records = read_back(broker.address().unwrap(), topic, count);
-    let messages: Vec<Value> =
-        records.iter().map(|r| serde_json::from_str(r["value"].as_str().unwrap()).unwrap()).collect();
-    count_authors(&messages)
+    count_authors(&python_reads_messages(broker.address().unwrap(), topic, count))
 }
 
 /// buzz-kafka.toml keys its records by author: read back by an independent
@@ -529,7 +514,7 @@ fn records_keyed_by_author_land_where_the_java_client_puts_them_on_a_real_broker
     let run = run_kafka(&broker, &topic, "pipelines/buzz-kafka.toml", dir.path(), &settings);
     run.assert_success();
     assert_eq!(run.summary()["records_out"], 3000);
-    let records = read_back(broker.address().unwrap(), &topic, 3000);
+    let records = python_reads(broker.address().unwrap(), &topic, 3000);
     assert_eq!(records.len(), 3000);
     assert_keyed_by_author(&records, 3);
 }
@@ -549,7 +534,7 @@ fn records_keyed_by_author_land_where_the_java_client_puts_them_on_the_embedded_
     let running = start_on_embedded_broker(&repo_root().join("pipelines/buzz-kafka.toml"), dir.path(), &settings);
     let summary = running.wait();
     assert_eq!(summary.records_out, 3000);
-    let records = read_back(&buzz::transport::kafka::embedded_bootstrap().unwrap(), &topic, 3000);
+    let records = python_reads(&buzz::transport::kafka::embedded_bootstrap().unwrap(), &topic, 3000);
     assert_eq!(records.len(), 3000);
     assert_keyed_by_author(&records, 3);
 }
@@ -597,11 +582,10 @@ fn an_ordered_pipeline_on_the_embedded_broker_shows_the_warning_on_the_dashboard
         "source.interval_ms=5".into(),
     ];
     let running = start_on_embedded_broker(&repo_root().join("pipelines/buzz-kafka.toml"), dir.path(), &settings);
-    let shared = running.shared().clone();
     let named = format!("topic {topic} has ");
     let asked = "partitions, but this pipeline's transport sets partitions = 1";
     wait_for("the order warning in the dashboard's transport status", Duration::from_secs(30), || {
-        let status = shared.stats().transport;
+        let status = running.stats().transport;
         status.warning.as_deref().is_some_and(|w| w.starts_with(&named) && w.contains(asked))
     });
     assert!(running.wait().records_in >= 300);

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::broker::{Tansu, free_port, unique};
 use common::browser::http_request;
+use common::toml_file::TomlFile;
 use common::watched::wait_for;
 use common::*;
 use serde_json::Value;
@@ -73,16 +74,6 @@ fn value(metrics: &BTreeMap<String, f64>, series: &str) -> f64 {
     *metrics.get(series).unwrap_or_else(|| panic!("no {series} in {metrics:#?}"))
 }
 
-/// buzz-file with its outputs and transport file in `dir`, as a file there.
-fn buzz_file_in(dir: &Path) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(repo_root().join("pipelines/buzz-file.toml"))
-        .unwrap()
-        .replace("\"out/", &format!("\"{}/", dir.display()));
-    let path = dir.join("buzz-file.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn lines(path: &Path) -> usize {
     std::fs::read_to_string(path).unwrap().lines().count()
 }
@@ -90,7 +81,7 @@ fn lines(path: &Path) -> usize {
 #[test]
 fn metrics_count_what_the_pipeline_did_and_agree_with_the_stats() {
     let dir = tempfile::tempdir().unwrap();
-    let pipeline = buzz_file_in(dir.path());
+    let pipeline = shipped_copy("pipelines/buzz-file.toml", dir.path(), dir.path());
     // Ten lines that are not JSON wait in the transport file: the consumer
     // reads them before the source's 500 messages, and dead-letters them.
     let transport = dir.path().join("buzz_live.json");
@@ -103,10 +94,10 @@ fn metrics_count_what_the_pipeline_did_and_agree_with_the_stats() {
     wait_for("all records charted", Duration::from_secs(60), || stats(port)["records_out"] == 500);
 
     // One edit refused (no such transform), then one applied (a new title).
-    let text = std::fs::read_to_string(&pipeline).unwrap();
-    std::fs::write(&pipeline, text.replace("type = \"count_by\"", "type = \"count_byy\"")).unwrap();
+    TomlFile::open(&pipeline).set("transform.type", "count_byy").save(&pipeline);
     wait_for("the refused reload counted", Duration::from_secs(30), || stats(port)["reloads_refused"] == 1);
-    std::fs::write(&pipeline, text.replace("Basic Real-Time", "Metered")).unwrap();
+    let mut metered = TomlFile::open(&pipeline);
+    metered.set("transform.type", "count_by").set("chart.title", "Metered Author Message Counts").save(&pipeline);
     wait_for("the applied reload counted", Duration::from_secs(30), || stats(port)["reloads_applied"] == 1);
     let svg = dir.path().join("buzz-file.svg");
     wait_for("the new title drawn", Duration::from_secs(30), || {

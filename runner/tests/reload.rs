@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::toml_file::TomlFile;
 use common::watched::{Watched, wait_for};
 use common::*;
 use serde_json::Value;
@@ -37,20 +38,26 @@ fn save_by_truncate(path: &Path, text: &str) {
     file.sync_all().unwrap();
 }
 
-/// Replaces `from` with `to` in the pipeline file (exactly once).
-fn edit(path: &Path, from: &str, to: &str, save: fn(&Path, &str)) {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert_eq!(text.matches(from).count(), 1, "{from:?} should occur once in the pipeline");
-    save(path, &text.replacen(from, to, 1));
+/// Edits the pipeline file as a TOML document and saves it with `save`.
+fn edit(path: &Path, change: impl FnOnce(&mut TomlFile) -> &mut TomlFile, save: fn(&Path, &str)) {
+    let mut file = TomlFile::open(path);
+    change(&mut file);
+    save(path, &file.text());
 }
 
-/// Edits, then waits until buzz reports the reload (`applied` or `refused`).
-fn edit_and_wait(run: &Watched, path: &Path, from: &str, to: &str, outcome: &str) {
+/// Saves `text` as the pipeline file, then waits until buzz reports the
+/// reload (`applied` or `refused`).
+fn save_and_wait(run: &Watched, path: &Path, text: &str, outcome: &str) {
     let before = run.count(outcome);
-    edit(path, from, to, save_by_rename);
-    wait_for(&format!("{outcome} after changing {from:?} to {to:?}"), Duration::from_secs(30), || {
-        run.count(outcome) > before
-    });
+    save_by_rename(path, text);
+    wait_for(&format!("{outcome} after saving:\n{text}"), Duration::from_secs(30), || run.count(outcome) > before);
+}
+
+/// Edits the pipeline file, then waits until buzz reports the reload.
+fn edit_and_wait(run: &Watched, path: &Path, change: impl FnOnce(&mut TomlFile) -> &mut TomlFile, outcome: &str) {
+    let mut file = TomlFile::open(path);
+    change(&mut file);
+    save_and_wait(run, path, &file.text(), outcome);
 }
 
 #[test]
@@ -73,24 +80,16 @@ fn edits_at_full_speed_take_effect_and_every_record_is_counted_once() {
     let mut run = Watched::spawn(command);
     wait_for("the first chart frame", Duration::from_secs(30), || dir.path().join("chart.json").exists());
 
-    edit_and_wait(&run, &path, r#"threshold = "${SMOKER_STALL_THRESHOLD_F:-0.2}""#, "threshold = 0.3", APPLIED);
-    edit_and_wait(
-        &run,
-        &path,
-        r#"title = "Smart Smoker: Temperature vs. Time""#,
-        r#"title = "Smoker, edited"#,
-        REFUSED,
-    );
-    edit_and_wait(&run, &path, r#"title = "Smoker, edited"#, r#"title = "Smoker, edited""#, APPLIED);
-    edit_and_wait(
-        &run,
-        &path,
-        "marker_field = \"stall\"",
-        "marker_field = \"stall\"\nmarker_colour = \"blue\"",
-        REFUSED,
-    );
-    edit_and_wait(&run, &path, "marker_colour = \"blue\"", "line_color = \"green\"", APPLIED);
-    edit_and_wait(&run, &path, r#"window = "${SMOKER_ROLLING_WINDOW_SIZE:-10}""#, "window = 5", APPLIED);
+    edit_and_wait(&run, &path, |f| f.set("transform.threshold", 0.3), APPLIED);
+    // A title left unterminated is not TOML: written as text, on purpose.
+    let mut titled = TomlFile::open(&path);
+    titled.set("chart.title", "Smoker, edited");
+    let unterminated = titled.text().replacen(r#""Smoker, edited""#, r#""Smoker, edited"#, 1);
+    save_and_wait(&run, &path, &unterminated, REFUSED);
+    save_and_wait(&run, &path, &titled.text(), APPLIED);
+    edit_and_wait(&run, &path, |f| f.set("chart.marker_colour", "blue"), REFUSED);
+    edit_and_wait(&run, &path, |f| f.remove("chart.marker_colour").set("chart.line_color", "green"), APPLIED);
+    edit_and_wait(&run, &path, |f| f.set("transform.window", 5), APPLIED);
     assert!(
         run.child.try_wait().unwrap().is_none(),
         "the run ended before the edits were done; make it longer:\n{}",
@@ -166,11 +165,11 @@ fn rename_and_truncate_saves_each_trigger_exactly_one_reload() {
     // A save is several file events; one reload comes of them, and none of
     // the half-written states in between is tried (it would be refused).
     // Once the new title shows, every event of the save has been handled.
-    edit(&path, "Basic Real-Time Author Message Counts", "Renamed", save_by_rename);
+    edit(&path, |f| f.set("chart.title", "Renamed"), save_by_rename);
     wait_for("the renamed title", Duration::from_secs(30), || chart_title(dir.path()) == Some("Renamed".into()));
     assert_eq!((run.count(APPLIED), run.count(REFUSED)), (1, 0), "{}", run.text());
 
-    edit(&path, "Renamed", "Truncated", save_by_truncate);
+    edit(&path, |f| f.set("chart.title", "Truncated"), save_by_truncate);
     wait_for("the truncated title", Duration::from_secs(30), || chart_title(dir.path()) == Some("Truncated".into()));
     assert_eq!((run.count(APPLIED), run.count(REFUSED)), (2, 0), "{}", run.text());
 
@@ -195,9 +194,8 @@ fn a_burst_of_saves_makes_one_reload_logged_with_what_changed_and_how_long() {
 
     // Five saves in a row, as an editor's autosave or a formatter makes
     // them: one reload, of the last.
-    let original = std::fs::read_to_string(&path).unwrap();
     for n in 1..=5 {
-        save_by_rename(&path, &original.replace("Basic Real-Time Author Message Counts", &format!("Save {n}")));
+        edit(&path, |f| f.set("chart.title", format!("Save {n}")), save_by_rename);
     }
     wait_for("the last save's title", Duration::from_secs(30), || chart_title(dir.path()) == Some("Save 5".into()));
     assert_eq!((run.count(APPLIED), run.count(REFUSED)), (1, 0), "{}", run.text());
@@ -222,8 +220,7 @@ fn switching_transport_mid_stream_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = pipeline_copy("pipelines/buzz-file.toml", dir.path());
     let file = dir.path().join("transport.jsonl");
-    let file_transport = format!("type = \"file\"\npath = {file:?}");
-    edit(&path, "type = \"file\"\npath = \"out/buzz_live.json\"", &file_transport, save_by_rename);
+    edit(&path, |f| f.set("transport.path", file.display().to_string()), save_by_rename);
     let mut command = buzz();
     command.arg("run").arg(&path).args(outputs_in(dir.path()));
     command.args(["--set", "source.interval_ms=1", "--set", "source.count=3000", "--exit-when-done"]);
@@ -232,7 +229,7 @@ fn switching_transport_mid_stream_loses_nothing() {
     wait_for("the first chart frame", Duration::from_secs(30), || dir.path().join("chart.json").exists());
     // From the file to a Kafka topic on the embedded broker, mid-stream.
     let kafka = "type = \"kafka\"\nbrokers = \"embedded\"\ntopic = \"switched\"";
-    edit_and_wait(&run, &path, &file_transport, kafka, APPLIED);
+    edit_and_wait(&run, &path, |f| f.set_table("transport", kafka), APPLIED);
     assert!(run.child.try_wait().unwrap().is_none(), "the run ended before the switch:\n{}", run.text());
     assert!(run.child.wait().unwrap().success(), "{}", run.text());
     let summary = read_json(&dir.path().join("summary.json"));
@@ -401,15 +398,7 @@ fn a_change_of_what_state_means_resets_it_and_a_restart_does_not_bring_it_back()
     wait_for("authors counted", Duration::from_secs(30), || bars_in(dir.path()).values().sum::<f64>() >= 20.0);
 
     // Count messages instead of authors: both settings in one save.
-    let text = std::fs::read_to_string(&path).unwrap();
-    let before = run.count(APPLIED);
-    save_by_rename(
-        &path,
-        &text
-            .replace(r#"field = "author""#, r#"field = "message""#)
-            .replace(r#"category = "author""#, r#"category = "message""#),
-    );
-    wait_for("the reload", Duration::from_secs(30), || run.count(APPLIED) > before);
+    edit_and_wait(&run, &path, |f| f.set("transform.field", "message").set("chart.category", "message"), APPLIED);
     let log = run.text();
     assert!(
         log.contains(r#"transform count_by: field "author" -> "message"; its state was reset"#),
@@ -448,7 +437,7 @@ fn a_chart_reading_a_field_its_transform_no_longer_outputs_is_refused_at_its_lin
     wait_for("authors counted", Duration::from_secs(30), || bars_in(dir.path()).values().sum::<f64>() >= 20.0);
 
     // Only the transform's field: the chart would refuse every record.
-    edit_and_wait(&run, &path, r#"field = "author""#, r#"field = "message""#, REFUSED);
+    edit_and_wait(&run, &path, |f| f.set("transform.field", "message"), REFUSED);
     let text = std::fs::read_to_string(&path).unwrap();
     let line = text.lines().position(|l| l == r#"category = "author""#).unwrap() + 1;
     let expected = format!(
@@ -511,7 +500,7 @@ path = {dead:?}
     let mut run = Watched::spawn(command);
     wait_for("rows of the first file charted", Duration::from_secs(30), || bars_in(dir.path()).len() >= 10);
 
-    edit_and_wait(&run, &path, &format!("{first:?}"), &format!("{second:?}"), APPLIED);
+    edit_and_wait(&run, &path, |f| f.set("source.path", second.display().to_string()), APPLIED);
     assert!(run.text().contains("its state was reset"), "{}", run.text());
     wait_for("the second file replayed", Duration::from_secs(30), || run.count("is exhausted") > 0);
     assert!(run.interrupt().success(), "{}", run.text());
@@ -523,7 +512,7 @@ path = {dead:?}
     // Pointed back at the first file while stopped: a restart replays it
     // from its first row too, not from the second file's saved row.
     let charted_before = bars_in(dir.path())["a1"];
-    edit(&path, &format!("{second:?}"), &format!("{first:?}"), save_by_rename);
+    edit(&path, |f| f.set("source.path", first.display().to_string()), save_by_rename);
     let mut command = buzz();
     command.arg("run").arg(&path).args(["--no-reload", "--exit-when-done", "--set", "source.interval_ms=0"]);
     let output = command.output().unwrap();
@@ -584,7 +573,7 @@ fn a_consumer_alone_reads_the_old_transport_to_its_end_before_switching() {
     wait_for("the consumer busy with r1", Duration::from_secs(30), || run.count("slow record") > 0);
     let mut file = std::fs::OpenOptions::new().append(true).open(&old).unwrap();
     std::io::Write::write_all(&mut file, (2..=20).map(|i| record(i, "fast")).collect::<String>().as_bytes()).unwrap();
-    edit_and_wait(&run, &path, &format!("{old:?}"), &format!("{new:?}"), APPLIED);
+    edit_and_wait(&run, &path, |f| f.set("transport.path", new.display().to_string()), APPLIED);
     std::fs::write(&new, record(21, "fast")).unwrap();
     wait_for("r21 from the new transport", Duration::from_secs(30), || bars_in(dir.path()).contains_key("r21"));
 
@@ -617,15 +606,8 @@ fn a_reload_one_half_cannot_take_in_time_is_applied_to_neither() {
     // The consumer is busy for 3 s: it cannot take its part of a reload
     // that changes both halves within the 500 ms allowed.
     wait_for("the consumer busy with a1", Duration::from_secs(30), || run.count("slow record") > 0);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let before = run.count(REFUSED);
-    save_by_rename(
-        &path,
-        &text
-            .replace(&format!("{first:?}"), &format!("{second:?}"))
-            .replace(r#"title = "before""#, r#"title = "after""#),
-    );
-    wait_for("the refusal", Duration::from_secs(30), || run.count(REFUSED) > before);
+    let second = second.display().to_string();
+    edit_and_wait(&run, &path, |f| f.set("source.path", second).set("chart.title", "after"), REFUSED);
     assert!(run.text().contains("the consumer did not take the new parts"), "{}", run.text());
 
     // Once the consumer is free again, neither half runs the refused edit.

@@ -405,10 +405,7 @@ fn a_real_broker_killed_and_restarted_mid_stream_loses_nothing() {
 /// once records flow through it.
 fn sequence_flowing_on_embedded_broker(dir: &Path, rows: u64) -> buzz::pipeline::Running {
     let running = start_on_embedded_broker(&sequence_pipeline(dir, rows, 1), dir, &[]);
-    let shared = running.shared().clone();
-    wait_for("records flowing", Duration::from_secs(60), || {
-        buzz::pipeline::Counters::get(&shared.counters.consumed) > 300
-    });
+    wait_for("records flowing", Duration::from_secs(60), || running.stats().consumed > 300);
     running
 }
 
@@ -427,24 +424,22 @@ fn every_record_charted(dir: &Path, rows: u64) -> u64 {
 /// 500 records twice.)
 #[test]
 fn a_broker_outage_mid_stream_is_reported_and_nothing_is_lost_when_it_returns() {
-    use buzz::pipeline::Counters;
     use buzz::transport::kafka::set_embedded_broker_up;
 
     let logs = Logs::capture();
     let dir = tempfile::tempdir().unwrap();
     let rows = 3000;
     let running = sequence_flowing_on_embedded_broker(dir.path(), rows);
-    let shared = running.shared().clone();
 
     set_embedded_broker_up(false).unwrap();
     wait_for("the outage on the dashboard's transport state", Duration::from_secs(20), || {
-        shared.stats().transport.state == "retrying"
+        running.stats().transport.state == "retrying"
     });
-    let during = Counters::get(&shared.counters.consumed);
+    let during = running.stats().consumed;
     // The scenario: the group's session times out and the partitions are
     // lost, not handed over.
     wait_for("the partitions to be lost", Duration::from_secs(30), || logs.count("partitions lost") > 0);
-    assert!(Counters::get(&shared.counters.consumed) <= during + 50, "records kept arriving through a dead broker");
+    assert!(running.stats().consumed <= during + 50, "records kept arriving through a dead broker");
     let lost_at = logs.count("partitions assigned");
     set_embedded_broker_up(true).unwrap();
 
@@ -508,10 +503,9 @@ fn a_checkpoint_the_broker_is_slow_to_acknowledge_does_not_hold_up_the_records()
     delay_next_embedded_produce(Duration::from_secs(4)).unwrap();
     let often = ["state.checkpoint_ms=10".to_string()];
     let first = start_on_embedded_broker_as(Role::Consume, &pipeline, &dir.path().join("first"), &often);
-    let shared = first.shared().clone();
-    wait_for("every record taken", Duration::from_secs(60), || shared.stats().records_out == rows);
-    assert_eq!(shared.stats().checkpoints, 0, "the records waited for the broker to acknowledge a checkpoint");
-    wait_for("the checkpoint acknowledged", Duration::from_secs(30), || shared.stats().checkpoints > 0);
+    wait_for("every record taken", Duration::from_secs(60), || first.stats().records_out == rows);
+    assert_eq!(first.stats().checkpoints, 0, "the records waited for the broker to acknowledge a checkpoint");
+    wait_for("the checkpoint acknowledged", Duration::from_secs(30), || first.stats().checkpoints > 0);
     assert_eq!(first.wait().records_out, rows);
 
     let second_dir = dir.path().join("second");

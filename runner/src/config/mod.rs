@@ -1,18 +1,18 @@
 //! Pipeline files: parsing with positions, `${VAR}` interpolation, `--set`
 //! overrides, and checking every stage's settings against its schema.
 
-pub mod declared;
+pub(crate) mod declared;
 pub mod diagnostics;
 pub mod document;
-pub mod field_check;
+pub(crate) mod field_check;
 pub mod interpolate;
-pub mod kafka_properties;
-pub mod overrides;
-pub mod pipeline_schema;
-pub mod runner_settings;
-pub mod schema_check;
-pub mod secrets;
-pub mod suggest;
+pub(crate) mod kafka_properties;
+pub(crate) mod overrides;
+pub(crate) mod pipeline_schema;
+pub(crate) mod runner_settings;
+pub(crate) mod schema_check;
+pub(crate) mod secrets;
+pub(crate) mod suggest;
 
 mod listen;
 mod load;

@@ -422,6 +422,11 @@ impl Running {
         &self.handle.shared
     }
 
+    /// The pipeline's figures now: what `/api/stats` serves.
+    pub fn stats(&self) -> Stats {
+        self.handle.shared.stats()
+    }
+
     pub fn handle(&self) -> PipelineHandle {
         self.handle.clone()
     }

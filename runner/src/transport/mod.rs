@@ -2,10 +2,10 @@
 //! consumer half. They belong to the runner, not to plugins.
 
 mod batch;
-pub mod file;
+pub(crate) mod file;
 pub mod kafka;
 mod long_line;
-pub mod memory;
+pub(crate) mod memory;
 mod read_positions;
 mod reset;
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{interop_script, python, repo_root};
+use super::repo_root;
 
 /// A tool installed by scripts/setup-test under .tools/bin.
 pub fn installed(name: &str) -> PathBuf {
@@ -157,10 +157,18 @@ pub fn unique(prefix: &str) -> String {
 
 /// `create_topic.py`: the Python client makes `topic` with `partitions`.
 pub fn python_creates_topic(address: &str, topic: &str, partitions: u32) {
-    let output = Command::new(python())
-        .arg(interop_script("create_topic.py"))
-        .args([address, topic, &partitions.to_string()])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    super::interop("create_topic.py", &[address, topic, &partitions.to_string()]);
+}
+
+/// The first `count` records of `topic`, read from the beginning by the
+/// Python client (an independent Kafka client): {"value", "key",
+/// "partition", "offset"} each.
+pub fn python_reads(address: &str, topic: &str, count: usize) -> Vec<serde_json::Value> {
+    super::json_lines(&super::interop("consume.py", &[address, topic, &count.to_string()]))
+}
+
+/// The JSON messages of [`python_reads`].
+pub fn python_reads_messages(address: &str, topic: &str, count: usize) -> Vec<serde_json::Value> {
+    let records = python_reads(address, topic, count);
+    records.iter().map(|r| serde_json::from_str(r["value"].as_str().expect("a text value")).unwrap()).collect()
 }

@@ -5,8 +5,10 @@
 pub mod broker;
 pub mod browser;
 pub mod logs;
+pub mod project;
 pub mod runs;
 pub mod tls;
+pub mod toml_file;
 pub mod watched;
 
 use std::path::{Path, PathBuf};
@@ -126,9 +128,32 @@ pub fn interop_script(name: &str) -> PathBuf {
 /// Runs `produce_original.py` (the original producers' messages, from an
 /// independent client) with `args`; the JSON lines it printed.
 pub fn python_produces(args: &[&str]) -> Vec<Value> {
-    let output = Command::new(python()).arg(interop_script("produce_original.py")).args(args).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    json_lines(&interop("produce_original.py", args))
+}
+
+/// Runs the script `name` of runner/tests/interop with `args`; what it
+/// printed, once it succeeded.
+pub fn interop(name: &str, args: &[&str]) -> String {
+    let output = Command::new(python()).arg(interop_script(name)).args(args).output().unwrap();
+    assert!(output.status.success(), "{name}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Each line of `text`, parsed as JSON.
+pub fn json_lines(text: &str) -> Vec<Value> {
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+}
+
+/// Misspells the key at `key` (a dotted path) of the pipeline file as
+/// `typo`, then runs `buzz check` on it, which must fail: the typo's line
+/// and what check said.
+pub fn check_with_typo(pipeline: &Path, key: &str, typo: &str) -> (usize, String) {
+    let mut file = toml_file::TomlFile::open(pipeline);
+    file.rename(key, typo).save(pipeline);
+    let line = file.text().lines().position(|l| l.starts_with(&format!("{typo} ="))).expect("the typo") + 1;
+    let output = buzz().arg("check").arg(pipeline).output().unwrap();
+    assert!(!output.status.success(), "check passed {typo}");
+    (line, String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr))
 }
 
 /// The path of a fixture library built in the workspace (`panicky`, ...).
@@ -205,6 +230,14 @@ pub fn start_on_embedded_broker_as(
     let overrides: Vec<Override> = all.iter().map(|o| Override::parse(o).expect("a valid setting")).collect();
     let spec = config::load(pipeline, &overrides, &buzz::plugin_host::Catalog::search).expect("pipeline loads");
     pipeline::start(&spec, RunOptions { role, exit_when_done: true }).expect("pipeline starts")
+}
+
+/// A copy of the shipped pipeline `shipped` in `dir`, under its own file
+/// name, writing what it wrote under `out/` to `out` instead.
+pub fn shipped_copy(shipped: &str, dir: &Path, out: &Path) -> PathBuf {
+    let path = dir.join(Path::new(shipped).file_name().expect("a file name"));
+    toml_file::TomlFile::open(&repo_root().join(shipped)).retarget("out/", out).save(&path);
+    path
 }
 
 /// Settings that keep a file transport's file inside `dir` too.
@@ -287,58 +320,15 @@ pub fn run_with_dashboard(mut command: std::process::Command) -> (Watched, u16) 
 /// `mood`'s transform refuses every one (`value = "sentimen"`), and
 /// `trend`'s chart does (`y = "sentimen"`). Everything it writes goes in `dir`.
 pub fn refusing_branches(dir: &Path, count: u64) -> PathBuf {
-    let d = dir.display();
-    let text = format!(
-        r#"name = "three"
-
-[source]
-type = "project_messages"
-interval_ms = 0
-count = {count}
-seed = 5
-archive_path = "{d}/archive.jsonl"
-
-[transport]
-type = "file"
-path = "{d}/transport.jsonl"
-
-[dead_letter]
-path = "{d}/dead.jsonl"
-
-[branches.authors.transform]
-type = "count_by"
-field = "author"
-
-[branches.authors.chart]
-type = "bar_chart"
-output = "{d}/authors"
-category = "author"
-value = "count"
-
-[branches.mood.transform]
-type = "average_by"
-group = "category"
-value = "sentimen"
-
-[branches.mood.chart]
-type = "bar_chart"
-output = "{d}/mood"
-category = "category"
-value = "average"
-
-[branches.trend.transform]
-type = "identity"
-
-[branches.trend.chart]
-type = "line_chart"
-output = "{d}/trend"
-x = "timestamp"
-y = "sentimen"
-"#
-    );
-    let path = dir.join("three.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    use project::{AVERAGE_BARS, AVERAGE_SENTIMENT, ProjectPipeline};
+    let trend = "type = \"line_chart\"\nx = \"timestamp\"\ny = \"sentimen\"";
+    ProjectPipeline::new("three", dir, count, 5)
+        .archived()
+        .counting("authors", "author")
+        .branch("mood", AVERAGE_SENTIMENT, AVERAGE_BARS)
+        .set("branches.mood.transform.value", "sentimen")
+        .branch("trend", "type = \"identity\"", trend)
+        .write()
 }
 
 pub fn read_json(path: &Path) -> Value {

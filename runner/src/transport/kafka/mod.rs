@@ -9,12 +9,12 @@
 //! buzz picks each record's partition itself (`partitioner.rs`): a keyed
 //! record goes where Kafka's Java client would send it.
 
-pub mod changelog;
+pub(crate) mod changelog;
 mod client;
 // librdkafka's mock cluster has no safe binding in rdkafka: its C API, called directly.
 #[allow(unsafe_code)]
 mod embedded;
-pub mod hosting;
+pub(crate) mod hosting;
 mod partitioner;
 mod reader;
 mod settings_check;
