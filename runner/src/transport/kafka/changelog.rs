@@ -262,10 +262,7 @@ impl Changelog {
         if self.producer.in_flight_count() > 0 {
             return None;
         }
-        Some(match self.producer.context().failed.lock().expect("deliveries poisoned").take() {
-            Some(e) => Err(self.refused(&e)),
-            None => Ok(()),
-        })
+        Some(self.take_refusal())
     }
 
     /// Writes (or with `None` deletes) the source's checkpoint.
@@ -294,6 +291,11 @@ impl Changelog {
             || producer.poll(Duration::from_millis(1)),
         )
         .map_err(|e| self.refused(&e))?;
+        self.take_refusal()
+    }
+
+    /// The broker's refusal of anything delivered since the last call.
+    fn take_refusal(&self) -> Result<(), TransportError> {
         match self.producer.context().failed.lock().expect("deliveries poisoned").take() {
             Some(e) => Err(self.refused(&e)),
             None => Ok(()),
