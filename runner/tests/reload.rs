@@ -524,8 +524,9 @@ path = {dead:?}
 
 /// A pipeline `name` in `dir` with `source`, over the file `transport`,
 /// whose transform (the panicky fixture) takes `slow_ms` over a record
-/// noted "slow", and whose bar chart (titled "before") shows `n` by `name`.
-fn slow_pipeline(dir: &Path, name: &str, source: &str, transport: &Path, slow_ms: u64) -> PathBuf {
+/// noted "slow" (or until the file `dir/release` appears, with `released`),
+/// and whose bar chart (titled "before") shows `n` by `name`.
+fn slow_pipeline(dir: &Path, name: &str, source: &str, transport: &Path, slow_ms: u64, released: bool) -> PathBuf {
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins).unwrap();
     install_fixture("panicky", &plugins, "panicky");
@@ -540,6 +541,7 @@ path = {transport:?}
 [transform]
 type = "panicky"
 slow_ms = {slow_ms}
+{release}
 [chart]
 type = "bar_chart"
 title = "before"
@@ -551,6 +553,7 @@ path = {dead:?}
 "#,
         chart = dir.join("chart"),
         dead = dir.join("dead.jsonl"),
+        release = if released { format!("slow_until = {:?}", dir.join("release")) } else { String::new() },
     );
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, text).unwrap();
@@ -563,7 +566,7 @@ fn a_consumer_alone_reads_the_old_transport_to_its_end_before_switching() {
     let (old, new) = (dir.path().join("old.jsonl"), dir.path().join("new.jsonl"));
     let record = |i: usize, note: &str| format!("{{\"name\": \"r{i}\", \"n\": {i}, \"note\": \"{note}\"}}\n");
     std::fs::write(&old, record(1, "slow")).unwrap();
-    let path = slow_pipeline(dir.path(), "switch", "type = \"buzz_messages\"", &old, 2000);
+    let path = slow_pipeline(dir.path(), "switch", "type = \"buzz_messages\"", &old, 2000, false);
     let mut command = buzz();
     command.arg("run").arg(&path).args(["--role", "consume"]);
     let mut run = Watched::spawn(command);
@@ -598,17 +601,20 @@ fn a_reload_one_half_cannot_take_in_time_is_applied_to_neither() {
     let (first, second) = (csv("a", "slow"), csv("b", "fast"));
     let transport = dir.path().join("transport.jsonl");
     let source = format!("type = \"csv_replay\"\npath = {first:?}\ninterval_ms = 20");
-    let path = slow_pipeline(dir.path(), "halves", &source, &transport, 3000);
+    // Busy until the test releases it (at most a minute), however long the
+    // reload takes to build on a loaded machine.
+    let path = slow_pipeline(dir.path(), "halves", &source, &transport, 60_000, true);
     let mut command = buzz();
     command.arg("run").arg(&path).env("BUZZ_RELOAD_TIMEOUT_MS", "500");
     let mut run = Watched::spawn(command);
 
-    // The consumer is busy for 3 s: it cannot take its part of a reload
-    // that changes both halves within the 500 ms allowed.
+    // The consumer is busy: it cannot take its part of a reload that
+    // changes both halves within the 500 ms allowed.
     wait_for("the consumer busy with a1", Duration::from_secs(30), || run.count("slow record") > 0);
     let second = second.display().to_string();
     edit_and_wait(&run, &path, |f| f.set("source.path", second).set("chart.title", "after"), REFUSED);
     assert!(run.text().contains("the consumer did not take the new parts"), "{}", run.text());
+    std::fs::write(dir.path().join("release"), "").unwrap();
 
     // Once the consumer is free again, neither half runs the refused edit.
     wait_for("rows after a1 charted", Duration::from_secs(30), || bars_in(dir.path()).contains_key("a10"));
