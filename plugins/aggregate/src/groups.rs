@@ -15,6 +15,12 @@ pub trait Accumulator: Default + Clone + Serialize + DeserializeOwned {
     fn merge(&mut self, other: &Self);
 }
 
+/// Group names to their place. foldhash, seeded per map: a record's group
+/// is looked up once per record, and SipHash made that a tenth of a count's
+/// cost (BENCHMARKS section 1); the random seed keeps crafted keys from
+/// colliding on purpose.
+type Index = HashMap<String, usize, foldhash::fast::RandomState>;
+
 /// Groups and their accumulators, in first-seen order.
 #[derive(Clone, Serialize, serde::Deserialize)]
 #[serde(bound = "")]
@@ -22,24 +28,30 @@ pub struct Groups<A: Accumulator> {
     keys: Vec<String>,
     values: Vec<A>,
     #[serde(skip)]
-    index: HashMap<String, usize>,
+    index: Index,
 }
 
 impl<A: Accumulator> Default for Groups<A> {
     fn default() -> Self {
-        Groups { keys: Vec::new(), values: Vec::new(), index: HashMap::new() }
+        Groups { keys: Vec::new(), values: Vec::new(), index: Index::default() }
     }
 }
 
 impl<A: Accumulator> Groups<A> {
-    fn slot(&mut self, key: &str) -> usize {
-        if let Some(&i) = self.index.get(key) {
-            return i;
-        }
+    fn find(&self, key: &str) -> Option<usize> {
+        self.index.get(key).copied()
+    }
+
+    /// Adds the group `key`, which is not here yet.
+    fn push_new(&mut self, key: &str) -> usize {
         self.keys.push(key.to_owned());
         self.values.push(A::default());
         self.index.insert(key.to_owned(), self.keys.len() - 1);
         self.keys.len() - 1
+    }
+
+    fn slot(&mut self, key: &str) -> usize {
+        self.find(key).unwrap_or_else(|| self.push_new(key))
     }
 
     fn rebuild_index(&mut self) {
@@ -53,6 +65,38 @@ impl<A: Accumulator> Groups<A> {
     }
 }
 
+/// The groups changed since they were last emitted, in the order they
+/// changed, each once.
+#[derive(Clone, Default)]
+struct Changed {
+    order: Vec<usize>,
+    flagged: Vec<bool>,
+}
+
+impl Changed {
+    fn mark(&mut self, i: usize) {
+        if i >= self.flagged.len() {
+            self.flagged.resize(i + 1, false);
+        }
+        if !self.flagged[i] {
+            self.flagged[i] = true;
+            self.order.push(i);
+        }
+    }
+
+    fn mark_all(&mut self, n: usize) {
+        (0..n).for_each(|i| self.mark(i));
+    }
+
+    /// All of them, unmarked (even if the caller stops early).
+    fn drain(&mut self) -> std::vec::Drain<'_, usize> {
+        for &i in &self.order {
+            self.flagged[i] = false;
+        }
+        self.order.drain(..)
+    }
+}
+
 /// Running aggregates with batched application.
 #[derive(Clone, Serialize, serde::Deserialize)]
 #[serde(bound = "")]
@@ -62,7 +106,7 @@ pub struct Aggregator<A: Accumulator> {
     pending: Groups<A>,
     pending_records: usize,
     #[serde(skip)]
-    changed: Vec<usize>,
+    changed: Changed,
     #[serde(skip)]
     batch_size: usize,
     #[serde(skip)]
@@ -79,7 +123,7 @@ impl<A: Accumulator> Aggregator<A> {
             totals: Groups::default(),
             pending: Groups::default(),
             pending_records: 0,
-            changed: Vec::new(),
+            changed: Changed::default(),
             batch_size: batch_size.max(1),
             limit,
             pending_new: 0,
@@ -88,23 +132,39 @@ impl<A: Accumulator> Aggregator<A> {
 
     /// The pending group `key` goes into: its own, or "other" past the limit.
     fn pending_slot(&mut self, key: &str) -> usize {
-        let known = self.totals.index.contains_key(key) || self.pending.index.contains_key(key);
+        if let Some(i) = self.pending.find(key) {
+            return i;
+        }
+        let known = self.totals.index.contains_key(key);
         let key = self.limit.name(key, known, self.totals.keys.len() + self.pending_new);
-        if !self.pending.index.contains_key(key) && !self.totals.index.contains_key(key) {
+        if let Some(i) = self.pending.find(key) {
+            return i;
+        }
+        if !self.totals.index.contains_key(key) {
             self.pending_new += 1;
         }
-        self.pending.slot(key)
+        self.pending.push_new(key)
     }
 
     /// The total group `key` goes into: its own, or "other" past the limit.
     fn totals_slot(&mut self, key: &str) -> usize {
-        let known = self.totals.index.contains_key(key);
-        let key = self.limit.name(key, known, self.totals.keys.len());
+        if let Some(i) = self.totals.find(key) {
+            return i;
+        }
+        let key = self.limit.name(key, false, self.totals.keys.len());
         self.totals.slot(key)
     }
 
     /// Takes one record's value for `key`; applies the pending batch when full.
     pub fn add(&mut self, key: &str, value: f64) {
+        if self.batch_size == 1 {
+            // A batch of one (the default) is applied as it is taken: the
+            // record goes straight to its total, with no pending group.
+            let i = self.totals_slot(key);
+            self.totals.values[i].add(value);
+            self.changed.mark(i);
+            return;
+        }
         let i = self.pending_slot(key);
         self.pending.values[i].add(value);
         self.pending_records += 1;
@@ -115,10 +175,13 @@ impl<A: Accumulator> Aggregator<A> {
 
     /// Applies whatever is pending, full batch or not.
     pub fn apply_pending(&mut self) {
-        let pending = std::mem::take(&mut self.pending);
+        let mut pending = std::mem::take(&mut self.pending);
         self.pending_new = 0;
         self.pending_records = 0;
         self.merge_totals(&pending);
+        // Emptied, not dropped: the next batch reuses its allocations.
+        pending.clear();
+        self.pending = pending;
     }
 
     /// Merges `groups` into the totals, marking each changed.
@@ -126,9 +189,7 @@ impl<A: Accumulator> Aggregator<A> {
         for (key, value) in groups.keys.iter().zip(&groups.values) {
             let i = self.totals_slot(key);
             self.totals.values[i].merge(value);
-            if !self.changed.contains(&i) {
-                self.changed.push(i);
-            }
+            self.changed.mark(i);
         }
     }
 
@@ -146,7 +207,7 @@ impl<A: Accumulator> Aggregator<A> {
         out: &mut Output,
         mut update: impl FnMut(&str, &A, &mut Output) -> Result<(), String>,
     ) -> Result<(), String> {
-        for i in self.changed.drain(..) {
+        for i in self.changed.drain() {
             update(&self.totals.keys[i], &self.totals.values[i], out)?;
         }
         Ok(())
@@ -165,12 +226,13 @@ impl<A: Accumulator> Aggregator<A> {
         saved.pending.rebuild_index();
         self.totals.clear();
         self.pending.clear();
+        self.changed = Changed::default();
         self.pending_new = 0;
         self.merge_totals(&saved.totals);
         self.merge_pending(&saved.pending);
         self.pending_records = saved.pending_records;
         // Re-announce everything so a rebuilt chart downstream is complete.
-        self.changed = (0..self.totals.keys.len()).collect();
+        self.changed.mark_all(self.totals.keys.len());
         if self.pending_records >= self.batch_size {
             self.apply_pending();
         }
