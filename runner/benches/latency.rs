@@ -19,7 +19,10 @@
 //! Then produced → on the page: the same, timed when a dashboard client
 //! receives the frame (`page_frames`), at 1 and at 10,000 records/s, with
 //! the frame-clock figure of the same run for the ratio. Target: p99
-//! under 20 ms for both. BENCH_PAGE_ONLY=1 runs only this part.
+//! under 20 ms for both. BENCH_PAGE_ONLY=1 runs only this part. It runs
+//! on the embedded broker, in memory, and on tansu (a real broker process)
+//! when scripts/setup-test installed it; tansu's group join takes about 3
+//! s, so its first 5 s are start-up.
 //! BENCH_KAFKA_PROPERTIES adds librdkafka settings to the Kafka transport
 //! (a TOML inline table, e.g. `{ "linger.ms" = "1" }`), to try a tuning.
 //!
@@ -96,7 +99,7 @@ fn measure(label: &str, transport: &str, fps: u32) {
 
 /// Produced → received by a dashboard client, next to produced → frame
 /// published, in one run at `rate` records a second (default 20 frames/s).
-fn measure_page(label: &str, transport: &str, rate: u64) {
+fn measure_page(label: &str, transport: &str, rate: u64, warm_up_ms: f64) {
     let dir = tempfile::tempdir().unwrap();
     let text = latency_pipeline(transport, 20, rate, ("BENCH_PAGE_MAX_POINTS", "2000"));
     let spec = pipeline(dir.path(), "latency", &text, &output_settings(dir.path()));
@@ -105,7 +108,7 @@ fn measure_page(label: &str, transport: &str, rate: u64) {
     let running = pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: true }).unwrap();
     let view = buzz::dashboard::PipelineView { name: spec.name.clone(), shared: running.shared().clone(), files: None };
     let address = runtime.block_on(buzz::dashboard::serve("127.0.0.1:0".parse().unwrap(), vec![view], &[])).unwrap();
-    let warm_up = started_ms + WARM_UP_MS;
+    let warm_up = started_ms + warm_up_ms;
     let page = page_frames::on_the_page(address, records(rate), rate as f64, warm_up);
     let published = page_frames::published(&running, records(rate), rate as f64, warm_up);
     let summary = running.wait();
@@ -123,17 +126,26 @@ fn measure_page(label: &str, transport: &str, rate: u64) {
     );
 }
 
-/// The Kafka transport's table, on topic `topic`.
+/// The Kafka transport's table, on topic `topic`, of the embedded broker.
 fn kafka(topic: &str) -> String {
     let properties = std::env::var("BENCH_KAFKA_PROPERTIES").map(|p| format!("\nproperties = {p}")).unwrap_or_default();
     format!("type = \"kafka\"\ntopic = \"{topic}\"{properties}")
 }
 
+/// The same on the broker at `address`.
+fn kafka_at(address: &str, topic: &str) -> String {
+    format!("{}\nbrokers = {address:?}", kafka(topic))
+}
+
 fn main() {
     let _ = tracing_subscriber::fmt().with_env_filter("error").try_init();
     for rate in [1, RATE] {
-        measure_page("kafka", &kafka(&format!("latency-page-{rate}")), rate);
-        measure_page("memory", "type = \"memory\"", rate);
+        measure_page("kafka", &kafka(&format!("latency-page-{rate}")), rate, WARM_UP_MS);
+        measure_page("memory", "type = \"memory\"", rate, WARM_UP_MS);
+        match support::start_tansu("tansu", "memory://tansu/", &std::env::temp_dir()) {
+            Some((_tansu, address)) => measure_page("tansu", &kafka_at(&address, "latency-page"), rate, 5000.0),
+            None => println!("on the page tansu: skipped (tansu is not installed: run scripts/setup-test)"),
+        }
     }
     if std::env::var_os("BENCH_PAGE_ONLY").is_some() {
         return;

@@ -28,7 +28,8 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::changelog::Changelog;
 use super::client::{
-    EMBEDDED_RECORD_FETCH_WAIT_MS, ErrorReporter, base_config, bootstrap, log_librdkafka, set_default,
+    EMBEDDED_RECORD_FETCH_WAIT_MS, ErrorReporter, RECORD_FETCH_WAIT_MS, base_config, bootstrap, log_librdkafka,
+    set_default,
 };
 use super::topic::{self, TopicCreator, partition_count};
 use crate::config::{Brokers, KafkaTransport, StartAt};
@@ -563,9 +564,9 @@ pub(super) fn consumer_config(spec: &KafkaTransport, bootstrap: &str) -> ClientC
     // broker: 20,000 runs as fast (14.5 s) with 10 MB less peak memory;
     // 5,000 was 25% slower, 1,000 three times slower.
     set_default(&mut config, spec, "queued.min.messages", "20000");
-    if spec.brokers == Brokers::Embedded {
-        set_default(&mut config, spec, "fetch.wait.max.ms", EMBEDDED_RECORD_FETCH_WAIT_MS);
-    }
+    let fetch_wait =
+        if spec.brokers == Brokers::Embedded { EMBEDDED_RECORD_FETCH_WAIT_MS } else { RECORD_FETCH_WAIT_MS };
+    set_default(&mut config, spec, "fetch.wait.max.ms", fetch_wait);
     set_default(&mut config, spec, "session.timeout.ms", &spec.session_timeout_ms.to_string());
     // A session too short for librdkafka's 3 s heartbeat expired between
     // heartbeats, and the group took every partition away each time
