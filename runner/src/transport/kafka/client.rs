@@ -26,9 +26,10 @@ pub const EMBEDDED_RECORD_FETCH_WAIT_MS: &str = "3";
 /// else after the whole wait, so at librdkafka's default (500 ms) a record
 /// that reaches a caught-up consumer's topic just after its fetch waits up
 /// to half a second. Measured on tansu (`scripts/bench latency`), produced
-/// -> on the dashboard page, p99: 250-281 ms at the default, 12-27 ms at
-/// 20 ms; an idle consumer costs tansu 38-43 CPU ticks in 8 s instead of
-/// 13-14 (about 3% of a core). Kafka itself only sees more idle fetches.
+/// -> on the dashboard page, p99 at 1 and 10,000 records/s: 250-281 ms at
+/// the default, 12-29 ms at 20 ms; an idle consumer costs tansu 38-43 CPU
+/// ticks in 8 s instead of 13-14 (about 3% of a core). Kafka itself only
+/// sees more idle fetches.
 pub const RECORD_FETCH_WAIT_MS: &str = "20";
 
 /// Settings every client of this transport shares, with the user's
