@@ -4,8 +4,9 @@
 //! transforms and charts are plugins (cdylibs loaded at run time through a
 //! versioned C ABI, see `buzz-abi`); transports belong to the runner.
 //!
-//! No `unsafe` outside the plugin host and the embedded broker's FFI: the
-//! C ABI ends in `plugin_host`, which hands the rest safe views of records.
+//! No `unsafe` outside the plugin host and the few librdkafka calls rdkafka
+//! has no safe binding for (the embedded broker, sending without lingering):
+//! the C ABI ends in `plugin_host`, which hands the rest safe views of records.
 #![deny(unsafe_code)]
 
 pub mod atomic_write;

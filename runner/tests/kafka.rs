@@ -539,6 +539,37 @@ fn records_keyed_by_author_land_where_the_java_client_puts_them_on_the_embedded_
     assert_keyed_by_author(&records, 3);
 }
 
+/// The producer sends what it holds as soon as its source will make nothing
+/// before the linger ends (lingering would only delay those records), and
+/// keeps them for their batch while the source's wait is shorter.
+#[test]
+fn the_kafka_producer_sends_at_once_when_its_source_waits_past_the_linger() {
+    use buzz::config::{Brokers, KafkaTransport, StartAt, TransportSpec};
+    use buzz::transport::SendProgress;
+    let topic = unique("linger");
+    let spec = KafkaTransport {
+        pipeline: "linger".into(),
+        brokers: Brokers::Embedded,
+        topic: topic.clone(),
+        group: format!("{topic}-group"),
+        partitions: 1,
+        replication: 1,
+        start: StartAt::Beginning,
+        key: None,
+        idempotence: true,
+        create_topic: true,
+        session_timeout_ms: 6000,
+        properties: BTreeMap::from([("linger.ms".to_string(), "60000".to_string())]),
+    };
+    let mut writer = buzz::transport::open_writer(&TransportSpec::Kafka(spec)).unwrap();
+    let record = buzz::plugin_host::RecordView::bytes(br#"{"n": 1}"#);
+    writer.send(&[record], &mut SendProgress::default()).unwrap();
+    writer.source_waits(Duration::from_secs(1), Duration::from_secs(30));
+    assert_eq!(writer.pending(), 1, "a wait shorter than the linger keeps the record for its batch");
+    writer.source_waits(Duration::from_secs(60), Duration::from_secs(30));
+    assert_eq!(writer.pending(), 0, "a wait as long as the linger sends the record at once");
+}
+
 /// Another client made the topic with 3 partitions; a pipeline that needs
 /// order (partitions = 1) reads it: it says so loudly, and reads it all.
 #[test]

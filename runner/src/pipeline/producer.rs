@@ -30,6 +30,9 @@ const STOP_FLUSH_LIMIT: Duration = Duration::from_secs(10);
 /// How long a transport switch waits for the old transport to take what
 /// was sent on it before the reload is refused.
 const SWAP_DELIVER_LIMIT: Duration = Duration::from_secs(20);
+/// How much of a source's wait may go to sending what it made: no longer
+/// than a pause takes to notice a stop.
+const SEND_NOW_LIMIT: Duration = Duration::from_millis(50);
 
 pub struct Producer {
     pub source: StageInstance,
@@ -114,11 +117,13 @@ impl Producer {
             }
             match poll {
                 Poll::Ready => {}
-                // No flush here: the transport delivers in the background,
-                // and waiting for each delivery would pace the source by the
-                // broker's round trip.
+                // What the source made may go to the broker now rather
+                // than after Kafka's linger; the time that takes comes out
+                // of the wait, so a paced source keeps its pace.
                 Poll::Wait(wait) => {
-                    if self.pause(wait, shared) {
+                    let started = Instant::now();
+                    self.writer.source_waits(wait, wait.min(SEND_NOW_LIMIT));
+                    if self.pause(wait.saturating_sub(started.elapsed()), shared) {
                         break;
                     }
                 }

@@ -127,6 +127,10 @@ pub trait TransportWriter: Send {
     /// Records the transport took but finally failed to deliver (payload,
     /// reason), for the dead letters.
     fn take_failed(&mut self, _out: &mut Vec<(Vec<u8>, String)>) {}
+    /// The source will make nothing for `wait`. A transport that holds
+    /// records back to batch them with later ones (Kafka's `linger.ms`) may
+    /// send them now, spending at most `spend` of the wait on it.
+    fn source_waits(&mut self, _wait: Duration, _spend: Duration) {}
     /// Records taken but not yet delivered.
     fn pending(&self) -> usize {
         0

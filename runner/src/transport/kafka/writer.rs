@@ -133,6 +133,8 @@ pub struct KafkaWriter {
     queue_full: Throttle,
     /// Picks each record's key and partition (partitioner.rs).
     partitioner: Partitioner,
+    /// How long the producer holds a record to batch it with later ones.
+    linger: Duration,
 }
 
 impl KafkaWriter {
@@ -158,6 +160,7 @@ impl KafkaWriter {
             skip: BTreeMap::new(),
             topic: spec.topic.clone(),
             creator: TopicCreator::new(spec, &bootstrap),
+            linger: linger(&config),
             config,
             label,
             deliveries,
@@ -258,6 +261,15 @@ impl KafkaWriter {
     }
 }
 
+/// The producer's `linger.ms` (or its other name, librdkafka's
+/// `queue.buffering.max.ms`).
+fn linger(config: &ClientConfig) -> Duration {
+    let ms = ["linger.ms", "queue.buffering.max.ms"].iter().find_map(|key| config.get(key)?.trim().parse::<f64>().ok());
+    // A value librdkafka would refuse never gets this far (the producer
+    // is made first); 5 ms is librdkafka's default.
+    Duration::from_secs_f64(ms.unwrap_or(5.0).max(0.0) / 1000.0)
+}
+
 /// The producer's settings: the transport's, and buzz's defaults where the
 /// user's `properties` do not say otherwise.
 pub(super) fn producer_config(spec: &KafkaTransport, bootstrap: &str) -> ClientConfig {
@@ -315,6 +327,16 @@ impl TransportWriter for KafkaWriter {
         }
         self.queue_full.reset();
         Ok(())
+    }
+
+    fn source_waits(&mut self, wait: Duration, spend: Duration) {
+        // Lingering gathers the records made before it ends: when the source
+        // makes none for longer, it only delays those held. A shorter wait
+        // keeps the batching (flushing every burst of a source at 10,000
+        // records/s took the page's p99 from 18-22 ms to 26-29 ms).
+        if wait >= self.linger && self.producer.in_flight_count() > 0 {
+            super::send_now::send_within(self.producer.client(), spend);
+        }
     }
 
     fn flush(&mut self) -> Result<(), TransportError> {
