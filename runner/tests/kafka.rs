@@ -544,24 +544,17 @@ fn records_keyed_by_author_land_where_the_java_client_puts_them_on_the_embedded_
 /// keeps them for their batch while the source's wait is shorter.
 #[test]
 fn the_kafka_producer_sends_at_once_when_its_source_waits_past_the_linger() {
-    use buzz::config::{Brokers, KafkaTransport, StartAt, TransportSpec};
+    use buzz::config::{self, Override};
     use buzz::transport::SendProgress;
-    let topic = unique("linger");
-    let spec = KafkaTransport {
-        pipeline: "linger".into(),
-        brokers: Brokers::Embedded,
-        topic: topic.clone(),
-        group: format!("{topic}-group"),
-        partitions: 1,
-        replication: 1,
-        start: StartAt::Beginning,
-        key: None,
-        idempotence: true,
-        create_topic: true,
-        session_timeout_ms: 6000,
-        properties: BTreeMap::from([("linger.ms".to_string(), "60000".to_string())]),
-    };
-    let mut writer = buzz::transport::open_writer(&TransportSpec::Kafka(spec)).unwrap();
+    let settings = [
+        "transport.brokers=embedded".to_string(),
+        format!("transport.topic={}", unique("linger")),
+        r#"transport.properties."linger.ms"="60000""#.to_string(),
+    ];
+    let overrides: Vec<Override> = settings.iter().map(|o| Override::parse(o).expect("a valid setting")).collect();
+    let pipeline = repo_root().join("pipelines/buzz-kafka.toml");
+    let spec = config::load(&pipeline, &overrides, &buzz::plugin_host::Catalog::search).expect("pipeline loads");
+    let mut writer = buzz::transport::open_writer(&spec.transport).unwrap();
     let record = buzz::plugin_host::RecordView::bytes(br#"{"n": 1}"#);
     writer.send(&[record], &mut SendProgress::default()).unwrap();
     writer.source_waits(Duration::from_secs(1), Duration::from_secs(30));
