@@ -401,12 +401,22 @@ fn the_stats_panel_shows_what_the_api_and_the_summary_say() {
         r#"document.querySelector('section[data-pipeline="buzz-file"] .records-in')?.textContent === '303'"#,
         Duration::from_secs(30),
     );
-    let shown = panel(&mut browser, "buzz-file");
+    // Records are counted in as read, out and dead once the batch is done.
+    wait_for("the batch to be charted", Duration::from_secs(30), || {
+        let stats = api();
+        stats["records_out"].as_u64().unwrap_or(0) + stats["dead_letter"].as_u64().unwrap_or(0) >= 303
+    });
     let stats = api();
     assert_eq!(
         (stats["records_in"].as_u64(), stats["records_out"].as_u64(), stats["dead_letter"].as_u64()),
         (Some(303), Some(300), Some(3))
     );
+    browser.wait_for(
+        "the dead letters on the page",
+        r#"document.querySelector('section[data-pipeline="buzz-file"] .dead-letter')?.textContent === '3'"#,
+        Duration::from_secs(30),
+    );
+    let shown = panel(&mut browser, "buzz-file");
     assert_eq!(
         (&shown["records_out"], &shown["dead_letter"], &shown["last_reload"]),
         (&"300".into(), &"3".into(), &"none".into())
@@ -497,13 +507,13 @@ fn tooltips_stay_open_while_frames_arrive_and_line_points_have_them_too() {
     let dir = tempfile::tempdir().unwrap();
     let (mut run, mut browser) = buzz_and_smoker_live(dir.path());
 
-    // The pointer on the tallest bar; the bar's element is tagged, to see
-    // whether later frames keep it or replace it.
-    let bar = browser.wait_for(
-        "a bar to hover",
-        r#"(() => { const rects = [...document.querySelectorAll('section[data-pipeline="buzz-file"] .buzz-tooltips rect')]; if (!rects.length) return null; const r = rects.reduce((a, b) => b.getBoundingClientRect().height > a.getBoundingClientRect().height ? b : a); r.probe = 'kept'; const b = r.getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height - 2] })()"#,
-        Duration::from_secs(30),
-    );
+    // The pointer on the tallest bar, once most authors have come (a new
+    // one moves the bars); every bar's element is tagged, to see whether
+    // later frames keep them or replace them.
+    const TALLEST_BAR: &str = r#"(() => { const rects = [...document.querySelectorAll('section[data-pipeline="buzz-file"] .buzz-tooltips rect')]; if (!rects.length) return null; rects.forEach((e) => { e.probe = 'kept' }); const r = rects.reduce((a, b) => b.getBoundingClientRect().height > a.getBoundingClientRect().height ? b : a); const b = r.getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height - 2] })()"#;
+    browser.wait_for("a bar to hover", TALLEST_BAR, Duration::from_secs(30));
+    wait_for_frames(&mut browser, "buzz-file", 20);
+    let bar = browser.wait_for("a bar to hover", TALLEST_BAR, Duration::from_secs(30));
     hover(&mut browser, &bar);
     let shown = browser.wait_for("the bar's tooltip", TOOLTIP, Duration::from_secs(10));
     assert!(shown.as_str().unwrap().contains(": "), "{shown}");

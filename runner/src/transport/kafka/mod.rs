@@ -16,6 +16,7 @@ mod client;
 mod embedded;
 pub(crate) mod hosting;
 mod partitioner;
+mod read_ahead;
 mod reader;
 // rust-rdkafka's flush lets records linger (see the module): librdkafka's, called directly.
 #[allow(unsafe_code)]

@@ -13,8 +13,8 @@
 //! outage and given back, loses or repeats a record in the chart.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
@@ -22,7 +22,6 @@ use rdkafka::client::ClientContext;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{Headers, Message};
 use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
@@ -31,6 +30,7 @@ use super::client::{
     EMBEDDED_RECORD_FETCH_WAIT_MS, ErrorReporter, RECORD_FETCH_WAIT_MS, base_config, bootstrap, log_librdkafka,
     set_default,
 };
+use super::read_ahead::{ReadAhead, ReadProgress};
 use super::topic::{self, TopicCreator, partition_count};
 use crate::config::{Brokers, KafkaTransport, StartAt};
 use crate::state::TaskCheckpoint;
@@ -45,9 +45,9 @@ use crate::transport::{EndMark, Lag, Position, RecordBatch, TransportError, Tran
 
 /// Shared with the rebalance callback, which commits the held offsets on
 /// revocation and resumes reassigned partitions after what was processed.
-struct ReaderContext {
+pub(super) struct ReaderContext {
     topic: String,
-    errors: ErrorReporter,
+    pub(super) errors: ErrorReporter,
     /// Records behind the partitions' ends, from librdkafka's statistics
     /// (-1 until known).
     lag: AtomicI64,
@@ -56,11 +56,11 @@ struct ReaderContext {
     start: StartAt,
     changelog: Mutex<Changelog>,
     /// Checkpoints of newly assigned partitions, for the consumer to restore.
-    restored: Mutex<Vec<TaskCheckpoint>>,
-    revoked: Mutex<Vec<i32>>,
+    pub(super) restored: Mutex<Vec<TaskCheckpoint>>,
+    pub(super) revoked: Mutex<Vec<i32>>,
     /// A rebalance happened during the current read: it ends the read, so
     /// a batch never mixes records from before and after one.
-    rebalanced: AtomicBool,
+    pub(super) rebalanced: AtomicBool,
     /// The group gave this member an assignment (maybe empty): leaving
     /// before that would leave the group mid-formation, which tansu cannot
     /// recover from (measured-facts.md).
@@ -202,9 +202,16 @@ pub struct KafkaReader {
     /// librdkafka has (not yet) reported.
     bootstrap: String,
     subscribe_error: Option<String>,
-    consumer: BaseConsumer<ReaderContext>,
+    /// Polls the consumer on a thread of its own once subscribed.
+    ahead: Option<ReadAhead>,
+    /// Shared with `ahead`'s thread; librdkafka's clients are thread-safe.
+    consumer: Arc<BaseConsumer<ReaderContext>>,
     /// The last read's next offsets, and partitions at their end.
     read: ReadProgress,
+    /// Partitions revoked, and checkpoints restored, by the rebalances
+    /// that ended the batches read so far.
+    revoked: Vec<i32>,
+    restored: Vec<TaskCheckpoint>,
     last_commit: Instant,
     /// Takes no partitions: follows the others' checkpoints (`--role view`).
     view: bool,
@@ -254,8 +261,11 @@ impl KafkaReader {
             subscribed: false,
             bootstrap,
             subscribe_error: None,
-            consumer,
+            ahead: None,
+            consumer: Arc::new(consumer),
             read: ReadProgress::default(),
+            revoked: Vec::new(),
+            restored: Vec::new(),
             last_commit: Instant::now(),
             view: false,
             ends: None,
@@ -301,33 +311,6 @@ impl KafkaReader {
     }
 }
 
-/// Where a read has got to: next offsets of the batch, and partitions at
-/// their end (since when: records may have come since).
-#[derive(Default)]
-struct ReadProgress {
-    pending: BTreeMap<i32, i64>,
-    at_end: BTreeMap<i32, Instant>,
-}
-
-impl ReadProgress {
-    fn take(&mut self, message: &rdkafka::message::BorrowedMessage<'_>, batch: &mut RecordBatch) {
-        let mut headers: Vec<(&[u8], Option<&[u8]>)> = Vec::new();
-        if let Some(h) = message.headers() {
-            headers.extend(h.iter().map(|h| (h.key.as_bytes(), h.value)));
-        }
-        let partition = message.partition();
-        batch.push(
-            message.payload().unwrap_or_default(),
-            message.key(),
-            message.timestamp().to_millis(),
-            &headers,
-            Position::Kafka { partition, offset: message.offset() },
-        );
-        self.pending.insert(partition, message.offset() + 1);
-        self.at_end.remove(&partition);
-    }
-}
-
 impl TransportReader for KafkaReader {
     fn read(&mut self, batch: &mut RecordBatch, max: usize, wait: Duration) -> Result<(), TransportError> {
         batch.clear();
@@ -341,34 +324,21 @@ impl TransportReader for KafkaReader {
             self.subscribe_error = subscribed.as_ref().err().map(ToString::to_string);
             subscribed?;
         }
-        let deadline = Instant::now() + wait;
-        while batch.len() < max {
-            // Wait only for the first record; then take what is ready.
-            let timeout =
-                if batch.is_empty() { deadline.saturating_duration_since(Instant::now()) } else { Duration::ZERO };
-            match self.consumer.poll(timeout) {
-                None => break,
-                Some(Ok(message)) => {
-                    self.read.take(&message, batch);
-                    // A record means the broker answers again; once per
-                    // read, as clearing takes a lock.
-                    if batch.len() == 1 {
-                        self.consumer.context().errors.clear();
-                    }
-                }
-                Some(Err(KafkaError::PartitionEOF(partition))) => {
-                    self.read.at_end.insert(partition, Instant::now());
-                }
-                Some(Err(error)) => {
-                    self.consumer.context().errors.report(&error, "consumer error");
-                    break;
-                }
+        if self.ahead.is_none() {
+            let name = format!("{}-fetch", self.topic);
+            let ahead = ReadAhead::start(self.consumer.clone(), max, name)
+                .map_err(|e| TransportError(format!("cannot start reading topic {}: {e}", self.topic)))?;
+            self.ahead = Some(ahead);
+        }
+        let ahead = self.ahead.as_mut().expect("started above");
+        match ahead.next(wait, std::mem::take(batch)) {
+            Ok(filled) => {
+                *batch = filled.batch;
+                self.read = filled.progress;
+                self.revoked.extend(filled.revoked);
+                self.restored.extend(filled.restored);
             }
-            if self.consumer.context().rebalanced.swap(false, Ordering::Relaxed)
-                || (batch.is_empty() && Instant::now() >= deadline)
-            {
-                break;
-            }
+            Err(unused) => *batch = unused,
         }
         Ok(())
     }
@@ -421,10 +391,11 @@ impl TransportReader for KafkaReader {
         }
         // An end reached before records were added is stale: the position
         // must be at the end asked for, or the end reached after asking.
-        let offsets = self.consumer.context().offsets.lock().expect("offsets poisoned");
-        let read_to_end = |p: i32, end: i64| {
-            offsets.processed.get(&p).is_some_and(|next| *next >= end) || self.read.at_end[&p] >= asked
-        };
+        // A copy: the reading thread's rebalance callbacks take the
+        // changelog's lock and then the offsets', so this takes one at a time.
+        let processed = self.consumer.context().offsets.lock().expect("offsets poisoned").processed.clone();
+        let read_to_end =
+            |p: i32, end: i64| processed.get(&p).is_some_and(|next| *next >= end) || self.read.at_end[&p] >= asked;
         let changelog = self.consumer.context().changelog.lock().expect("changelog poisoned");
         ends.iter().all(|(p, end)| {
             *end == 0
@@ -437,6 +408,8 @@ impl TransportReader for KafkaReader {
     }
 
     fn close(&mut self) -> Result<(), TransportError> {
+        // Nothing is read after this; what was read ahead is not taken.
+        self.ahead = None;
         let held = self.consumer.context().offsets.lock().expect("offsets poisoned").held.clone();
         if held.is_empty() {
             return Ok(());
@@ -483,11 +456,11 @@ impl TransportReader for KafkaReader {
     }
 
     fn take_restored(&mut self) -> Vec<TaskCheckpoint> {
-        std::mem::take(&mut *self.consumer.context().restored.lock().expect("restored poisoned"))
+        std::mem::take(&mut self.restored)
     }
 
     fn take_revoked(&mut self) -> Vec<i32> {
-        std::mem::take(&mut *self.consumer.context().revoked.lock().expect("revoked poisoned"))
+        std::mem::take(&mut self.revoked)
     }
 
     fn failure(&self) -> Option<String> {
@@ -515,7 +488,8 @@ impl TransportReader for KafkaReader {
     }
 
     fn peer_checkpoints(&self) -> Vec<TaskCheckpoint> {
-        let assigned = self.consumer.context().assigned.lock().expect("assignment poisoned");
+        // One lock at a time, as in `caught_up`.
+        let assigned = self.consumer.context().assigned.lock().expect("assignment poisoned").clone();
         let changelog = self.consumer.context().changelog.lock().expect("changelog poisoned");
         changelog.tasks().filter(|c| !assigned.contains(&c.partition)).cloned().collect()
     }
