@@ -544,16 +544,13 @@ fn records_keyed_by_author_land_where_the_java_client_puts_them_on_the_embedded_
 /// keeps them for their batch while the source's wait is shorter.
 #[test]
 fn the_kafka_producer_sends_at_once_when_its_source_waits_past_the_linger() {
-    use buzz::config::{self, Override};
     use buzz::transport::SendProgress;
     let settings = [
         "transport.brokers=embedded".to_string(),
         format!("transport.topic={}", unique("linger")),
         r#"transport.properties."linger.ms"="60000""#.to_string(),
     ];
-    let overrides: Vec<Override> = settings.iter().map(|o| Override::parse(o).expect("a valid setting")).collect();
-    let pipeline = repo_root().join("pipelines/buzz-kafka.toml");
-    let spec = config::load(&pipeline, &overrides, &buzz::plugin_host::Catalog::search).expect("pipeline loads");
+    let spec = load_with(&repo_root().join("pipelines/buzz-kafka.toml"), &settings);
     let mut writer = buzz::transport::open_writer(&spec.transport).unwrap();
     let record = buzz::plugin_host::RecordView::bytes(br#"{"n": 1}"#);
     writer.send(&[record], &mut SendProgress::default()).unwrap();

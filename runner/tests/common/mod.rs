@@ -222,14 +222,18 @@ pub fn start_on_embedded_broker_as(
     dir: &Path,
     settings: &[String],
 ) -> buzz::pipeline::Running {
-    use buzz::config::{self, Override};
     use buzz::pipeline::{self, RunOptions};
     let mut all = vec!["transport.brokers=embedded".to_string()];
     all.extend(output_settings(dir));
     all.extend_from_slice(settings);
-    let overrides: Vec<Override> = all.iter().map(|o| Override::parse(o).expect("a valid setting")).collect();
-    let spec = config::load(pipeline, &overrides, &buzz::plugin_host::Catalog::search).expect("pipeline loads");
-    pipeline::start(&spec, RunOptions { role, exit_when_done: true }).expect("pipeline starts")
+    pipeline::start(&load_with(pipeline, &all), RunOptions { role, exit_when_done: true }).expect("pipeline starts")
+}
+
+/// `pipeline` loaded with the `key=value` settings, as `--set` gives them.
+pub fn load_with(pipeline: &Path, settings: &[String]) -> buzz::config::PipelineSpec {
+    use buzz::config::{self, Override};
+    let overrides: Vec<Override> = settings.iter().map(|o| Override::parse(o).expect("a valid setting")).collect();
+    config::load(pipeline, &overrides, &buzz::plugin_host::Catalog::search).expect("pipeline loads")
 }
 
 /// A copy of the shipped pipeline `shipped` in `dir`, under its own file

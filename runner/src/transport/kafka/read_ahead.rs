@@ -34,7 +34,7 @@ const AHEAD: usize = 1;
 
 /// Where reading has got to: next offsets of the batch, and partitions at
 /// their end (since when: records may have come since).
-#[derive(Default, Clone)]
+#[derive(Default)]
 pub struct ReadProgress {
     pub pending: BTreeMap<i32, i64>,
     pub at_end: BTreeMap<i32, Instant>,

@@ -58,8 +58,8 @@ pub(super) struct ReaderContext {
     /// Checkpoints of newly assigned partitions, for the consumer to restore.
     pub(super) restored: Mutex<Vec<TaskCheckpoint>>,
     pub(super) revoked: Mutex<Vec<i32>>,
-    /// A rebalance happened during the current read: it ends the read, so
-    /// a batch never mixes records from before and after one.
+    /// A rebalance happened while a batch was being filled: it ends the
+    /// batch, so a batch never mixes records from before and after one.
     pub(super) rebalanced: AtomicBool,
     /// The group gave this member an assignment (maybe empty): leaving
     /// before that would leave the group mid-formation, which tansu cannot
@@ -324,6 +324,7 @@ impl TransportReader for KafkaReader {
             self.subscribe_error = subscribed.as_ref().err().map(ToString::to_string);
             subscribed?;
         }
+        // Batches of the first read's `max`: the consumer always asks the same.
         if self.ahead.is_none() {
             let name = format!("{}-fetch", self.topic);
             let ahead = ReadAhead::start(self.consumer.clone(), max, name)
