@@ -7,7 +7,9 @@
 //! made beforehand.
 //! buzz moves N records source -> Kafka -> transform -> chart with its
 //! charts live. The figure is buzz's records per second as a ratio of the
-//! bare figure.
+//! bare figure. Each side's time ends when its clients are closed (buzz's
+//! when its pipeline has shut down); each round also prints that exit,
+//! from the last record taken to the clients closed.
 //!
 //! On the embedded broker both sides keep the same bound on records in
 //! flight (`LagLimit::EMBEDDED_KAFKA`: 50,000 records and 2 MiB): the mock
@@ -20,6 +22,8 @@
 //! the embedded one, and tansu when `.tools/bin/tansu` is installed
 //! (scripts/setup-test). BENCH_RECORDS sets N (default 1,000,000),
 //! BENCH_ROUNDS the rounds per broker (default 5; the medians are compared),
+//! BENCH_BROKERS the brokers, comma-separated (default `embedded,tansu`),
+//! BENCH_BROKERS the brokers, comma-separated (default `embedded,tansu`),
 //! BENCH_SET `--set` overrides for buzz's side, separated by `;` (say
 //! `transport.properties."queued.min.messages"="100000"`).
 
@@ -38,6 +42,8 @@ use rdkafka::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use support::{TansuProcess, cpu_seconds, output_settings, repo_root, start_tansu};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// The payloads buzz's own source makes for this run (the same seed), so
 /// both sides move the same bytes.
@@ -69,7 +75,7 @@ fn spec(brokers: &Brokers, topic: &str) -> KafkaTransport {
 /// Bare rdkafka: a producer thread and a consumer, concurrently, as buzz runs.
 /// On the embedded broker the producer stays within buzz's lag limit (the
 /// mock broker keeps only the newest 100,000 records per partition).
-fn bare(brokers: &Brokers, topic: &str, messages: &[Vec<u8>]) -> Duration {
+fn bare(brokers: &Brokers, topic: &str, messages: &[Vec<u8>]) -> Run {
     let spec = spec(brokers, topic);
     buzz::transport::kafka::create_topic(&spec).expect("topic");
     let bootstrap = buzz::transport::kafka::bootstrap(&spec).unwrap();
@@ -134,11 +140,23 @@ fn bare(brokers: &Brokers, topic: &str, messages: &[Vec<u8>]) -> Duration {
             }
         }
     });
-    started.elapsed()
+    // buzz's time ends once its pipeline has shut down: so does this one,
+    // its clients closed as promptly as buzz closes its own.
+    let closing = Instant::now();
+    buzz::transport::kafka::close_consumer(&consumer);
+    drop(producer);
+    Run { time: started.elapsed(), exit: closing.elapsed() }
+}
+
+/// How long a side took, and how much of it was its exit: from the last
+/// record taken to the clients closed.
+struct Run {
+    time: Duration,
+    exit: Duration,
 }
 
 /// buzz: the buzz-kafka pipeline, source to chart, at full speed.
-fn buzz_run(brokers: &Brokers, topic: &str, n: usize, out: &Path) -> (Duration, u64) {
+fn buzz_run(brokers: &Brokers, topic: &str, n: usize, out: &Path) -> (Run, u64) {
     let brokers = match brokers {
         Brokers::Embedded => "embedded".to_string(),
         Brokers::Servers(s) => s.clone(),
@@ -153,16 +171,28 @@ fn buzz_run(brokers: &Brokers, topic: &str, n: usize, out: &Path) -> (Duration, 
     ];
     settings.extend(output_settings(out));
     if let Ok(extra) = std::env::var("BENCH_SET") {
-        settings.extend(extra.split(';').map(String::from));
+        settings.extend(extra.split(';').filter(|s| !s.is_empty()).map(String::from));
     }
     let spec = support::load(&repo_root().join("pipelines/buzz-kafka.toml"), &settings);
     assert!(matches!(spec.transport, TransportSpec::Kafka(_)));
     let started = Instant::now();
     let running =
         pipeline::start(&spec, RunOptions { role: Role::Both, exit_when_done: true }).expect("pipeline starts");
+    // Watches for the last record to reach the chart, to time the exit.
+    let shared = running.shared().clone();
+    let last_record = std::thread::spawn(move || {
+        loop {
+            let stats = shared.stats();
+            if stats.records_out >= n as u64 || !stats.running {
+                return Instant::now();
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    });
     let summary = running.wait();
+    let exit = last_record.join().unwrap().elapsed();
     assert_eq!(summary.records_out, n as u64, "every record reached the chart");
-    (started.elapsed(), summary.frames)
+    (Run { time: started.elapsed(), exit }, summary.frames)
 }
 
 /// Runs bare and buzz in turn, `rounds` times each (on 2 cores one run
@@ -180,20 +210,22 @@ fn measure(name: &str, brokers: &Brokers, tansu: Option<&TansuProcess>, n: usize
     let (mut bare_rates, mut buzz_rates) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let before = cpu_now(tansu);
-        let bare_time = bare(brokers, &format!("bench-bare-{stamp}-{round}"), &messages);
+        let bare_run = bare(brokers, &format!("bench-bare-{stamp}-{round}"), &messages);
         let between = cpu_now(tansu);
-        let (buzz_time, frames) = buzz_run(brokers, &format!("bench-buzz-{stamp}-{round}"), n, out.path());
+        let (buzz_run, frames) = buzz_run(brokers, &format!("bench-buzz-{stamp}-{round}"), n, out.path());
         let after = cpu_now(tansu);
-        let (bare_rate, buzz_rate) = (n as f64 / bare_time.as_secs_f64(), n as f64 / buzz_time.as_secs_f64());
+        let (bare_rate, buzz_rate) = (n as f64 / bare_run.time.as_secs_f64(), n as f64 / buzz_run.time.as_secs_f64());
         // Where the time goes: the clients' CPU (buzz's includes making,
         // checking, transforming and charting the records) and the broker's.
         println!(
-            "kafka {name:<9} round {}: bare rdkafka {bare_rate:>9.0} rec/s (CPU {:.2} s clients, {:.2} s broker) | buzz {buzz_rate:>9.0} rec/s (CPU {:.2} s, {:.2} s broker; {frames} chart frames) | ratio {:.2}",
+            "kafka {name:<9} round {}: bare rdkafka {bare_rate:>9.0} rec/s (CPU {:.2} s clients, {:.2} s broker; exit {:.0} ms) | buzz {buzz_rate:>9.0} rec/s (CPU {:.2} s, {:.2} s broker; {frames} chart frames; exit {:.0} ms) | ratio {:.2}",
             round + 1,
             between.0 - before.0,
             between.1 - before.1,
+            bare_run.exit.as_secs_f64() * 1000.0,
             after.0 - between.0,
             after.1 - between.1,
+            buzz_run.exit.as_secs_f64() * 1000.0,
             buzz_rate / bare_rate
         );
         bare_rates.push(bare_rate);
@@ -215,9 +247,19 @@ fn main() {
     let n: usize = std::env::var("BENCH_RECORDS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(std::env::var("BUZZ_LOG").unwrap_or_else(|_| "warn".into()))
+        .finish()
+        .with(buzz::logging::without_second_close())
         .try_init();
     let rounds: usize = std::env::var("BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
-    measure("embedded", &Brokers::Embedded, None, n, rounds);
+    // BENCH_BROKERS names the brokers to run on (default both).
+    let brokers = std::env::var("BENCH_BROKERS").unwrap_or_else(|_| "embedded,tansu".into());
+    let wanted = |name: &str| brokers.split(',').any(|b| b.trim() == name);
+    if wanted("embedded") {
+        measure("embedded", &Brokers::Embedded, None, n, rounds);
+    }
+    if !wanted("tansu") {
+        return;
+    }
     match start_tansu("tansu", "memory://tansu/", &std::env::temp_dir()) {
         Some((tansu, address)) => measure("tansu", &Brokers::Servers(address), Some(&tansu), n, rounds),
         None => println!("kafka tansu: skipped (tansu is not installed: run scripts/setup-test)"),

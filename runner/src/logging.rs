@@ -7,7 +7,10 @@
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use tracing::Subscriber;
+use tracing_subscriber::layer::{Layer, SubscriberExt};
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, filter};
 
 /// How log lines are written (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +43,19 @@ pub fn init(verbose: bool, format: LogFormat) {
         .with_target(false)
         .with_ansi(ansi);
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.finish().with(without_second_close()).try_init(),
+        LogFormat::Json => builder.json().finish().with(without_second_close()).try_init(),
     };
     if let Some(refused) = refused {
         tracing::warn!("{refused}");
     }
+}
+
+/// Drops the one error rust-rdkafka logs when its drop closes a consumer
+/// that buzz has already closed (`close_consumer`: rust-rdkafka's own close
+/// waits in 100 ms steps). It is the only error its consumer module logs.
+pub fn without_second_close<S: Subscriber>() -> impl Layer<S> {
+    filter::filter_fn(|meta| {
+        !(meta.target() == "rdkafka::consumer::base_consumer" && *meta.level() == tracing::Level::ERROR)
+    })
 }

@@ -25,7 +25,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::client::{EMBEDDED_FETCH_WAIT_MS, base_config, flush_promptly};
+use super::client::{EMBEDDED_FETCH_WAIT_MS, base_config, close_consumer, flush_promptly};
 use super::topic::TopicCreator;
 use crate::config::{Brokers, KafkaTransport};
 use crate::state::{SourceCheckpoint, TaskCheckpoint};
@@ -76,6 +76,12 @@ pub struct Changelog {
     next: i64,
     tasks: BTreeMap<i32, TaskCheckpoint>,
     source: Option<SourceCheckpoint>,
+}
+
+impl Drop for Changelog {
+    fn drop(&mut self) {
+        close_consumer(&self.tail);
+    }
 }
 
 /// How long the changelog's tail waits at the broker for new checkpoints:

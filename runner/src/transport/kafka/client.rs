@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use rdkafka::ClientConfig;
 use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, ConsumerContext};
 use rdkafka::error::{KafkaError, KafkaResult};
 
 use crate::config::{Brokers, KafkaTransport};
@@ -123,5 +124,24 @@ pub fn flush_promptly(
             Err(_) if Instant::now() < deadline => serve(),
             done => return done,
         }
+    }
+}
+
+/// How long a consumer may take to leave its group when it is closed.
+const CLOSE_LIMIT: Duration = Duration::from_secs(10);
+
+/// Closes a group member (it leaves the group, its partitions are revoked)
+/// and waits for that in short steps. rust-rdkafka's drop does the same in
+/// steps of 100 ms, so it waited up to 100 ms after the close was done for
+/// each consumer (measured: a pipeline's exit took 0.4 s after its last
+/// record). Messages still queued are dropped: nothing is read after this.
+pub fn close_consumer<C: ConsumerContext>(consumer: &BaseConsumer<C>) {
+    if let Err(e) = consumer.close_queue() {
+        tracing::debug!("cannot close the Kafka consumer's queue: {e}");
+        return;
+    }
+    let deadline = Instant::now() + CLOSE_LIMIT;
+    while !consumer.closed() && Instant::now() < deadline {
+        let _ = consumer.poll(Duration::from_millis(1));
     }
 }

@@ -26,7 +26,7 @@ mod snapshot;
 mod topic;
 mod writer;
 
-pub use client::bootstrap;
+pub use client::{bootstrap, close_consumer};
 pub use embedded::{
     delay_next_embedded_produce, embedded_bootstrap, fail_next_embedded_produce, set_embedded_broker_up,
     set_embedded_topic_error,

@@ -27,8 +27,8 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 use super::changelog::Changelog;
 use super::client::{
-    EMBEDDED_RECORD_FETCH_WAIT_MS, ErrorReporter, RECORD_FETCH_WAIT_MS, base_config, bootstrap, log_librdkafka,
-    set_default,
+    EMBEDDED_RECORD_FETCH_WAIT_MS, ErrorReporter, RECORD_FETCH_WAIT_MS, base_config, bootstrap, close_consumer,
+    log_librdkafka, set_default,
 };
 use super::read_ahead::{ReadAhead, ReadProgress};
 use super::topic::{self, TopicCreator, partition_count};
@@ -179,6 +179,14 @@ impl ConsumerContext for ReaderContext {
             Rebalance::Error(e) => tracing::warn!(topic = %self.topic, "consumer group rebalance failed: {e}"),
             Rebalance::Revoke(_) => {}
         }
+    }
+}
+
+impl Drop for KafkaReader {
+    fn drop(&mut self) {
+        // The reading thread polls the consumer: it stops first.
+        self.ahead = None;
+        close_consumer(&self.consumer);
     }
 }
 
