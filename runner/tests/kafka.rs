@@ -53,6 +53,8 @@ fn smoker_over(broker: Broker) {
     let run =
         run_kafka(&broker, &unique("smoker"), "pipelines/smoker.toml", dir.path(), &["--set", "source.interval_ms=0"]);
     run.assert_success();
+    // Closing the clients (buzz's own close, then rust-rdkafka's) logs nothing.
+    assert!(!run.stderr().contains("ERROR"), "a clean run logs no error:\n{}", run.stderr());
     assert_eq!(run.summary()["records_in"], 240);
     assert_eq!(run.summary()["records_out"], 240);
     let chart = read_json(&dir.path().join("chart.json"));
