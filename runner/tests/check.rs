@@ -404,6 +404,14 @@ fn set_quotes_keys_with_dots_and_librdkafka_checks_them() {
     assert_eq!(code, Some(1));
     assert!(error.starts_with(r#"--set transport.properties."sasl.password.typo"=<redacted>: "#), "{error}");
     assert!(error.contains("No such configuration property") && !error.contains("hunter2"), "{error}");
+    // librdkafka's settings are text: a number or a boolean is taken as
+    // its text, and librdkafka judges that text at its key.
+    assert_eq!(check_with(r#"transport.properties."queued.min.messages"=100000"#), (Some(0), String::new()));
+    assert_eq!(check_with(r#"transport.properties."enable.partition.eof"=false"#), (Some(0), String::new()));
+    let (code, error) = check_with(r#"transport.properties."queued.min.messages"=-5"#);
+    assert_eq!(code, Some(1));
+    let at_key = r#"--set transport.properties."queued.min.messages"=-5: transport.properties."queued.min.messages": librdkafka refuses it"#;
+    assert!(error.starts_with(at_key), "{error}");
 }
 
 /// The properties taken together, as the run's clients get them: a CA file

@@ -97,6 +97,18 @@ impl Node {
         }
     }
 
+    /// The value as text: a string, or a loose scalar as it was written
+    /// (`--set transport.properties."linger.ms"=5` means the text "5").
+    pub fn as_text(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match &self.value {
+            Value::String(s) => Some(s.into()),
+            Value::Integer(i) if self.loose => Some(i.to_string().into()),
+            Value::Float(f) if self.loose => Some(f.to_string().into()),
+            Value::Boolean(b) if self.loose => Some(b.to_string().into()),
+            _ => None,
+        }
+    }
+
     pub fn as_table(&self) -> Option<&Table> {
         match &self.value {
             Value::Table(t) => Some(t),

@@ -15,13 +15,13 @@ const OWN_SETTINGS: [(&str, &str); 3] =
 
 /// One diagnostic per property of `properties` (the node of
 /// `[section] properties`) that librdkafka refuses, at its key. A value
-/// that is not a string is left to the schema check.
+/// that is not text (see `Node::as_text`) is left to the schema check.
 pub fn check(file: &SourceFile, section: &str, properties: Option<&Node>) -> Vec<Diagnostic> {
     let Some(Table { entries }) = properties.and_then(Node::as_table) else { return Vec::new() };
     entries
         .iter()
         .filter_map(|entry| {
-            let problem = refusal(&entry.key, entry.node.as_str()?)?;
+            let problem = refusal(&entry.key, &entry.node.as_text()?)?;
             Some(file.error(&entry.key_origin, format!("{section}.properties.\"{}\": {problem}", entry.key)))
         })
         .collect()

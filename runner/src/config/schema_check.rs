@@ -214,11 +214,14 @@ fn resolve<'a>(root: &'a Json, schema: &'a Json) -> &'a Json {
     }
 }
 
-/// The schema of the setting at `path`, if the schema says.
+/// The schema of the setting at `path`, if the schema says: a named
+/// property, or an entry of a map (`additionalProperties`, as librdkafka's
+/// `properties`).
 fn property_schema<'a>(root: &'a Json, path: &[&str]) -> Option<&'a Json> {
     let mut schema = resolve(root, root);
     for key in path {
-        schema = resolve(root, schema.get("properties")?.get(*key)?);
+        let named = schema.get("properties").and_then(|p| p.get(*key));
+        schema = resolve(root, named.or_else(|| schema.get("additionalProperties").filter(|s| s.is_object()))?);
     }
     Some(schema)
 }
@@ -242,12 +245,23 @@ fn expected_type<'a>(root: &'a Json, path: &[&str]) -> Option<&'a str> {
 }
 
 fn coerce_loose(table: &mut Table, schema: &Json) {
+    coerce_loose_at(table, schema, &mut Vec::new());
+}
+
+/// [`coerce_loose`] for the settings of `table`, found at `path`, and the
+/// tables within it (`--set transport.properties."linger.ms"=5`).
+fn coerce_loose_at(table: &mut Table, schema: &Json, path: &mut Vec<String>) {
     for entry in &mut table.entries {
-        if entry.node.loose
-            && let Some(expected) = expected_type(schema, &[&entry.key])
-        {
-            coerce(&mut entry.node, expected);
+        path.push(entry.key.clone());
+        if let Value::Table(inner) = &mut entry.node.value {
+            coerce_loose_at(inner, schema, path);
+        } else if entry.node.loose {
+            let keys: Vec<&str> = path.iter().map(String::as_str).collect();
+            if let Some(expected) = expected_type(schema, &keys) {
+                coerce(&mut entry.node, expected);
+            }
         }
+        path.pop();
     }
 }
 
@@ -259,9 +273,9 @@ fn coerce(node: &mut Node, expected: &str) {
         (Value::String(s), "integer") => s.trim().parse().ok().map(Value::Integer),
         (Value::String(s), "number") => s.trim().parse().ok().map(Value::Float),
         (Value::String(s), "boolean") => s.trim().parse().ok().map(Value::Boolean),
-        (Value::Integer(i), "string") => Some(Value::String(i.to_string())),
-        (Value::Float(f), "string") => Some(Value::String(f.to_string())),
-        (Value::Boolean(b), "string") => Some(Value::String(b.to_string())),
+        (Value::Integer(_) | Value::Float(_) | Value::Boolean(_), "string") => {
+            node.as_text().map(|text| Value::String(text.into_owned()))
+        }
         _ => None,
     };
     if let Some(value) = converted {
@@ -350,5 +364,26 @@ mod tests {
         let origin = Origin::Default;
         let subject = Subject { section: "t", stage: "s", origin: &origin, runner_keys: &[] };
         assert_eq!(check(&file, &subject, t, &schema()).unwrap(), json!({"window": 5, "path": "7"}));
+    }
+
+    #[test]
+    fn loose_values_in_a_map_take_the_type_of_its_entries() {
+        // `--set transport.properties."linger.ms"=5`: librdkafka's settings are text.
+        let text = "[t]\nproperties = { \"linger.ms\" = 5, \"acks\" = 1 }\n";
+        let file = SourceFile { path: "p.toml".into(), text: text.into() };
+        let mut root = parse(&file).unwrap();
+        let Value::Table(t) = &mut root.get_mut("t").unwrap().node.value else { panic!() };
+        let Value::Table(properties) = &mut t.get_mut("properties").unwrap().node.value else { panic!() };
+        properties.get_mut("linger.ms").unwrap().node.loose = true;
+        let map = json!({"properties": {"properties": {"type": "object", "additionalProperties": {"type": "string"}}}});
+        let origin = Origin::Default;
+        let subject = Subject { section: "t", stage: "s", origin: &origin, runner_keys: &[] };
+        // The file's own integer is still refused: only loose values are read as text.
+        let errors = check(&file, &subject, t, &map).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].message.contains("t.properties.acks"), "{}", errors[0].message);
+        let Value::Table(properties) = &mut t.get_mut("properties").unwrap().node.value else { panic!() };
+        properties.entries.retain(|e| e.key != "acks");
+        assert_eq!(check(&file, &subject, t, &map).unwrap(), json!({"properties": {"linger.ms": "5"}}));
     }
 }
