@@ -515,6 +515,42 @@ fn a_checkpoint_the_broker_is_slow_to_acknowledge_does_not_hold_up_the_records()
     assert_eq!(charted_sequence(&second_dir), (0..rows).collect::<Vec<_>>(), "the restored chart lost records");
 }
 
+/// A checkpoint the broker refuses is not lost: the partitions it held
+/// are saved again at the next interval. The records are all in the topic
+/// before the consumer starts, so its first produce request is its first
+/// checkpoint, which the embedded broker refuses for good (an
+/// authorization error is not retried). Without the retry (the refused
+/// partitions left clean) no checkpoint was counted in 30 s. A restart
+/// then restores every record without reading one again.
+#[test]
+fn a_checkpoint_the_broker_refuses_is_saved_again_at_the_next_interval() {
+    use buzz::pipeline::Role;
+    use buzz::transport::kafka::fail_next_embedded_produce;
+    use rdkafka::types::RDKafkaRespErr;
+
+    let logs = Logs::capture();
+    let dir = tempfile::tempdir().unwrap();
+    // Enough records to take a few checkpoint intervals (10 ms) to read.
+    let rows = 20_000;
+    let pipeline = sequence_pipeline(dir.path(), rows, 0);
+    let produced = start_on_embedded_broker_as(Role::Produce, &pipeline, &dir.path().join("producer"), &[]).wait();
+    assert_eq!(produced.produced, rows);
+
+    fail_next_embedded_produce(RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED).unwrap();
+    let often = ["state.checkpoint_ms=10".to_string()];
+    let first = start_on_embedded_broker_as(Role::Consume, &pipeline, &dir.path().join("first"), &often);
+    wait_for("every record taken", Duration::from_secs(60), || first.stats().records_out == rows);
+    wait_for("the refused checkpoint", Duration::from_secs(30), || logs.count("cannot save the checkpoint") > 0);
+    wait_for("a checkpoint saved after it", Duration::from_secs(30), || first.stats().checkpoints > 0);
+    assert_eq!(first.wait().records_out, rows);
+
+    let second_dir = dir.path().join("second");
+    let second = start_on_embedded_broker_as(Role::Consume, &pipeline, &second_dir, &often).wait();
+    assert_eq!(second.records_out, 0, "the restarted consumer read records again:\n{}", logs.text());
+    assert_eq!(second.error, None, "{}", logs.text());
+    assert_eq!(charted_sequence(&second_dir), (0..rows).collect::<Vec<_>>(), "the restored chart lost records");
+}
+
 /// A buzz message by `author`, as one line of a file transport.
 fn message_line(author: &str, i: usize) -> String {
     format!("{{\"message\": \"message {i}\", \"author\": \"{author}\", \"timestamp\": \"2026-01-01 00:00:00\"}}\n")
