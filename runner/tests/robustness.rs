@@ -479,69 +479,66 @@ fn a_producer_failing_for_good_is_replaced_and_nothing_is_lost() {
 
 /// The periodic checkpoint is stored while records keep flowing, as Flink
 /// stores a snapshot: a broker slow to acknowledge it does not hold the
-/// records up. The records are all in the topic before the consumer
-/// starts, so its only produce requests are its checkpoints, and the
-/// embedded broker holds its answer to the first one for 4 s. The
-/// consumer takes every record meanwhile and counts the checkpoint only
-/// once acknowledged; a restart restores every record without reading
-/// one again. (Waiting for the acknowledgement on the consumer's thread,
-/// buzz took a few batches, then nothing for those 4 s.)
+/// records up. The embedded broker holds its answer to the consumer's
+/// first checkpoint for 4 s. The consumer takes every record meanwhile
+/// and counts the checkpoint only once acknowledged. (Waiting for the
+/// acknowledgement on the consumer's thread, buzz took a few batches,
+/// then nothing for those 4 s.)
 #[test]
 fn a_checkpoint_the_broker_is_slow_to_acknowledge_does_not_hold_up_the_records() {
-    use buzz::pipeline::Role;
     use buzz::transport::kafka::delay_next_embedded_produce;
 
-    let logs = Logs::capture();
-    let dir = tempfile::tempdir().unwrap();
-    // Enough records to take a few checkpoint intervals (10 ms) to read,
-    // few enough that the checkpoints fit the embedded broker's 5 MB log.
-    let rows = 20_000;
-    let pipeline = sequence_pipeline(dir.path(), rows, 0);
-    let produced = start_on_embedded_broker_as(Role::Produce, &pipeline, &dir.path().join("producer"), &[]).wait();
-    assert_eq!(produced.produced, rows);
-
-    delay_next_embedded_produce(Duration::from_secs(4)).unwrap();
-    let often = ["state.checkpoint_ms=10".to_string()];
-    let first = start_on_embedded_broker_as(Role::Consume, &pipeline, &dir.path().join("first"), &often);
-    wait_for("every record taken", Duration::from_secs(60), || first.stats().records_out == rows);
-    assert_eq!(first.stats().checkpoints, 0, "the records waited for the broker to acknowledge a checkpoint");
-    wait_for("the checkpoint acknowledged", Duration::from_secs(30), || first.stats().checkpoints > 0);
-    assert_eq!(first.wait().records_out, rows);
-
-    let second_dir = dir.path().join("second");
-    let second = start_on_embedded_broker_as(Role::Consume, &pipeline, &second_dir, &often).wait();
-    assert_eq!(second.records_out, 0, "the restarted consumer read records again:\n{}", logs.text());
-    assert_eq!(second.error, None, "{}", logs.text());
-    assert_eq!(charted_sequence(&second_dir), (0..rows).collect::<Vec<_>>(), "the restored chart lost records");
+    let disturb = || delay_next_embedded_produce(Duration::from_secs(4)).unwrap();
+    first_checkpoint_disturbed(disturb, |first, _| {
+        assert_eq!(first.stats().checkpoints, 0, "the records waited for the broker to acknowledge a checkpoint");
+        wait_for("the checkpoint acknowledged", Duration::from_secs(30), || first.stats().checkpoints > 0);
+    });
 }
 
 /// A checkpoint the broker refuses is not lost: the partitions it held
-/// are saved again at the next interval. The records are all in the topic
-/// before the consumer starts, so its first produce request is its first
-/// checkpoint, which the embedded broker refuses for good (an
-/// authorization error is not retried). Without the retry (the refused
-/// partitions left clean) no checkpoint was counted in 30 s. A restart
-/// then restores every record without reading one again.
+/// are saved again at the next interval. The embedded broker refuses the
+/// consumer's first checkpoint for good (an authorization error is not
+/// retried). Without the retry (the refused partitions left clean) no
+/// checkpoint was counted in 30 s.
 #[test]
 fn a_checkpoint_the_broker_refuses_is_saved_again_at_the_next_interval() {
-    use buzz::pipeline::Role;
     use buzz::transport::kafka::fail_next_embedded_produce;
     use rdkafka::types::RDKafkaRespErr;
 
+    let refused = RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+    first_checkpoint_disturbed(
+        || fail_next_embedded_produce(refused).unwrap(),
+        |first, logs| {
+            wait_for("the refused checkpoint", Duration::from_secs(30), || {
+                logs.count("cannot save the checkpoint") > 0
+            });
+            wait_for("a checkpoint saved after it", Duration::from_secs(30), || first.stats().checkpoints > 0);
+        },
+    );
+}
+
+/// A consumer checkpointing every 10 ms reads a topic written in full
+/// before it starts, so its only produce requests are its checkpoints:
+/// `disturb` sets how the embedded broker answers the first, and `watch`
+/// follows the consumer once it has taken every record. A restart then
+/// restores every record without reading one again.
+fn first_checkpoint_disturbed(disturb: impl FnOnce(), watch: impl FnOnce(&buzz::pipeline::Running, &Logs)) {
+    use buzz::pipeline::Role;
+
     let logs = Logs::capture();
     let dir = tempfile::tempdir().unwrap();
-    // Enough records to take a few checkpoint intervals (10 ms) to read.
+    // Enough records to take a few checkpoint intervals to read, few
+    // enough that the checkpoints fit the embedded broker's 5 MB log.
     let rows = 20_000;
     let pipeline = sequence_pipeline(dir.path(), rows, 0);
     let produced = start_on_embedded_broker_as(Role::Produce, &pipeline, &dir.path().join("producer"), &[]).wait();
     assert_eq!(produced.produced, rows);
 
-    fail_next_embedded_produce(RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED).unwrap();
+    disturb();
     let often = ["state.checkpoint_ms=10".to_string()];
     let first = start_on_embedded_broker_as(Role::Consume, &pipeline, &dir.path().join("first"), &often);
     wait_for("every record taken", Duration::from_secs(60), || first.stats().records_out == rows);
-    wait_for("the refused checkpoint", Duration::from_secs(30), || logs.count("cannot save the checkpoint") > 0);
-    wait_for("a checkpoint saved after it", Duration::from_secs(30), || first.stats().checkpoints > 0);
+    watch(&first, &logs);
     assert_eq!(first.wait().records_out, rows);
 
     let second_dir = dir.path().join("second");
