@@ -23,7 +23,6 @@
 //! (scripts/setup-test). BENCH_RECORDS sets N (default 1,000,000),
 //! BENCH_ROUNDS the rounds per broker (default 5; the medians are compared),
 //! BENCH_BROKERS the brokers, comma-separated (default `embedded,tansu`),
-//! BENCH_BROKERS the brokers, comma-separated (default `embedded,tansu`),
 //! BENCH_SET `--set` overrides for buzz's side, separated by `;` (say
 //! `transport.properties."queued.min.messages"="100000"`).
 
