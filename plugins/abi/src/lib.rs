@@ -39,8 +39,8 @@ use std::ffi::c_void;
 pub const MAGIC: u64 = u64::from_be_bytes(*b"BUZZPLUG");
 
 /// Bumped whenever anything in the `#[repr(C)]` types or constants of this
-/// crate changes shape or meaning.
-pub const ABI_VERSION: u32 = 2;
+/// crate changes shape or meaning (3: records carry their members, [`FfiField`]).
+pub const ABI_VERSION: u32 = 3;
 
 /// Name of the exported declaration static (NUL-terminated for `dlsym`).
 pub const DECLARATION_SYMBOL: &[u8] = b"BUZZ_PLUGIN_DECLARATION\0";
@@ -195,7 +195,43 @@ pub struct FfiRecord {
     pub timestamp_ms: i64,
     pub headers: *const FfiHeader,
     pub header_count: usize,
+    /// The payload's members, when it is a flat JSON object whoever made
+    /// the record already read ([`FfiField`]); null when not known.
+    pub fields: *const FfiField,
+    pub field_count: usize,
 }
+
+pub const FIELD_STRING: u32 = 0;
+pub const FIELD_NUMBER: u32 = 1;
+pub const FIELD_TRUE: u32 = 2;
+pub const FIELD_FALSE: u32 = 3;
+pub const FIELD_NULL: u32 = 4;
+
+/// One member of a record whose payload is a flat JSON object, as the
+/// first reader found it, so that later stages pick fields without reading
+/// the bytes again (the runner's record check reads every record; a stage
+/// that appends a field to its input passes the input's members on). Only
+/// objects of plain members are described: keys and strings without
+/// escapes, numbers, booleans and nulls, in the payload's order (a key may
+/// repeat; the last one counts, as for any JSON reader here).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct FfiField {
+    /// The key's text, inside the payload (valid UTF-8, no escapes).
+    pub key: FfiSlice,
+    /// For [`FIELD_STRING`], the string's text inside the payload (valid
+    /// UTF-8, no escapes); empty otherwise.
+    pub text: FfiSlice,
+    /// For [`FIELD_NUMBER`], the number's value as serde_json reads it.
+    pub number: f64,
+    /// [`FIELD_STRING`], [`FIELD_NUMBER`], [`FIELD_TRUE`], [`FIELD_FALSE`]
+    /// or [`FIELD_NULL`].
+    pub kind: u32,
+}
+
+// SAFETY: plain data; it points into the payload of its record.
+unsafe impl Send for FfiField {}
+unsafe impl Sync for FfiField {}
 
 // SAFETY: plain data; see the module rules for lifetimes.
 unsafe impl Send for FfiRecord {}

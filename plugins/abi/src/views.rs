@@ -5,28 +5,41 @@
 
 use std::marker::PhantomData;
 
-use crate::{FfiHeader, FfiOutput, FfiRecord, FfiReject, FfiSlice, NO_INPUT, NO_TIMESTAMP, Poll};
+use crate::{FfiField, FfiHeader, FfiOutput, FfiRecord, FfiReject, FfiSlice, NO_INPUT, NO_TIMESTAMP, Poll};
 
 /// One record, borrowed.
 ///
 /// Headers are not part of it: stages emit none that the runner reads,
 /// and transports send none; an input record is laid out with its headers
 /// by [`InputFill::push`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RecordView<'a> {
     pub payload: &'a [u8],
     /// `None` when the record has no key.
     pub key: Option<&'a [u8]>,
     /// Milliseconds since the Unix epoch, if the record carries a timestamp.
     pub timestamp_ms: Option<i64>,
+    /// The payload's members, when known ([`FfiField`]): they point into
+    /// `payload`.
+    pub fields: Option<&'a [FfiField]>,
 }
 
 impl<'a> RecordView<'a> {
     /// A record of these bytes alone: no key, no timestamp.
     pub fn bytes(payload: &'a [u8]) -> Self {
-        RecordView { payload, key: None, timestamp_ms: None }
+        RecordView { payload, key: None, timestamp_ms: None, fields: None }
     }
 }
+
+impl PartialEq for RecordView<'_> {
+    /// The same record: the members are where the payload says they are,
+    /// so they are not compared.
+    fn eq(&self, other: &Self) -> bool {
+        (self.payload, self.key, self.timestamp_ms) == (other.payload, other.key, other.timestamp_ms)
+    }
+}
+
+impl Eq for RecordView<'_> {}
 
 /// A record header (Kafka headers, for instance).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +166,9 @@ unsafe fn raw_slice<'a, T>(ptr: *const T, len: usize) -> &'a [T] {
 unsafe fn record_view<'a>(raw: &FfiRecord) -> RecordView<'a> {
     // SAFETY: guaranteed by the caller.
     let (payload, key) = unsafe { (raw.payload.as_bytes(), raw.key.as_opt()) };
-    RecordView { payload, key, timestamp_ms: (raw.timestamp_ms != NO_TIMESTAMP).then_some(raw.timestamp_ms) }
+    // SAFETY: the members live as long as the record (the ABI's rule).
+    let fields = (!raw.fields.is_null()).then(|| unsafe { raw_slice(raw.fields, raw.field_count) });
+    RecordView { payload, key, timestamp_ms: (raw.timestamp_ms != NO_TIMESTAMP).then_some(raw.timestamp_ms), fields }
 }
 
 /// # Safety
@@ -220,6 +235,8 @@ impl<'a> InputFill<'a> {
             // Pointed at in `finish`: `headers` may still move as it grows.
             headers: std::ptr::null(),
             header_count: buffer.headers.len() - first,
+            fields: record.fields.map_or(std::ptr::null(), <[FfiField]>::as_ptr),
+            field_count: record.fields.map_or(0, <[FfiField]>::len),
         });
     }
 
@@ -244,7 +261,15 @@ mod tests {
     #[test]
     fn an_input_laid_out_reads_back_as_it_went_in_headers_included() {
         let mut buffer = InputBuffer::default();
-        let keyed = RecordView { payload: b"{\"a\":1}", key: Some(b"k"), timestamp_ms: Some(1_700_000_000_000) };
+        let payload = b"{\"a\":1}";
+        let members = [FfiField {
+            key: FfiSlice::new(&payload[2..3]),
+            text: FfiSlice::NONE,
+            number: 1.0,
+            kind: crate::FIELD_NUMBER,
+        }];
+        let keyed =
+            RecordView { payload, key: Some(b"k"), timestamp_ms: Some(1_700_000_000_000), fields: Some(&members) };
         let headers = [Header { name: b"trace", value: Some(b"42") }, Header { name: b"empty", value: None }];
         let mut fill = buffer.fill();
         fill.push(RecordView::bytes(b"plain"), [Header { name: b"first", value: None }]);
@@ -257,6 +282,9 @@ mod tests {
             views,
             [RecordView::bytes(b"plain"), keyed, RecordView { key: Some(b""), ..RecordView::bytes(b"") }]
         );
+        // The members go through as they came; a record without has none.
+        assert!(views[0].fields.is_none());
+        assert_eq!(views[1].fields.map(|f| (f.as_ptr(), f.len())), Some((members.as_ptr(), 1)));
         let raw = records.as_ffi();
         assert!(raw[2].headers.is_null() && raw[2].header_count == 0);
         // SAFETY: the headers live in `buffer`, borrowed by `records`.
@@ -281,6 +309,8 @@ mod tests {
             timestamp_ms: 5,
             headers: std::ptr::null(),
             header_count: 0,
+            fields: std::ptr::null(),
+            field_count: 0,
         }];
         let rejects = [
             FfiReject { input_index: 3, payload: FfiSlice::NONE, reason: FfiSlice::new(b"bad"), panicked: 1 },

@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use buzz_sdk::categories::CategoryLimit;
-use buzz_sdk::fields::append_field;
 use buzz_sdk::{JsonSchema, Output, Record, StageError, Transform};
 use serde::Deserialize;
 
@@ -51,7 +50,6 @@ pub struct RollingMean {
     settings: RollingMeanSettings,
     windows: BTreeMap<String, VecDeque<f64>>,
     limit: CategoryLimit,
-    scratch: Vec<u8>,
 }
 
 impl Transform for RollingMean {
@@ -64,7 +62,7 @@ impl Transform for RollingMean {
             return Err(StageError::setting("window", "must be at least 1"));
         }
         let limit = category_limit(settings.max_categories, format!("rolling_mean groups of {:?}", settings.group))?;
-        Ok(RollingMean { settings, windows: BTreeMap::new(), limit, scratch: Vec::new() })
+        Ok(RollingMean { settings, windows: BTreeMap::new(), limit })
     }
 
     fn process(&mut self, record: &Record<'_>, out: &mut Output) -> Result<(), String> {
@@ -78,10 +76,7 @@ impl Transform for RollingMean {
         }
         window.push_back(value);
         let mean = window.iter().sum::<f64>() / window.len() as f64;
-        self.scratch.clear();
-        append_field(record.payload(), &s.output_field, &mean, &mut self.scratch)?;
-        out.emit(&self.scratch);
-        Ok(())
+        out.emit_with_field(record, &s.output_field, &mean)
     }
 
     fn save_state(&self) -> Option<serde_json::Value> {

@@ -2,7 +2,6 @@
 //! or deep by focal depth, the classes seismologists use (shallow above
 //! 70 km, deep below 300 km), and passes it on.
 
-use buzz_sdk::fields::append_field;
 use buzz_sdk::{JsonSchema, Output, Record, StageError, Transform};
 use serde::Deserialize;
 
@@ -36,8 +35,6 @@ impl Default for DepthClassSettings {
 
 pub struct DepthClass {
     settings: DepthClassSettings,
-    /// Reused for every record's output.
-    scratch: Vec<u8>,
 }
 
 impl DepthClass {
@@ -65,7 +62,7 @@ impl Transform for DepthClass {
         if !(settings.shallow_km >= 0.0 && settings.shallow_km < settings.deep_km && settings.deep_km.is_finite()) {
             return Err(StageError::setting("deep_km", "must be deeper than shallow_km, which must be 0 or more"));
         }
-        Ok(DepthClass { settings, scratch: Vec::new() })
+        Ok(DepthClass { settings })
     }
 
     fn process(&mut self, record: &Record<'_>, out: &mut Output) -> Result<(), String> {
@@ -78,10 +75,7 @@ impl Transform for DepthClass {
                 .filter(|d| d.is_finite())
                 .ok_or_else(|| format!("field {field:?} is {}, not a depth", value.kind()))?,
         };
-        self.scratch.clear();
-        append_field(record.payload(), &self.settings.output_field, &self.class(depth), &mut self.scratch)?;
-        out.emit(&self.scratch);
-        Ok(())
+        out.emit_with_field(record, &self.settings.output_field, &self.class(depth))
     }
 }
 

@@ -7,13 +7,17 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-use crate::abi::{FfiOutput, FfiRecord, FfiReject, FfiSlice, NO_INPUT, NO_TIMESTAMP};
+use crate::Record;
+use crate::abi::{FfiField, FfiOutput, FfiRecord, FfiReject, FfiSlice, NO_INPUT, NO_TIMESTAMP};
+use crate::fields::{Moved, append_field, appended};
 use crate::stage::Poll;
 
 struct OutRecord {
     payload: Range<usize>,
     key: Option<Range<usize>>,
     timestamp_ms: i64,
+    /// Its members in `Output::fields`, when known.
+    fields: Option<Range<usize>>,
 }
 
 struct OutReject {
@@ -29,8 +33,10 @@ pub struct Output {
     arena: Vec<u8>,
     records: Vec<OutRecord>,
     rejects: Vec<OutReject>,
+    fields: Vec<Moved>,
     ffi_records: Vec<FfiRecord>,
     ffi_rejects: Vec<FfiReject>,
+    ffi_fields: Vec<FfiField>,
     /// Key and timestamp of the input being processed: emitted records
     /// inherit them unless told otherwise.
     inherited_key: Option<Range<usize>>,
@@ -47,6 +53,29 @@ impl Output {
         let start = self.arena.len();
         self.arena.extend_from_slice(payload);
         self.push(start, self.inherited_key.clone(), self.inherited_timestamp);
+    }
+
+    /// Emit `record` (a JSON object) with `"name": value` appended, without
+    /// re-encoding the rest (it inherits the input's key and timestamp).
+    /// The members the host found in `record` are handed on, with the new
+    /// one, so the next stage need not read the bytes again.
+    pub fn emit_with_field(&mut self, record: &Record<'_>, name: &str, value: &impl Serialize) -> Result<(), String> {
+        let start = self.arena.len();
+        let member = append_field(record.payload(), name, value, &mut self.arena)?;
+        let first = self.fields.len();
+        let fields = record
+            .fields()
+            .is_some_and(|input| {
+                appended(record.payload(), input, (&self.arena, start), (name, member), &mut self.fields)
+            })
+            .then_some(first..self.fields.len());
+        self.records.push(OutRecord {
+            payload: start..self.arena.len(),
+            key: self.inherited_key.clone(),
+            timestamp_ms: self.inherited_timestamp,
+            fields,
+        });
+        Ok(())
     }
 
     /// Emit a record as JSON, serialised straight into the output buffer.
@@ -96,7 +125,7 @@ impl Output {
     }
 
     fn push(&mut self, start: usize, key: Option<Range<usize>>, timestamp_ms: i64) {
-        self.records.push(OutRecord { payload: start..self.arena.len(), key, timestamp_ms });
+        self.records.push(OutRecord { payload: start..self.arena.len(), key, timestamp_ms, fields: None });
     }
 
     fn push_reject(&mut self, input_index: usize, payload: Option<Range<usize>>, reason: &str, panicked: bool) {
@@ -111,8 +140,10 @@ impl Output {
         self.arena.clear();
         self.records.clear();
         self.rejects.clear();
+        self.fields.clear();
         self.ffi_records.clear();
         self.ffi_rejects.clear();
+        self.ffi_fields.clear();
         self.inherited_key = None;
         self.inherited_timestamp = NO_TIMESTAMP;
     }
@@ -144,12 +175,17 @@ impl Output {
     pub(crate) fn finish(&mut self, poll: Poll) -> FfiOutput {
         let arena = &self.arena;
         let slice = |r: &Range<usize>| FfiSlice::new(&arena[r.clone()]);
+        // Laid out whole before the records point into it.
+        self.ffi_fields.extend(self.fields.iter().map(|f| f.in_bytes(arena)));
+        let ffi_fields = &self.ffi_fields;
         self.ffi_records.extend(self.records.iter().map(|r| FfiRecord {
             payload: slice(&r.payload),
             key: r.key.as_ref().map_or(FfiSlice::NONE, slice),
             timestamp_ms: r.timestamp_ms,
             headers: std::ptr::null(),
             header_count: 0,
+            fields: r.fields.as_ref().map_or(std::ptr::null(), |f| ffi_fields[f.clone()].as_ptr()),
+            field_count: r.fields.as_ref().map_or(0, ExactSizeIterator::len),
         }));
         self.ffi_rejects.extend(self.rejects.iter().map(|r| FfiReject {
             input_index: r.input_index,

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::abi::{FfiHeader, FfiRecord, NO_TIMESTAMP};
+use crate::abi::{FfiField, FfiHeader, FfiRecord, NO_TIMESTAMP};
 
 /// One record handed to a stage. Borrowed from the host for the duration of
 /// the call; copy out what you keep.
@@ -41,7 +41,20 @@ impl<'a> Record<'a> {
     /// The values of a few named fields of a JSON-object payload, without
     /// decoding the rest (see [`crate::fields::pick`]).
     pub fn pick<const N: usize>(&self, names: [&str; N]) -> Result<[Option<crate::fields::Scalar<'a>>; N], String> {
-        crate::fields::pick(self.payload(), names)
+        match self.fields() {
+            // SAFETY: the members are valid for 'a, as the record is.
+            Some(fields) => Ok(unsafe { crate::fields::pick_indexed(fields, names) }),
+            None => crate::fields::pick(self.payload(), names),
+        }
+    }
+
+    /// The payload's members, when whoever made the record found them.
+    pub(crate) fn fields(&self) -> Option<&'a [FfiField]> {
+        if self.raw.fields.is_null() {
+            return None;
+        }
+        // SAFETY: valid for 'a per `from_ffi`.
+        Some(unsafe { std::slice::from_raw_parts(self.raw.fields, self.raw.field_count) })
     }
 
     pub fn key(&self) -> Option<&'a [u8]> {

@@ -9,7 +9,8 @@
 //! assert_eq!(out.json(), vec![json!({"x": 1, "seen": 1})]);
 //! ```
 
-use crate::abi::{Decoded, FfiOutput, InputBuffer, RecordView};
+use crate::abi::{Decoded, FfiField, FfiOutput, InputBuffer, RecordView};
+use crate::fields::{Scalar, index_flat_json_object};
 use crate::glue::{ErasedStage, StageEntry, build_entry, chart, render_entry, source, transform};
 use crate::stage::{Chart, ImageFormat, Poll, Source, StageError, Transform};
 
@@ -47,6 +48,9 @@ pub struct TestReject {
 pub struct Outcome {
     pub records: Vec<TestRecord>,
     pub rejects: Vec<TestReject>,
+    /// For each record, the members the stage handed on with it (see
+    /// [`crate::Output::emit_with_field`]), if it did.
+    pub members: Vec<Option<Vec<(String, Scalar<'static>)>>>,
 }
 
 impl Outcome {
@@ -106,13 +110,23 @@ impl TestStage {
         }
     }
 
-    /// Run one batch through a transform or chart.
+    /// Run one batch through a transform or chart. As the runner's record
+    /// check does, the members of each flat JSON object are found first
+    /// and handed to the stage with it.
     pub fn process(&mut self, input: &[TestRecord]) -> Result<Outcome, String> {
         let mut buffer = InputBuffer::default();
-        let views = input.iter().map(|r| RecordView {
+        let members: Vec<Option<Vec<FfiField>>> = input
+            .iter()
+            .map(|r| {
+                let mut fields = Vec::new();
+                index_flat_json_object(&r.payload, &mut fields).then_some(fields)
+            })
+            .collect();
+        let views = input.iter().zip(&members).map(|(r, fields)| RecordView {
             payload: &r.payload,
             key: r.key.as_deref(),
             timestamp_ms: r.timestamp_ms,
+            fields: fields.as_deref(),
         });
         let output = self.stage.process(buffer.lay_out(views).as_ffi())?;
         // SAFETY: the output is valid until the next call on the stage.
@@ -173,6 +187,8 @@ fn outcome(decoded: &Decoded<'_>) -> Outcome {
                 timestamp_ms: r.timestamp_ms,
             })
             .collect(),
+        // SAFETY: the members point into the records, valid here.
+        members: decoded.records.iter().map(|r| r.fields.map(|f| unsafe { crate::fields::members(f) })).collect(),
         rejects: decoded
             .rejects
             .iter()

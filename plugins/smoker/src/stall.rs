@@ -1,4 +1,3 @@
-use buzz_sdk::fields::append_field;
 use buzz_sdk::log;
 use buzz_sdk::{JsonSchema, Output, Record, StageError, Transform};
 use serde::Deserialize;
@@ -53,7 +52,6 @@ fn default_output_field() -> String {
 pub struct StallDetection {
     settings: StallSettings,
     window: Window,
-    scratch: Vec<u8>,
 }
 
 impl Transform for StallDetection {
@@ -68,7 +66,7 @@ impl Transform for StallDetection {
         if !(settings.threshold >= 0.0 && settings.threshold.is_finite()) {
             return Err(StageError::setting("threshold", "must be a number of degrees, 0 or more"));
         }
-        Ok(StallDetection { window: Window::new(settings.window), settings, scratch: Vec::new() })
+        Ok(StallDetection { window: Window::new(settings.window), settings })
     }
 
     fn process(&mut self, record: &Record<'_>, out: &mut Output) -> Result<(), String> {
@@ -86,10 +84,7 @@ impl Transform for StallDetection {
         if stall {
             log::debug!("stall detected at {temperature} (window range {:.3})", self.window.range());
         }
-        self.scratch.clear();
-        append_field(record.payload(), &self.settings.output_field, &stall, &mut self.scratch)?;
-        out.emit(&self.scratch);
-        Ok(())
+        out.emit_with_field(record, &self.settings.output_field, &stall)
     }
 
     fn save_state(&self) -> Option<serde_json::Value> {
@@ -112,6 +107,7 @@ impl Transform for StallDetection {
 
 #[cfg(test)]
 mod tests {
+    use buzz_sdk::fields::Scalar;
     use buzz_sdk::testing::{TestRecord, TestStage};
     use serde_json::json;
 
@@ -160,6 +156,12 @@ mod tests {
         let mut s = stage(json!({}));
         let out = s.process(&readings(&[70.4])).unwrap();
         assert_eq!(out.json(), vec![json!({"timestamp": "2025-01-01 10:00:00", "temperature": 70.4, "stall": false})]);
+        // With the reading's members, the flag added: the chart reads none
+        // of the bytes again.
+        let members = out.members[0].clone().expect("the members are handed on");
+        let names: Vec<&str> = members.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["timestamp", "temperature", "stall"]);
+        assert_eq!((&members[1].1, &members[2].1), (&Scalar::Num(70.4), &Scalar::Bool(false)));
     }
 
     #[test]

@@ -93,7 +93,7 @@ fn run(args: &ReplayArgs) -> Result<String, String> {
     let mut writer = open_writer(&spec.transport).map_err(|e| format!("transport: {e}"))?;
     let records: Vec<RecordView<'_>> = letters
         .iter()
-        .map(|l| RecordView { payload: &l.payload, key: l.key.as_deref(), timestamp_ms: l.timestamp_ms })
+        .map(|l| RecordView { key: l.key.as_deref(), timestamp_ms: l.timestamp_ms, ..RecordView::bytes(&l.payload) })
         .collect();
     let mut progress = SendProgress::default();
     writer.send(&records, &mut progress).map_err(|e| format!("transport: {e}"))?;

@@ -5,6 +5,7 @@
 //! chart output.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
@@ -21,7 +22,9 @@ use super::tasks::{BranchTask, Task, Tasks, build};
 use super::view;
 use crate::chart_output::{ChartWriter, Drawing};
 use crate::config::StageSpec;
-use crate::plugin_host::{Batch, ChartRenderer, Header, InputBuffer, PluginBytes, Records, RejectView, StageInstance};
+use crate::plugin_host::{
+    Batch, ChartRenderer, FfiField, Header, InputBuffer, PluginBytes, RecordView, Records, RejectView, StageInstance,
+};
 use crate::state::TaskCheckpoint;
 use crate::throttle::Throttle;
 use crate::transport::{EndMark, RecordBatch, TransportReader, TransportStatus};
@@ -70,6 +73,11 @@ struct Buffers {
     passed: BTreeMap<i32, Vec<usize>>,
     /// The passed records of one partition, laid out for the first transform.
     input: InputBuffer,
+    /// The members the gate found in the batch's records, and where each
+    /// record's are (by batch index): handed to the stages with the
+    /// records, so they need not read the bytes again.
+    members: Vec<FfiField>,
+    members_of: Vec<Option<Range<usize>>>,
 }
 
 impl Consumer {
@@ -303,25 +311,30 @@ impl Consumer {
     }
 
     fn process(&mut self, buffers: &mut Buffers, shared: &Shared) {
-        let batch = &buffers.batch;
+        let Buffers { batch, passed: passed_by_partition, input: input_buffer, members, members_of } = buffers;
+        let batch = &*batch;
         Counters::add(&shared.counters.consumed, batch.len());
         Counters::add(&shared.counters.consumed_bytes, (0..batch.len()).map(|i| batch.payload(i).len()).sum());
         let reader = &*self.reader;
-        buffers.passed.clear();
+        passed_by_partition.clear();
+        members.clear();
+        members_of.clear();
         for i in 0..batch.len() {
-            let passed = buffers.passed.entry(batch.position(i).partition()).or_default();
+            let passed = passed_by_partition.entry(batch.position(i).partition()).or_default();
+            let first = members.len();
             let verdict = match batch.refusal(i) {
                 Some(reason) => Err(reason.to_string()),
-                None => self.gate.check(batch.payload(i)),
+                None => self.gate.check(batch.payload(i), members),
             };
+            members_of.push(matches!(verdict, Ok(true)).then(|| first..members.len()));
             match verdict {
-                Ok(()) => passed.push(i),
+                Ok(_) => passed.push(i),
                 Err(reason) => shared.dead_letter(
                     DeadLetter::new("transport", "check", &reason, batch.payload(i)).from_batch(batch, i, reader),
                 ),
             }
         }
-        for (&partition, passed) in &buffers.passed {
+        for (&partition, passed) in &*passed_by_partition {
             let task = match self.tasks.get(partition) {
                 Ok(task) => task,
                 Err(e) => {
@@ -335,9 +348,10 @@ impl Consumer {
             };
             // Even a batch that all went to the dead letters moves the position.
             task.dirty = true;
-            let mut fill = buffers.input.fill();
+            let mut fill = input_buffer.fill();
             for &i in passed {
-                fill.push(batch.view(i), batch.headers(i).map(|(name, value)| Header { name, value }));
+                let view = RecordView { fields: members_of[i].clone().map(|r| &members[r]), ..batch.view(i) };
+                fill.push(view, batch.headers(i).map(|(name, value)| Header { name, value }));
             }
             let input = Input { records: fill.finish(), passed, batch, reader };
             let mut refused = BTreeSet::new();

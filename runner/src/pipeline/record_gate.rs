@@ -2,6 +2,8 @@
 //! transform sees it: size, UTF-8 JSON, and a JSON Schema when the pipeline
 //! names one. A record that fails goes to the dead letters with the reason.
 
+use buzz_abi::FfiField;
+
 use crate::config::RecordCheck;
 
 pub struct RecordGate {
@@ -27,22 +29,26 @@ impl RecordGate {
         self.max_bytes
     }
 
-    /// Why the record may not pass, if it may not.
-    pub fn check(&self, payload: &[u8]) -> Result<(), String> {
+    /// Why the record may not pass, if it may not. A record that passes as
+    /// a flat JSON object has its members appended to `members` (then
+    /// `Ok(true)`): the stages get them with it and read it no more.
+    pub fn check(&self, payload: &[u8], members: &mut Vec<FfiField>) -> Result<bool, String> {
         if payload.len() as u64 > self.max_bytes {
             return Err(too_large(payload.len(), self.max_bytes));
         }
         if !self.json {
-            return Ok(());
+            return Ok(false);
         }
-        if self.schema.is_none() && buzz_sdk::fields::is_flat_json_object(payload) {
+        let first = members.len();
+        let indexed = buzz_sdk::fields::index_flat_json_object(payload, members);
+        if indexed && self.schema.is_none() {
             // The common record, found valid UTF-8 and JSON in one quick pass.
-            return Ok(());
+            return Ok(true);
         }
         let text = std::str::from_utf8(payload).map_err(|e| format!("record is not valid UTF-8: {e}"))?;
         let Some((name, validator)) = &self.schema else {
             return serde_json::from_str::<serde::de::IgnoredAny>(text)
-                .map(|_| ())
+                .map(|_| false)
                 .map_err(|e| format!("record is not valid JSON: {e}"));
         };
         let value: serde_json::Value =
@@ -56,10 +62,10 @@ impl RecordGate {
             })
             .collect();
         if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("record does not follow {name}: {}", problems.join("; ")))
+            return Ok(indexed);
         }
+        members.truncate(first);
+        Err(format!("record does not follow {name}: {}", problems.join("; ")))
     }
 }
 
@@ -80,20 +86,49 @@ mod tests {
         RecordGate::new(&RecordCheck { json, schema, max_bytes: 40 }).unwrap()
     }
 
+    fn check(gate: &RecordGate, payload: &[u8]) -> Result<bool, String> {
+        gate.check(payload, &mut Vec::new())
+    }
+
     #[test]
     fn size_utf8_json_and_schema_are_checked_with_reasons() {
         let plain = gate(true, None);
-        assert!(plain.check(br#"{"a": 1}"#).is_ok());
-        assert!(plain.check(&[b'{', 0xff, b'}']).unwrap_err().starts_with("record is not valid UTF-8"));
-        assert!(plain.check(b"{\"a\": ").unwrap_err().starts_with("record is not valid JSON"));
-        assert!(plain.check(&[b' '; 41]).unwrap_err().contains("more than max_record_bytes (40)"));
-        assert!(gate(false, None).check(b"anything").is_ok());
+        assert!(check(&plain, br#"{"a": 1}"#).is_ok());
+        assert!(check(&plain, &[b'{', 0xff, b'}']).unwrap_err().starts_with("record is not valid UTF-8"));
+        assert!(check(&plain, b"{\"a\": ").unwrap_err().starts_with("record is not valid JSON"));
+        assert!(check(&plain, &[b' '; 41]).unwrap_err().contains("more than max_record_bytes (40)"));
+        assert!(check(&gate(false, None), b"anything").is_ok());
 
         let typed =
             gate(true, Some(json!({"type": "object", "required": ["t"], "properties": {"t": {"type": "number"}}})));
-        assert!(typed.check(br#"{"t": 70.4}"#).is_ok());
-        let err = typed.check(br#"{"t": "hot"}"#).unwrap_err();
+        assert!(check(&typed, br#"{"t": 70.4}"#).is_ok());
+        let err = check(&typed, br#"{"t": "hot"}"#).unwrap_err();
         assert!(err.starts_with("record does not follow reading.schema.json: /t:"), "{err}");
-        assert!(typed.check(br#"{"x": 1}"#).unwrap_err().contains("\"t\" is a required property"));
+        assert!(check(&typed, br#"{"x": 1}"#).unwrap_err().contains("\"t\" is a required property"));
+    }
+
+    #[test]
+    fn a_flat_object_that_passes_hands_its_members_on() {
+        let typed = gate(true, Some(json!({"type": "object", "required": ["t"]})));
+        for gate in [gate(true, None), typed] {
+            let mut members = Vec::new();
+            let record = br#"{"t": 70.4, "u": "F"}"#;
+            assert_eq!(gate.check(record, &mut members), Ok(true));
+            // Where the keys and the string are in the record, and the number.
+            let at = |m: usize| members[m].key.ptr as usize - record.as_ptr() as usize;
+            assert_eq!((members.len(), at(0), at(1)), (2, 2, 13));
+            assert_eq!((members[0].kind, members[0].number), (buzz_abi::FIELD_NUMBER, 70.4));
+            assert_eq!(
+                (members[1].kind, members[1].text.ptr as usize - record.as_ptr() as usize),
+                (buzz_abi::FIELD_STRING, 18)
+            );
+            // Passed, but not flat: the stages read it themselves.
+            assert_eq!(gate.check(br#"{"t": 1, "n": {"a": 1}}"#, &mut members), Ok(false));
+            assert_eq!(members.len(), 2, "nothing added for a record that is not flat");
+        }
+        let mut members = Vec::new();
+        let refused = gate(true, Some(json!({"required": ["x"]}))).check(br#"{"t": 1}"#, &mut members);
+        assert!(refused.is_err() && members.is_empty(), "a refused record leaves no members");
+        assert_eq!(gate(false, None).check(br#"{"t": 1}"#, &mut members), Ok(false), "no JSON check, no members");
     }
 }

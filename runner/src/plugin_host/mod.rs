@@ -19,4 +19,6 @@ pub use library::{LoadError, PluginLibrary, StageInfo, load, plugin_name_from_pa
 pub use registry::{Loaded, load_current};
 pub use stage::{Batch, CallError, ChartRenderer, PluginBytes, StageInstance};
 
-pub use buzz_abi::{ABI_VERSION, Header, ImageFormat, InputBuffer, Poll, RecordView, Records, RejectView, StageKind};
+pub use buzz_abi::{
+    ABI_VERSION, FfiField, Header, ImageFormat, InputBuffer, Poll, RecordView, Records, RejectView, StageKind,
+};

@@ -123,7 +123,11 @@ impl RecordBatch {
 
     /// The record at `index` (without its headers, see [`RecordBatch::headers`]).
     pub fn view(&self, index: usize) -> RecordView<'_> {
-        RecordView { payload: self.payload(index), key: self.key(index), timestamp_ms: self.timestamp_ms(index) }
+        RecordView {
+            key: self.key(index),
+            timestamp_ms: self.timestamp_ms(index),
+            ..RecordView::bytes(self.payload(index))
+        }
     }
 
     pub fn headers(&self, index: usize) -> impl Iterator<Item = (&[u8], Option<&[u8]>)> {

@@ -41,6 +41,13 @@ pub(super) fn scan<'a>(payload: &'a [u8], mut visit: impl FnMut(&'a str, Scalar<
     (s.at == s.bytes.len()).then_some(())
 }
 
+/// The one scalar value that `bytes` holds, if it is plain.
+pub(super) fn value(bytes: &[u8]) -> Option<Scalar<'_>> {
+    let mut s = Scanner { bytes, at: 0 };
+    let value = s.value()?;
+    (s.at == s.bytes.len()).then_some(value)
+}
+
 const POWERS_OF_TEN: [f64; 16] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
 struct Scanner<'a> {

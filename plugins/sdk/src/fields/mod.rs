@@ -4,6 +4,10 @@
 //! objects take the scanner in `flat`, everything else serde_json.
 
 mod flat;
+mod index;
+
+pub use index::index_flat_json_object;
+pub(crate) use index::{Moved, appended, members, pick as pick_indexed};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -168,13 +172,29 @@ impl<'de> Visitor<'de> for ScalarVisitor {
 }
 
 /// `payload` (a JSON object) with `"name": value` appended, without
-/// re-encoding the rest. `payload` must already be known to be an object.
+/// re-encoding the rest, written at the end of `out`. `payload` must
+/// already be known to be an object. Returns where in `out` the new member
+/// (`"name":value`) is; `out` is left as it was on an error.
 pub fn append_field(
     payload: &[u8],
     name: &str,
     value: &impl serde::Serialize,
     out: &mut Vec<u8>,
-) -> Result<(), String> {
+) -> Result<std::ops::Range<usize>, String> {
+    let start = out.len();
+    let appended = append_member(payload, name, value, out);
+    if appended.is_err() {
+        out.truncate(start);
+    }
+    appended
+}
+
+fn append_member(
+    payload: &[u8],
+    name: &str,
+    value: &impl serde::Serialize,
+    out: &mut Vec<u8>,
+) -> Result<std::ops::Range<usize>, String> {
     let trimmed = payload.trim_ascii_end();
     let body = trimmed.strip_suffix(b"}").ok_or_else(|| "record is not a JSON object".to_string())?;
     out.extend_from_slice(body);
@@ -182,11 +202,13 @@ pub fn append_field(
     if !empty {
         out.push(b',');
     }
+    let member = out.len();
     serde_json::to_writer(&mut *out, name).map_err(|e| e.to_string())?;
     out.push(b':');
     serde_json::to_writer(&mut *out, value).map_err(|e| e.to_string())?;
+    let end = out.len();
     out.push(b'}');
-    Ok(())
+    Ok(member..end)
 }
 
 #[cfg(test)]
@@ -233,6 +255,7 @@ mod fuzz {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::abi::FfiField;
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
@@ -267,6 +290,70 @@ mod fuzz {
             let fast = pick(text.as_bytes(), names);
             prop_assert!(same(&fast, &pick_with_serde(text.as_bytes(), names)), "{text}");
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 500, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// A record's members, found once, answer a pick exactly as reading
+        /// its bytes does; and only flat objects have members.
+        #[test]
+        fn picking_from_the_members_is_picking_from_the_bytes(text in record()) {
+            let names = ["a", "temperature", "é"];
+            let mut members = Vec::new();
+            let bytes = text.as_bytes();
+            if index_flat_json_object(bytes, &mut members) {
+                // SAFETY: the members point into `text`, alive here.
+                let indexed = unsafe { pick_indexed(&members, names) };
+                prop_assert!(same(&Ok(indexed), &pick(bytes, names)), "{text}");
+            } else {
+                prop_assert!(members.is_empty());
+                prop_assert!(!is_flat_json_object(bytes) || pick(bytes, ["a"]).is_ok());
+            }
+        }
+
+        /// A field appended to a record with members hands on the members
+        /// the output's own bytes have, wherever in a buffer it is written.
+        #[test]
+        fn members_handed_on_are_those_of_the_output(text in record(), prefix in 0..9usize, name in prop::sample::select(vec!["stall", "é", "a\"b", "t\\", "\n"]), value in prop_oneof![
+            Just(serde_json::json!(true)), Just(serde_json::json!(-0.5)), Just(serde_json::json!("shallow")),
+            Just(serde_json::json!(null)), Just(serde_json::json!("é\"q")), Just(serde_json::json!([1]))
+        ]) {
+            let mut members = Vec::new();
+            if !index_flat_json_object(text.as_bytes(), &mut members) {
+                // About two in three generated records are flat.
+                return Ok(());
+            }
+            let mut out = vec![b' '; prefix];
+            let member = append_field(text.as_bytes(), name, &value, &mut out).unwrap();
+            let mut moved = Vec::new();
+            let handed = appended(text.as_bytes(), &members, (&out, prefix), (name, member), &mut moved);
+            let mut expected = Vec::new();
+            let flat = index_flat_json_object(&out[prefix..], &mut expected);
+            match handed {
+                // SAFETY: both point into `out`, alive here.
+                true => {
+                    let fields: Vec<FfiField> = moved.iter().map(|m| m.in_bytes(&out)).collect();
+                    prop_assert!(flat);
+                    prop_assert_eq!(unsafe { members_of(&fields) }, unsafe { members_of(&expected) });
+                }
+                // Only a value that is not plain (an escape, an array) is left unknown.
+                false => prop_assert!(!flat && moved.is_empty()),
+            }
+        }
+    }
+
+    /// The members with where they are, to compare two lists of them.
+    unsafe fn members_of(fields: &[FfiField]) -> Vec<(String, Scalar<'static>, usize, usize)> {
+        // SAFETY: guaranteed by the caller.
+        let owned = unsafe { members(fields) };
+        owned
+            .into_iter()
+            .zip(fields)
+            .map(|((k, v), f)| {
+                (k, v, f.key.ptr as usize, f.text.ptr as usize * usize::from(f.kind == crate::abi::FIELD_STRING))
+            })
+            .collect()
     }
 
     /// Equal answers, numbers compared bit for bit (0.0 is not -0.0), errors

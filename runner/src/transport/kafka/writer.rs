@@ -307,7 +307,7 @@ impl TransportWriter for KafkaWriter {
         // Records before `progress.taken` were handed to librdkafka by an
         // earlier try: sending them again would duplicate them.
         for (index, record) in records.iter().enumerate().skip(progress.taken) {
-            let RecordView { payload, key, timestamp_ms } = *record;
+            let RecordView { payload, key, timestamp_ms, .. } = *record;
             let sequence = self.partitioner.sequence();
             let (key, partition) = self.partitioner.route(payload, key);
             if let Some(left) = self.skip.get_mut(&partition).filter(|left| **left > 0) {
