@@ -3,8 +3,7 @@
 //! letter's side bearing, so PNG words read "Coun ts". This backend wrapper
 //! draws text itself with ab_glyph: each letter outlined at its exact
 //! (sub-pixel) position, with kerning, then anchored and rotated the way
-//! plotters does it. Wide lines are drawn a segment at a time (see
-//! `draw_path`). Everything else goes to the wrapped backend.
+//! plotters does it. Everything else goes to the wrapped backend.
 
 use ab_glyph::{Font, FontRef, ScaleFont, point};
 use plotters::prelude::DrawingBackend;
@@ -12,9 +11,6 @@ use plotters_backend::text_anchor::{HPos, VPos};
 use plotters_backend::{BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind};
 
 use crate::font;
-
-/// Points per piece of a wide line (see `draw_path`).
-const PIECE: usize = 16;
 
 pub struct CrispText<B> {
     inner: B,
@@ -93,27 +89,12 @@ impl<B: DrawingBackend> DrawingBackend for CrispText<B> {
         self.inner.draw_rect(upper_left, bottom_right, style, fill)
     }
 
-    /// A wide opaque line, a few segments at a time. plotters fills a wide
-    /// path as one polygon of the whole outline, and its scanline fill
-    /// sorts every edge against every row: a line of a few thousand points
-    /// cost ~85 ms a PNG, most of a smoker frame. Short pieces keep its
-    /// smooth joins and look the same where they meet when opaque (a
-    /// translucent line would darken there, so it is drawn whole).
     fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
         &mut self,
         path: I,
         style: &S,
     ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        if style.stroke_width() <= 1 || style.color().alpha < 1.0 {
-            return self.inner.draw_path(path, style);
-        }
-        let points: Vec<BackendCoord> = path.into_iter().collect();
-        // Each piece starts where the last ended, so the line is unbroken.
-        for start in (0..points.len().saturating_sub(1)).step_by(PIECE - 1) {
-            let end = (start + PIECE).min(points.len());
-            self.inner.draw_path(points[start..end].iter().copied(), style)?;
-        }
-        Ok(())
+        self.inner.draw_path(path, style)
     }
 
     fn draw_circle<S: BackendStyle>(
