@@ -210,28 +210,28 @@ pub const FIELD_NULL: u32 = 4;
 /// One member of a record whose payload is a flat JSON object, as the
 /// first reader found it, so that later stages pick fields without reading
 /// the bytes again (the runner's record check reads every record; a stage
-/// that appends a field to its input passes the input's members on). Only
-/// objects of plain members are described: keys and strings without
-/// escapes, numbers, booleans and nulls, in the payload's order (a key may
-/// repeat; the last one counts, as for any JSON reader here).
+/// that appends a field to its input hands the input's members on, as they
+/// are, since the input's bytes start the output). Only objects of plain
+/// members are described: keys and strings without escapes, numbers,
+/// booleans and nulls, in the payload's order (a key may repeat; the last
+/// one counts, as for any JSON reader here). Places are byte offsets into
+/// the record's payload.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FfiField {
-    /// The key's text, inside the payload (valid UTF-8, no escapes).
-    pub key: FfiSlice,
-    /// For [`FIELD_STRING`], the string's text inside the payload (valid
-    /// UTF-8, no escapes); empty otherwise.
-    pub text: FfiSlice,
+    /// Where the key's text is (valid UTF-8, no escapes).
+    pub key_at: u32,
+    pub key_len: u32,
+    /// For [`FIELD_STRING`], where the string's text is (valid UTF-8, no
+    /// escapes); 0 and 0 otherwise.
+    pub text_at: u32,
+    pub text_len: u32,
     /// For [`FIELD_NUMBER`], the number's value as serde_json reads it.
     pub number: f64,
     /// [`FIELD_STRING`], [`FIELD_NUMBER`], [`FIELD_TRUE`], [`FIELD_FALSE`]
     /// or [`FIELD_NULL`].
     pub kind: u32,
 }
-
-// SAFETY: plain data; it points into the payload of its record.
-unsafe impl Send for FfiField {}
-unsafe impl Sync for FfiField {}
 
 // SAFETY: plain data; see the module rules for lifetimes.
 unsafe impl Send for FfiRecord {}

@@ -19,8 +19,7 @@ pub struct RecordView<'a> {
     pub key: Option<&'a [u8]>,
     /// Milliseconds since the Unix epoch, if the record carries a timestamp.
     pub timestamp_ms: Option<i64>,
-    /// The payload's members, when known ([`FfiField`]): they point into
-    /// `payload`.
+    /// The payload's members, when known ([`FfiField`]).
     pub fields: Option<&'a [FfiField]>,
 }
 
@@ -262,12 +261,8 @@ mod tests {
     fn an_input_laid_out_reads_back_as_it_went_in_headers_included() {
         let mut buffer = InputBuffer::default();
         let payload = b"{\"a\":1}";
-        let members = [FfiField {
-            key: FfiSlice::new(&payload[2..3]),
-            text: FfiSlice::NONE,
-            number: 1.0,
-            kind: crate::FIELD_NUMBER,
-        }];
+        let members =
+            [FfiField { key_at: 2, key_len: 1, text_at: 0, text_len: 0, number: 1.0, kind: crate::FIELD_NUMBER }];
         let keyed =
             RecordView { payload, key: Some(b"k"), timestamp_ms: Some(1_700_000_000_000), fields: Some(&members) };
         let headers = [Header { name: b"trace", value: Some(b"42") }, Header { name: b"empty", value: None }];

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::Record;
 use crate::abi::{FfiField, FfiOutput, FfiRecord, FfiReject, FfiSlice, NO_INPUT, NO_TIMESTAMP};
-use crate::fields::{Moved, append_field, appended};
+use crate::fields::{append_field, appended};
 use crate::stage::Poll;
 
 struct OutRecord {
@@ -33,10 +33,9 @@ pub struct Output {
     arena: Vec<u8>,
     records: Vec<OutRecord>,
     rejects: Vec<OutReject>,
-    fields: Vec<Moved>,
+    fields: Vec<FfiField>,
     ffi_records: Vec<FfiRecord>,
     ffi_rejects: Vec<FfiReject>,
-    ffi_fields: Vec<FfiField>,
     /// Key and timestamp of the input being processed: emitted records
     /// inherit them unless told otherwise.
     inherited_key: Option<Range<usize>>,
@@ -63,11 +62,11 @@ impl Output {
         let start = self.arena.len();
         let member = append_field(record.payload(), name, value, &mut self.arena)?;
         let first = self.fields.len();
+        let member = member.start - start..member.end - start;
+        let out = &self.arena[start..];
         let fields = record
             .fields()
-            .is_some_and(|input| {
-                appended(record.payload(), input, (&self.arena, start), (name, member), &mut self.fields)
-            })
+            .is_some_and(|input| appended(input, out, (name, member), &mut self.fields))
             .then_some(first..self.fields.len());
         self.records.push(OutRecord {
             payload: start..self.arena.len(),
@@ -143,7 +142,6 @@ impl Output {
         self.fields.clear();
         self.ffi_records.clear();
         self.ffi_rejects.clear();
-        self.ffi_fields.clear();
         self.inherited_key = None;
         self.inherited_timestamp = NO_TIMESTAMP;
     }
@@ -175,16 +173,14 @@ impl Output {
     pub(crate) fn finish(&mut self, poll: Poll) -> FfiOutput {
         let arena = &self.arena;
         let slice = |r: &Range<usize>| FfiSlice::new(&arena[r.clone()]);
-        // Laid out whole before the records point into it.
-        self.ffi_fields.extend(self.fields.iter().map(|f| f.in_bytes(arena)));
-        let ffi_fields = &self.ffi_fields;
+        let fields = &self.fields;
         self.ffi_records.extend(self.records.iter().map(|r| FfiRecord {
             payload: slice(&r.payload),
             key: r.key.as_ref().map_or(FfiSlice::NONE, slice),
             timestamp_ms: r.timestamp_ms,
             headers: std::ptr::null(),
             header_count: 0,
-            fields: r.fields.as_ref().map_or(std::ptr::null(), |f| ffi_fields[f.clone()].as_ptr()),
+            fields: r.fields.as_ref().map_or(std::ptr::null(), |f| fields[f.clone()].as_ptr()),
             field_count: r.fields.as_ref().map_or(0, ExactSizeIterator::len),
         }));
         self.ffi_rejects.extend(self.rejects.iter().map(|r| FfiReject {

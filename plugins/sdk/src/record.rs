@@ -42,8 +42,7 @@ impl<'a> Record<'a> {
     /// decoding the rest (see [`crate::fields::pick`]).
     pub fn pick<const N: usize>(&self, names: [&str; N]) -> Result<[Option<crate::fields::Scalar<'a>>; N], String> {
         match self.fields() {
-            // SAFETY: the members are valid for 'a, as the record is.
-            Some(fields) => Ok(unsafe { crate::fields::pick_indexed(fields, names) }),
+            Some(fields) => Ok(crate::fields::pick_indexed(self.payload(), fields, names)),
             None => crate::fields::pick(self.payload(), names),
         }
     }

@@ -187,8 +187,7 @@ fn outcome(decoded: &Decoded<'_>) -> Outcome {
                 timestamp_ms: r.timestamp_ms,
             })
             .collect(),
-        // SAFETY: the members point into the records, valid here.
-        members: decoded.records.iter().map(|r| r.fields.map(|f| unsafe { crate::fields::members(f) })).collect(),
+        members: decoded.records.iter().map(|r| r.fields.map(|f| crate::fields::members(r.payload, f))).collect(),
         rejects: decoded
             .rejects
             .iter()
