@@ -50,7 +50,7 @@ fn edit(path: &Path, change: impl FnOnce(&mut TomlFile) -> &mut TomlFile, save: 
 fn save_and_wait(run: &Watched, path: &Path, text: &str, outcome: &str) {
     let before = run.count(outcome);
     save_by_rename(path, text);
-    wait_for(&format!("{outcome} after saving:\n{text}"), Duration::from_secs(30), || run.count(outcome) > before);
+    run.wait_for_more(outcome, before, Duration::from_secs(30), &format!("{outcome} after saving:\n{text}"));
 }
 
 /// Edits the pipeline file, then waits until buzz reports the reload.

@@ -41,6 +41,16 @@ impl Watched {
         self.lines.lock().unwrap().iter().filter(|l| l.contains(needle)).count()
     }
 
+    /// Waits until more than `seen` log lines contain `needle`; a timeout
+    /// fails with what buzz said.
+    pub fn wait_for_more(&self, needle: &str, seen: usize, limit: Duration, what: &str) {
+        let started = Instant::now();
+        while self.count(needle) <= seen {
+            assert!(started.elapsed() < limit, "timed out waiting for {what}\n--- buzz said:\n{}", self.text());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The partitions held after the latest assignment, revocation or loss
     /// ("partitions assigned: [...]; holding [...]").
     pub fn assignment(&self) -> BTreeSet<i32> {
