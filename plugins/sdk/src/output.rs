@@ -51,7 +51,7 @@ impl Output {
     pub fn emit(&mut self, payload: &[u8]) {
         let start = self.arena.len();
         self.arena.extend_from_slice(payload);
-        self.push(start, self.inherited_key.clone(), self.inherited_timestamp);
+        self.push(start, self.inherited_key.clone(), self.inherited_timestamp, None);
     }
 
     /// Emit `record` (a JSON object) with `"name": value` appended, without
@@ -68,12 +68,7 @@ impl Output {
             .fields()
             .is_some_and(|input| appended(input, out, (name, member), &mut self.fields))
             .then_some(first..self.fields.len());
-        self.records.push(OutRecord {
-            payload: start..self.arena.len(),
-            key: self.inherited_key.clone(),
-            timestamp_ms: self.inherited_timestamp,
-            fields,
-        });
+        self.push(start, self.inherited_key.clone(), self.inherited_timestamp, fields);
         Ok(())
     }
 
@@ -84,7 +79,7 @@ impl Output {
             self.arena.truncate(start);
             return Err(format!("cannot encode output as JSON: {e}"));
         }
-        self.push(start, self.inherited_key.clone(), self.inherited_timestamp);
+        self.push(start, self.inherited_key.clone(), self.inherited_timestamp, None);
         Ok(())
     }
 
@@ -97,7 +92,7 @@ impl Output {
         });
         let start = self.arena.len();
         self.arena.extend_from_slice(payload);
-        self.push(start, key, timestamp_ms.unwrap_or(NO_TIMESTAMP));
+        self.push(start, key, timestamp_ms.unwrap_or(NO_TIMESTAMP), None);
     }
 
     /// Send raw bytes that could not become a record to the dead-letter
@@ -123,8 +118,9 @@ impl Output {
         self.records.iter().map(|r| &self.arena[r.payload.clone()])
     }
 
-    fn push(&mut self, start: usize, key: Option<Range<usize>>, timestamp_ms: i64) {
-        self.records.push(OutRecord { payload: start..self.arena.len(), key, timestamp_ms, fields: None });
+    /// The record whose bytes run from `start` to the arena's end.
+    fn push(&mut self, start: usize, key: Option<Range<usize>>, timestamp_ms: i64, fields: Option<Range<usize>>) {
+        self.records.push(OutRecord { payload: start..self.arena.len(), key, timestamp_ms, fields });
     }
 
     fn push_reject(&mut self, input_index: usize, payload: Option<Range<usize>>, reason: &str, panicked: bool) {

@@ -2,9 +2,8 @@
 //! transform sees it: size, UTF-8 JSON, and a JSON Schema when the pipeline
 //! names one. A record that fails goes to the dead letters with the reason.
 
-use buzz_abi::FfiField;
-
 use crate::config::RecordCheck;
+use crate::plugin_host::FfiField;
 
 pub struct RecordGate {
     json: bool,

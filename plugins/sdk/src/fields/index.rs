@@ -40,9 +40,10 @@ pub(crate) fn appended(
 ) -> bool {
     // The member is `"name":value` as serde_json wrote it: the name as it
     // is unless it has a character JSON escapes, the value to be read.
-    let plain_name = name.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') && u32::try_from(out.len()).is_ok();
+    let plain_name = name.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+    let offsets_fit = u32::try_from(out.len()).is_ok();
     let key = member.start + 1..member.start + 1 + name.len();
-    let new = plain_name
+    let new = (plain_name && offsets_fit)
         .then(|| flat::value(&out[key.end + 2..member.end]))
         .flatten()
         .and_then(|value| field(out, (key.start, key.len()), &value));
