@@ -46,6 +46,16 @@ fn line_stage() -> TestStage {
     stage
 }
 
+/// The smoker bench's line: a saw-tooth replayed until it has more teeth
+/// than the plot has pixel columns (2,000 teeth of 24 readings).
+fn sawtooth_stage() -> TestStage {
+    let mut stage = TestStage::chart::<LineChart>(json!({"x": "$index", "title": "Saw-tooth"})).unwrap();
+    let records: Vec<TestRecord> =
+        (0..48_000).map(|i| TestRecord::json(json!({"value": 70.0 + (i % 24) as f64 * 3.0}))).collect();
+    assert!(stage.process(&records).unwrap().rejects.is_empty());
+    stage
+}
+
 fn bar_stage() -> TestStage {
     let settings = json!({"category": "author", "value": "count", "value_labels": true,
                           "colormap": "viridis", "x_label": "Author", "y_label": "Commits"});
@@ -59,7 +69,8 @@ fn bar_stage() -> TestStage {
 fn render(c: &mut Criterion) {
     let line = line_stage();
     let bar = bar_stage();
-    for (name, stage) in [("line 100k points", &line), ("bar 50 bars", &bar)] {
+    let sawtooth = sawtooth_stage();
+    for (name, stage) in [("line 100k points", &line), ("line saw-tooth", &sawtooth), ("bar 50 bars", &bar)] {
         for (format_name, format) in [("svg", ImageFormat::Svg), ("png", ImageFormat::Png)] {
             c.bench_function(&format!("{name}: frame + {format_name}"), |b| {
                 b.iter(|| black_box(stage.render(format).unwrap()))

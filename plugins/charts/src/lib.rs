@@ -4,6 +4,7 @@
 
 pub mod bar;
 mod bar_draw;
+mod dense_line;
 pub mod downsample;
 pub mod line;
 mod line_draw;

@@ -12,6 +12,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use crate::axes::{self, Axes, Chart2d, MARGIN, TICK_GAP, TICK_SIZE};
 use crate::canvas::{self, Draw, err};
 use crate::color;
+use crate::dense_line;
 use crate::line::{LineFrame, MarkerPoint};
 use crate::timeaxis::{XAxis, XKind};
 
@@ -35,14 +36,17 @@ const SERIES_COLORS: [RGBColor; 10] = [
 ];
 
 pub fn render(frame: &LineFrame, format: ImageFormat) -> Result<Vec<u8>, String> {
-    canvas::render(&LineDrawing(frame), (frame.style.width, frame.style.height), format)
+    canvas::render(&LineDrawing { frame, format }, (frame.style.width, frame.style.height), format)
 }
 
-struct LineDrawing<'a>(&'a LineFrame);
+struct LineDrawing<'a> {
+    frame: &'a LineFrame,
+    format: ImageFormat,
+}
 
 impl Draw for LineDrawing<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<String, String> {
-        let frame = self.0;
+        let frame = self.frame;
         let style = &frame.style;
         let line_color = color::from_frame("line_color", &style.line_color)?;
         let marker_color = color::from_frame("marker_color", &style.marker_color)?;
@@ -85,11 +89,18 @@ impl Draw for LineDrawing<'_> {
         let has_spans = !spans.is_empty();
         chart.draw_series(spans).map_err(err)?;
 
+        let plot_columns = chart.plotting_area().get_pixel_range().0.len();
         for (index, (name, points)) in lines.iter().enumerate() {
             let color = if style.split { SERIES_COLORS[index % SERIES_COLORS.len()] } else { line_color };
             let line_style = color.stroke_width(LINE_WIDTH);
-            chart
-                .draw_series(std::iter::once(PathElement::new(points.clone(), line_style)))
+            // SVG keeps the path: the browser draws it, whatever its length.
+            let drawn = if self.format == ImageFormat::Png && points.len() > plot_columns {
+                draw_dense(root, &chart, points, color)?;
+                chart.draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+            } else {
+                chart.draw_series(std::iter::once(PathElement::new(points.clone(), line_style)))
+            };
+            drawn
                 .map_err(err)?
                 .label(axes::clean(name))
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], line_style));
@@ -136,6 +147,23 @@ impl Draw for LineDrawing<'_> {
         });
         Ok(tips.collect())
     }
+}
+
+/// A line with more points than pixel columns, as one span per column
+/// (see `dense_line`), inside the plot.
+fn draw_dense<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    chart: &Chart2d<'_, DB, XAxis>,
+    points: &[(f64, f64)],
+    color: RGBColor,
+) -> Result<(), String> {
+    let (columns, rows) = chart.plotting_area().get_pixel_range();
+    let pixels: Vec<(i32, i32)> = points.iter().map(|p| chart.backend_coord(p)).collect();
+    let spans = dense_line::column_spans(&pixels, columns.clone());
+    for corners in dense_line::span_corners(&spans, columns, rows, LINE_WIDTH) {
+        root.draw(&Rectangle::new(corners, color.filled())).map_err(err)?;
+    }
+    Ok(())
 }
 
 /// How strongly a marked span is shaded: the line shows through.

@@ -74,3 +74,42 @@ fn empty_charts_render_in_both_formats() {
         assert!(dark_pixels(&rgb, w, 0..45) > 50, "the title is drawn");
     }
 }
+
+/// Pixels of the default line colour (#1f77b4) in each row of an RGB image.
+fn line_pixels_per_row(rgb: &[u8], width: u32) -> Vec<usize> {
+    rgb.chunks(3 * width as usize)
+        .map(|row| row.chunks(3).filter(|p| p[0] == 0x1f && p[1] == 0x77 && p[2] == 0xb4).count())
+        .collect()
+}
+
+#[test]
+fn a_dense_swinging_line_fills_its_band_and_stays_inside_the_plot() {
+    // A saw-tooth of 24 readings replayed 2,000 times, the smoker bench's
+    // shape (more teeth than pixel columns): plotters' wide-line polygon
+    // shot miter spikes from each turn through the title and below the axis.
+    let mut chart = line_chart(json!({"x": "$index", "title": "Saw-tooth", "width": 800, "height": 500})).unwrap();
+    feed(&mut chart, (0..48_000).map(|i| json!({"value": 70.0 + (i % 24) as f64 * 3.0})));
+    let (width, height, rgb) = png_of(&chart, "line-sawtooth.png");
+    let rows = line_pixels_per_row(&rgb, width);
+    assert_eq!(rows[..45].iter().sum::<usize>(), 0, "line pixels in the title band");
+    assert_eq!(rows[height as usize - 30..].iter().sum::<usize>(), 0, "line pixels under the x axis");
+    // Every column holds whole teeth: mid-height the band is solid.
+    let middle = rows[height as usize / 2];
+    assert!(middle > 600, "{middle} line pixels across the middle row");
+}
+
+#[test]
+fn a_dense_smooth_line_stays_a_thin_line() {
+    // More points than pixel columns, drawn column by column: a slow wave
+    // must still be a line two or three pixels thick, not a band.
+    let mut chart = line_chart(json!({"x": "$index", "width": 800, "height": 500})).unwrap();
+    feed(&mut chart, (0..20_000).map(|i| json!({"value": (i as f64 / 4000.0).sin()})));
+    let (width, _, rgb) = png_of(&chart, "line-dense-smooth.png");
+    let columns: Vec<usize> = (0..width as usize)
+        .map(|x| rgb.chunks(3 * width as usize).filter(|row| row[3 * x..3 * x + 3] == [0x1f, 0x77, 0xb4]).count())
+        .collect();
+    let drawn: Vec<usize> = columns.into_iter().filter(|&n| n > 0).collect();
+    assert!(drawn.len() > 600, "the line crosses the plot: {} columns", drawn.len());
+    let thickest = drawn.iter().max().unwrap();
+    assert!(*thickest <= 12, "a column {thickest} pixels thick");
+}

@@ -1,0 +1,98 @@
+//! A line with more points than the plot has pixel columns, drawn as one
+//! vertical span per column: from the lowest to the highest pixel the line
+//! passes through in that column.
+//!
+//! plotters fills a wide line as one polygon. A dense line, above all one
+//! that swings (a replayed saw-tooth), makes that polygon thousands of
+//! edges crossing every scanline (~85 ms a PNG) and its miter joins shoot
+//! spikes through the title and the axes. The spans cost a pass over the
+//! points and a rectangle per column, and cover the pixels a line of that
+//! width would, so the image is the same line without the spikes.
+
+use std::ops::Range;
+
+/// The pixel rows the line passes through in each column of `columns`,
+/// for a line through `pixels` (backend coordinates, in x order); `None`
+/// for a column it does not reach.
+pub fn column_spans(pixels: &[(i32, i32)], columns: Range<i32>) -> Vec<Option<(i32, i32)>> {
+    let mut spans: Vec<Option<(i32, i32)>> = vec![None; columns.len()];
+    let mut add = |column: i32, y: f64| {
+        let Some(span) = usize::try_from(column - columns.start).ok().and_then(|i| spans.get_mut(i)) else {
+            return;
+        };
+        let y = y.round() as i32;
+        *span = Some(span.map_or((y, y), |(lo, hi)| (lo.min(y), hi.max(y))));
+    };
+    let single = pixels.first().filter(|_| pixels.len() == 1).map(|&p| (p, p));
+    for ((x0, y0), (x1, y1)) in pixels.windows(2).map(|w| (w[0], w[1])).chain(single) {
+        let (x0, y0, x1, y1) = if x0 <= x1 { (x0, y0, x1, y1) } else { (x1, y1, x0, y0) };
+        if x0 == x1 {
+            add(x0, y0 as f64);
+            add(x0, y1 as f64);
+            continue;
+        }
+        // Each column takes the segment's rows over the half pixel either
+        // side of its centre, so neighbouring columns meet.
+        let y_at = |x: f64| y0 as f64 + (y1 - y0) as f64 * (x - x0 as f64) / (x1 - x0) as f64;
+        for column in x0.max(columns.start)..=x1.min(columns.end - 1) {
+            let (left, right) = ((column as f64 - 0.5).max(x0 as f64), (column as f64 + 0.5).min(x1 as f64));
+            add(column, y_at(left));
+            add(column, y_at(right));
+        }
+    }
+    spans
+}
+
+/// The corners of a rectangle of `width` pixels covering each column's
+/// span, kept inside `rows` (the plot's pixel rows).
+pub fn span_corners(
+    spans: &[Option<(i32, i32)>],
+    columns: Range<i32>,
+    rows: Range<i32>,
+    width: u32,
+) -> Vec<[(i32, i32); 2]> {
+    let (before, after) = ((width as i32 - 1) / 2, width as i32 / 2);
+    let clamp = |y: i32| y.clamp(rows.start, rows.end - 1);
+    columns
+        .zip(spans)
+        .filter_map(|(x, span)| span.map(|(lo, hi)| [(x - before, clamp(lo - before)), (x + after, clamp(hi + after))]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_column_spans_every_row_the_line_passes_through_there() {
+        // Up from row 10 to row 0 and back down, all within column 5.
+        let spans = column_spans(&[(5, 10), (5, 0), (5, 8)], 4..7);
+        assert_eq!(spans, [None, Some((0, 10)), None]);
+    }
+
+    #[test]
+    fn neighbouring_columns_meet_on_a_steep_segment() {
+        // From (0, 0) to (2, 20): each column covers its half-pixel share.
+        let spans = column_spans(&[(0, 0), (2, 20)], 0..3);
+        assert_eq!(spans, [Some((0, 5)), Some((5, 15)), Some((15, 20))]);
+    }
+
+    #[test]
+    fn columns_outside_the_plot_are_left_out() {
+        let spans = column_spans(&[(-5, 3), (5, 3)], 0..3);
+        assert_eq!(spans, [Some((3, 3)); 3]);
+    }
+
+    #[test]
+    fn a_lone_point_is_one_column() {
+        assert_eq!(column_spans(&[(1, 7)], 0..3), [None, Some((7, 7)), None]);
+    }
+
+    #[test]
+    fn rectangles_are_as_wide_as_the_line_and_kept_in_the_plot() {
+        let corners = span_corners(&[Some((-4, 2)), None, Some((3, 3))], 10..13, 0..100, 2);
+        assert_eq!(corners, [[(10, 0), (11, 3)], [(12, 3), (13, 4)]]);
+        let corners = span_corners(&[Some((50, 120))], 0..1, 0..100, 3);
+        assert_eq!(corners, [[(-1, 49), (1, 99)]]);
+    }
+}
