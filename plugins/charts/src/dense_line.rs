@@ -11,6 +11,35 @@
 
 use std::ops::Range;
 
+/// The points of a line that show at the plot's resolution: of each run of
+/// points in one pixel column (`column` of a point), the first, lowest,
+/// highest and last, in their order (M4). The line through them covers the
+/// pixels the whole line does, so a dense line draws (and its SVG and
+/// tooltips weigh) a few points per column however many it holds.
+pub fn per_column(points: &[(f64, f64)], column: impl Fn(&(f64, f64)) -> i32) -> Vec<(f64, f64)> {
+    let mut kept = Vec::new();
+    let mut run_start = 0;
+    while run_start < points.len() {
+        let here = column(&points[run_start]);
+        let run_end =
+            points[run_start..].iter().position(|p| column(p) != here).map_or(points.len(), |n| run_start + n);
+        let run = run_start..run_end;
+        let lowest = run.clone().min_by(|&a, &b| points[a].1.total_cmp(&points[b].1)).unwrap_or(run.start);
+        let highest = run.clone().max_by(|&a, &b| points[a].1.total_cmp(&points[b].1)).unwrap_or(run.start);
+        let mut picked = [run.start, lowest, highest, run.end - 1];
+        picked.sort_unstable();
+        let mut previous = None;
+        for index in picked {
+            if previous != Some(index) {
+                kept.push(points[index]);
+                previous = Some(index);
+            }
+        }
+        run_start = run_end;
+    }
+    kept
+}
+
 /// The pixel rows the line passes through in each column of `columns`,
 /// for a line through `pixels` (backend coordinates, in x order); `None`
 /// for a column it does not reach.
@@ -62,6 +91,32 @@ pub fn span_corners(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_run_in_a_column_keeps_its_first_lowest_highest_and_last_point() {
+        let points = [(0.0, 5.0), (0.2, 9.0), (0.4, 1.0), (0.6, 4.0), (0.8, 3.0), (1.0, 7.0), (2.0, 6.0), (2.5, 6.0)];
+        let kept = per_column(&points, |p| p.0 as i32);
+        // Column 0: first 5, highest 9, lowest 1, last 3; column 1 and 2 are
+        // a point and a run of two.
+        assert_eq!(kept, [(0.0, 5.0), (0.2, 9.0), (0.4, 1.0), (0.8, 3.0), (1.0, 7.0), (2.0, 6.0), (2.5, 6.0)]);
+    }
+
+    #[test]
+    fn a_thinned_line_covers_the_pixels_of_the_whole_line() {
+        // A jagged walk of 5,000 points over 50 pixel columns.
+        let mut y = 200.0;
+        let points: Vec<(f64, f64)> = (0..5000)
+            .map(|i| {
+                y += ((i * 7919 % 13) as f64 - 6.0) * 1.7;
+                (i as f64 / 100.0, y)
+            })
+            .collect();
+        let pixel = |p: &(f64, f64)| (p.0 as i32, p.1.round() as i32);
+        let kept = per_column(&points, |p| pixel(p).0);
+        assert!(kept.len() <= 4 * 50, "{} points kept", kept.len());
+        let spans = |points: &[(f64, f64)]| column_spans(&points.iter().map(pixel).collect::<Vec<_>>(), 0..50);
+        assert_eq!(spans(&kept), spans(&points));
+    }
 
     #[test]
     fn a_column_spans_every_row_the_line_passes_through_there() {

@@ -89,12 +89,26 @@ impl Draw for LineDrawing<'_> {
         let has_spans = !spans.is_empty();
         chart.draw_series(spans).map_err(err)?;
 
+        // A line denser than the pixel columns is drawn (and tipped) through
+        // the few points per column that show.
         let plot_columns = chart.plotting_area().get_pixel_range().0.len();
-        for (index, (name, points)) in lines.iter().enumerate() {
+        let shown: Vec<Shown<'_>> = lines
+            .iter()
+            .map(|(name, points)| {
+                let dense = points.len() > plot_columns;
+                let points = if dense {
+                    dense_line::per_column(points, |p| chart.backend_coord(p).0)
+                } else {
+                    points.clone()
+                };
+                Shown { name, points, dense }
+            })
+            .collect();
+        for (index, Shown { name, points, dense }) in shown.iter().enumerate() {
             let color = if style.split { SERIES_COLORS[index % SERIES_COLORS.len()] } else { line_color };
             let line_style = color.stroke_width(LINE_WIDTH);
-            // SVG keeps the path: the browser draws it, whatever its length.
-            let drawn = if self.format == ImageFormat::Png && points.len() > plot_columns {
+            // SVG keeps a path: the browser strokes it, with its own joins.
+            let drawn = if self.format == ImageFormat::Png && *dense {
                 draw_dense(root, &chart, points, color)?;
                 chart.draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
             } else {
@@ -141,12 +155,20 @@ impl Draw for LineDrawing<'_> {
             .draw()
             .map_err(err)?;
         // One group of point positions per series, for the page's tooltips.
-        let tips = lines.iter().map(|(name, points)| {
+        let tips = shown.iter().map(|Shown { name, points, .. }| {
             let pixels = points.iter().map(|p| (chart.backend_coord(p), *p));
             plotkit::tooltip::points_group(name, frame.x_axis.name(), pixels)
         });
         Ok(tips.collect())
     }
+}
+
+/// A line as drawn: all its points, or the few per pixel column that show
+/// when it is `dense` (more points than columns).
+struct Shown<'a> {
+    name: &'a str,
+    points: Vec<(f64, f64)>,
+    dense: bool,
 }
 
 /// A line with more points than pixel columns, as one span per column

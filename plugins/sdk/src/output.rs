@@ -119,6 +119,7 @@ impl Output {
     }
 
     /// The record whose bytes run from `start` to the arena's end.
+    #[inline]
     fn push(&mut self, start: usize, key: Option<Range<usize>>, timestamp_ms: i64, fields: Option<Range<usize>>) {
         self.records.push(OutRecord { payload: start..self.arena.len(), key, timestamp_ms, fields });
     }

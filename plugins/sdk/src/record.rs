@@ -39,7 +39,9 @@ impl<'a> Record<'a> {
     }
 
     /// The values of a few named fields of a JSON-object payload, without
-    /// decoding the rest (see [`crate::fields::pick`]).
+    /// decoding the rest (see [`crate::fields::pick`]). Inlined into the
+    /// stage, so its answer stays in registers.
+    #[inline]
     pub fn pick<const N: usize>(&self, names: [&str; N]) -> Result<[Option<crate::fields::Scalar<'a>>; N], String> {
         match self.fields() {
             Some(fields) => Ok(crate::fields::pick_indexed(self.payload(), fields, names)),

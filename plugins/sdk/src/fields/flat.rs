@@ -128,25 +128,31 @@ impl<'a> Scanner<'a> {
     }
 
     /// A number by JSON's grammar. Short plain numbers (the usual reading)
-    /// are computed here; anything longer is read by serde_json itself, so
-    /// both paths agree to the last bit.
+    /// are computed here, their digits summed as they are read; anything
+    /// longer is read by serde_json itself, so both paths agree to the last
+    /// bit.
     fn number(&mut self) -> Option<Scalar<'a>> {
         let start = self.at;
         let negative = self.peek() == Some(b'-');
         if negative {
             self.at += 1;
         }
-        match self.peek()? {
-            b'0' => self.at += 1,
-            b'1'..=b'9' => self.digits(),
+        let mut mantissa = 0u64;
+        let whole = match self.peek()? {
+            b'0' => {
+                self.at += 1;
+                1
+            }
+            b'1'..=b'9' => self.digits(&mut mantissa),
             _ => return None,
-        }
+        };
         let mut decimals = 0;
         if self.peek() == Some(b'.') {
             self.at += 1;
-            let before = self.at;
-            self.digit()?;
-            decimals = self.at - before;
+            decimals = self.digits(&mut mantissa);
+            if decimals == 0 {
+                return None;
+            }
         }
         let mut exponent = false;
         if let Some(b'e' | b'E') = self.peek() {
@@ -154,35 +160,32 @@ impl<'a> Scanner<'a> {
             if let Some(b'+' | b'-') = self.peek() {
                 self.at += 1;
             }
-            self.digit()?;
+            if self.digits(&mut 0) == 0 {
+                return None;
+            }
             exponent = true;
         }
-        let text = &self.bytes[start..self.at];
-        let digits = text.len() - usize::from(negative) - usize::from(decimals > 0);
-        let value = if !exponent && digits <= 15 {
+        let value = if !exponent && whole + decimals <= 15 {
             // At most 15 digits fit an f64 exactly, and one division by an
             // exact power of ten rounds correctly (Clinger's fast path):
             // the value serde_json computes, "-0" as -0.0 included.
-            let mantissa = text.iter().filter(|b| b.is_ascii_digit()).fold(0u64, |m, d| m * 10 + u64::from(d - b'0'));
             let magnitude = mantissa as f64 / POWERS_OF_TEN[decimals];
             if negative { -magnitude } else { magnitude }
         } else {
-            serde_json::from_slice::<f64>(text).ok()?
+            serde_json::from_slice::<f64>(&self.bytes[start..self.at]).ok()?
         };
         Some(Scalar::Num(value))
     }
 
-    /// One digit, then any more.
-    fn digit(&mut self) -> Option<()> {
-        self.next().filter(u8::is_ascii_digit)?;
-        self.digits();
-        Some(())
-    }
-
-    fn digits(&mut self) {
-        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+    /// How many digits follow, each added to `mantissa` (which wraps when
+    /// there are too many to matter: the caller then asks serde_json).
+    fn digits(&mut self, mantissa: &mut u64) -> usize {
+        let start = self.at;
+        while let Some(digit) = self.peek().filter(u8::is_ascii_digit) {
+            *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'));
             self.at += 1;
         }
+        self.at - start
     }
 }
 

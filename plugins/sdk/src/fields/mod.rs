@@ -189,6 +189,12 @@ pub fn append_field(
     appended
 }
 
+/// Whether JSON writes `name` between quotes as it is: no character in it
+/// needs an escape.
+pub(crate) fn written_as_is(name: &str) -> bool {
+    name.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
+}
+
 fn append_member(
     payload: &[u8],
     name: &str,
@@ -203,7 +209,14 @@ fn append_member(
         out.push(b',');
     }
     let member = out.len();
-    serde_json::to_writer(&mut *out, name).map_err(|e| e.to_string())?;
+    if written_as_is(name) {
+        // What serde_json would write, without its escaping pass.
+        out.push(b'"');
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'"');
+    } else {
+        serde_json::to_writer(&mut *out, name).map_err(|e| e.to_string())?;
+    }
     out.push(b':');
     serde_json::to_writer(&mut *out, value).map_err(|e| e.to_string())?;
     let end = out.len();
