@@ -94,9 +94,10 @@ impl Inline for StallsInline {
     }
 }
 
-/// The same work inline: the source polled directly on this thread, 4,096
-/// records a call as the pipeline polls it, and each record handled as it
-/// comes (no arena: the records stream through, as they do in buzz).
+/// The same work inline: the source polled directly on this thread, as
+/// many records a call as the pipeline asks of it (`SOURCE_BATCH`), and
+/// each record handled as it comes (no arena: the records stream through,
+/// as they do in buzz).
 /// Returns (records/s, CPU seconds).
 fn inline_rate(spec: &buzz::config::PipelineSpec, records: u64, mut work: impl Inline) -> (f64, f64) {
     let cpu = cpu_seconds();
@@ -104,7 +105,7 @@ fn inline_rate(spec: &buzz::config::PipelineSpec, records: u64, mut work: impl I
     let mut source = pipeline::build_stage(spec, &spec.source).unwrap();
     let mut done = 0;
     while done < records {
-        let batch = source.poll(4096.min(records - done) as usize).unwrap();
+        let batch = source.poll(pipeline::SOURCE_BATCH.min((records - done) as usize)).unwrap();
         for r in batch.records.iter() {
             work.take(r.payload);
             done += 1;

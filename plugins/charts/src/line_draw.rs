@@ -96,11 +96,8 @@ impl Draw for LineDrawing<'_> {
             .iter()
             .map(|(name, points)| {
                 let dense = points.len() > plot_columns;
-                let points = if dense {
-                    dense_line::per_column(points, |p| chart.backend_coord(p).0)
-                } else {
-                    points.clone()
-                };
+                let points =
+                    if dense { dense_line::per_column(points, |p| chart.backend_coord(p).0) } else { points.clone() };
                 Shown { name, points, dense }
             })
             .collect();

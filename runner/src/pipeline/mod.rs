@@ -31,6 +31,7 @@ pub use counters::Counters;
 pub use dead_letter_line::DeadLetterLine;
 pub use dead_letters::{DeadLetter, DeadLetters};
 pub use frame_clock::FrameClock;
+pub use producer::BATCH as SOURCE_BATCH;
 pub use record_gate::RecordGate;
 pub use shared::{Handover, Shared, Status};
 pub use stats::{BranchStats, ChartStats, Stats};

@@ -24,7 +24,7 @@ use crate::throttle::Throttle;
 use crate::transport::{EndMark, SendProgress, TransportState, TransportStatus, TransportWriter};
 
 /// Records asked of the source per poll.
-const BATCH: usize = 1024;
+pub const BATCH: usize = 1024;
 /// How long a stopping producer keeps trying to deliver what it holds.
 const STOP_FLUSH_LIMIT: Duration = Duration::from_secs(10);
 /// How long a transport switch waits for the old transport to take what
