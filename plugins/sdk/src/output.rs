@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::Record;
 use crate::abi::{FfiField, FfiOutput, FfiRecord, FfiReject, FfiSlice, NO_INPUT, NO_TIMESTAMP};
-use crate::fields::{append_field, appended};
+use crate::fields::{append_member, appended};
 use crate::stage::Poll;
 
 struct OutRecord {
@@ -60,13 +60,14 @@ impl Output {
     /// one, so the next stage need not read the bytes again.
     pub fn emit_with_field(&mut self, record: &Record<'_>, name: &str, value: &impl Serialize) -> Result<(), String> {
         let start = self.arena.len();
-        let member = append_field(record.payload(), name, value, &mut self.arena)?;
+        let written = append_member(record.payload(), name, value, &mut self.arena)?;
         let first = self.fields.len();
-        let member = member.start - start..member.end - start;
+        let within = |r: Range<usize>| r.start - start..r.end - start;
         let out = &self.arena[start..];
         let fields = record
             .fields()
-            .is_some_and(|input| appended(input, out, (name, member), &mut self.fields))
+            .zip(written.plain_key)
+            .is_some_and(|(input, key)| appended(input, out, (within(key), within(written.member)), &mut self.fields))
             .then_some(first..self.fields.len());
         self.push(start, self.inherited_key.clone(), self.inherited_timestamp, fields);
         Ok(())

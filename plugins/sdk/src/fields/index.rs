@@ -28,24 +28,21 @@ pub fn index_flat_json_object(payload: &[u8], out: &mut Vec<FfiField>) -> bool {
 }
 
 /// Hands an input's members on to the record `out` made by appending the
-/// member at `member` to the input's body (see [`super::append_field`]):
-/// the body starts the output, so the input's members are where they were,
-/// and the new one follows. Pushes them onto `fields`; `false`, with
-/// `fields` as it was, when the new member is not plain.
+/// member at `member`, its name written as is at `key`, to the input's
+/// body (see [`super::append_member`]): the body starts the output, so the
+/// input's members are where they were, and the new one follows. Pushes
+/// them onto `fields`; `false`, with `fields` as it was, when the new
+/// member's value is not plain.
 pub(crate) fn appended(
     input_fields: &[FfiField],
     out: &[u8],
-    (name, member): (&str, Range<usize>),
+    (key, member): (Range<usize>, Range<usize>),
     fields: &mut Vec<FfiField>,
 ) -> bool {
-    // The member is `"name":value` as serde_json wrote it: the name as it
-    // is unless it has a character JSON escapes, the value to be read.
-    let plain_name = super::written_as_is(name);
-    let offsets_fit = u32::try_from(out.len()).is_ok();
-    let key = member.start + 1..member.start + 1 + name.len();
-    let new = (plain_name && offsets_fit)
-        .then(|| flat::value(&out[key.end + 2..member.end]))
-        .flatten()
+    // The value follows the key's closing quote and the colon.
+    let new = u32::try_from(out.len())
+        .ok()
+        .and_then(|_| flat::value(&out[key.end + 2..member.end]))
         .and_then(|value| field(out, (key.start, key.len()), &value));
     let Some(new) = new else {
         return false;

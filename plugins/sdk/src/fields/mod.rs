@@ -11,6 +11,7 @@ pub(crate) use index::{appended, members, pick as pick_indexed};
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
@@ -180,27 +181,40 @@ pub fn append_field(
     name: &str,
     value: &impl serde::Serialize,
     out: &mut Vec<u8>,
-) -> Result<std::ops::Range<usize>, String> {
+) -> Result<Range<usize>, String> {
+    append_member(payload, name, value, out).map(|appended| appended.member)
+}
+
+/// Where [`append_member`] wrote the new member in `out`.
+pub(crate) struct Appended {
+    /// `"name":value`.
+    pub member: Range<usize>,
+    /// The name's text between its quotes, when it is written as it is
+    /// (nothing in it needs an escape).
+    pub plain_key: Option<Range<usize>>,
+}
+
+/// [`append_field`], saying also where the name's text went.
+pub(crate) fn append_member(
+    payload: &[u8],
+    name: &str,
+    value: &impl serde::Serialize,
+    out: &mut Vec<u8>,
+) -> Result<Appended, String> {
     let start = out.len();
-    let appended = append_member(payload, name, value, out);
+    let appended = write_member(payload, name, value, out);
     if appended.is_err() {
         out.truncate(start);
     }
     appended
 }
 
-/// Whether JSON writes `name` between quotes as it is: no character in it
-/// needs an escape.
-pub(crate) fn written_as_is(name: &str) -> bool {
-    name.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\')
-}
-
-fn append_member(
+fn write_member(
     payload: &[u8],
     name: &str,
     value: &impl serde::Serialize,
     out: &mut Vec<u8>,
-) -> Result<std::ops::Range<usize>, String> {
+) -> Result<Appended, String> {
     let trimmed = payload.trim_ascii_end();
     let body = trimmed.strip_suffix(b"}").ok_or_else(|| "record is not a JSON object".to_string())?;
     out.extend_from_slice(body);
@@ -209,19 +223,22 @@ fn append_member(
         out.push(b',');
     }
     let member = out.len();
-    if written_as_is(name) {
-        // What serde_json would write, without its escaping pass.
+    // What serde_json would write for a name with nothing to escape,
+    // without its escaping pass.
+    let plain_key = name.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\').then(|| {
         out.push(b'"');
         out.extend_from_slice(name.as_bytes());
         out.push(b'"');
-    } else {
+        member + 1..member + 1 + name.len()
+    });
+    if plain_key.is_none() {
         serde_json::to_writer(&mut *out, name).map_err(|e| e.to_string())?;
     }
     out.push(b':');
     serde_json::to_writer(&mut *out, value).map_err(|e| e.to_string())?;
     let end = out.len();
     out.push(b'}');
-    Ok(member..end)
+    Ok(Appended { member: member..end, plain_key })
 }
 
 #[cfg(test)]
@@ -336,10 +353,13 @@ mod fuzz {
                 return Ok(());
             }
             let mut out = vec![b' '; prefix];
-            let member = append_field(text.as_bytes(), name, &value, &mut out).unwrap();
+            let written = append_member(text.as_bytes(), name, &value, &mut out).unwrap();
             let out = &out[prefix..];
+            let within = |r: std::ops::Range<usize>| r.start - prefix..r.end - prefix;
             let mut handed = Vec::new();
-            let plain = appended(&input, out, (name, member.start - prefix..member.end - prefix), &mut handed);
+            let plain = written
+                .plain_key
+                .is_some_and(|key| appended(&input, out, (within(key), within(written.member)), &mut handed));
             let mut expected = Vec::new();
             let flat = index_flat_json_object(out, &mut expected);
             if plain {
