@@ -39,8 +39,12 @@ impl<'a> Record<'a> {
     }
 
     /// The values of a few named fields of a JSON-object payload, without
-    /// decoding the rest (see [`crate::fields::pick`]). Inlined into the
-    /// stage, so its answer stays in registers.
+    /// decoding the rest (see [`crate::fields::pick`]).
+    ///
+    /// In a stage's hot path, bind the result and match it where it lies
+    /// (`let picked = record.pick(..); match &picked { .. }`): moving the
+    /// array out through `?` cost the smoker's stall transform a
+    /// store-forwarding stall per record (issue 17).
     #[inline]
     pub fn pick<const N: usize>(&self, names: [&str; N]) -> Result<[Option<crate::fields::Scalar<'a>>; N], String> {
         match self.fields() {
