@@ -10,6 +10,7 @@ use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use super::Shared;
+use super::by_partition::ByPartition;
 use super::charts::BranchFrames;
 use super::checkpoint_flight::{Durability, InFlight};
 use super::control::{BranchSwap, ConsumerSwap, Offer, carry_state};
@@ -70,7 +71,7 @@ pub struct Consumer {
 struct Buffers {
     batch: RecordBatch,
     /// Indices of the batch's records that passed the gate, per partition.
-    passed: BTreeMap<i32, Vec<usize>>,
+    passed: ByPartition,
     /// The passed records of one partition, laid out for the first transform.
     input: InputBuffer,
     /// The members the gate found in the batch's records, and where each
@@ -313,28 +314,31 @@ impl Consumer {
     fn process(&mut self, buffers: &mut Buffers, shared: &Shared) {
         let Buffers { batch, passed: passed_by_partition, input: input_buffer, members, members_of } = buffers;
         let batch = &*batch;
-        Counters::add(&shared.counters.consumed, batch.len());
-        Counters::add(&shared.counters.consumed_bytes, (0..batch.len()).map(|i| batch.payload(i).len()).sum());
         let reader = &*self.reader;
         passed_by_partition.clear();
         members.clear();
         members_of.clear();
+        let mut bytes = 0;
         for i in 0..batch.len() {
-            let passed = passed_by_partition.entry(batch.position(i).partition()).or_default();
+            let passed = passed_by_partition.group(batch.position(i).partition());
             let first = members.len();
+            let payload = batch.payload(i);
+            bytes += payload.len();
             let verdict = match batch.refusal(i) {
                 Some(reason) => Err(reason.to_string()),
-                None => self.gate.check(batch.payload(i), members),
+                None => self.gate.check(payload, members),
             };
             members_of.push(matches!(verdict, Ok(true)).then(|| first..members.len()));
             match verdict {
                 Ok(_) => passed.push(i),
-                Err(reason) => shared.dead_letter(
-                    DeadLetter::new("transport", "check", &reason, batch.payload(i)).from_batch(batch, i, reader),
-                ),
+                Err(reason) => shared
+                    .dead_letter(DeadLetter::new("transport", "check", &reason, payload).from_batch(batch, i, reader)),
             }
         }
-        for (&partition, passed) in &*passed_by_partition {
+        Counters::add(&shared.counters.consumed, batch.len());
+        Counters::add(&shared.counters.consumed_bytes, bytes);
+        for (partition, passed) in passed_by_partition.in_order() {
+            let partition = *partition;
             let task = match self.tasks.get(partition) {
                 Ok(task) => task,
                 Err(e) => {

@@ -2,6 +2,7 @@
 //! half (source -> transport) and the consumer half (transport -> transform
 //! -> chart) on their own threads.
 
+mod by_partition;
 mod charts;
 mod checkpoint_flight;
 mod consumer;

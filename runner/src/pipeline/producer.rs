@@ -17,7 +17,7 @@ use super::control::{Offer, ProducerSwap, carry_state};
 use super::counters::Counters;
 use super::dead_letters::DeadLetter;
 use super::record_gate;
-use crate::plugin_host::{Poll, RecordView, StageInstance};
+use crate::plugin_host::{Poll, StageInstance};
 use crate::state::StageState;
 use crate::throttle::Throttle;
 
@@ -77,11 +77,16 @@ impl Producer {
             // broker would refuse them (librdkafka's message.max.bytes), and
             // the consumer would refuse them anyway.
             let max_bytes = shared.handover.max_record_bytes.load(Ordering::Relaxed);
-            let (records, too_large): (Vec<RecordView<'_>>, Vec<RecordView<'_>>) =
-                batch.records.iter().partition(|r| r.payload.len() as u64 <= max_bytes);
-            for record in too_large {
-                let reason = record_gate::too_large(record.payload.len(), max_bytes);
-                shared.dead_letter(DeadLetter::new("transport", "send", &reason, record.payload));
+            let mut records = Vec::with_capacity(batch.records.len());
+            let mut bytes = 0;
+            for record in batch.records.iter() {
+                if record.payload.len() as u64 <= max_bytes {
+                    bytes += record.payload.len();
+                    records.push(record);
+                } else {
+                    let reason = record_gate::too_large(record.payload.len(), max_bytes);
+                    shared.dead_letter(DeadLetter::new("transport", "send", &reason, record.payload));
+                }
             }
             // Retried with the same progress: what a failed try already sent
             // is not sent again.
@@ -102,7 +107,6 @@ impl Producer {
             }
             errors.reset();
             Counters::add(&shared.counters.produced, records.len() - progress.rejected.len());
-            let bytes: usize = records.iter().map(|r| r.payload.len()).sum();
             Counters::add(&shared.counters.produced_bytes, bytes);
             for (index, reason) in &progress.rejected {
                 shared.dead_letter(DeadLetter::new("transport", "send", reason, records[*index].payload));

@@ -19,7 +19,8 @@ const FULL_WAIT: Duration = Duration::from_secs(1);
 
 #[derive(Default)]
 struct State {
-    batches: VecDeque<RecordBatch>,
+    /// Each batch with its payload bytes.
+    batches: VecDeque<(RecordBatch, u64)>,
     /// Records in `batches`, and their payload bytes.
     queued: usize,
     queued_bytes: u64,
@@ -79,15 +80,17 @@ impl TransportWriter for MemoryWriter {
         }
         let mut batch = state.spare.pop().unwrap_or_default();
         batch.clear();
+        let mut bytes = 0;
         for (i, record) in records.iter().enumerate() {
             let position = Position::Sequence { index: state.sent + i as u64 };
             batch.push(record.payload, record.key, record.timestamp_ms, &[], position);
+            bytes += record.payload.len() as u64;
         }
         state.sent += records.len() as u64;
         state.queued += records.len();
-        state.queued_bytes += records.iter().map(|r| r.payload.len() as u64).sum::<u64>();
+        state.queued_bytes += bytes;
         progress.taken += records.len();
-        state.batches.push_back(batch);
+        state.batches.push_back((batch, bytes));
         drop(state);
         queue.changed.notify_all();
         Ok(())
@@ -141,10 +144,10 @@ impl TransportReader for MemoryReader {
                 .0;
         }
         match state.batches.pop_front() {
-            Some(mut next) => {
+            Some((mut next, bytes)) => {
                 std::mem::swap(batch, &mut next);
                 state.queued -= batch.len();
-                state.queued_bytes -= (0..batch.len()).map(|i| batch.payload(i).len() as u64).sum::<u64>();
+                state.queued_bytes -= bytes;
                 state.spare.push(next);
                 self.pending = batch.len() as u64;
                 drop(state);
