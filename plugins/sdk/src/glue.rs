@@ -6,6 +6,7 @@ use std::ffi::c_void;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::abi::*;
+use crate::frame_cache;
 use crate::panics::panic_message;
 use crate::stage::{Chart, ImageFormat, Poll, Source, StageError, StageKind, Transform};
 use crate::{Output, Record};
@@ -123,6 +124,9 @@ fn build_chart<C: Chart>(json: &[u8]) -> Result<Box<dyn ErasedStage>, StageError
 }
 
 fn render_chart<C: Chart>(frame: &[u8], format: ImageFormat) -> Result<Vec<u8>, String> {
+    if let Some(kept) = frame_cache::find::<C::Frame>(frame) {
+        return C::render(&kept, format);
+    }
     let frame: C::Frame = serde_json::from_slice(frame).map_err(|e| format!("invalid chart frame: {e}"))?;
     C::render(&frame, format)
 }
@@ -196,7 +200,10 @@ impl<C: Chart> ErasedStage for ChartStage<C> {
         Ok(self.out.finish(Poll::Ready))
     }
     fn frame(&self) -> Result<Vec<u8>, String> {
-        serde_json::to_vec(&self.inner.frame()).map_err(|e| format!("cannot encode frame: {e}"))
+        let frame = self.inner.frame();
+        let bytes = serde_json::to_vec(&frame).map_err(|e| format!("cannot encode frame: {e}"))?;
+        frame_cache::keep(&bytes, frame);
+        Ok(bytes)
     }
     fn save_state(&self) -> Option<serde_json::Value> {
         self.inner.save_state()
@@ -453,5 +460,70 @@ pub(crate) fn render_entry(entry: &StageEntry, frame: &[u8], format: ImageFormat
     match entry.render {
         Some(render) => render(frame, format),
         None => Err(format!("stage {} is not a chart", entry.type_name)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use serde::{Deserialize, Deserializer, Serialize};
+
+    use super::*;
+    use crate::testing::TestStage;
+
+    /// Frames parsed from JSON so far.
+    static PARSED: AtomicUsize = AtomicUsize::new(0);
+
+    #[derive(Serialize)]
+    struct CountedFrame {
+        seen: u64,
+    }
+
+    impl<'de> Deserialize<'de> for CountedFrame {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            #[derive(Deserialize)]
+            struct Plain {
+                seen: u64,
+            }
+            PARSED.fetch_add(1, Ordering::SeqCst);
+            Plain::deserialize(deserializer).map(|p| CountedFrame { seen: p.seen })
+        }
+    }
+
+    struct Counting {
+        seen: u64,
+    }
+
+    impl Chart for Counting {
+        const TYPE: &'static str = "counting";
+        const DESCRIPTION: &'static str = "Counts records.";
+        type Settings = serde_json::Value;
+        type Frame = CountedFrame;
+
+        fn new(_: serde_json::Value) -> Result<Self, StageError> {
+            Ok(Counting { seen: 0 })
+        }
+        fn ingest(&mut self, _: &Record<'_>) -> Result<(), String> {
+            self.seen += 1;
+            Ok(())
+        }
+        fn frame(&self) -> CountedFrame {
+            CountedFrame { seen: self.seen }
+        }
+        fn render(frame: &CountedFrame, _: ImageFormat) -> Result<Vec<u8>, String> {
+            Ok(frame.seen.to_string().into_bytes())
+        }
+    }
+
+    #[test]
+    fn a_frame_the_stage_just_made_is_drawn_without_parsing_its_json_again() {
+        let stage = TestStage::chart::<Counting>(serde_json::json!({})).unwrap();
+        assert_eq!(stage.render(ImageFormat::Svg).unwrap(), b"0");
+        assert_eq!(PARSED.load(Ordering::SeqCst), 0, "drawn from the kept frame");
+        // A frame from elsewhere (a checkpoint, a merged view) is parsed.
+        assert_eq!(render_chart::<Counting>(br#"{"seen": 7}"#, ImageFormat::Svg).unwrap(), b"7");
+        assert_eq!(PARSED.load(Ordering::SeqCst), 1);
+        assert!(render_chart::<Counting>(b"{}", ImageFormat::Svg).unwrap_err().starts_with("invalid chart frame"));
     }
 }

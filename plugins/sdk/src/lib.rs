@@ -18,6 +18,7 @@
 pub use buzz_abi as abi;
 pub mod categories;
 pub mod fields;
+mod frame_cache;
 mod glue;
 mod logging;
 mod output;

@@ -156,8 +156,9 @@ pub trait Chart: Send + Sized + 'static {
     const DESCRIPTION: &'static str;
     type Settings: Settings;
     /// The plotted data: written as `<output>.json` and passed to `render`.
-    /// It must hold `title`, `kind`, `series` and `markers`.
-    type Frame: Serialize + DeserializeOwned;
+    /// It must hold `title`, `kind`, `series` and `markers`. The last few
+    /// are kept typed, so drawing one need not parse its JSON back.
+    type Frame: Serialize + DeserializeOwned + Send + Sync + 'static;
 
     fn new(settings: Self::Settings) -> Result<Self, StageError>;
 
