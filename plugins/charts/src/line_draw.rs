@@ -126,8 +126,19 @@ impl Draw for LineDrawing<'_> {
         }
         // The legend lists only what is drawn: no stall entry without stalls.
         let dot = marker_color.filled();
-        let lone =
-            runs.iter().filter(|run| run.len() == 1).map(|run| Circle::new((run[0].x, run[0].y), MARKER_RADIUS, dot));
+        // Dots on the same pixel as the one before draw nothing new: one is
+        // drawn (a long smoker session's thousand stalls share ~700 pixels).
+        let mut last_pixel = None;
+        let lone: Vec<Circle<(f64, f64), i32>> = runs
+            .iter()
+            .filter(|run| run.len() == 1)
+            .map(|run| (run[0].x, run[0].y))
+            .filter(|point| {
+                let pixel = chart.backend_coord(point);
+                last_pixel.replace(pixel) != Some(pixel)
+            })
+            .map(|point| Circle::new(point, MARKER_RADIUS, dot))
+            .collect();
         let dots = chart.draw_series(lone).map_err(err)?;
         if has_spans {
             // Listed after the line (drawn before it, so it stays under it).

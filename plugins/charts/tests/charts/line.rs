@@ -123,6 +123,35 @@ fn close_runs_do_not_stack_labels() {
 }
 
 #[test]
+fn lone_markers_sharing_a_pixel_are_drawn_once_and_none_is_lost() {
+    let mut chart = line_chart(json!({"x": "$index", "marker_field": "m"})).unwrap();
+    // 1,000 one-record runs on a plot some 700 pixels wide.
+    let n = 2_000;
+    feed(&mut chart, (0..n).map(|i| json!({"value": 1, "m": i % 2 == 0})));
+    assert_eq!(chart.frame().unwrap()["markers"].as_array().unwrap().len(), n / 2);
+    let svg = render_svg(&chart);
+    let centres: Vec<(i64, i64)> = svg
+        .lines()
+        .filter(|l| l.starts_with("<circle") && l.contains("fill=\"#FF0000\""))
+        .map(|l| (attribute(l, "cx"), attribute(l, "cy")))
+        .collect();
+    let distinct: std::collections::BTreeSet<_> = centres.iter().collect();
+    assert_eq!(distinct.len(), centres.len(), "no dot drawn twice on one pixel");
+    // Every pixel column from the first dot to the last has one: none lost
+    // (the legend's dot sits apart, below the plot's row of dots).
+    let row = centres[0].1;
+    let columns: Vec<i64> = centres.iter().filter(|c| c.1 == row).map(|c| c.0).collect();
+    assert!(columns.len() > 500 && columns.len() < n / 2, "{} dots", columns.len());
+    assert!(columns.windows(2).all(|w| w[1] - w[0] <= 2), "a dot every pixel or two: {columns:?}");
+}
+
+/// The whole-number value of `name="..."` in an SVG tag.
+fn attribute(tag: &str, name: &str) -> i64 {
+    let start = tag.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+    tag[start..].split('"').next().unwrap().parse().unwrap()
+}
+
+#[test]
 fn markers_stay_bounded_when_everything_is_marked() {
     let mut chart = line_chart(json!({"x": "$index", "marker_field": "m", "max_points": 16})).unwrap();
     feed(&mut chart, (0..10_000).map(|i| json!({"value": i, "m": true})));
