@@ -25,7 +25,7 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext};
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::client::{EMBEDDED_FETCH_WAIT_MS, base_config, close_consumer, flush_promptly};
+use super::client::{EMBEDDED_FETCH_WAIT_MS, base_config, close_consumer, flush_promptly, serve_reports};
 use super::topic::TopicCreator;
 use crate::config::{Brokers, KafkaTransport};
 use crate::state::{SourceCheckpoint, TaskCheckpoint};
@@ -300,12 +300,8 @@ impl Changelog {
 
     fn flush(&mut self) -> Result<(), TransportError> {
         let producer = &self.producer;
-        flush_promptly(
-            Duration::from_secs(5),
-            || producer.flush(Duration::ZERO),
-            || producer.poll(Duration::from_millis(1)),
-        )
-        .map_err(|e| self.refused(&e))?;
+        flush_promptly(Duration::from_secs(5), || producer.flush(Duration::ZERO), || serve_reports(producer))
+            .map_err(|e| self.refused(&e))?;
         self.take_refusal()
     }
 

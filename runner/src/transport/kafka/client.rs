@@ -8,6 +8,7 @@ use rdkafka::ClientConfig;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, ConsumerContext};
 use rdkafka::error::{KafkaError, KafkaResult};
+use rdkafka::producer::{BaseProducer, ProducerContext};
 
 use crate::config::{Brokers, KafkaTransport};
 use crate::throttle::Throttle;
@@ -127,6 +128,18 @@ pub fn flush_promptly(
     }
 }
 
+/// Serves a producer's delivery reports, then waits a millisecond for
+/// more: `serve` for [`flush_promptly`]. rust-rdkafka's producer `poll`
+/// cannot wait this briefly: it hands librdkafka the time left in whole
+/// milliseconds, which under one is no wait at all, so `poll(1 ms)` polled
+/// without pause for the whole millisecond. The changelog's flush spent a
+/// full core that way while the broker had not yet taken a checkpoint (0.85
+/// s at each start on tansu, BENCHMARKS.md section 2).
+pub fn serve_reports<C: ProducerContext>(producer: &BaseProducer<C>) {
+    producer.poll(Duration::ZERO);
+    std::thread::sleep(Duration::from_millis(1));
+}
+
 /// How long a consumer may take to leave its group when it is closed.
 const CLOSE_LIMIT: Duration = Duration::from_secs(10);
 
@@ -145,5 +158,38 @@ pub fn close_consumer<C: ConsumerContext>(consumer: &BaseConsumer<C>) {
     let deadline = Instant::now() + CLOSE_LIMIT;
     while !consumer.closed() && Instant::now() < deadline {
         let _ = consumer.poll(Duration::from_millis(1));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::producer::{BaseRecord, Producer};
+
+    use super::*;
+
+    /// CPU time this thread has used, from the kernel's count in ticks of
+    /// 10 ms (Linux's USER_HZ).
+    fn thread_cpu() -> Duration {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        // utime and stime are the 12th and 13th fields after the name.
+        let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+        let ticks = |i: usize| fields[i].parse::<u64>().unwrap();
+        Duration::from_millis((ticks(11) + ticks(12)) * 10)
+    }
+
+    #[test]
+    fn waiting_for_deliveries_does_not_spin() {
+        // A broker that never answers: the record stays in flight.
+        let producer: BaseProducer =
+            ClientConfig::new().set("bootstrap.servers", "127.0.0.1:1").set("log_level", "0").create().unwrap();
+        producer.send(BaseRecord::<[u8], [u8]>::to("t").payload(b"x")).unwrap();
+        let wait = Duration::from_millis(500);
+        let (started, cpu) = (Instant::now(), thread_cpu());
+        let flushed = flush_promptly(wait, || producer.flush(Duration::ZERO), || serve_reports(&producer));
+        let (waited, used) = (started.elapsed(), thread_cpu() - cpu);
+        assert!(flushed.is_err() && waited >= wait, "{flushed:?} after {waited:?}");
+        // rust-rdkafka's poll(1 ms) here used all it got: 250 ms of 500 with
+        // a build sharing the cores.
+        assert!(used < wait / 4, "{used:?} of CPU in {waited:?} of waiting");
     }
 }
