@@ -39,13 +39,18 @@ pub(crate) fn find<F: Any + Send + Sync>(bytes: &[u8]) -> Option<Arc<F>> {
     kept.iter().rev().filter(|k| k.bytes == bytes).find_map(|k| k.frame.clone().downcast::<F>().ok())
 }
 
+/// Held by the tests that keep frames: the kept frames are the whole
+/// process's, and `cargo test` runs tests on threads side by side.
+#[cfg(test)]
+pub(crate) static TEST_LOCK: Mutex<()> = Mutex::new(());
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    // One test: the kept frames are the whole process's.
     #[test]
     fn a_frame_is_found_only_for_its_own_bytes_and_type_while_it_is_among_the_latest() {
+        let _alone = TEST_LOCK.lock().unwrap_or_else(PoisonError::into_inner);
         keep(b"frame-cache-test-1", 1u32);
         keep(b"frame-cache-test-2", String::from("two"));
         assert_eq!(find::<u32>(b"frame-cache-test-1").as_deref(), Some(&1));

@@ -518,6 +518,7 @@ mod tests {
 
     #[test]
     fn a_frame_the_stage_just_made_is_drawn_without_parsing_its_json_again() {
+        let _alone = frame_cache::TEST_LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let stage = TestStage::chart::<Counting>(serde_json::json!({})).unwrap();
         assert_eq!(stage.render(ImageFormat::Svg).unwrap(), b"0");
         assert_eq!(PARSED.load(Ordering::SeqCst), 0, "drawn from the kept frame");
