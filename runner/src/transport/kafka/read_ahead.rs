@@ -230,13 +230,14 @@ mod tests {
         for (partition, next) in [(0, 5), (0, 6), (1, 3), (0, 7)] {
             progress.note(partition, next);
         }
+        // An end closes the partition's run: its offset is noted.
         progress.reached_end(0);
-        progress.end_run();
         assert_eq!(progress.pending, BTreeMap::from([(0, 7), (1, 3)]));
         let ends: Vec<i32> = progress.at_end.keys().copied().collect();
         assert_eq!(ends, [0, 2], "1 had a record after its end; 2 none");
 
-        // A record after a partition's end, in the same run of that partition.
+        // A record of 0 right after its end, no other partition between:
+        // a new run, which clears the end.
         progress.note(0, 8);
         progress.end_run();
         assert_eq!(progress.pending[&0], 8);
